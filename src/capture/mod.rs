@@ -1,0 +1,214 @@
+//! Capture file formats: pcap and pcapng records over a borrowed byte slice.
+//!
+//! The readers walk records in a `&[u8]` (usually a whole memory map) and hand out
+//! [`Record`]s whose packet bytes borrow from that slice; nothing is copied and nothing
+//! here does I/O. Every length read from the file is checked before it is used, so any
+//! input yields either records or a [`CaptureError`] naming the byte offset of the
+//! damage; the readers never panic. Decoding the packet bytes is `decode`'s job.
+
+mod bytes;
+pub mod pcap;
+pub mod pcapng;
+pub mod write;
+
+use std::fmt;
+
+/// One captured packet, borrowed from the capture buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// Nanoseconds since the Unix epoch; `None` when the format carries no timestamp
+    /// (pcapng Simple Packet Block).
+    pub ts_ns: Option<i64>,
+    /// Length of the packet on the wire (the original length).
+    pub wire_len: u32,
+    /// Link-layer type (LINKTYPE_* value) of the interface the packet came from.
+    pub linktype: u16,
+    /// The captured bytes: `data.len()` is the captured length, at most `wire_len`
+    /// unless the file says otherwise.
+    pub data: &'a [u8],
+    /// Byte offset of the record header in the capture buffer.
+    pub offset: u64,
+}
+
+/// The container formats nwcap reads, as detected from the first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Classic libpcap; `modified` is Kuznetzov's patched format with 24-byte record headers.
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        modified: bool,
+    },
+    /// pcapng; byte order may change per section.
+    Pcapng,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Format::Pcap {
+                big_endian,
+                nanos,
+                modified,
+            } => write!(
+                f,
+                "pcap{} ({}, {})",
+                if modified {
+                    " (Kuznetzov modified)"
+                } else {
+                    ""
+                },
+                if big_endian {
+                    "big-endian"
+                } else {
+                    "little-endian"
+                },
+                if nanos { "nanoseconds" } else { "microseconds" }
+            ),
+            Format::Pcapng => f.write_str("pcapng"),
+        }
+    }
+}
+
+/// Why a capture could not be read (any further).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureError {
+    /// Zero bytes.
+    #[error("empty file: no capture header at offset 0")]
+    Empty,
+    /// First bytes are no known capture magic.
+    #[error("not a pcap or pcapng capture: bytes at offset 0 are {0}")]
+    UnknownFormat(String),
+    /// A recognised but unsupported format.
+    #[error(
+        "{0} capture (magic at offset 0): not supported; convert it with `editcap -F pcap IN OUT`"
+    )]
+    Unsupported(&'static str),
+    /// The data ends inside a header or record.
+    #[error("file cut short at offset {offset}: {what} needs {need} bytes, only {have} left")]
+    Truncated {
+        offset: u64,
+        what: &'static str,
+        need: u64,
+        have: u64,
+    },
+    /// A length or field that cannot be right.
+    #[error("corrupt {what} at offset {offset}: {detail}")]
+    Corrupt {
+        offset: u64,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+impl CaptureError {
+    /// Byte offset of the damage in the capture buffer.
+    pub fn offset(&self) -> u64 {
+        match self {
+            CaptureError::Truncated { offset, .. } | CaptureError::Corrupt { offset, .. } => {
+                *offset
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// What a reader knows about the file besides its records (for the capinfos-like summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Snap length from the pcap header or the largest pcapng interface snaplen (0 = none).
+    pub snaplen: u32,
+    /// Number of interfaces described (1 for pcap).
+    pub interfaces: u32,
+    /// pcapng blocks skipped because nwcap does not know or need them.
+    pub skipped_blocks: u64,
+}
+
+/// Detects the format from the magic number, never from a file name.
+pub fn detect(data: &[u8]) -> Result<Format, CaptureError> {
+    if data.is_empty() {
+        return Err(CaptureError::Empty);
+    }
+    let Some(magic) = data.get(..4) else {
+        return Err(CaptureError::Truncated {
+            offset: 0,
+            what: "file magic",
+            need: 4,
+            have: data.len() as u64,
+        });
+    };
+    let m = [magic[0], magic[1], magic[2], magic[3]];
+    let pcap = |big_endian, nanos, modified| {
+        Ok(Format::Pcap {
+            big_endian,
+            nanos,
+            modified,
+        })
+    };
+    match m {
+        [0xd4, 0xc3, 0xb2, 0xa1] => pcap(false, false, false),
+        [0xa1, 0xb2, 0xc3, 0xd4] => pcap(true, false, false),
+        [0x4d, 0x3c, 0xb2, 0xa1] => pcap(false, true, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => pcap(true, true, false),
+        [0x34, 0xcd, 0xb2, 0xa1] => pcap(false, false, true),
+        [0xa1, 0xb2, 0xcd, 0x34] => pcap(true, false, true),
+        [0x0a, 0x0d, 0x0d, 0x0a] => Ok(Format::Pcapng),
+        [b'G', b'M', b'B', b'U'] => Err(CaptureError::Unsupported("Microsoft Network Monitor 2.x")),
+        [b'R', b'T', b'S', b'S'] => Err(CaptureError::Unsupported("Microsoft Network Monitor 1.x")),
+        [0x1f, 0x8b, ..] => Err(CaptureError::Unsupported("gzip-compressed")),
+        _ => Err(CaptureError::UnknownFormat(format!(
+            "{:02x} {:02x} {:02x} {:02x}",
+            m[0], m[1], m[2], m[3]
+        ))),
+    }
+}
+
+/// A record reader over any supported format.
+#[derive(Debug)]
+pub enum Reader<'a> {
+    Pcap(pcap::PcapReader<'a>),
+    Pcapng(pcapng::PcapngReader<'a>),
+}
+
+impl<'a> Reader<'a> {
+    /// Detects the format and reads the file header.
+    pub fn new(data: &'a [u8]) -> Result<Self, CaptureError> {
+        Ok(match detect(data)? {
+            Format::Pcap { .. } => Reader::Pcap(pcap::PcapReader::new(data)?),
+            Format::Pcapng => Reader::Pcapng(pcapng::PcapngReader::new(data)?),
+        })
+    }
+
+    /// The detected format (for pcapng, of the first section).
+    pub fn format(&self) -> Format {
+        match self {
+            Reader::Pcap(r) => r.format(),
+            Reader::Pcapng(_) => Format::Pcapng,
+        }
+    }
+
+    /// Header facts gathered so far (pcapng learns interfaces as it reads).
+    pub fn info(&self) -> FileInfo {
+        match self {
+            Reader::Pcap(r) => r.info(),
+            Reader::Pcapng(r) => r.info(),
+        }
+    }
+
+    /// The next record, `None` at a clean end, or the error that stops the walk.
+    /// After an error the reader returns `None`.
+    #[inline]
+    pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
+        match self {
+            Reader::Pcap(r) => r.next_record(),
+            Reader::Pcapng(r) => r.next_record(),
+        }
+    }
+}
+
+impl<'a> Iterator for Reader<'a> {
+    type Item = Result<Record<'a>, CaptureError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record()
+    }
+}

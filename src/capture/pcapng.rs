@@ -1,0 +1,292 @@
+//! pcapng files: several sections (each with its own byte order), several interfaces per
+//! section (each with its own link type, snap length and timestamp resolution), Enhanced,
+//! Simple and obsolete Packet Blocks. Other blocks are skipped and counted.
+
+use super::bytes::{u16_at, u32_at, u64_at};
+use super::{CaptureError, FileInfo, Record};
+
+const SHB: u32 = 0x0A0D_0D0A;
+const IDB: u32 = 0x0000_0001;
+const OBSOLETE_PB: u32 = 0x0000_0002;
+const SPB: u32 = 0x0000_0003;
+const EPB: u32 = 0x0000_0006;
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// Guards against a corrupt length making the reader skip most of a file as one block.
+const MAX_BLOCK: u32 = 128 << 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: u16,
+    snaplen: u32,
+    /// if_tsresol: bit 7 clear = 10^-n seconds, set = 2^-n seconds.
+    tsresol: u8,
+    /// if_tsoffset in seconds.
+    tsoffset: i64,
+}
+
+/// Block walker over a pcapng buffer.
+#[derive(Debug, Clone)]
+pub struct PcapngReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    big_endian: bool,
+    interfaces: Vec<Interface>,
+    info: FileInfo,
+    done: bool,
+}
+
+impl<'a> PcapngReader<'a> {
+    /// Checks that the buffer starts with a Section Header Block.
+    pub fn new(data: &'a [u8]) -> Result<Self, CaptureError> {
+        if u32_at(data, 0, false) != Some(SHB) {
+            return Err(CaptureError::UnknownFormat(
+                "not a pcapng section header".into(),
+            ));
+        }
+        if data.len() < 12 {
+            return Err(CaptureError::Truncated {
+                offset: 0,
+                what: "pcapng section header block",
+                need: 28,
+                have: data.len() as u64,
+            });
+        }
+        Ok(PcapngReader {
+            data,
+            pos: 0,
+            big_endian: false,
+            interfaces: Vec::new(),
+            info: FileInfo::default(),
+            done: false,
+        })
+    }
+
+    /// Interfaces and skipped blocks seen so far.
+    pub fn info(&self) -> FileInfo {
+        self.info.clone()
+    }
+
+    /// The next packet record, or the damage that ends the walk.
+    pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
+        while !self.done {
+            match self.next_block() {
+                Ok(Some(rec)) => return Some(Ok(rec)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else.
+    fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
+        let d = self.data;
+        let pos = self.pos;
+        let rest = d.len().saturating_sub(pos);
+        if rest == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        let truncated = |what, need: u64| CaptureError::Truncated {
+            offset: pos as u64,
+            what,
+            need,
+            have: rest as u64,
+        };
+        let Some(btype_le) = u32_at(d, pos, false) else {
+            return Err(truncated("pcapng block header", 12));
+        };
+        if btype_le == SHB {
+            // The byte order of everything up to the next SHB comes from this magic.
+            match u32_at(d, pos + 8, false) {
+                Some(BYTE_ORDER_MAGIC) => self.big_endian = false,
+                Some(m) if m.swap_bytes() == BYTE_ORDER_MAGIC => self.big_endian = true,
+                Some(m) => {
+                    return Err(CaptureError::Corrupt {
+                        offset: pos as u64 + 8,
+                        what: "pcapng section header",
+                        detail: format!("byte-order magic {m:#010x}"),
+                    })
+                }
+                None => return Err(truncated("pcapng section header block", 28)),
+            }
+            self.interfaces.clear();
+        }
+        let be = self.big_endian;
+        let btype = u32_at(d, pos, be).unwrap_or(btype_le);
+        let Some(total) = u32_at(d, pos + 4, be) else {
+            return Err(truncated("pcapng block header", 12));
+        };
+        if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
+            return Err(CaptureError::Corrupt {
+                offset: pos as u64,
+                what: "pcapng block",
+                detail: format!("block length {total}"),
+            });
+        }
+        let Some(block) = d.get(pos..pos + total as usize) else {
+            return Err(truncated("pcapng block", total as u64));
+        };
+        if u32_at(block, total as usize - 4, be) != Some(total) {
+            return Err(CaptureError::Corrupt {
+                offset: pos as u64,
+                what: "pcapng block",
+                detail: format!("trailing length does not match leading length {total}"),
+            });
+        }
+        self.pos = pos + total as usize;
+        let body = &block[8..total as usize - 4];
+        let corrupt = |detail: String| CaptureError::Corrupt {
+            offset: pos as u64,
+            what: block_name(btype),
+            detail,
+        };
+        match btype {
+            SHB => {
+                if body.len() < 16 {
+                    return Err(corrupt(format!("body of {} bytes", body.len())));
+                }
+                Ok(None)
+            }
+            IDB => {
+                let (Some(linktype), Some(snaplen)) = (u16_at(body, 0, be), u32_at(body, 4, be))
+                else {
+                    return Err(corrupt(format!("body of {} bytes", body.len())));
+                };
+                let mut iface = Interface {
+                    linktype,
+                    snaplen,
+                    tsresol: 6,
+                    tsoffset: 0,
+                };
+                parse_idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
+                self.interfaces.push(iface);
+                self.info.interfaces += 1;
+                self.info.snaplen = self.info.snaplen.max(snaplen);
+                Ok(None)
+            }
+            EPB | OBSOLETE_PB => {
+                let (if_id, hdr) = if btype == EPB {
+                    (u32_at(body, 0, be), 20)
+                } else {
+                    (u16_at(body, 0, be).map(u32::from), 20)
+                };
+                let fields = (
+                    if_id,
+                    u32_at(body, 4, be),
+                    u32_at(body, 8, be),
+                    u32_at(body, 12, be),
+                    u32_at(body, 16, be),
+                );
+                let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(wire_len)) = fields else {
+                    return Err(corrupt(format!("body of {} bytes", body.len())));
+                };
+                let Some(iface) = self.interfaces.get(if_id as usize).copied() else {
+                    return Err(corrupt(format!(
+                        "interface {if_id} not described ({} interfaces in this section)",
+                        self.interfaces.len()
+                    )));
+                };
+                let Some(data) = body.get(hdr..hdr + caplen as usize) else {
+                    return Err(corrupt(format!(
+                        "captured length {caplen} exceeds the block"
+                    )));
+                };
+                let ticks = (u64::from(hi) << 32) | u64::from(lo);
+                Ok(Some(Record {
+                    ts_ns: Some(ticks_to_ns(ticks, iface.tsresol, iface.tsoffset)),
+                    wire_len,
+                    linktype: iface.linktype,
+                    data,
+                    offset: pos as u64,
+                }))
+            }
+            SPB => {
+                let Some(iface) = self.interfaces.first().copied() else {
+                    return Err(corrupt("no interface described in this section".into()));
+                };
+                let Some(wire_len) = u32_at(body, 0, be) else {
+                    return Err(corrupt(format!("body of {} bytes", body.len())));
+                };
+                let mut caplen = (body.len() - 4).min(wire_len as usize);
+                if iface.snaplen != 0 {
+                    caplen = caplen.min(iface.snaplen as usize);
+                }
+                Ok(Some(Record {
+                    ts_ns: None,
+                    wire_len,
+                    linktype: iface.linktype,
+                    data: &body[4..4 + caplen],
+                    offset: pos as u64,
+                }))
+            }
+            _ => {
+                self.info.skipped_blocks += 1;
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn block_name(btype: u32) -> &'static str {
+    match btype {
+        SHB => "pcapng section header block",
+        IDB => "pcapng interface description block",
+        EPB => "pcapng enhanced packet block",
+        SPB => "pcapng simple packet block",
+        OBSOLETE_PB => "pcapng packet block",
+        _ => "pcapng block",
+    }
+}
+
+fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
+    while let (Some(code), Some(len)) = (u16_at(opts, 0, be), u16_at(opts, 2, be)) {
+        let len = len as usize;
+        let Some(val) = opts.get(4..4 + len) else {
+            return;
+        };
+        match code {
+            0 => return,
+            9 if len >= 1 => iface.tsresol = val[0],
+            14 if len >= 8 => iface.tsoffset = u64_at(val, 0, be).unwrap_or(0) as i64,
+            _ => {}
+        }
+        let padded = (len + 3) & !3;
+        opts = opts.get(4 + padded..).unwrap_or(&[]);
+    }
+}
+
+/// Converts interface ticks to nanoseconds since the epoch, saturating on absurd values.
+fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
+    let exp = u32::from(tsresol & 0x7f);
+    let ns: i128 = if tsresol & 0x80 == 0 {
+        if exp <= 9 {
+            i128::from(ticks) * 10i128.pow(9 - exp)
+        } else {
+            i128::from(ticks) / 10i128.pow(exp.min(38) - 9)
+        }
+    } else if exp <= 64 {
+        (i128::from(ticks) * 1_000_000_000) >> exp
+    } else {
+        0
+    };
+    let ns = ns + i128::from(tsoffset) * 1_000_000_000;
+    ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks_to_ns;
+
+    #[test]
+    fn tsresol_decimal_and_binary() {
+        assert_eq!(ticks_to_ns(1_500_000, 6, 0), 1_500_000_000);
+        assert_eq!(ticks_to_ns(7, 9, 0), 7);
+        assert_eq!(ticks_to_ns(3, 0, 2), 5_000_000_000);
+        assert_eq!(ticks_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
+        assert_eq!(ticks_to_ns(12_345, 12, 0), 12);
+    }
+}

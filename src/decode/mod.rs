@@ -1,0 +1,171 @@
+//! Packet decoding: link layer → outermost IP header → TCP/UDP/ICMP fields.
+//!
+//! [`decode`] reads only the few fields flow accounting needs, straight from the borrowed
+//! packet bytes, and returns a small `Copy` summary; it never allocates, never copies the
+//! packet and never panics (every read is bounds-checked). A packet cut short by the snap
+//! length keeps every field that was captured: addresses without ports, ports without TCP
+//! flags. Only the outermost IP header counts: an ICMP error's quoted header or a tunnel's
+//! inner packet never turns into a TCP/UDP flow of its own.
+
+mod ip;
+mod link;
+mod transport;
+
+pub use link::linktype_name;
+
+/// An IP address in 16 bytes (IPv4 in the first four) plus its family, cheap to hash and copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Addr {
+    /// `true` for IPv6.
+    pub v6: bool,
+    /// Address bytes; for IPv4 the last 12 are zero.
+    pub bytes: [u8; 16],
+}
+
+impl Addr {
+    /// An IPv4 address.
+    pub fn v4(b: [u8; 4]) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..4].copy_from_slice(&b);
+        Addr { v6: false, bytes }
+    }
+
+    /// An IPv6 address.
+    pub fn v6(bytes: [u8; 16]) -> Self {
+        Addr { v6: true, bytes }
+    }
+
+    /// As a standard library address.
+    pub fn to_ip(self) -> std::net::IpAddr {
+        if self.v6 {
+            std::net::IpAddr::V6(self.bytes.into())
+        } else {
+            let [a, b, c, d, ..] = self.bytes;
+            std::net::IpAddr::V4([a, b, c, d].into())
+        }
+    }
+}
+
+impl From<std::net::IpAddr> for Addr {
+    fn from(ip: std::net::IpAddr) -> Self {
+        match ip {
+            std::net::IpAddr::V4(a) => Addr::v4(a.octets()),
+            std::net::IpAddr::V6(a) => Addr::v6(a.octets()),
+        }
+    }
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_ip().fmt(f)
+    }
+}
+
+/// IP protocol numbers nwcap names.
+pub mod proto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+}
+
+/// Where a packet sits in IP fragmentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fragment {
+    /// Not fragmented.
+    None,
+    /// Offset 0 with more fragments to come: carries the transport header.
+    First { id: u32 },
+    /// Offset > 0: no transport header; belongs to the datagram with this id.
+    Later { id: u32 },
+}
+
+/// TCP flag bits as in the header's 13th byte.
+pub mod tcp_flags {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+    /// URG.
+    pub const URG: u8 = 0x20;
+    /// ECE.
+    pub const ECE: u8 = 0x40;
+    /// CWR.
+    pub const CWR: u8 = 0x80;
+}
+
+/// The fields of an IP packet that flow accounting uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpPacket {
+    /// Source address of the outermost IP header.
+    pub src: Addr,
+    /// Destination address of the outermost IP header.
+    pub dst: Addr,
+    /// Transport protocol (after IPv6 extension headers).
+    pub proto: u8,
+    /// Source and destination ports when the header is TCP/UDP and they were captured.
+    pub ports: Option<(u16, u16)>,
+    /// TCP flags when captured.
+    pub tcp_flags: Option<u8>,
+    /// ICMP/ICMPv6 type and code when captured.
+    pub icmp: Option<(u8, u8)>,
+    /// Echo identifier of an ICMP/ICMPv6 echo request or reply.
+    pub icmp_echo_id: Option<u16>,
+    /// Fragmentation state.
+    pub fragment: Fragment,
+}
+
+/// Why a packet yielded no IP header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonIp {
+    /// The link type is not one nwcap decodes.
+    UnsupportedLinkType,
+    /// The link-layer header is cut short.
+    TruncatedLink,
+    /// The link layer carries something else (ARP, LLDP, …).
+    OtherProtocol,
+    /// An IP header whose addresses were not captured or make no sense.
+    BadIp,
+}
+
+/// The result of decoding one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// An IP packet.
+    Ip(IpPacket),
+    /// Anything else.
+    NonIp(NonIp),
+}
+
+/// Decodes a packet of the given link type.
+#[inline]
+pub fn decode(linktype: u16, data: &[u8]) -> Decoded {
+    match link::network_layer(linktype, data) {
+        Ok((l3, bytes)) => match ip::decode(l3, bytes) {
+            Some(p) => Decoded::Ip(p),
+            None => Decoded::NonIp(NonIp::BadIp),
+        },
+        Err(reason) => Decoded::NonIp(reason),
+    }
+}
+
+/// Protocol name as reports print it: `TCP`, `UDP`, `ICMP`, `ICMPv6`, else the number.
+pub fn proto_name(proto: u8) -> std::borrow::Cow<'static, str> {
+    match proto {
+        proto::TCP => "TCP".into(),
+        proto::UDP => "UDP".into(),
+        proto::ICMP => "ICMP".into(),
+        proto::ICMPV6 => "ICMPv6".into(),
+        n => n.to_string().into(),
+    }
+}

@@ -1,0 +1,43 @@
+//! Exit codes, and the error wrapper that carries one to `main`.
+
+/// Success.
+pub const OK: i32 = 0;
+/// A runtime failure: I/O, network, service error.
+pub const RUNTIME: i32 = 1;
+/// Bad command line (clap also uses 2).
+pub const USAGE: i32 = 2;
+/// An input capture was damaged or is not a capture; the report covers what could be read.
+pub const DAMAGED_INPUT: i32 = 3;
+
+/// Text for `--help`.
+pub const HELP: &str = "Exit codes:
+  0  success
+  1  runtime error (file or network I/O, service error)
+  2  usage error (bad flag, bad filter value)
+  3  an input capture is damaged, cut short or not a capture (report covers what was read)";
+
+/// An error that decides the process exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{inner:#}")]
+pub struct Coded {
+    /// Exit code.
+    pub code: i32,
+    /// What went wrong.
+    pub inner: anyhow::Error,
+}
+
+/// Wraps an error as a usage error.
+pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    Coded {
+        code: USAGE,
+        inner: e.into(),
+    }
+    .into()
+}
+
+/// The exit code an error maps to.
+pub fn code_of(e: &anyhow::Error) -> i32 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<Coded>().map(|c| c.code))
+        .unwrap_or(RUNTIME)
+}

@@ -1,0 +1,109 @@
+//! Opens analysis inputs: memory-maps files, reads standard input, inflates gzip. The bytes
+//! are handed to `capture` as one slice; this module knows nothing of the formats inside.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::Deref;
+
+use memmap2::Mmap;
+
+/// The bytes of one input.
+pub enum Input {
+    /// A memory-mapped file.
+    Mapped(Mmap),
+    /// Bytes read into memory (stdin, gzip, empty files).
+    Owned(Vec<u8>),
+}
+
+impl Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Owned(v) => v,
+        }
+    }
+}
+
+/// An input that could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// open/read/mmap failed.
+    #[error("cannot read '{path}': {source}")]
+    Io {
+        /// Path as given.
+        path: String,
+        /// Cause.
+        source: io::Error,
+    },
+    /// A directory was given.
+    #[error("'{0}' is a directory, not a capture file")]
+    Directory(String),
+}
+
+/// An opened input and any remark about how it was read.
+pub struct Opened {
+    /// The bytes.
+    pub data: Input,
+    /// E.g. a damaged gzip stream.
+    pub warning: Option<String>,
+    /// Whether the bytes were inflated from gzip.
+    pub gzip: bool,
+}
+
+/// Opens `path` (`-` = standard input).
+pub fn open(path: &str) -> Result<Opened, InputError> {
+    let io_err = |source| InputError::Io {
+        path: path.to_string(),
+        source,
+    };
+    let data = if path == "-" {
+        let mut v = Vec::new();
+        io::stdin().lock().read_to_end(&mut v).map_err(io_err)?;
+        Input::Owned(v)
+    } else {
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(InputError::Directory(path.to_string()));
+        }
+        if meta.len() == 0 {
+            Input::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only and private to this process; a capture file being
+            // truncated by another process while nwcap reads it is the one hazard, the same
+            // one every mmap-based reader (tshark's included) accepts.
+            match unsafe { Mmap::map(&file) } {
+                Ok(m) => Input::Mapped(m),
+                // Pipes and special files cannot be mapped: read them instead.
+                Err(_) => {
+                    let mut v = Vec::new();
+                    (&file).read_to_end(&mut v).map_err(io_err)?;
+                    Input::Owned(v)
+                }
+            }
+        }
+    };
+    if data.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        let warning = flate2::read::MultiGzDecoder::new(&data[..])
+            .read_to_end(&mut out)
+            .err()
+            .map(|e| {
+                format!(
+                    "gzip stream damaged after {} inflated bytes: {e}",
+                    out.len()
+                )
+            });
+        return Ok(Opened {
+            data: Input::Owned(out),
+            warning,
+            gzip: true,
+        });
+    }
+    Ok(Opened {
+        data,
+        warning: None,
+        gzip: false,
+    })
+}

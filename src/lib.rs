@@ -1,0 +1,16 @@
+//! nwcap: Azure Network Watcher packet captures from the command line.
+//!
+//! The analysis layers (`capture`, `decode`, `filter`, `flow`, `analysis`, `report`) are pure
+//! and know nothing of Azure; `azure` talks to Resource Manager and Blob Storage and knows
+//! nothing of packets; `commands` glues them to the CLI.
+
+pub mod analysis;
+pub mod capture;
+pub mod cli;
+pub mod commands;
+pub mod decode;
+pub mod exit;
+pub mod filter;
+pub mod flow;
+pub mod input;
+pub mod report;

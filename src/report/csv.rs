@@ -1,0 +1,50 @@
+//! CSV: one flow per row, with a header. No field can hold a comma or quote (addresses,
+//! numbers, RFC 3339 times, state codes), so no quoting is needed.
+
+use std::io::{self, Write};
+
+use super::Report;
+
+const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_port,icmp_id,\
+out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
+first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes the header and one row per flow.
+pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{HEADER}")?;
+    for f in &r.flows {
+        let proto = match &f.protocol {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let tcp = f.tcp.as_ref();
+        writeln!(
+            out,
+            "{proto},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            f.local_ip,
+            opt(f.local_port),
+            f.remote_ip,
+            opt(f.remote_port),
+            opt(f.icmp_id),
+            f.out.packets,
+            f.out.bytes,
+            f.out.captured_bytes,
+            f.inbound.packets,
+            f.inbound.bytes,
+            f.inbound.captured_bytes,
+            opt(f.first_ts.as_deref()),
+            opt(f.last_ts.as_deref()),
+            opt(f.duration_s),
+            opt(tcp.and_then(|t| t.initiator)),
+            opt(tcp.map(|t| t.state)),
+            opt(tcp.map(|t| t.flags_out.as_str())),
+            opt(tcp.map(|t| t.flags_in.as_str())),
+            opt(tcp.and_then(|t| t.handshake_rtt_s)),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! The analysis report: one versioned model ([`Report`], schema `nwcap.analysis/1`) built
+//! from the analyzer's tables, and writers for tables, JSON, NDJSON and CSV. Writers take any
+//! `io::Write`; nothing here opens files.
+
+mod csv;
+mod table;
+pub mod time;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::analysis::{Analyzer, FileCounters, NON_IP};
+use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
+use crate::filter::RangeSet;
+use crate::flow::{FlowKey, FlowStats};
+
+pub use time::{duration_s, rfc3339};
+
+/// JSON schema identifier; bump on incompatible changes.
+pub const SCHEMA: &str = "nwcap.analysis/1";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object.
+    Json,
+    /// One JSON flow per line.
+    Ndjson,
+    /// One flow per row, with a header.
+    Csv,
+}
+
+/// How far an input could be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Readable {
+    /// Read to its end.
+    Full,
+    /// Damaged after some records.
+    Partial,
+    /// Nothing could be read.
+    None,
+}
+
+/// What the command layer knows about one input besides its counters.
+#[derive(Debug, Clone)]
+pub struct FileFacts {
+    /// Path as given (`-` for standard input).
+    pub path: String,
+    /// Detected format, if any.
+    pub format: Option<String>,
+    /// Snap length (0 = none).
+    pub snaplen: u32,
+    /// Interfaces described.
+    pub interfaces: u32,
+    /// Record counters.
+    pub counters: FileCounters,
+    /// How far it was read.
+    pub readable: Readable,
+    /// The damage that stopped reading, with its offset.
+    pub error: Option<String>,
+    /// Other remarks.
+    pub warnings: Vec<String>,
+}
+
+/// Packets and bytes.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+}
+
+/// Per-direction counts of a flow.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct DirCount {
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes (original lengths).
+    pub bytes: u64,
+    /// Captured bytes.
+    pub captured_bytes: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// Totals over every packet read.
+    pub summary: Summary,
+    /// Totals over the packets that passed the filters.
+    pub matched: Count,
+    /// Which addresses count as local.
+    pub local: Local,
+    /// Per protocol, over matched packets.
+    pub protocols: Vec<ProtocolRow>,
+    /// Flows of matched packets, largest first.
+    pub flows: Vec<FlowRow>,
+    /// Addresses by bytes, largest first.
+    pub top_talkers: Vec<Talker>,
+}
+
+/// Totals over every packet read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Packets read.
+    pub packets: u64,
+    /// Sum of wire lengths.
+    pub bytes: u64,
+    /// Sum of captured lengths.
+    pub captured_bytes: u64,
+    /// Packets cut by the snap length.
+    pub truncated_packets: u64,
+    /// Earliest timestamp, RFC 3339 UTC with nanoseconds.
+    pub first_ts: Option<String>,
+    /// Latest timestamp.
+    pub last_ts: Option<String>,
+    /// `last_ts - first_ts` in seconds.
+    pub duration_s: Option<f64>,
+    /// Per input.
+    pub files: Vec<FileRow>,
+    /// Everything the reader should know.
+    pub warnings: Vec<String>,
+}
+
+/// One input in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRow {
+    /// Path as given.
+    pub path: String,
+    /// Detected format.
+    pub format: Option<String>,
+    /// Link types with their packet counts.
+    pub link_types: Vec<LinkTypeRow>,
+    /// Snap length (0 = none given).
+    pub snaplen: u32,
+    /// Interfaces described.
+    pub interfaces: u32,
+    /// Packets read.
+    pub packets: u64,
+    /// Sum of wire lengths.
+    pub bytes: u64,
+    /// Sum of captured lengths.
+    pub captured_bytes: u64,
+    /// Packets cut by the snap length.
+    pub truncated_packets: u64,
+    /// Earliest timestamp.
+    pub first_ts: Option<String>,
+    /// Latest timestamp.
+    pub last_ts: Option<String>,
+    /// Duration in seconds.
+    pub duration_s: Option<f64>,
+    /// `full`, `partial` or `none`.
+    pub readable: Readable,
+    /// What stopped the reader.
+    pub error: Option<String>,
+    /// Remarks.
+    pub warnings: Vec<String>,
+}
+
+/// A link type and how many packets had it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkTypeRow {
+    /// LINKTYPE_* value.
+    pub linktype: u16,
+    /// Its name.
+    pub name: String,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// Local addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Local {
+    /// As given by filters, or the inferred address.
+    pub addresses: Vec<String>,
+    /// `true` when nwcap guessed (the address seen in the most packets).
+    pub inferred: bool,
+}
+
+/// One protocol's totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolRow {
+    /// `TCP`, `UDP`, `ICMP`, `ICMPv6`, the IP protocol number, or `non-IP`.
+    pub protocol: serde_json::Value,
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+    /// Flows (0 for non-IP).
+    pub flows: u64,
+}
+
+/// One flow, oriented local → remote.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowRow {
+    /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or the IP protocol number.
+    pub protocol: serde_json::Value,
+    /// Local address.
+    pub local_ip: String,
+    /// Local port (null when not applicable or not captured).
+    pub local_port: Option<u16>,
+    /// Remote address.
+    pub remote_ip: String,
+    /// Remote port.
+    pub remote_port: Option<u16>,
+    /// ICMP echo identifier.
+    pub icmp_id: Option<u16>,
+    /// Local → remote.
+    pub out: DirCount,
+    /// Remote → local.
+    #[serde(rename = "in")]
+    pub inbound: DirCount,
+    /// First packet time.
+    pub first_ts: Option<String>,
+    /// Last packet time.
+    pub last_ts: Option<String>,
+    /// Seconds between them.
+    pub duration_s: Option<f64>,
+    /// TCP details, null for other protocols.
+    pub tcp: Option<TcpRow>,
+}
+
+/// TCP details of a flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct TcpRow {
+    /// `local`, `remote`, or null when no SYN was seen.
+    pub initiator: Option<&'static str>,
+    /// Zeek-like connection state (`S0`, `S1`, `SF`, `REJ`, `S2`, `S3`, `RSTO`, `RSTR`,
+    /// `RSTOS0`, `RSTRH`, `SH`, `SHR`, `OTH`).
+    pub state: &'static str,
+    /// Flags seen local → remote, as letters `FSRPAUEC`.
+    pub flags_out: String,
+    /// Flags seen remote → local.
+    pub flags_in: String,
+    /// SYN, FIN, RST counts local → remote.
+    pub syn_fin_rst_out: [u32; 3],
+    /// SYN, FIN, RST counts remote → local.
+    pub syn_fin_rst_in: [u32; 3],
+    /// SYN to SYN-ACK, seconds.
+    pub syn_to_synack_s: Option<f64>,
+    /// SYN-ACK to the initiator's ACK, seconds.
+    pub synack_to_ack_s: Option<f64>,
+    /// SYN to the handshake's final ACK, seconds.
+    pub handshake_rtt_s: Option<f64>,
+}
+
+/// Traffic of one address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Talker {
+    /// Address.
+    pub address: String,
+    /// Packets it sent.
+    pub packets_sent: u64,
+    /// Bytes it sent.
+    pub bytes_sent: u64,
+    /// Packets it received.
+    pub packets_received: u64,
+    /// Bytes it received.
+    pub bytes_received: u64,
+    /// Flows it is part of.
+    pub flows: u64,
+}
+
+/// Builds the report. `top` bounds the talkers list.
+pub fn build(analyzer: &Analyzer, files: &[FileFacts], top: usize) -> Report {
+    let mut total = FileCounters::default();
+    let mut warnings = Vec::new();
+    for f in files {
+        total.merge(&f.counters);
+        if let Some(e) = &f.error {
+            warnings.push(format!("{}: {e}", f.path));
+        }
+        warnings.extend(f.warnings.iter().map(|w| format!("{}: {w}", f.path)));
+    }
+    for (reason, n) in &analyzer.non_ip {
+        warnings.push(format!("{n} packets not attributed to a flow: {reason}"));
+    }
+
+    let (local_sets, addresses, inferred) = local_addresses(analyzer);
+    let is_local = |a: &Addr| match &local_sets {
+        LocalSet::Given(sets) => sets.iter().any(|s| s.contains(*a)),
+        LocalSet::Inferred(x) => x.as_ref() == Some(a),
+    };
+
+    let mut flows: Vec<(&FlowKey, &FlowStats)> = analyzer.flows.iter().collect();
+    flows.sort_by(|a, b| {
+        b.1.total_bytes()
+            .cmp(&a.1.total_bytes())
+            .then(b.1.total_packets().cmp(&a.1.total_packets()))
+            .then(a.0.cmp(b.0))
+    });
+    let mut flow_counts: HashMap<u8, u64> = HashMap::new();
+    let mut talkers: HashMap<Addr, Talker> = HashMap::new();
+    let rows = flows
+        .iter()
+        .map(|(k, s)| {
+            *flow_counts.entry(k.proto).or_insert(0) += 1;
+            for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
+                let t = talkers.entry(addr).or_insert_with(|| Talker {
+                    address: addr.to_string(),
+                    packets_sent: 0,
+                    bytes_sent: 0,
+                    packets_received: 0,
+                    bytes_received: 0,
+                    flows: 0,
+                });
+                t.packets_sent += s.packets[sent];
+                t.bytes_sent += s.bytes[sent];
+                t.packets_received += s.packets[recv];
+                t.bytes_received += s.bytes[recv];
+                t.flows += 1;
+            }
+            flow_row(k, s, &is_local)
+        })
+        .collect();
+
+    let mut protocols: Vec<ProtocolRow> = analyzer
+        .protocols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.packets > 0)
+        .map(|(i, c)| ProtocolRow {
+            protocol: if i == NON_IP {
+                "non-IP".into()
+            } else {
+                proto_value(i as u8)
+            },
+            packets: c.packets,
+            bytes: c.bytes,
+            flows: if i == NON_IP {
+                0
+            } else {
+                flow_counts.get(&(i as u8)).copied().unwrap_or(0)
+            },
+        })
+        .collect();
+    protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
+
+    let mut top_talkers: Vec<(Addr, Talker)> = talkers.into_iter().collect();
+    top_talkers.sort_by(|a, b| {
+        (b.1.bytes_sent + b.1.bytes_received)
+            .cmp(&(a.1.bytes_sent + a.1.bytes_received))
+            .then(a.0.cmp(&b.0))
+    });
+    top_talkers.truncate(top);
+
+    Report {
+        schema: SCHEMA,
+        summary: Summary {
+            packets: total.packets,
+            bytes: total.bytes,
+            captured_bytes: total.captured_bytes,
+            truncated_packets: total.truncated_packets,
+            first_ts: total.first_ts.map(rfc3339),
+            last_ts: total.last_ts.map(rfc3339),
+            duration_s: duration_s(total.first_ts, total.last_ts),
+            files: files.iter().map(file_row).collect(),
+            warnings,
+        },
+        matched: Count {
+            packets: analyzer.matched.packets,
+            bytes: analyzer.matched.bytes,
+        },
+        local: Local {
+            addresses,
+            inferred,
+        },
+        protocols,
+        flows: rows,
+        top_talkers: top_talkers.into_iter().map(|(_, t)| t).collect(),
+    }
+}
+
+enum LocalSet<'a> {
+    Given(Vec<&'a RangeSet<Addr>>),
+    Inferred(Option<Addr>),
+}
+
+/// Local addresses from the filters, else the address present in the most packets.
+fn local_addresses(analyzer: &Analyzer) -> (LocalSet<'_>, Vec<String>, bool) {
+    let given = analyzer.filters().local_addresses();
+    if !given.is_empty() {
+        let names = given
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .map(|(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
+            .collect();
+        return (LocalSet::Given(given), names, false);
+    }
+    let mut seen: HashMap<Addr, u64> = HashMap::new();
+    for (k, s) in analyzer.flows.iter() {
+        *seen.entry(k.lo.0).or_insert(0) += s.total_packets();
+        if k.hi.0 != k.lo.0 {
+            *seen.entry(k.hi.0).or_insert(0) += s.total_packets();
+        }
+    }
+    let best = seen
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(a, _)| a);
+    let names = best.iter().map(Addr::to_string).collect();
+    (LocalSet::Inferred(best), names, true)
+}
+
+fn proto_value(p: u8) -> serde_json::Value {
+    match proto_name(p) {
+        std::borrow::Cow::Borrowed(s) => s.into(),
+        std::borrow::Cow::Owned(_) => p.into(),
+    }
+}
+
+fn file_row(f: &FileFacts) -> FileRow {
+    let c = &f.counters;
+    FileRow {
+        path: f.path.clone(),
+        format: f.format.clone(),
+        link_types: c
+            .linktypes
+            .iter()
+            .map(|(&lt, &n)| LinkTypeRow {
+                linktype: lt,
+                name: linktype_name(lt),
+                packets: n,
+            })
+            .collect(),
+        snaplen: f.snaplen,
+        interfaces: f.interfaces,
+        packets: c.packets,
+        bytes: c.bytes,
+        captured_bytes: c.captured_bytes,
+        truncated_packets: c.truncated_packets,
+        first_ts: c.first_ts.map(rfc3339),
+        last_ts: c.last_ts.map(rfc3339),
+        duration_s: duration_s(c.first_ts, c.last_ts),
+        readable: f.readable,
+        error: f.error.clone(),
+        warnings: f.warnings.clone(),
+    }
+}
+
+fn flow_row(k: &FlowKey, s: &FlowStats, is_local: &impl Fn(&Addr) -> bool) -> FlowRow {
+    // Index of the local side in the key's (lo, hi) order.
+    let first = if s.first_dir_lo { 0 } else { 1 };
+    let initiator = s.tcp.syn_dir.map(usize::from);
+    let local = match (is_local(&k.lo.0), is_local(&k.hi.0)) {
+        (true, false) => 0,
+        (false, true) => 1,
+        _ => initiator.unwrap_or(first),
+    };
+    let remote = 1 - local;
+    let ends = [k.lo, k.hi];
+    let port = |i: usize| k.ports_known.then_some(ends[i].1);
+    let dir = |from: usize| DirCount {
+        packets: s.packets[from],
+        bytes: s.bytes[from],
+        captured_bytes: s.captured[from],
+    };
+    FlowRow {
+        protocol: proto_value(k.proto),
+        local_ip: ends[local].0.to_string(),
+        local_port: port(local),
+        remote_ip: ends[remote].0.to_string(),
+        remote_port: port(remote),
+        icmp_id: k.icmp_id,
+        out: dir(local),
+        inbound: dir(remote),
+        first_ts: s.first_ts.map(rfc3339),
+        last_ts: s.last_ts.map(rfc3339),
+        duration_s: duration_s(s.first_ts, s.last_ts),
+        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
+    }
+}
+
+fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
+    let t = &s.tcp;
+    let remote = 1 - local;
+    let secs = |a: Option<i64>, b: Option<i64>| Some((b? - a?) as f64 / 1e9);
+    TcpRow {
+        initiator: initiator.map(|i| if i == local { "local" } else { "remote" }),
+        state: conn_state(s),
+        flags_out: flag_letters(t.flags[local]),
+        flags_in: flag_letters(t.flags[remote]),
+        syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
+        syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
+        syn_to_synack_s: secs(t.syn_ts, t.synack_ts),
+        synack_to_ack_s: secs(t.synack_ts, t.ack_ts),
+        handshake_rtt_s: secs(t.syn_ts, t.ack_ts),
+    }
+}
+
+/// Flag letters in header bit order, FIN first.
+pub fn flag_letters(f: u8) -> String {
+    const L: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
+    (0..8).filter(|i| f & (1 << i) != 0).map(|i| L[i]).collect()
+}
+
+/// A Zeek-like summary of how a TCP connection went, seen from its originator.
+fn conn_state(s: &FlowStats) -> &'static str {
+    let t = &s.tcp;
+    let Some(o) = t.syn_dir.map(usize::from) else {
+        // No SYN from anyone: either a SYN-ACK seen from the responder only, or midstream.
+        return match t.synack_dir.map(usize::from) {
+            Some(r) if t.rst[r] > 0 => "RSTRH",
+            Some(r) if t.fin[r] > 0 => "SHR",
+            _ => "OTH",
+        };
+    };
+    let r = 1 - o;
+    let established = t.synack_ts.is_some() || t.flags[r] & tcp_flags::SYN != 0;
+    if !established {
+        return if t.rst[r] > 0 {
+            "REJ"
+        } else if t.rst[o] > 0 {
+            "RSTOS0"
+        } else if t.fin[o] > 0 {
+            "SH"
+        } else if s.packets[r] == 0 {
+            "S0"
+        } else {
+            "OTH"
+        };
+    }
+    if t.rst[o] > 0 {
+        return "RSTO";
+    }
+    if t.rst[r] > 0 {
+        return "RSTR";
+    }
+    match (t.fin[o] > 0, t.fin[r] > 0) {
+        (true, true) => "SF",
+        (true, false) => "S2",
+        (false, true) => "S3",
+        (false, false) => "S1",
+    }
+}
+
+/// Writes the report in the chosen format.
+pub fn write(
+    report: &Report,
+    format: OutputFormat,
+    top: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Table => table::write(report, top, out),
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out)
+        }
+        OutputFormat::Ndjson => {
+            for f in &report.flows {
+                serde_json::to_writer(&mut *out, f)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        OutputFormat::Csv => csv::write(report, out),
+    }
+}
