@@ -182,6 +182,8 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 /// Where the first fragment of a datagram put its ports.
 type FragKey = (Addr, Addr, u8, u32);
+/// Ports and transport protocol of the first fragment.
+type FragValue = ((u16, u16), u8);
 
 /// Bound on remembered first fragments, so a fragment flood cannot grow memory without end.
 const MAX_PENDING_FRAGMENTS: usize = 65_536;
@@ -190,7 +192,7 @@ const MAX_PENDING_FRAGMENTS: usize = 65_536;
 #[derive(Debug, Clone, Default)]
 pub struct FlowTable {
     flows: FastMap<FlowKey, FlowStats>,
-    fragments: FastMap<FragKey, (u16, u16)>,
+    fragments: FastMap<FragKey, FragValue>,
 }
 
 impl FlowTable {
@@ -214,26 +216,32 @@ impl FlowTable {
         self.flows.iter()
     }
 
-    /// Accounts one IP packet.
+    /// Accounts one IP packet; returns the transport protocol it was accounted under (a
+    /// non-first fragment takes its first fragment's).
     #[inline]
-    pub fn add(&mut self, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) {
+    pub fn add(&mut self, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) -> u8 {
         let mut ports = p.ports;
+        let mut protocol = p.proto;
         match p.fragment {
-            Fragment::First { id } => {
+            Fragment::First { id, proto } => {
                 if let Some(pp) = ports {
                     if self.fragments.len() >= MAX_PENDING_FRAGMENTS {
                         self.fragments.clear();
                     }
-                    self.fragments.insert((p.src, p.dst, p.proto, id), pp);
+                    self.fragments
+                        .insert((p.src, p.dst, proto, id), (pp, p.proto));
                 }
             }
-            Fragment::Later { id } => {
-                ports = self.fragments.get(&(p.src, p.dst, p.proto, id)).copied();
+            Fragment::Later { id, proto } => {
+                if let Some(&(pp, first_proto)) = self.fragments.get(&(p.src, p.dst, proto, id)) {
+                    ports = Some(pp);
+                    protocol = first_proto;
+                }
             }
             Fragment::None => {}
         }
         let (sp, dp) = ports.unwrap_or((0, 0));
-        let icmp_id = match p.proto {
+        let icmp_id = match protocol {
             proto::ICMP | proto::ICMPV6 => p.icmp_echo_id,
             _ => None,
         };
@@ -241,7 +249,7 @@ impl FlowTable {
         let b = (p.dst, dp);
         let (lo, hi, dir) = if a <= b { (a, b, 0) } else { (b, a, 1) };
         let key = FlowKey {
-            proto: p.proto,
+            proto: protocol,
             ports_known: ports.is_some(),
             lo,
             hi,
@@ -249,11 +257,12 @@ impl FlowTable {
         };
         let stats = self.flows.entry(key).or_insert_with(|| FlowStats::new(dir));
         stats.add(dir, ts, wire, cap);
-        if p.proto == proto::TCP {
+        if protocol == proto::TCP {
             if let Some(f) = p.tcp_flags {
                 stats.add_tcp(dir, f, ts);
             }
         }
+        protocol
     }
 
     /// Adds the flows of a table built from later packets of the same capture.
@@ -319,14 +328,23 @@ mod tests {
         let mut first = p([1, 1, 1, 1], 53, [2, 2, 2, 2], 4000, 0);
         first.proto = proto::UDP;
         first.tcp_flags = None;
-        first.fragment = Fragment::First { id: 7 };
+        first.fragment = Fragment::First {
+            id: 7,
+            proto: proto::UDP,
+        };
         let mut later = first;
         later.ports = None;
-        later.fragment = Fragment::Later { id: 7 };
+        later.fragment = Fragment::Later {
+            id: 7,
+            proto: proto::UDP,
+        };
         t.add(&first, Some(1), 1514, 1514);
         t.add(&later, Some(2), 600, 600);
         let mut orphan = later;
-        orphan.fragment = Fragment::Later { id: 8 };
+        orphan.fragment = Fragment::Later {
+            id: 8,
+            proto: proto::UDP,
+        };
         t.add(&orphan, Some(3), 600, 600);
         assert_eq!(t.len(), 2);
         let joined = t.iter().find(|(k, _)| k.ports_known).unwrap().1;

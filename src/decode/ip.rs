@@ -1,4 +1,5 @@
-//! IPv4 and IPv6 (with extension headers and fragments): addresses, transport protocol
+//! IPv4 and IPv6 (hop-by-hop, routing, fragment and destination-options headers; AH and
+//! ESP end the walk, as in tshark): addresses, transport protocol
 //! and the transport bytes that were captured.
 
 use super::link::L3;
@@ -7,9 +8,7 @@ use super::{transport, Addr, Fragment, IpPacket};
 const HOP_BY_HOP: u8 = 0;
 const ROUTING: u8 = 43;
 const FRAGMENT: u8 = 44;
-const AH: u8 = 51;
 const DEST_OPTS: u8 = 60;
-const MOBILITY: u8 = 135;
 
 /// Decodes the IP header at the start of `d`; `None` when the addresses were not captured
 /// or the version is not 4 or 6.
@@ -39,9 +38,9 @@ fn v4(d: &[u8]) -> Option<IpPacket> {
     let src = Addr::v4([h[12], h[13], h[14], h[15]]);
     let dst = Addr::v4([h[16], h[17], h[18], h[19]]);
     let fragment = if offset != 0 {
-        Fragment::Later { id }
+        Fragment::Later { id, proto }
     } else if more {
-        Fragment::First { id }
+        Fragment::First { id, proto }
     } else {
         Fragment::None
     };
@@ -71,23 +70,18 @@ fn v6(d: &[u8]) -> Option<IpPacket> {
     let mut next = h[6];
     let mut fragment = Fragment::None;
     let mut later_fragment = false;
-    loop {
+    while !later_fragment {
         match next {
-            HOP_BY_HOP | ROUTING | DEST_OPTS | MOBILITY => {
+            HOP_BY_HOP | ROUTING | DEST_OPTS => {
                 let (Some(&nh), Some(&len)) = (rest.first(), rest.get(1)) else {
                     return Some(transport::fill(src, dst, next, fragment, None));
                 };
-                let skip = (usize::from(len) + 1) * 8;
-                next = nh;
-                rest = rest.get(skip..).unwrap_or(&[]);
-            }
-            AH => {
-                let (Some(&nh), Some(&len)) = (rest.first(), rest.get(1)) else {
+                // A header cut off by the snap length ends the walk on its own number.
+                let Some(after) = rest.get((usize::from(len) + 1) * 8..) else {
                     return Some(transport::fill(src, dst, next, fragment, None));
                 };
-                let skip = (usize::from(len) + 2) * 4;
                 next = nh;
-                rest = rest.get(skip..).unwrap_or(&[]);
+                rest = after;
             }
             FRAGMENT => {
                 let Some(f) = rest.get(..8) else {
@@ -100,10 +94,11 @@ fn v6(d: &[u8]) -> Option<IpPacket> {
                 let offset = off_m >> 3;
                 let more = off_m & 1 != 0;
                 if offset != 0 {
-                    fragment = Fragment::Later { id };
+                    // The rest is the middle of a datagram: its next header is all we know.
+                    fragment = Fragment::Later { id, proto: next };
                     later_fragment = true;
                 } else if more {
-                    fragment = Fragment::First { id };
+                    fragment = Fragment::First { id, proto: next };
                 }
                 // An atomic fragment (offset 0, no more) is a whole datagram.
             }

@@ -78,10 +78,12 @@ pub mod proto {
 pub enum Fragment {
     /// Not fragmented.
     None,
-    /// Offset 0 with more fragments to come: carries the transport header.
-    First { id: u32 },
-    /// Offset > 0: no transport header; belongs to the datagram with this id.
-    Later { id: u32 },
+    /// Offset 0 with more fragments to come: carries the transport header. `proto` is the
+    /// protocol that identifies the datagram (IPv4 protocol field, IPv6 fragment header's
+    /// next header).
+    First { id: u32, proto: u8 },
+    /// Offset > 0: no transport header; belongs to the datagram with this id and `proto`.
+    Later { id: u32, proto: u8 },
 }
 
 /// TCP flag bits as in the header's 13th byte.

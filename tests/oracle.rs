@@ -1,0 +1,238 @@
+//! nwcap against tshark: for every corpus capture tshark could read, the totals, the
+//! per-protocol counts and every flow's packets and bytes in each direction must equal the
+//! oracle in `testdata/oracle/` (made by `scripts/oracle`, see its README for the semantics).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nwcap::analysis::{Analyzer, FileCounters};
+use nwcap::capture::Reader;
+use nwcap::filter::FilterSet;
+use nwcap::report::{self, rfc3339, FileFacts, Readable};
+use serde_json::Value;
+
+/// "1331084278.438444000" → nanoseconds, exactly.
+fn decimal_ns(s: &str) -> i64 {
+    let (sec, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let frac = format!("{frac:0<9}");
+    sec.parse::<i64>().unwrap() * 1_000_000_000 + frac[..9].parse::<i64>().unwrap()
+}
+
+fn ts(v: &Value) -> Option<String> {
+    v.as_str().map(|s| rfc3339(decimal_ns(s)))
+}
+
+type Endpoint = (String, Option<u64>);
+/// (protocol, sorted endpoints, icmp id) → packets/bytes sent by each endpoint, first, last.
+type FlowMap = BTreeMap<
+    (String, [Endpoint; 2], Option<u64>),
+    (
+        BTreeMap<Endpoint, (u64, u64)>,
+        Option<String>,
+        Option<String>,
+    ),
+>;
+
+fn insert(
+    m: &mut FlowMap,
+    proto: String,
+    ends: [(Endpoint, u64, u64); 2],
+    icmp: Option<u64>,
+    first: Option<String>,
+    last: Option<String>,
+) {
+    let mut key_ends = [ends[0].0.clone(), ends[1].0.clone()];
+    key_ends.sort();
+    let entry = m
+        .entry((proto, key_ends, icmp))
+        .or_insert_with(|| (BTreeMap::new(), first, last));
+    for (ep, p, b) in ends {
+        let c = entry.0.entry(ep).or_insert((0, 0));
+        c.0 += p;
+        c.1 += b;
+    }
+}
+
+fn proto_name(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check(capture: &Path, oracle: &Value) -> Vec<String> {
+    let name = capture.file_name().unwrap().to_string_lossy().to_string();
+    let mut errors = Vec::new();
+    let mut expect = |what: &str, got: String, want: String| {
+        if got != want {
+            errors.push(format!("{name}: {what}: nwcap {got}, tshark {want}"));
+        }
+    };
+
+    let opened = nwcap::input::open(capture.to_str().unwrap()).unwrap();
+    let mut analyzer = Analyzer::new(FilterSet::default());
+    let mut counters = FileCounters::default();
+    let mut readable = Readable::Full;
+    match Reader::new(&opened.data) {
+        Err(_) => readable = Readable::None,
+        Ok(reader) => {
+            for rec in reader {
+                match rec {
+                    Ok(r) => {
+                        counters.add(&r);
+                        analyzer.feed(&r);
+                    }
+                    Err(_) => readable = Readable::Partial,
+                }
+            }
+        }
+    }
+    let facts = FileFacts {
+        path: name.clone(),
+        format: None,
+        snaplen: 0,
+        interfaces: 0,
+        counters,
+        readable,
+        error: None,
+        warnings: vec![],
+    };
+    let r = report::build(&analyzer, std::slice::from_ref(&facts), 10);
+    let s = &r.summary;
+
+    expect(
+        "readable",
+        format!("{:?}", readable).to_lowercase(),
+        oracle["readable"].as_str().unwrap().to_string(),
+    );
+    expect(
+        "packets",
+        s.packets.to_string(),
+        oracle["packets"].to_string(),
+    );
+    expect("bytes", s.bytes.to_string(), oracle["bytes"].to_string());
+    expect(
+        "captured bytes",
+        s.captured_bytes.to_string(),
+        oracle["captured_bytes"].to_string(),
+    );
+    expect(
+        "first_ts",
+        format!("{:?}", s.first_ts),
+        format!("{:?}", ts(&oracle["first_ts"])),
+    );
+    expect(
+        "last_ts",
+        format!("{:?}", s.last_ts),
+        format!("{:?}", ts(&oracle["last_ts"])),
+    );
+
+    let mine: BTreeMap<String, (u64, u64)> = r
+        .protocols
+        .iter()
+        .map(|p| (proto_name(&p.protocol), (p.packets, p.bytes)))
+        .collect();
+    let theirs: BTreeMap<String, (u64, u64)> = oracle["protocols"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                (v["packets"].as_u64().unwrap(), v["bytes"].as_u64().unwrap()),
+            )
+        })
+        .collect();
+    expect("protocols", format!("{mine:?}"), format!("{theirs:?}"));
+
+    let mut mine = FlowMap::new();
+    for f in &r.flows {
+        insert(
+            &mut mine,
+            proto_name(&f.protocol),
+            [
+                (
+                    (f.local_ip.clone(), f.local_port.map(u64::from)),
+                    f.out.packets,
+                    f.out.bytes,
+                ),
+                (
+                    (f.remote_ip.clone(), f.remote_port.map(u64::from)),
+                    f.inbound.packets,
+                    f.inbound.bytes,
+                ),
+            ],
+            f.icmp_id.map(u64::from),
+            f.first_ts.clone(),
+            f.last_ts.clone(),
+        );
+    }
+    let mut theirs = FlowMap::new();
+    for f in oracle["flows"].as_array().unwrap() {
+        let ep = |ip: &str, port: &str| (f[ip].as_str().unwrap().to_string(), f[port].as_u64());
+        let c = |d: &str, k: &str| f[d][k].as_u64().unwrap();
+        insert(
+            &mut theirs,
+            proto_name(&f["protocol"]),
+            [
+                (
+                    ep("a_ip", "a_port"),
+                    c("a_to_b", "packets"),
+                    c("a_to_b", "bytes"),
+                ),
+                (
+                    ep("b_ip", "b_port"),
+                    c("b_to_a", "packets"),
+                    c("b_to_a", "bytes"),
+                ),
+            ],
+            f["icmp_id"].as_u64(),
+            ts(&f["first_ts"]),
+            ts(&f["last_ts"]),
+        );
+    }
+    expect(
+        "flow count",
+        mine.len().to_string(),
+        theirs.len().to_string(),
+    );
+    for (k, v) in &theirs {
+        match mine.get(k) {
+            None => expect(&format!("flow {k:?}"), "missing".into(), format!("{v:?}")),
+            Some(m) => expect(&format!("flow {k:?}"), format!("{m:?}"), format!("{v:?}")),
+        }
+    }
+    for k in mine.keys().filter(|k| !theirs.contains_key(*k)) {
+        expect(&format!("flow {k:?}"), "present".into(), "absent".into());
+    }
+    errors
+}
+
+#[test]
+fn every_readable_corpus_file_matches_tshark() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut checked = 0;
+    let mut errors = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(root.join("oracle"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let oracle: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if oracle["readable"] == "none" {
+            continue;
+        }
+        let capture = root.join("corpus").join(oracle["file"].as_str().unwrap());
+        errors.extend(check(&capture, &oracle));
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} oracle files found");
+    assert!(
+        errors.is_empty(),
+        "{} mismatches:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
