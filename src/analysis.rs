@@ -1,12 +1,13 @@
-//! The per-packet pipeline: decode → filter → flow table, plus the capinfos-like counters of
-//! each input file. Pure: it consumes [`Record`]s and never does I/O.
+//! The per-packet pipeline (decode → flow table), the capinfos-like counters of each input
+//! file, and the selection of flows by filter once the pass is over. Pure: it consumes
+//! [`Record`]s and never does I/O.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::capture::Record;
-use crate::decode::{self, Decoded, NonIp};
-use crate::filter::FilterSet;
-use crate::flow::FlowTable;
+use crate::decode::{self, Addr, Decoded, NonIp};
+use crate::filter::{FilterSet, RangeSet, Side};
+use crate::flow::{FlowKey, FlowStats, FlowTable};
 
 /// Packets and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,7 +25,8 @@ impl Counter {
         self.bytes += u64::from(wire);
     }
 
-    fn merge(&mut self, o: &Counter) {
+    /// Adds another counter.
+    pub fn merge(&mut self, o: &Counter) {
         self.packets += o.packets;
         self.bytes += o.bytes;
     }
@@ -81,56 +83,35 @@ impl FileCounters {
     }
 }
 
-/// Index of the non-IP bucket in [`Analyzer::protocols`].
-pub const NON_IP: usize = 256;
-
-/// Flow and protocol accounting of the packets that pass the filters.
-#[derive(Debug, Clone)]
+/// Flow accounting of every packet; filters are applied to whole flows afterwards
+/// ([`Analyzer::select`]), because whether a packet matches depends on which address is local,
+/// and that may only be known (inferred) at the end.
+#[derive(Debug, Clone, Default)]
 pub struct Analyzer {
-    filters: FilterSet,
-    /// Flows of matched IP packets.
+    /// Flows of IP packets.
     pub flows: FlowTable,
-    /// Matched packets.
-    pub matched: Counter,
-    /// Matched packets per IP protocol number, index [`NON_IP`] for packets without IP.
-    pub protocols: Box<[Counter; 257]>,
-    /// Matched non-IP packets per reason.
-    pub non_ip: BTreeMap<&'static str, u64>,
+    /// Packets without a usable IP header, per reason.
+    pub non_ip: BTreeMap<&'static str, Counter>,
 }
 
 impl Analyzer {
-    /// An analyzer that keeps packets passing `filters`.
-    pub fn new(filters: FilterSet) -> Self {
-        Analyzer {
-            filters,
-            flows: FlowTable::new(),
-            matched: Counter::default(),
-            protocols: Box::new([Counter::default(); 257]),
-            non_ip: BTreeMap::new(),
-        }
+    /// An empty analyzer.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Decodes, filters and accounts one record; returns whether it matched the filters.
+    /// Decodes and accounts one record.
     #[inline]
-    pub fn feed(&mut self, r: &Record<'_>) -> bool {
+    pub fn feed(&mut self, r: &Record<'_>) {
         match decode::decode(r.linktype, r.data) {
             Decoded::Ip(p) => {
-                if !self.filters.matches_ip(&p) {
-                    return false;
-                }
-                self.matched.add(r.wire_len);
-                self.protocols[usize::from(p.proto)].add(r.wire_len);
                 self.flows.add(&p, r.ts_ns, r.wire_len, r.data.len() as u32);
-                true
             }
             Decoded::NonIp(reason) => {
-                if !self.filters.matches_non_ip() {
-                    return false;
-                }
-                self.matched.add(r.wire_len);
-                self.protocols[NON_IP].add(r.wire_len);
-                *self.non_ip.entry(non_ip_name(reason)).or_insert(0) += 1;
-                true
+                self.non_ip
+                    .entry(non_ip_name(reason))
+                    .or_default()
+                    .add(r.wire_len);
             }
         }
     }
@@ -138,18 +119,109 @@ impl Analyzer {
     /// Adds an analyzer that saw later packets of the same captures.
     pub fn merge(&mut self, other: Analyzer) {
         self.flows.merge(other.flows);
-        self.matched.merge(&other.matched);
-        for (a, b) in self.protocols.iter_mut().zip(other.protocols.iter()) {
-            a.merge(b);
-        }
         for (k, v) in other.non_ip {
-            *self.non_ip.entry(k).or_insert(0) += v;
+            self.non_ip.entry(k).or_default().merge(&v);
         }
     }
 
-    /// The filters in use.
-    pub fn filters(&self) -> &FilterSet {
-        &self.filters
+    /// Decides which addresses are local and which flows pass the filters.
+    pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
+        let local = LocalSet::decide(self, filters);
+        let flows = self
+            .flows
+            .iter()
+            .filter(|(k, _)| {
+                let [a, b] = k.endpoints();
+                filters.matches_flow(k.proto, a, b, local.side(&a.0, &b.0))
+            })
+            .collect();
+        Selection {
+            local,
+            flows,
+            non_ip: filters.matches_non_ip(),
+        }
+    }
+}
+
+/// The outcome of filtering: the local addresses and the flows that passed.
+#[derive(Debug)]
+pub struct Selection<'a> {
+    /// Which addresses are local.
+    pub local: LocalSet<'a>,
+    /// Flows that passed the filters.
+    pub flows: Vec<(&'a FlowKey, &'a FlowStats)>,
+    /// Whether packets without IP passed (only when nothing is filtered).
+    pub non_ip: bool,
+}
+
+/// The addresses taken as the capturing VM's.
+#[derive(Debug)]
+pub enum LocalSet<'a> {
+    /// Named by the filters' `localIPAddress`.
+    Given(Vec<&'a RangeSet<Addr>>),
+    /// The address present in the most packets (none when there is no IP traffic).
+    Inferred(Option<Addr>),
+}
+
+impl<'a> LocalSet<'a> {
+    fn decide(analyzer: &Analyzer, filters: &'a FilterSet) -> Self {
+        let given = filters.local_addresses();
+        if !given.is_empty() {
+            return LocalSet::Given(given);
+        }
+        let mut seen: HashMap<Addr, u64> = HashMap::new();
+        for (k, s) in analyzer.flows.iter() {
+            *seen.entry(k.lo.0).or_insert(0) += s.total_packets();
+            if k.hi.0 != k.lo.0 {
+                *seen.entry(k.hi.0).or_insert(0) += s.total_packets();
+            }
+        }
+        // Ties go to the lower address so that the choice does not depend on hash order.
+        let best = seen
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(a, _)| a);
+        LocalSet::Inferred(best)
+    }
+
+    /// Whether `a` is local.
+    pub fn contains(&self, a: &Addr) -> bool {
+        match self {
+            LocalSet::Given(sets) => sets.iter().any(|s| s.contains(*a)),
+            LocalSet::Inferred(x) => x.as_ref() == Some(a),
+        }
+    }
+
+    /// Which of two endpoints is local, when exactly one is.
+    pub fn side(&self, a: &Addr, b: &Addr) -> Side {
+        match (self.contains(a), self.contains(b)) {
+            (true, false) => Side::A,
+            (false, true) => Side::B,
+            _ => Side::Either,
+        }
+    }
+
+    /// `true` when guessed rather than given.
+    pub fn inferred(&self) -> bool {
+        matches!(self, LocalSet::Inferred(_))
+    }
+
+    /// The addresses as text (`a-b` for ranges).
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            LocalSet::Given(sets) => sets
+                .iter()
+                .flat_map(|s| s.0.iter())
+                .map(|(lo, hi)| {
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    }
+                })
+                .collect(),
+            LocalSet::Inferred(x) => x.iter().map(Addr::to_string).collect(),
+        }
     }
 }
 

@@ -6,12 +6,16 @@
 //! fine). "Local" is the capturing VM: a packet matches when its source fits the local fields
 //! and its destination the remote ones, or the other way round. This module parses and matches;
 //! it knows nothing of files or HTTP.
+//!
+//! Offline, nwcap often knows which address is the VM (`--local-ip`, or inferred): matching
+//! then uses that orientation only, so `--local-port 443` means "the VM serves 443". Where no
+//! side is known, either orientation may match, as the service's rule reads literally.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decode::{proto, Addr, IpPacket};
+use crate::decode::{proto, Addr};
 
 /// A filter as Network Watcher spells it (`PacketCaptureFilter` in the REST API): the same
 /// field names, values kept as the user wrote them.
@@ -256,29 +260,48 @@ impl Filter {
             && self.remote_port.is_any()
     }
 
-    /// Network Watcher matching of one IP packet.
+    /// Network Watcher matching of a bidirectional flow between `a` and `b` (address, port
+    /// when known). A packet of the flow matches exactly when the flow does, in either
+    /// direction, so flows can be selected after the pass.
     #[inline]
-    pub fn matches(&self, p: &IpPacket) -> bool {
+    pub fn matches_flow(&self, protocol: u8, a: Endpoint, b: Endpoint, side: Side) -> bool {
         match self.protocol {
             Protocol::Any => {}
-            Protocol::Tcp if p.proto == proto::TCP => {}
-            Protocol::Udp if p.proto == proto::UDP => {}
+            Protocol::Tcp if protocol == proto::TCP => {}
+            Protocol::Udp if protocol == proto::UDP => {}
             _ => return false,
         }
-        let (sp, dp) = match p.ports {
-            Some((s, d)) => (Some(s), Some(d)),
-            None => (None, None),
+        let fits = |l: Endpoint, r: Endpoint| {
+            self.local_ip.contains(l.0)
+                && self.remote_ip.contains(r.0)
+                && self.local_port.contains_opt(l.1)
+                && self.remote_port.contains_opt(r.1)
         };
-        let outbound = self.local_ip.contains(p.src)
-            && self.remote_ip.contains(p.dst)
-            && self.local_port.contains_opt(sp)
-            && self.remote_port.contains_opt(dp);
-        outbound
-            || (self.local_ip.contains(p.dst)
-                && self.remote_ip.contains(p.src)
-                && self.local_port.contains_opt(dp)
-                && self.remote_port.contains_opt(sp))
+        // A filter that names the local address decides the orientation itself.
+        match if self.local_ip.is_any() {
+            side
+        } else {
+            Side::Either
+        } {
+            Side::Either => fits(a, b) || fits(b, a),
+            Side::A => fits(a, b),
+            Side::B => fits(b, a),
+        }
     }
+}
+
+/// An address with its port, if known.
+pub type Endpoint = (Addr, Option<u16>);
+
+/// Which endpoint of a flow is the capturing VM, when nwcap knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Unknown: either orientation may match (Network Watcher's rule without a local address).
+    Either,
+    /// The first endpoint is local.
+    A,
+    /// The second endpoint is local.
+    B,
 }
 
 /// Filters OR-ed together; empty keeps everything.
@@ -303,10 +326,13 @@ impl FilterSet {
         self.filters.is_empty() || self.filters.iter().any(Filter::is_any)
     }
 
-    /// Whether an IP packet passes.
-    #[inline]
-    pub fn matches_ip(&self, p: &IpPacket) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| f.matches(p))
+    /// Whether a flow passes (see [`Filter::matches_flow`]).
+    pub fn matches_flow(&self, protocol: u8, a: Endpoint, b: Endpoint, side: Side) -> bool {
+        self.filters.is_empty()
+            || self
+                .filters
+                .iter()
+                .any(|f| f.matches_flow(protocol, a, b, side))
     }
 
     /// Whether a packet without an IP header passes: only when nothing is filtered.
@@ -327,19 +353,9 @@ impl FilterSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Fragment;
 
-    fn pkt(src: &str, sp: u16, dst: &str, dp: u16, proto: u8) -> IpPacket {
-        IpPacket {
-            src: src.parse::<IpAddr>().unwrap().into(),
-            dst: dst.parse::<IpAddr>().unwrap().into(),
-            proto,
-            ports: Some((sp, dp)),
-            tcp_flags: None,
-            icmp: None,
-            icmp_echo_id: None,
-            fragment: Fragment::None,
-        }
+    fn ep(ip: &str, port: Option<u16>) -> Endpoint {
+        (ip.parse::<IpAddr>().unwrap().into(), port)
     }
 
     fn set(specs: &[&str]) -> FilterSet {
@@ -350,36 +366,52 @@ mod tests {
         FilterSet::compile(&specs).unwrap()
     }
 
+    fn m(f: &FilterSet, proto: u8, a: (&str, u16), b: (&str, u16), side: Side) -> bool {
+        f.matches_flow(proto, ep(a.0, Some(a.1)), ep(b.0, Some(b.1)), side)
+    }
+
     #[test]
     fn local_remote_both_orientations() {
         let f = set(&["localIPAddress=10.0.0.4,remotePort=443"]);
-        assert!(f.matches_ip(&pkt("10.0.0.4", 50000, "1.2.3.4", 443, 6)));
-        assert!(f.matches_ip(&pkt("1.2.3.4", 443, "10.0.0.4", 50000, 6)));
-        // Port 443 on the local side is not a remote port 443.
-        assert!(!f.matches_ip(&pkt("10.0.0.4", 443, "1.2.3.4", 50000, 6)));
-        assert!(!f.matches_ip(&pkt("10.0.0.5", 50000, "1.2.3.4", 443, 6)));
+        for side in [Side::Either, Side::A, Side::B] {
+            assert!(m(&f, 6, ("10.0.0.4", 50000), ("1.2.3.4", 443), side));
+            assert!(m(&f, 6, ("1.2.3.4", 443), ("10.0.0.4", 50000), side));
+            // Port 443 on the local side is not a remote port 443.
+            assert!(!m(&f, 6, ("10.0.0.4", 443), ("1.2.3.4", 50000), side));
+            assert!(!m(&f, 6, ("10.0.0.5", 50000), ("1.2.3.4", 443), side));
+        }
+    }
+
+    #[test]
+    fn known_local_side_fixes_the_orientation() {
+        let f = set(&["localPort=443"]);
+        let (vm, peer) = (("10.0.0.4", 50000), ("1.2.3.4", 443));
+        assert!(m(&f, 6, vm, peer, Side::Either));
+        assert!(!m(&f, 6, vm, peer, Side::A));
+        assert!(m(&f, 6, vm, peer, Side::B));
     }
 
     #[test]
     fn ranges_lists_and_or() {
+        let e = Side::Either;
         let f = set(&[
             "protocol=UDP,remotePort=53",
             "remoteIPAddress=10.0.0.1-10.0.0.9",
         ]);
-        assert!(f.matches_ip(&pkt("192.168.1.1", 5000, "8.8.8.8", 53, 17)));
-        assert!(!f.matches_ip(&pkt("192.168.1.1", 5000, "8.8.8.8", 53, 6)));
-        assert!(f.matches_ip(&pkt("192.168.1.1", 5000, "10.0.0.9", 80, 6)));
-        assert!(!f.matches_ip(&pkt("192.168.1.1", 5000, "10.0.0.10", 80, 6)));
+        assert!(m(&f, 17, ("192.168.1.1", 5000), ("8.8.8.8", 53), e));
+        assert!(!m(&f, 6, ("192.168.1.1", 5000), ("8.8.8.8", 53), e));
+        assert!(m(&f, 6, ("192.168.1.1", 5000), ("10.0.0.9", 80), e));
+        assert!(!m(&f, 6, ("192.168.1.1", 5000), ("10.0.0.10", 80), e));
         let p = set(&["remotePort=80;443;8000-8080;"]);
         for port in [80, 443, 8000, 8042, 8080] {
             assert!(
-                p.matches_ip(&pkt("1.1.1.1", 1, "2.2.2.2", port, 6)),
+                m(&p, 6, ("1.1.1.1", 1), ("2.2.2.2", port), Side::A),
                 "{port}"
             );
         }
         for port in [81, 7999, 8081] {
             assert!(
-                !p.matches_ip(&pkt("1.1.1.1", 1, "2.2.2.2", port, 6)),
+                !m(&p, 6, ("1.1.1.1", 1), ("2.2.2.2", port), Side::A),
                 "{port}"
             );
         }
@@ -388,8 +420,20 @@ mod tests {
     #[test]
     fn ipv6_ranges() {
         let f = set(&["localIPAddress=2001:db8::1-2001:db8::ff"]);
-        assert!(f.matches_ip(&pkt("2001:db8::10", 1, "2001:db8:1::1", 2, 17)));
-        assert!(!f.matches_ip(&pkt("2001:db8::100", 1, "2001:db8:1::1", 2, 17)));
+        assert!(m(
+            &f,
+            17,
+            ("2001:db8::10", 1),
+            ("2001:db8:1::1", 2),
+            Side::Either
+        ));
+        assert!(!m(
+            &f,
+            17,
+            ("2001:db8::100", 1),
+            ("2001:db8:1::1", 2),
+            Side::Either
+        ));
         assert!(FilterSpec::parse_kv("localIP=10.0.0.1-2001:db8::1")
             .map(|s| Filter::compile(&s))
             .unwrap()
@@ -398,10 +442,9 @@ mod tests {
 
     #[test]
     fn missing_ports_match_only_unconstrained() {
-        let mut p = pkt("10.0.0.4", 0, "1.2.3.4", 0, 6);
-        p.ports = None;
-        assert!(set(&["protocol=TCP"]).matches_ip(&p));
-        assert!(!set(&["remotePort=0-65535"]).matches_ip(&p));
+        let (a, b) = (ep("10.0.0.4", None), ep("1.2.3.4", None));
+        assert!(set(&["protocol=TCP"]).matches_flow(6, a, b, Side::Either));
+        assert!(!set(&["remotePort=0-65535"]).matches_flow(6, a, b, Side::Either));
     }
 
     #[test]

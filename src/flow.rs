@@ -29,6 +29,14 @@ pub struct FlowKey {
     pub icmp_id: Option<u16>,
 }
 
+impl FlowKey {
+    /// The two endpoints with their ports, `None` where ports are unknown or meaningless.
+    pub fn endpoints(&self) -> [(Addr, Option<u16>); 2] {
+        let port = |p: u16| self.ports_known.then_some(p);
+        [(self.lo.0, port(self.lo.1)), (self.hi.0, port(self.hi.1))]
+    }
+}
+
 /// Handshake and flag bookkeeping of a TCP flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpStats {
@@ -188,38 +196,17 @@ type FragValue = ((u16, u16), u8);
 /// Bound on remembered first fragments, so a fragment flood cannot grow memory without end.
 const MAX_PENDING_FRAGMENTS: usize = 65_536;
 
-/// The flow table.
+/// Derives flow keys from packets; remembers first fragments so that later ones find
+/// their ports.
 #[derive(Debug, Clone, Default)]
-pub struct FlowTable {
-    flows: FastMap<FlowKey, FlowStats>,
+pub struct Keyer {
     fragments: FastMap<FragKey, FragValue>,
 }
 
-impl FlowTable {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Number of flows.
-    pub fn len(&self) -> usize {
-        self.flows.len()
-    }
-
-    /// `true` when no flow was seen.
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
-    /// Iterates flows in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
-        self.flows.iter()
-    }
-
-    /// Accounts one IP packet; returns the transport protocol it was accounted under (a
-    /// non-first fragment takes its first fragment's).
+impl Keyer {
+    /// The flow a packet belongs to, and its direction (0 = `lo → hi`).
     #[inline]
-    pub fn add(&mut self, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) -> u8 {
+    pub fn key(&mut self, p: &IpPacket) -> (FlowKey, usize) {
         let mut ports = p.ports;
         let mut protocol = p.proto;
         match p.fragment {
@@ -255,14 +242,50 @@ impl FlowTable {
             hi,
             icmp_id,
         };
+        (key, dir)
+    }
+}
+
+/// The flow table.
+#[derive(Debug, Clone, Default)]
+pub struct FlowTable {
+    flows: FastMap<FlowKey, FlowStats>,
+    keyer: Keyer,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// `true` when no flow was seen.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Iterates flows in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
+        self.flows.iter()
+    }
+
+    /// Accounts one IP packet; returns the key it was accounted under.
+    #[inline]
+    pub fn add(&mut self, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) -> FlowKey {
+        let (key, dir) = self.keyer.key(p);
         let stats = self.flows.entry(key).or_insert_with(|| FlowStats::new(dir));
         stats.add(dir, ts, wire, cap);
-        if protocol == proto::TCP {
+        if key.proto == proto::TCP {
             if let Some(f) = p.tcp_flags {
                 stats.add_tcp(dir, f, ts);
             }
         }
-        protocol
+        key
     }
 
     /// Adds the flows of a table built from later packets of the same capture.

@@ -70,7 +70,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     };
 
     let opened = nwcap::input::open(capture.to_str().unwrap()).unwrap();
-    let mut analyzer = Analyzer::new(FilterSet::default());
+    let mut analyzer = Analyzer::new();
     let mut counters = FileCounters::default();
     let mut readable = Readable::Full;
     match Reader::new(&opened.data) {
@@ -97,7 +97,9 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
         error: None,
         warnings: vec![],
     };
-    let r = report::build(&analyzer, std::slice::from_ref(&facts), 10);
+    let filters = FilterSet::default();
+    let sel = analyzer.select(&filters);
+    let r = report::build(&analyzer, &sel, std::slice::from_ref(&facts), 10);
     let s = &r.summary;
 
     expect(

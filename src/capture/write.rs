@@ -98,6 +98,7 @@ impl<W: Write> CaptureWriter<W> {
                         idb.extend_from_slice(&9u16.to_le_bytes());
                         idb.extend_from_slice(&1u16.to_le_bytes());
                         idb.extend_from_slice(&[9, 0, 0, 0]);
+                        idb.extend_from_slice(&[0, 0, 0, 0]);
                         idb.extend_from_slice(&32u32.to_le_bytes());
                         self.out.write_all(&idb)?;
                         ifaces.push(rec.linktype);

@@ -1,16 +1,19 @@
 //! `nwcap analyze`: read local captures, account flows, print a report.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
 
-use crate::analysis::{Analyzer, FileCounters};
+use crate::analysis::{Analyzer, FileCounters, Selection};
 use crate::capture::write::CaptureWriter;
 use crate::capture::{Format, Reader};
 use crate::cli::{AnalyzeArgs, FilterArgs};
+use crate::decode::{self, Decoded};
 use crate::exit;
 use crate::filter::{FilterSet, FilterSpec};
+use crate::flow::{FlowKey, Keyer};
 use crate::input::{self, Opened};
 use crate::report::{self, FileFacts, OutputFormat, Readable};
 
@@ -65,25 +68,20 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
         .map(|p| input::open(p).map(|o| (p.clone(), o)))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut writer = match &args.write {
-        Some(path) => Some(open_writer(path, &inputs)?),
-        None => None,
-    };
-
-    let mut analyzer = Analyzer::new(filters);
+    let mut analyzer = Analyzer::new();
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, opened) in &inputs {
-        let facts = analyze_one(path, opened, &mut analyzer, writer.as_mut())?;
+        let facts = analyze_one(path, opened, &mut analyzer);
         if let Some(e) = &facts.error {
             eprintln!("nwcap: {path}: {e}");
             damaged = true;
         }
         files.push(facts);
     }
-    if let Some(w) = writer {
-        let path = args.write.as_deref().unwrap_or(std::path::Path::new(""));
-        w.finish()
+    let selection = analyzer.select(&filters);
+    if let Some(path) = &args.write {
+        write_matched(path, &inputs, &selection)
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
@@ -92,7 +90,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
     } else {
         OutputFormat::Json
     });
-    let report = report::build(&analyzer, &files, args.top);
+    let report = report::build(&analyzer, &selection, &files, args.top);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = report::write(&report, format, args.top, &mut out).and_then(|_| out.flush());
@@ -108,31 +106,46 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
     })
 }
 
-type Sink = CaptureWriter<BufWriter<File>>;
-
-/// pcap when every input is pcap with one link type, pcapng otherwise.
-fn open_writer(path: &std::path::Path, inputs: &[(String, Opened)]) -> anyhow::Result<Sink> {
+/// Writes the packets of the selected flows (a second pass: selection needs the whole
+/// capture), as pcap when every input is pcap with one link type, pcapng otherwise.
+fn write_matched(
+    path: &std::path::Path,
+    inputs: &[(String, Opened)],
+    sel: &Selection<'_>,
+) -> anyhow::Result<()> {
     let mut linktypes = inputs.iter().map(|(_, o)| match Reader::new(&o.data) {
         Ok(Reader::Pcap(r)) => Some(r.linktype()),
         _ => None,
     });
     let first = linktypes.next().flatten();
     let single = first.filter(|lt| linktypes.all(|l| l == Some(*lt)));
-    let file = File::create(path).with_context(|| format!("cannot create '{}'", path.display()))?;
-    let out = BufWriter::new(file);
-    let w = match single {
-        Some(lt) => CaptureWriter::new_pcap(out, lt),
-        None => CaptureWriter::new_pcapng(out),
+    let out = BufWriter::new(File::create(path)?);
+    let mut w = match single {
+        Some(lt) => CaptureWriter::new_pcap(out, lt)?,
+        None => CaptureWriter::new_pcapng(out)?,
     };
-    w.with_context(|| format!("cannot write '{}'", path.display()))
+    let keys: HashSet<&FlowKey> = sel.flows.iter().map(|(k, _)| *k).collect();
+    for (_, opened) in inputs {
+        let Ok(reader) = Reader::new(&opened.data) else {
+            continue;
+        };
+        // A fresh keyer sees the fragments in the same order as the first pass did.
+        let mut keyer = Keyer::default();
+        for rec in reader.map_while(Result::ok) {
+            let keep = match decode::decode(rec.linktype, rec.data) {
+                Decoded::Ip(p) => keys.contains(&keyer.key(&p).0),
+                Decoded::NonIp(_) => sel.non_ip,
+            };
+            if keep {
+                w.write(&rec)?;
+            }
+        }
+    }
+    w.finish()?;
+    Ok(())
 }
 
-fn analyze_one(
-    path: &str,
-    opened: &Opened,
-    analyzer: &mut Analyzer,
-    mut writer: Option<&mut Sink>,
-) -> anyhow::Result<FileFacts> {
+fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFacts {
     let mut facts = FileFacts {
         path: path.to_string(),
         format: None,
@@ -148,7 +161,7 @@ fn analyze_one(
         Err(e) => {
             facts.readable = Readable::None;
             facts.error = Some(e.to_string());
-            return Ok(facts);
+            return facts;
         }
     };
     let fmt = reader.format();
@@ -160,11 +173,7 @@ fn analyze_one(
         match rec {
             Ok(r) => {
                 facts.counters.add(&r);
-                if analyzer.feed(&r) {
-                    if let Some(w) = writer.as_deref_mut() {
-                        w.write(&r).context("cannot write the matched packets")?;
-                    }
-                }
+                analyzer.feed(&r);
             }
             Err(e) => {
                 facts.readable = if facts.counters.packets == 0 {
@@ -195,5 +204,5 @@ fn analyze_one(
             ));
         }
     }
-    Ok(facts)
+    facts
 }

@@ -6,14 +6,14 @@ mod csv;
 mod table;
 pub mod time;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::{Analyzer, FileCounters, NON_IP};
+use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
-use crate::filter::RangeSet;
+use crate::filter::Side;
 use crate::flow::{FlowKey, FlowStats};
 
 pub use time::{duration_s, rfc3339};
@@ -268,8 +268,8 @@ pub struct Talker {
     pub flows: u64,
 }
 
-/// Builds the report. `top` bounds the talkers list.
-pub fn build(analyzer: &Analyzer, files: &[FileFacts], top: usize) -> Report {
+/// Builds the report from the analyzer and its selection. `top` bounds the talkers list.
+pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top: usize) -> Report {
     let mut total = FileCounters::default();
     let mut warnings = Vec::new();
     for f in files {
@@ -279,29 +279,32 @@ pub fn build(analyzer: &Analyzer, files: &[FileFacts], top: usize) -> Report {
         }
         warnings.extend(f.warnings.iter().map(|w| format!("{}: {w}", f.path)));
     }
-    for (reason, n) in &analyzer.non_ip {
-        warnings.push(format!("{n} packets not attributed to a flow: {reason}"));
+    for (reason, c) in &analyzer.non_ip {
+        warnings.push(format!(
+            "{} packets not attributed to a flow: {reason}",
+            c.packets
+        ));
     }
 
-    let (local_sets, addresses, inferred) = local_addresses(analyzer);
-    let is_local = |a: &Addr| match &local_sets {
-        LocalSet::Given(sets) => sets.iter().any(|s| s.contains(*a)),
-        LocalSet::Inferred(x) => x.as_ref() == Some(a),
-    };
-
-    let mut flows: Vec<(&FlowKey, &FlowStats)> = analyzer.flows.iter().collect();
+    let mut flows = sel.flows.clone();
     flows.sort_by(|a, b| {
         b.1.total_bytes()
             .cmp(&a.1.total_bytes())
             .then(b.1.total_packets().cmp(&a.1.total_packets()))
             .then(a.0.cmp(b.0))
     });
-    let mut flow_counts: HashMap<u8, u64> = HashMap::new();
+    let mut matched = Count::default();
+    let mut per_proto: BTreeMap<u8, (Count, u64)> = BTreeMap::new();
     let mut talkers: HashMap<Addr, Talker> = HashMap::new();
     let rows = flows
         .iter()
         .map(|(k, s)| {
-            *flow_counts.entry(k.proto).or_insert(0) += 1;
+            matched.packets += s.total_packets();
+            matched.bytes += s.total_bytes();
+            let p = per_proto.entry(k.proto).or_default();
+            p.0.packets += s.total_packets();
+            p.0.bytes += s.total_bytes();
+            p.1 += 1;
             for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
                 let t = talkers.entry(addr).or_insert_with(|| Talker {
                     address: addr.to_string(),
@@ -317,30 +320,36 @@ pub fn build(analyzer: &Analyzer, files: &[FileFacts], top: usize) -> Report {
                 t.bytes_received += s.bytes[recv];
                 t.flows += 1;
             }
-            flow_row(k, s, &is_local)
+            flow_row(k, s, &sel.local)
         })
         .collect();
 
-    let mut protocols: Vec<ProtocolRow> = analyzer
-        .protocols
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.packets > 0)
-        .map(|(i, c)| ProtocolRow {
-            protocol: if i == NON_IP {
-                "non-IP".into()
-            } else {
-                proto_value(i as u8)
-            },
+    let mut protocols: Vec<ProtocolRow> = per_proto
+        .into_iter()
+        .map(|(p, (c, flows))| ProtocolRow {
+            protocol: proto_value(p),
             packets: c.packets,
             bytes: c.bytes,
-            flows: if i == NON_IP {
-                0
-            } else {
-                flow_counts.get(&(i as u8)).copied().unwrap_or(0)
-            },
+            flows,
         })
         .collect();
+    if sel.non_ip {
+        let mut c = Count::default();
+        for n in analyzer.non_ip.values() {
+            c.packets += n.packets;
+            c.bytes += n.bytes;
+        }
+        if c.packets > 0 {
+            matched.packets += c.packets;
+            matched.bytes += c.bytes;
+            protocols.push(ProtocolRow {
+                protocol: "non-IP".into(),
+                packets: c.packets,
+                bytes: c.bytes,
+                flows: 0,
+            });
+        }
+    }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
 
     let mut top_talkers: Vec<(Addr, Talker)> = talkers.into_iter().collect();
@@ -364,55 +373,15 @@ pub fn build(analyzer: &Analyzer, files: &[FileFacts], top: usize) -> Report {
             files: files.iter().map(file_row).collect(),
             warnings,
         },
-        matched: Count {
-            packets: analyzer.matched.packets,
-            bytes: analyzer.matched.bytes,
-        },
+        matched,
         local: Local {
-            addresses,
-            inferred,
+            addresses: sel.local.names(),
+            inferred: sel.local.inferred(),
         },
         protocols,
         flows: rows,
         top_talkers: top_talkers.into_iter().map(|(_, t)| t).collect(),
     }
-}
-
-enum LocalSet<'a> {
-    Given(Vec<&'a RangeSet<Addr>>),
-    Inferred(Option<Addr>),
-}
-
-/// Local addresses from the filters, else the address present in the most packets.
-fn local_addresses(analyzer: &Analyzer) -> (LocalSet<'_>, Vec<String>, bool) {
-    let given = analyzer.filters().local_addresses();
-    if !given.is_empty() {
-        let names = given
-            .iter()
-            .flat_map(|s| s.0.iter())
-            .map(|(lo, hi)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}-{hi}")
-                }
-            })
-            .collect();
-        return (LocalSet::Given(given), names, false);
-    }
-    let mut seen: HashMap<Addr, u64> = HashMap::new();
-    for (k, s) in analyzer.flows.iter() {
-        *seen.entry(k.lo.0).or_insert(0) += s.total_packets();
-        if k.hi.0 != k.lo.0 {
-            *seen.entry(k.hi.0).or_insert(0) += s.total_packets();
-        }
-    }
-    let best = seen
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(a, _)| a);
-    let names = best.iter().map(Addr::to_string).collect();
-    (LocalSet::Inferred(best), names, true)
 }
 
 fn proto_value(p: u8) -> serde_json::Value {
@@ -451,14 +420,14 @@ fn file_row(f: &FileFacts) -> FileRow {
     }
 }
 
-fn flow_row(k: &FlowKey, s: &FlowStats, is_local: &impl Fn(&Addr) -> bool) -> FlowRow {
+fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
     // Index of the local side in the key's (lo, hi) order.
     let first = if s.first_dir_lo { 0 } else { 1 };
     let initiator = s.tcp.syn_dir.map(usize::from);
-    let local = match (is_local(&k.lo.0), is_local(&k.hi.0)) {
-        (true, false) => 0,
-        (false, true) => 1,
-        _ => initiator.unwrap_or(first),
+    let local = match local_set.side(&k.lo.0, &k.hi.0) {
+        Side::A => 0,
+        Side::B => 1,
+        Side::Either => initiator.unwrap_or(first),
     };
     let remote = 1 - local;
     let ends = [k.lo, k.hi];

@@ -1,0 +1,186 @@
+//! Hand-made packets and capture files for tests whose expectations are computed by hand.
+#![allow(dead_code)]
+
+use std::net::IpAddr;
+
+/// TCP flag bits.
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const ACK: u8 = 0x10;
+
+fn eth(ethertype: u16, l3: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(l3);
+    f
+}
+
+fn ip_packet(src: &str, dst: &str, proto: u8, l4: &[u8]) -> (u16, Vec<u8>) {
+    match (
+        src.parse::<IpAddr>().unwrap(),
+        dst.parse::<IpAddr>().unwrap(),
+    ) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = (20 + l4.len()) as u16;
+            let mut h = vec![0x45, 0];
+            h.extend_from_slice(&total.to_be_bytes());
+            h.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0]);
+            h.extend_from_slice(&s.octets());
+            h.extend_from_slice(&d.octets());
+            h.extend_from_slice(l4);
+            (0x0800, h)
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut h = vec![0x60, 0, 0, 0];
+            h.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+            h.extend_from_slice(&[proto, 64]);
+            h.extend_from_slice(&s.octets());
+            h.extend_from_slice(&d.octets());
+            h.extend_from_slice(l4);
+            (0x86DD, h)
+        }
+        _ => panic!("mixed families"),
+    }
+}
+
+/// Ethernet + IP + TCP with `payload` zero bytes of data.
+pub fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, payload: usize) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.resize(20 + payload, 0);
+    let (et, l3) = ip_packet(src, dst, 6, &t);
+    eth(et, &l3)
+}
+
+/// Ethernet + IP + UDP with `payload` zero bytes of data.
+pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Vec<u8> {
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.resize(8 + payload, 0);
+    let (et, l3) = ip_packet(src, dst, 17, &u);
+    eth(et, &l3)
+}
+
+/// Ethernet + IPv4 + ICMP echo request/reply.
+pub fn icmp_echo(src: &str, dst: &str, reply: bool, id: u16) -> Vec<u8> {
+    let mut i = vec![if reply { 0 } else { 8 }, 0, 0, 0];
+    i.extend_from_slice(&id.to_be_bytes());
+    i.extend_from_slice(&[0, 1]);
+    let (et, l3) = ip_packet(src, dst, 1, &i);
+    eth(et, &l3)
+}
+
+/// An ARP request (non-IP), padded to 60 bytes.
+pub fn arp() -> Vec<u8> {
+    let mut f = eth(0x0806, &[0, 1, 8, 0, 6, 4, 0, 1]);
+    f.resize(60, 0);
+    f
+}
+
+/// One record for a capture file.
+#[derive(Clone)]
+pub struct Rec {
+    pub ts_ns: i64,
+    pub data: Vec<u8>,
+    pub wire_len: u32,
+}
+
+impl Rec {
+    /// A whole packet.
+    pub fn new(ts_ns: i64, data: Vec<u8>) -> Self {
+        let wire_len = data.len() as u32;
+        Rec {
+            ts_ns,
+            data,
+            wire_len,
+        }
+    }
+
+    /// The packet cut to `snap` bytes, as `bytesToCapturePerPacket` does.
+    pub fn snapped(mut self, snap: usize) -> Self {
+        self.data.truncate(snap);
+        self
+    }
+}
+
+fn put32(v: &mut Vec<u8>, x: u32, be: bool) {
+    v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() });
+}
+
+fn put16(v: &mut Vec<u8>, x: u16, be: bool) {
+    v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() });
+}
+
+/// A pcap file (Ethernet) in the given byte order and time resolution.
+pub fn pcap(recs: &[Rec], be: bool, nanos: bool, snaplen: u32) -> Vec<u8> {
+    let mut f = Vec::new();
+    put32(&mut f, if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }, be);
+    put16(&mut f, 2, be);
+    put16(&mut f, 4, be);
+    put32(&mut f, 0, be);
+    put32(&mut f, 0, be);
+    put32(&mut f, snaplen, be);
+    put32(&mut f, 1, be);
+    for r in recs {
+        let frac = r.ts_ns % 1_000_000_000;
+        put32(&mut f, (r.ts_ns / 1_000_000_000) as u32, be);
+        put32(&mut f, if nanos { frac } else { frac / 1000 } as u32, be);
+        put32(&mut f, r.data.len() as u32, be);
+        put32(&mut f, r.wire_len, be);
+        f.extend_from_slice(&r.data);
+    }
+    f
+}
+
+fn block(f: &mut Vec<u8>, btype: u32, body: &[u8], be: bool) {
+    let total = (12 + body.len().div_ceil(4) * 4) as u32;
+    put32(f, btype, be);
+    put32(f, total, be);
+    f.extend_from_slice(body);
+    f.resize(f.len() + (4 - body.len() % 4) % 4, 0);
+    put32(f, total, be);
+}
+
+/// A pcapng section: SHB, one Ethernet IDB with `tsresol`, EPBs, plus `extra` raw blocks
+/// (type, body) inserted after the IDB.
+pub fn pcapng_section(recs: &[Rec], be: bool, tsresol: u8, extra: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut f = Vec::new();
+    let mut shb = Vec::new();
+    put32(&mut shb, 0x1A2B_3C4D, be);
+    put16(&mut shb, 1, be);
+    put16(&mut shb, 0, be);
+    shb.extend_from_slice(&[0xff; 8]);
+    block(&mut f, 0x0A0D_0D0A, &shb, be);
+    let mut idb = Vec::new();
+    put16(&mut idb, 1, be);
+    put16(&mut idb, 0, be);
+    put32(&mut idb, 0, be);
+    put16(&mut idb, 9, be);
+    put16(&mut idb, 1, be);
+    idb.extend_from_slice(&[tsresol, 0, 0, 0]);
+    put16(&mut idb, 0, be);
+    put16(&mut idb, 0, be);
+    block(&mut f, 1, &idb, be);
+    for (t, body) in extra {
+        block(&mut f, *t, body, be);
+    }
+    let unit = 10i64.pow(9 - u32::from(tsresol));
+    for r in recs {
+        let ticks = (r.ts_ns / unit) as u64;
+        let mut epb = Vec::new();
+        put32(&mut epb, 0, be);
+        put32(&mut epb, (ticks >> 32) as u32, be);
+        put32(&mut epb, ticks as u32, be);
+        put32(&mut epb, r.data.len() as u32, be);
+        put32(&mut epb, r.wire_len, be);
+        epb.extend_from_slice(&r.data);
+        block(&mut f, 6, &epb, be);
+    }
+    f
+}
