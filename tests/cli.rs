@@ -12,15 +12,15 @@ use serde_json::Value;
 const T0: i64 = 1_700_000_000_000_000_000;
 const MS: i64 = 1_000_000;
 
-/// The "mix" capture; local VM 10.1.0.4.
-///  A  TCP 10.1.0.4:50000 <-> 93.184.216.34:443, full handshake + data + FIN both ways:
-///     out 5 pkts 54+54+154+54+54 = 370 B, in 3 pkts 54+1054+54 = 1162 B, state SF.
-///  B  UDP 10.1.0.4:5353 <-> 10.0.0.53:53: out 1/72 B, in 1/142 B.
-///  C  TCP 10.1.0.4:40000 <-> 10.0.0.7:8080, SYN then RST-ACK: out 1/54, in 1/54, REJ.
-///  D  UDP [2001:db8::4]:6000 -> [2001:db8::53]:53: 1/82 B.
-///  -  ARP, 60 B (non-IP).
-///  E  ICMP echo 10.1.0.4 <-> 10.0.0.1 id 7: out 1/42, in 1/42.
-/// Total 16 packets, 2080 bytes.
+// The "mix" capture; local VM 10.1.0.4.
+//  A  TCP 10.1.0.4:50000 <-> 93.184.216.34:443, full handshake + data + FIN both ways:
+//     out 5 pkts 54+54+154+54+54 = 370 B, in 3 pkts 54+1054+54 = 1162 B, state SF.
+//  B  UDP 10.1.0.4:5353 <-> 10.0.0.53:53: out 1/72 B, in 1/142 B.
+//  C  TCP 10.1.0.4:40000 <-> 10.0.0.7:8080, SYN then RST-ACK: out 1/54, in 1/54, REJ.
+//  D  UDP [2001:db8::4]:6000 -> [2001:db8::53]:53: 1/82 B.
+//  -  ARP, 60 B (non-IP).
+//  E  ICMP echo 10.1.0.4 <-> 10.0.0.1 id 7: out 1/42, in 1/42.
+// Total 16 packets, 2080 bytes.
 fn mix() -> Vec<Rec> {
     let (l, r) = ("10.1.0.4", "93.184.216.34");
     vec![
