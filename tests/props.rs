@@ -1,0 +1,140 @@
+//! Property tests: no input makes the readers, the decoder or the analyzer panic, and what
+//! `--write` emits reads back unchanged. Runs in seconds; `fuzz/` has the open-ended version.
+
+use nwcap::analysis::Analyzer;
+use nwcap::capture::write::CaptureWriter;
+use nwcap::capture::{Reader, Record};
+use nwcap::filter::FilterSet;
+use proptest::prelude::*;
+
+/// Reads everything, decoding and accounting each record, as `analyze` does.
+fn run_pipeline(data: &[u8]) {
+    let Ok(reader) = Reader::new(data) else {
+        return;
+    };
+    let mut a = Analyzer::new();
+    for rec in reader.take(10_000) {
+        match rec {
+            Ok(r) => {
+                assert!(r.offset < data.len() as u64);
+                a.feed(&r);
+            }
+            Err(e) => assert!(e.offset() <= data.len() as u64),
+        }
+    }
+    let filters = FilterSet::default();
+    let sel = a.select(&filters);
+    let _ = nwcap::report::build(&a, &sel, &[], 10);
+}
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::metadata(p).unwrap().len() < 60_000)
+        .filter(|p| !p.to_string_lossy().ends_with(".tsv") && !p.to_string_lossy().ends_with(".md"))
+        .collect();
+    files.sort();
+    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// A random mutation: overwrite, truncate, or splice bytes.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Set(usize, u8),
+    Truncate(usize),
+    Insert(usize, Vec<u8>),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+        any::<usize>().prop_map(Mutation::Truncate),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(i, v)| Mutation::Insert(i, v)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        run_pipeline(&data);
+    }
+
+    #[test]
+    fn arbitrary_bytes_behind_valid_magics_never_panic(
+        magic in prop_oneof![
+            Just(vec![0xd4, 0xc3, 0xb2, 0xa1]),
+            Just(vec![0xa1, 0xb2, 0x3c, 0x4d]),
+            Just(vec![0x34, 0xcd, 0xb2, 0xa1]),
+            Just(vec![0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a]),
+        ],
+        rest in proptest::collection::vec(any::<u8>(), 0..4096),
+    ) {
+        let mut data = magic;
+        data.extend(rest);
+        run_pipeline(&data);
+    }
+
+    #[test]
+    fn mutated_corpus_files_never_panic(
+        pick in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 1..8),
+    ) {
+        let files = corpus();
+        let mut data = pick.get(&files).clone();
+        for m in muts {
+            match m {
+                Mutation::Set(i, b) => { if !data.is_empty() { let n = data.len(); data[i % n] = b; } }
+                Mutation::Truncate(i) => data.truncate(i % (data.len() + 1)),
+                Mutation::Insert(i, v) => { let at = i % (data.len() + 1); data.splice(at..at, v); }
+            }
+        }
+        run_pipeline(&data);
+    }
+
+    #[test]
+    fn arbitrary_packets_decode_without_panic(
+        linktype in prop_oneof![Just(0u16), Just(1), Just(12), Just(101), Just(108), Just(113), Just(228), Just(229), Just(276), any::<u16>()],
+        data in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let _ = nwcap::decode::decode(linktype, &data);
+    }
+
+    #[test]
+    fn written_pcap_reads_back_unchanged(
+        recs in proptest::collection::vec(
+            (0i64..4_000_000_000_000_000_000, proptest::collection::vec(any::<u8>(), 0..300), 0u32..2000),
+            0..20,
+        ),
+        ng in any::<bool>(),
+    ) {
+        let recs: Vec<Record<'_>> = recs
+            .iter()
+            .map(|(ts, data, extra)| Record {
+                ts_ns: Some(*ts),
+                wire_len: data.len() as u32 + extra,
+                linktype: 1,
+                data,
+                offset: 0,
+            })
+            .collect();
+        let mut w = if ng {
+            CaptureWriter::new_pcapng(Vec::new()).unwrap()
+        } else {
+            CaptureWriter::new_pcap(Vec::new(), 1).unwrap()
+        };
+        for r in &recs {
+            w.write(r).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let back: Vec<Record<'_>> = Reader::new(&bytes).unwrap().map(|r| r.unwrap()).collect();
+        prop_assert_eq!(back.len(), recs.len());
+        for (a, b) in back.iter().zip(&recs) {
+            prop_assert_eq!((a.ts_ns, a.wire_len, a.linktype, a.data), (b.ts_ns, b.wire_len, b.linktype, b.data));
+        }
+    }
+}
