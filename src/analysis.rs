@@ -4,10 +4,40 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::capture::Record;
+use crate::capture::{CaptureError, Reader, Record};
 use crate::decode::{self, Addr, Decoded, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
-use crate::flow::{FlowKey, FlowStats, FlowTable};
+use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
+
+/// Records accounted together by [`Analyzer::feed_batch`].
+pub const BATCH: usize = 32;
+
+const EMPTY: Pending = Pending {
+    key: FlowKey {
+        proto: 0,
+        ports_known: false,
+        lo: (
+            Addr {
+                v6: false,
+                bytes: [0; 16],
+            },
+            0,
+        ),
+        hi: (
+            Addr {
+                v6: false,
+                bytes: [0; 16],
+            },
+            0,
+        ),
+        icmp_id: None,
+    },
+    dir: 0,
+    tcp_flags: None,
+    ts: None,
+    wire: 0,
+    cap: 0,
+};
 
 /// Packets and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,8 +77,8 @@ pub struct FileCounters {
     pub first_ts: Option<i64>,
     /// Latest timestamp.
     pub last_ts: Option<i64>,
-    /// Packets per link type.
-    pub linktypes: BTreeMap<u16, u64>,
+    /// Packets per link type, in order of first appearance.
+    pub linktypes: Vec<(u16, u64)>,
 }
 
 impl FileCounters {
@@ -64,7 +94,16 @@ impl FileCounters {
             self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
             self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
         }
-        *self.linktypes.entry(r.linktype).or_insert(0) += 1;
+        self.add_linktype(r.linktype, 1);
+    }
+
+    #[inline]
+    fn add_linktype(&mut self, lt: u16, n: u64) {
+        // Almost always one link type: a linear scan beats any map here.
+        match self.linktypes.iter_mut().find(|(l, _)| *l == lt) {
+            Some((_, c)) => *c += n,
+            None => self.linktypes.push((lt, n)),
+        }
     }
 
     /// Adds the counters of a later part of the same input.
@@ -77,8 +116,8 @@ impl FileCounters {
             self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
             self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
         }
-        for (lt, n) in &o.linktypes {
-            *self.linktypes.entry(*lt).or_insert(0) += n;
+        for &(lt, n) in &o.linktypes {
+            self.add_linktype(lt, n);
         }
     }
 }
@@ -90,6 +129,8 @@ impl FileCounters {
 pub struct Analyzer {
     /// Flows of IP packets.
     pub flows: FlowTable,
+    /// Fragment tracking for flow keys.
+    keyer: Keyer,
     /// Packets without a usable IP header, per reason.
     pub non_ip: BTreeMap<&'static str, Counter>,
 }
@@ -101,17 +142,45 @@ impl Analyzer {
     }
 
     /// Decodes and accounts one record.
-    #[inline]
     pub fn feed(&mut self, r: &Record<'_>) {
-        match decode::decode(r.linktype, r.data) {
-            Decoded::Ip(p) => {
-                self.flows.add(&p, r.ts_ns, r.wire_len, r.data.len() as u32);
+        if let Some(p) = self.key(r) {
+            self.flows.add(&p);
+        }
+    }
+
+    /// Decodes and accounts records in order; faster than one by one (see
+    /// [`FlowTable::add_batch`]).
+    pub fn feed_batch(&mut self, recs: &[Record<'_>]) {
+        let mut pending = [EMPTY; BATCH];
+        for chunk in recs.chunks(BATCH) {
+            let mut n = 0;
+            for r in chunk {
+                if let Some(p) = self.key(r) {
+                    pending[n] = p;
+                    n += 1;
+                }
             }
+            self.flows.add_batch(&pending[..n]);
+        }
+    }
+
+    /// Decodes a record into a keyed packet, or counts it as non-IP.
+    #[inline]
+    fn key(&mut self, r: &Record<'_>) -> Option<Pending> {
+        match decode::decode(r.linktype, r.data) {
+            Decoded::Ip(p) => Some(Pending::new(
+                &mut self.keyer,
+                &p,
+                r.ts_ns,
+                r.wire_len,
+                r.data.len() as u32,
+            )),
             Decoded::NonIp(reason) => {
                 self.non_ip
                     .entry(non_ip_name(reason))
                     .or_default()
                     .add(r.wire_len);
+                None
             }
         }
     }
@@ -139,6 +208,37 @@ impl Analyzer {
             local,
             flows,
             non_ip: filters.matches_non_ip(),
+        }
+    }
+}
+
+/// Walks a reader to its end or its damage, counting and accounting every record; returns
+/// the damage, if any.
+pub fn run(
+    reader: &mut Reader<'_>,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> Option<CaptureError> {
+    let mut recs: Vec<Record<'_>> = Vec::with_capacity(BATCH);
+    let mut damage = None;
+    loop {
+        recs.clear();
+        while recs.len() < BATCH {
+            match reader.next_record() {
+                Some(Ok(r)) => {
+                    counters.add(&r);
+                    recs.push(r);
+                }
+                Some(Err(e)) => {
+                    damage = Some(e);
+                    break;
+                }
+                None => break,
+            }
+        }
+        analyzer.feed_batch(&recs);
+        if recs.len() < BATCH {
+            return damage;
         }
     }
 }

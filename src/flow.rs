@@ -246,11 +246,122 @@ impl Keyer {
     }
 }
 
-/// The flow table.
-#[derive(Debug, Clone, Default)]
+/// A packet ready to be accounted: its key, found by [`Keyer::key`], and its counters.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    /// Flow key.
+    pub key: FlowKey,
+    /// Direction in the key's order.
+    pub dir: u8,
+    /// TCP flags, when TCP and captured.
+    pub tcp_flags: Option<u8>,
+    /// Timestamp.
+    pub ts: Option<i64>,
+    /// Wire length.
+    pub wire: u32,
+    /// Captured length.
+    pub cap: u32,
+}
+
+impl Pending {
+    /// Keys an IP packet (in capture order: the keyer tracks fragments).
+    #[inline]
+    pub fn new(keyer: &mut Keyer, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) -> Self {
+        let (key, dir) = keyer.key(p);
+        Pending {
+            key,
+            dir: dir as u8,
+            tcp_flags: if key.proto == proto::TCP {
+                p.tcp_flags
+            } else {
+                None
+            },
+            ts,
+            wire,
+            cap,
+        }
+    }
+}
+
+/// The flow table: open addressing over 8-byte slots (hash tag + index) pointing into dense
+/// key and stats arrays.
+///
+/// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
+/// therefore prefetches the slots, then the entries, of a whole batch before touching any,
+/// so the misses overlap instead of queueing one per packet.
+#[derive(Debug, Clone)]
 pub struct FlowTable {
-    flows: FastMap<FlowKey, FlowStats>,
-    keyer: Keyer,
+    /// 0 = empty; else hash tag in the high 32 bits, index + 1 in the low 32.
+    slots: Vec<u64>,
+    keys: Vec<FlowKey>,
+    stats: Vec<FlowStats>,
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        FlowTable {
+            slots: vec![0; 1024],
+            keys: Vec::new(),
+            stats: Vec::new(),
+        }
+    }
+}
+
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// A fast, fixed hash of a flow key (the folded-multiply construction of wyhash/foldhash).
+#[inline]
+fn hash_key(k: &FlowKey) -> u64 {
+    let half = |b: &[u8; 16], i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    let misc = u64::from(k.lo.1)
+        | u64::from(k.hi.1) << 16
+        | u64::from(k.proto) << 32
+        | u64::from(k.ports_known) << 40
+        | u64::from(k.lo.0.v6) << 41
+        | u64::from(k.hi.0.v6) << 42
+        | k.icmp_id.map_or(0, |i| u64::from(i) << 43 | 1 << 59);
+    let a = fold_mul(
+        half(&k.lo.0.bytes, 0) ^ 0x243F_6A88_85A3_08D3,
+        half(&k.lo.0.bytes, 1) ^ 0x1319_8A2E_0370_7344,
+    );
+    let b = fold_mul(
+        half(&k.hi.0.bytes, 0) ^ 0xA409_3822_299F_31D0,
+        half(&k.hi.0.bytes, 1) ^ 0x082E_FA98_EC4E_6C89,
+    );
+    fold_mul(a ^ misc ^ 0x4528_21E6_38D0_1377, b ^ 0xBE54_66CF_34E9_0C6C)
+}
+
+#[inline]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, even on an invalid address, and reads
+    // nothing observable.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Prefetches every cache line `r` spans.
+#[inline]
+fn prefetch_all<T>(r: &T) {
+    let start = (r as *const T).cast::<u8>();
+    let mut off = 0;
+    while off < std::mem::size_of::<T>() {
+        prefetch(start.wrapping_add(off));
+        off += 64;
+    }
+    prefetch(start.wrapping_add(std::mem::size_of::<T>() - 1));
 }
 
 impl FlowTable {
@@ -261,40 +372,149 @@ impl FlowTable {
 
     /// Number of flows.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.keys.len()
     }
 
     /// `true` when no flow was seen.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.keys.is_empty()
     }
 
-    /// Iterates flows in no particular order.
+    /// Iterates flows in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
-        self.flows.iter()
+        self.keys.iter().zip(self.stats.iter())
     }
 
-    /// Accounts one IP packet; returns the key it was accounted under.
+    /// The stats of a flow, if present.
+    pub fn get(&self, key: &FlowKey) -> Option<&FlowStats> {
+        self.find(key, hash_key(key)).ok().map(|i| &self.stats[i])
+    }
+
     #[inline]
-    pub fn add(&mut self, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) -> FlowKey {
-        let (key, dir) = self.keyer.key(p);
-        let stats = self.flows.entry(key).or_insert_with(|| FlowStats::new(dir));
-        stats.add(dir, ts, wire, cap);
-        if key.proto == proto::TCP {
-            if let Some(f) = p.tcp_flags {
-                stats.add_tcp(dir, f, ts);
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// `Ok(index)` when present, else `Err(slot)` where it would go.
+    #[inline]
+    fn find(&self, key: &FlowKey, h: u64) -> Result<usize, usize> {
+        let tag = h & 0xFFFF_FFFF_0000_0000;
+        let mask = self.mask();
+        let mut pos = h as usize & mask;
+        loop {
+            let s = self.slots[pos];
+            if s == 0 {
+                return Err(pos);
+            }
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let idx = (s & 0xFFFF_FFFF) as usize - 1;
+                if self.keys[idx] == *key {
+                    return Ok(idx);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// Makes room for `extra` more flows without moving slots mid-batch (load ≤ 1/2).
+    fn reserve(&mut self, extra: usize) {
+        let need = (self.keys.len() + extra) * 2;
+        if need <= self.slots.len() {
+            return;
+        }
+        let cap = need.next_power_of_two().max(1024);
+        self.slots = vec![0; cap];
+        let mask = cap - 1;
+        for (idx, k) in self.keys.iter().enumerate() {
+            let h = hash_key(k);
+            let mut pos = h as usize & mask;
+            while self.slots[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+        }
+    }
+
+    #[inline]
+    fn entry(&mut self, key: FlowKey, h: u64, dir: usize) -> &mut FlowStats {
+        let idx = match self.find(&key, h) {
+            Ok(i) => i,
+            Err(pos) => {
+                let idx = self.keys.len();
+                self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+                self.keys.push(key);
+                self.stats.push(FlowStats::new(dir));
+                idx
+            }
+        };
+        &mut self.stats[idx]
+    }
+
+    /// Accounts one keyed packet.
+    #[inline]
+    pub fn add(&mut self, p: &Pending) {
+        self.reserve(1);
+        let h = hash_key(&p.key);
+        self.account(p, h);
+    }
+
+    #[inline]
+    fn account(&mut self, p: &Pending, h: u64) {
+        let dir = usize::from(p.dir);
+        let stats = self.entry(p.key, h, dir);
+        stats.add(dir, p.ts, p.wire, p.cap);
+        if let Some(f) = p.tcp_flags {
+            stats.add_tcp(dir, f, p.ts);
+        }
+    }
+
+    /// Accounts a batch of keyed packets, in order, overlapping their cache misses.
+    pub fn add_batch(&mut self, batch: &[Pending]) {
+        const MAX: usize = 64;
+        debug_assert!(batch.len() <= MAX);
+        self.reserve(batch.len());
+        let mut hashes = [0u64; MAX];
+        let mask = self.mask();
+        for (h, p) in hashes.iter_mut().zip(batch) {
+            *h = hash_key(&p.key);
+            prefetch((&self.slots[*h as usize & mask] as *const u64).cast());
+        }
+        for &h in &hashes[..batch.len()] {
+            // Follow the first slot with a matching tag without comparing keys: comparing
+            // would wait for the miss this loop exists to hide.
+            let tag = h & 0xFFFF_FFFF_0000_0000;
+            let mut pos = h as usize & mask;
+            loop {
+                let s = self.slots[pos];
+                if s == 0 {
+                    break;
+                }
+                if s & 0xFFFF_FFFF_0000_0000 == tag {
+                    let idx = (s & 0xFFFF_FFFF) as usize - 1;
+                    prefetch_all(&self.keys[idx]);
+                    prefetch_all(&self.stats[idx]);
+                    break;
+                }
+                pos = (pos + 1) & mask;
             }
         }
-        key
+        for (p, &h) in batch.iter().zip(&hashes) {
+            self.account(p, h);
+        }
     }
 
     /// Adds the flows of a table built from later packets of the same capture.
     pub fn merge(&mut self, other: FlowTable) {
-        for (k, v) in other.flows {
-            match self.flows.get_mut(&k) {
-                Some(s) => s.merge(&v),
-                None => {
-                    self.flows.insert(k, v);
+        self.reserve(other.len());
+        for (k, v) in other.keys.into_iter().zip(other.stats) {
+            let h = hash_key(&k);
+            match self.find(&k, h) {
+                Ok(i) => self.stats[i].merge(&v),
+                Err(pos) => {
+                    let idx = self.keys.len();
+                    self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+                    self.keys.push(k);
+                    self.stats.push(v);
                 }
             }
         }
@@ -318,19 +538,40 @@ mod tests {
         }
     }
 
+    fn add(t: &mut FlowTable, k: &mut Keyer, p: &IpPacket, ts: Option<i64>, wire: u32, cap: u32) {
+        t.add(&Pending::new(k, p, ts, wire, cap));
+    }
+
     #[test]
     fn both_directions_one_flow_with_handshake() {
         let mut t = FlowTable::new();
+        let k = &mut Keyer::default();
         let c = [10, 0, 0, 9];
         let s = [10, 0, 0, 1];
-        t.add(&p(c, 5000, s, 80, tcp_flags::SYN), Some(100), 60, 60);
-        t.add(
+        add(
+            &mut t,
+            k,
+            &p(c, 5000, s, 80, tcp_flags::SYN),
+            Some(100),
+            60,
+            60,
+        );
+        add(
+            &mut t,
+            k,
             &p(s, 80, c, 5000, tcp_flags::SYN | tcp_flags::ACK),
             Some(150),
             60,
             60,
         );
-        t.add(&p(c, 5000, s, 80, tcp_flags::ACK), Some(170), 54, 54);
+        add(
+            &mut t,
+            k,
+            &p(c, 5000, s, 80, tcp_flags::ACK),
+            Some(170),
+            54,
+            54,
+        );
         assert_eq!(t.len(), 1);
         let (k, v) = t.iter().next().unwrap();
         assert_eq!(k.lo, (Addr::v4(s), 80));
@@ -348,6 +589,7 @@ mod tests {
     #[test]
     fn later_fragment_joins_first() {
         let mut t = FlowTable::new();
+        let k = &mut Keyer::default();
         let mut first = p([1, 1, 1, 1], 53, [2, 2, 2, 2], 4000, 0);
         first.proto = proto::UDP;
         first.tcp_flags = None;
@@ -361,17 +603,87 @@ mod tests {
             id: 7,
             proto: proto::UDP,
         };
-        t.add(&first, Some(1), 1514, 1514);
-        t.add(&later, Some(2), 600, 600);
+        add(&mut t, k, &first, Some(1), 1514, 1514);
+        add(&mut t, k, &later, Some(2), 600, 600);
         let mut orphan = later;
         orphan.fragment = Fragment::Later {
             id: 8,
             proto: proto::UDP,
         };
-        t.add(&orphan, Some(3), 600, 600);
+        add(&mut t, k, &orphan, Some(3), 600, 600);
         assert_eq!(t.len(), 2);
         let joined = t.iter().find(|(k, _)| k.ports_known).unwrap().1;
         assert_eq!(joined.packets, [2, 0]);
         assert_eq!(joined.bytes, [2114, 0]);
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn key(i: u32) -> FlowKey {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&i.to_be_bytes());
+        FlowKey {
+            proto: proto::UDP,
+            ports_known: true,
+            lo: (Addr::v4(a), (i % 7) as u16),
+            hi: (Addr::v4([255, 0, 0, 1]), 53),
+            icmp_id: None,
+        }
+    }
+
+    fn pending(i: u32, dir: u8) -> Pending {
+        Pending {
+            key: key(i),
+            dir,
+            tcp_flags: None,
+            ts: Some(i64::from(i)),
+            wire: 100,
+            cap: 60,
+        }
+    }
+
+    #[test]
+    fn batch_single_and_merge_agree_with_a_hash_map() {
+        // Many flows force several grows; repeated keys inside one batch must land once.
+        let mut single = FlowTable::new();
+        let mut batched = FlowTable::new();
+        let mut halves = [FlowTable::new(), FlowTable::new()];
+        let mut expect: HashMap<FlowKey, (u64, u64)> = HashMap::new();
+        let all: Vec<Pending> = (0..20_000u32)
+            .map(|i| pending(i * 7919 % 5000, (i % 2) as u8))
+            .collect();
+        for (n, p) in all.iter().enumerate() {
+            single.add(p);
+            halves[usize::from(n >= all.len() / 2)].add(p);
+            let e = expect.entry(p.key).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += 100;
+        }
+        for chunk in all.chunks(64) {
+            batched.add_batch(chunk);
+        }
+        let [a, b] = halves;
+        let mut merged = a;
+        merged.merge(b);
+        for t in [&single, &batched, &merged] {
+            assert_eq!(t.len(), expect.len());
+            for (k, (pk, by)) in &expect {
+                let s = t.get(k).unwrap();
+                assert_eq!((s.total_packets(), s.total_bytes()), (*pk, *by));
+            }
+        }
+        assert_eq!(
+            single
+                .iter()
+                .map(|(_, s)| s.first_dir_lo)
+                .collect::<Vec<_>>(),
+            merged
+                .iter()
+                .map(|(_, s)| s.first_dir_lo)
+                .collect::<Vec<_>>()
+        );
     }
 }

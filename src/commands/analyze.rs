@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
 
-use crate::analysis::{Analyzer, FileCounters, Selection};
+use crate::analysis::{self, Analyzer, FileCounters, Selection};
 use crate::capture::write::CaptureWriter;
 use crate::capture::{Format, Reader};
 use crate::cli::{AnalyzeArgs, FilterArgs};
@@ -169,21 +169,13 @@ fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFact
         (f, true) => format!("{f}, gzip-compressed"),
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
-    for rec in reader.by_ref() {
-        match rec {
-            Ok(r) => {
-                facts.counters.add(&r);
-                analyzer.feed(&r);
-            }
-            Err(e) => {
-                facts.readable = if facts.counters.packets == 0 {
-                    Readable::None
-                } else {
-                    Readable::Partial
-                };
-                facts.error = Some(e.to_string());
-            }
-        }
+    if let Some(e) = analysis::run(&mut reader, &mut facts.counters, analyzer) {
+        facts.readable = if facts.counters.packets == 0 {
+            Readable::None
+        } else {
+            Readable::Partial
+        };
+        facts.error = Some(e.to_string());
     }
     let info = reader.info();
     facts.snaplen = info.snaplen;
@@ -197,7 +189,7 @@ fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFact
     if facts.counters.packets == 0 && facts.error.is_none() {
         facts.warnings.push("the capture holds no packets".into());
     }
-    for (&lt, &n) in &facts.counters.linktypes {
+    for &(lt, n) in &facts.counters.linktypes {
         if crate::decode::linktype_name(lt).ends_with("(unsupported)") {
             facts.warnings.push(format!(
                 "{n} packets of unsupported link type {lt} counted but not decoded"

@@ -399,7 +399,7 @@ fn file_row(f: &FileFacts) -> FileRow {
         link_types: c
             .linktypes
             .iter()
-            .map(|(&lt, &n)| LinkTypeRow {
+            .map(|&(lt, n)| LinkTypeRow {
                 linktype: lt,
                 name: linktype_name(lt),
                 packets: n,
