@@ -68,7 +68,7 @@ fn new_flow(r: &mut Rng, i: usize) -> Flow {
 
 fn packet(f: &Flow, r: &mut Rng, small: bool, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    let from_client = f.step % 2 == 0 || f.step == 2;
+    let from_client = f.step.is_multiple_of(2) || f.step == 2;
     let last = f.step + 1 >= f.len;
     let (src, dst, sp, dp) = if from_client {
         (f.client, f.server, f.cport, f.sport)
