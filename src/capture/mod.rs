@@ -9,6 +9,7 @@
 mod bytes;
 pub mod pcap;
 pub mod pcapng;
+pub mod shard;
 pub mod write;
 
 use std::fmt;
@@ -192,6 +193,14 @@ impl<'a> Reader<'a> {
         match self {
             Reader::Pcap(r) => r.info(),
             Reader::Pcapng(r) => r.info(),
+        }
+    }
+
+    /// Byte offset of the next record or block.
+    pub fn position(&self) -> usize {
+        match self {
+            Reader::Pcap(r) => r.position(),
+            Reader::Pcapng(r) => r.position(),
         }
     }
 

@@ -19,6 +19,8 @@ pub struct PcapReader<'a> {
     modified: bool,
     snaplen: u32,
     linktype: u16,
+    /// Records starting at or after this offset belong to the next shard.
+    end: usize,
     done: bool,
 }
 
@@ -53,6 +55,7 @@ impl<'a> PcapReader<'a> {
             modified,
             snaplen,
             linktype,
+            end: usize::MAX,
             done: false,
         })
     }
@@ -85,11 +88,33 @@ impl<'a> PcapReader<'a> {
         self.pos
     }
 
-    /// Restricts the walk to `[start, end)`, both record boundaries (used to shard a file).
-    pub fn with_range(mut self, start: usize, end: usize) -> Self {
-        self.pos = start.max(FILE_HEADER);
-        self.data = &self.data[..end.min(self.data.len())];
-        self
+    /// A reader for the records that start in `[start, end)`; `start` must be a record
+    /// boundary (see `capture::shard`).
+    pub fn shard(&self, start: usize, end: usize) -> Self {
+        let mut r = self.clone();
+        r.pos = start.max(FILE_HEADER);
+        r.end = end;
+        r
+    }
+
+    /// Snap length from the header.
+    pub fn snaplen(&self) -> u32 {
+        self.snaplen
+    }
+
+    /// Whether the file's timestamps are nanoseconds.
+    pub fn nanos(&self) -> bool {
+        self.nanos
+    }
+
+    /// Whether records are in big-endian order.
+    pub fn big_endian(&self) -> bool {
+        self.big_endian
+    }
+
+    /// Record header length (16, or 24 in the modified format).
+    pub fn record_header_len(&self) -> usize {
+        self.header_len()
     }
 
     fn header_len(&self) -> usize {
@@ -109,7 +134,7 @@ impl<'a> PcapReader<'a> {
         let d = self.data;
         let pos = self.pos;
         let rest = d.len().saturating_sub(pos);
-        if rest == 0 {
+        if rest == 0 || pos >= self.end {
             self.done = true;
             return None;
         }

@@ -32,6 +32,11 @@ pub struct PcapngReader<'a> {
     big_endian: bool,
     interfaces: Vec<Interface>,
     info: FileInfo,
+    /// Blocks starting at or after this offset belong to the next shard.
+    end: usize,
+    /// Whether a section header or interface block was read since this reader was made or
+    /// sharded: a later shard that assumed the earlier state would then be wrong.
+    saw_layout_block: bool,
     done: bool,
 }
 
@@ -57,6 +62,8 @@ impl<'a> PcapngReader<'a> {
             big_endian: false,
             interfaces: Vec::new(),
             info: FileInfo::default(),
+            end: usize::MAX,
+            saw_layout_block: false,
             done: false,
         })
     }
@@ -64,6 +71,48 @@ impl<'a> PcapngReader<'a> {
     /// Interfaces and skipped blocks seen so far.
     pub fn info(&self) -> FileInfo {
         self.info.clone()
+    }
+
+    /// Byte offset of the next block.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether the byte order is big-endian in the current section.
+    pub fn big_endian(&self) -> bool {
+        self.big_endian
+    }
+
+    /// Whether a section header or interface block was read since creation or sharding.
+    pub fn saw_layout_block(&self) -> bool {
+        self.saw_layout_block
+    }
+
+    /// Reads up to the first packet block, so that the interfaces before it are known.
+    /// Returns `false` when the file ends (or is damaged) first.
+    pub fn skip_to_first_packet(&mut self) -> bool {
+        loop {
+            let pos = self.pos;
+            match self.next_block() {
+                Ok(Some(_)) => {
+                    self.pos = pos;
+                    self.saw_layout_block = false;
+                    return true;
+                }
+                Ok(None) if !self.done => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// A reader for the blocks that start in `[start, end)`, with this reader's section
+    /// state; `start` must be a block boundary (see `capture::shard`).
+    pub fn shard(&self, start: usize, end: usize) -> Self {
+        let mut r = self.clone();
+        r.pos = start;
+        r.end = end;
+        r.saw_layout_block = false;
+        r
     }
 
     /// The next packet record, or the damage that ends the walk.
@@ -86,7 +135,7 @@ impl<'a> PcapngReader<'a> {
         let d = self.data;
         let pos = self.pos;
         let rest = d.len().saturating_sub(pos);
-        if rest == 0 {
+        if rest == 0 || pos >= self.end {
             self.done = true;
             return Ok(None);
         }
@@ -114,6 +163,7 @@ impl<'a> PcapngReader<'a> {
                 None => return Err(truncated("pcapng section header block", 28)),
             }
             self.interfaces.clear();
+            self.saw_layout_block = true;
         }
         let be = self.big_endian;
         let btype = u32_at(d, pos, be).unwrap_or(btype_le);
@@ -164,6 +214,7 @@ impl<'a> PcapngReader<'a> {
                 };
                 parse_idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
                 self.interfaces.push(iface);
+                self.saw_layout_block = true;
                 self.info.interfaces += 1;
                 self.info.snaplen = self.info.snaplen.max(snaplen);
                 Ok(None)
