@@ -149,7 +149,12 @@ pub struct StartArgs {
     #[arg(value_name = "CAPTURE")]
     pub capture: String,
     /// Target virtual machine (resource id).
-    #[arg(long, value_name = "ID", required_unless_present = "vmss", conflicts_with = "vmss")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "vmss",
+        conflicts_with = "vmss"
+    )]
     pub vm: Option<String>,
     /// Target scale set (resource id), or one scale-set instance.
     #[arg(long, value_name = "ID")]

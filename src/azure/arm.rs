@@ -217,12 +217,7 @@ impl ArmClient {
 
     /// POST or DELETE with `final-state-via: location`: 200/204 is final; 202 with a
     /// `Location` is polled until it stops answering 202. Returns the final response.
-    pub async fn send_location(
-        &self,
-        method: Method,
-        url: Url,
-        context: &str,
-    ) -> Result<Response> {
+    pub async fn send_location(&self, method: Method, url: Url, context: &str) -> Result<Response> {
         let first = self.send(method, url, None, context).await?;
         let Some(loc) = first.header("location").map(str::to_string) else {
             return Ok(first);

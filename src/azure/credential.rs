@@ -56,7 +56,9 @@ impl AuthKind {
     pub fn label(self) -> &'static str {
         match self {
             AuthKind::Auto => "credential chain",
-            AuthKind::Env => "service principal (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
+            AuthKind::Env => {
+                "service principal (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)"
+            }
             AuthKind::WorkloadIdentity => "workload identity",
             AuthKind::ManagedIdentity => "managed identity",
             AuthKind::AzureCli => "Azure CLI",
@@ -131,10 +133,13 @@ fn source(kind: AuthKind) -> Result<(&'static str, Arc<dyn TokenCredential>), Cr
     Ok((name, cred))
 }
 
+/// A chain member, or why it could not be set up.
+type SourceResult = Result<Arc<dyn TokenCredential>, CredentialError>;
+
 /// Sources tried in order; the first one that yields a token is kept for later calls.
 #[derive(Debug)]
 pub struct Chain {
-    sources: Vec<(&'static str, Result<Arc<dyn TokenCredential>, CredentialError>)>,
+    sources: Vec<(&'static str, SourceResult)>,
     chosen: OnceLock<usize>,
 }
 
@@ -271,7 +276,10 @@ impl TokenCredential for StaticToken {
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         if let Some(st) = &self.storage {
-            if scopes.iter().any(|s| s.starts_with("https://storage.azure.com")) {
+            if scopes
+                .iter()
+                .any(|s| s.starts_with("https://storage.azure.com"))
+            {
                 return st.get_token(scopes, options).await;
             }
         }
@@ -325,7 +333,11 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!("{}.{}.sig", e.encode("{\"alg\":\"none\"}"), e.encode(payload))
+        format!(
+            "{}.{}.sig",
+            e.encode("{\"alg\":\"none\"}"),
+            e.encode(payload)
+        )
     }
 
     #[test]
@@ -345,9 +357,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let err = rt
-            .block_on(t.get_token(&["s"], None))
-            .expect_err("expired");
+        let err = rt.block_on(t.get_token(&["s"], None)).expect_err("expired");
         assert!(err.to_string().contains("expired"));
         let ok = StaticToken::new("opaque".into());
         assert!(rt.block_on(ok.get_token(&["s"], None)).is_ok());

@@ -306,10 +306,12 @@ fn flat(e: &azure_core::Error) -> String {
     let joined = parts.join(": ");
     joined
         .split_whitespace()
-        .map(|w| match Url::parse(w.trim_matches(|c: char| "()'\"`,".contains(c))) {
-            Ok(u) => display_url(&u),
-            Err(_) => w.to_string(),
-        })
+        .map(
+            |w| match Url::parse(w.trim_matches(|c: char| "()'\"`,".contains(c))) {
+                Ok(u) => display_url(&u),
+                Err(_) => w.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }

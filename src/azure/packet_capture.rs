@@ -180,7 +180,11 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
 
 /// Documented limits: `(spec field, max)`; every minimum is 0.
 pub const LIMITS: &[(&str, u64, &str)] = &[
-    ("bytesToCapturePerPacket", 4_294_967_295, "bytes, 0 = whole packet"),
+    (
+        "bytesToCapturePerPacket",
+        4_294_967_295,
+        "bytes, 0 = whole packet",
+    ),
     ("totalBytesPerSession", 4_294_967_295, "bytes"),
     ("timeLimitInSeconds", 18_000, "seconds, 5 h"),
     ("captureSettings.fileCount", 10_000, "files"),
@@ -346,10 +350,14 @@ pub fn validate_filters(filters: &[FilterSpec]) -> std::result::Result<(), Inval
                 format!("filters[{i}].{name}")
             }
         };
-        FilterSet::compile(std::slice::from_ref(f)).map_err(|e| invalid(at("filter"), e.to_string()))?;
+        FilterSet::compile(std::slice::from_ref(f))
+            .map_err(|e| invalid(at("filter"), e.to_string()))?;
         if let Some(p) = &f.protocol {
             if canonical_protocol(p).is_none() {
-                return Err(invalid(at("protocol"), format!("'{p}' is not TCP, UDP or Any")));
+                return Err(invalid(
+                    at("protocol"),
+                    format!("'{p}' is not TCP, UDP or Any"),
+                ));
             }
         }
         for (name, value) in [
@@ -359,7 +367,11 @@ pub fn validate_filters(filters: &[FilterSpec]) -> std::result::Result<(), Inval
             ("remotePort", &f.remote_port),
         ] {
             let Some(v) = value else { continue };
-            let parts: Vec<&str> = v.split(';').map(str::trim).filter(|p| !p.is_empty()).collect();
+            let parts: Vec<&str> = v
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
             if parts.len() > 1 && parts.iter().any(|p| p.contains('-')) {
                 return Err(invalid(
                     at(name),
@@ -440,7 +452,9 @@ impl<'a> PacketCaptures<'a> {
     /// `PacketCaptures_List`, following `nextLink` pages (2025-03-01 and later send them).
     pub async fn list(&self, watcher: &WatcherId) -> Result<Vec<Fetched<PacketCaptureResult>>> {
         let ctx = format!("list packet captures of watcher '{}'", watcher.name);
-        let mut url = self.arm.url(&format!("{}/packetCaptures", watcher.path()))?;
+        let mut url = self
+            .arm
+            .url(&format!("{}/packetCaptures", watcher.path()))?;
         let mut out = Vec::new();
         for _page in 0..1000 {
             let r = self
@@ -564,7 +578,10 @@ fn missing(e: Error, capture: Option<&CaptureId>, watcher: &WatcherId) -> Error 
             Some(c) => format!("packet capture '{}' in watcher '{}'", c.name, watcher.name),
             None => "packet capture".to_string(),
         }
-    } else if msg.contains("networkwatchers") || msg.contains("network watcher") || capture.is_none() {
+    } else if msg.contains("networkwatchers")
+        || msg.contains("network watcher")
+        || capture.is_none()
+    {
         format!(
             "network watcher '{}' (resource group {})",
             watcher.name, watcher.resource_group
@@ -668,8 +685,11 @@ mod tests {
         assert!(validate_filters(&[f("remotePort=80-90")]).is_ok());
         let e = validate_filters(&[f("remotePort=80-90;443")]).unwrap_err();
         assert_eq!(e.field, "remotePort");
-        let e = validate_filters(&[f("protocol=TCP"), f("localIPAddress=10.0.0.1-10.0.0.5;10.0.0.9")])
-            .unwrap_err();
+        let e = validate_filters(&[
+            f("protocol=TCP"),
+            f("localIPAddress=10.0.0.1-10.0.0.5;10.0.0.9"),
+        ])
+        .unwrap_err();
         assert_eq!(e.field, "filters[1].localIPAddress");
         assert!(validate_filters(&[f("remoteIPAddress=1.1.1.1-255.255.255")]).is_err());
     }

@@ -41,11 +41,13 @@ impl ResourceId {
         };
         let rest = id.trim().strip_prefix('/').ok_or_else(bad)?;
         let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-        if segs.iter().any(|s| s.is_empty()) || segs.len() < 8 || segs.len() % 2 != 0 {
+        if segs.iter().any(|s| s.is_empty()) || segs.len() < 8 || !segs.len().is_multiple_of(2) {
             return Err(bad());
         }
         let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-        if !eq(segs[0], "subscriptions") || !eq(segs[2], "resourceGroups") || !eq(segs[4], "providers")
+        if !eq(segs[0], "subscriptions")
+            || !eq(segs[2], "resourceGroups")
+            || !eq(segs[4], "providers")
         {
             return Err(bad());
         }
@@ -198,7 +200,10 @@ mod tests {
     #[test]
     fn rejects_other_shapes() {
         assert!(CaptureId::parse("pc1").is_err());
-        assert!(CaptureId::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1").is_err());
+        assert!(CaptureId::parse(
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1"
+        )
+        .is_err());
         assert!(CaptureId::parse(&format!("{ID}/extra")).is_err());
         assert!(CaptureId::parse("/subscriptions//resourceGroups/g/providers/Microsoft.Network/networkWatchers/w/packetCaptures/p").is_err());
     }
@@ -217,7 +222,10 @@ mod tests {
             "x",
         )
         .unwrap();
-        assert!(inst.is("Microsoft.Compute", &["virtualMachineScaleSets", "virtualMachines"]));
+        assert!(inst.is(
+            "Microsoft.Compute",
+            &["virtualMachineScaleSets", "virtualMachines"]
+        ));
     }
 
     #[test]

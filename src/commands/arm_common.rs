@@ -11,9 +11,7 @@ use crate::azure::packet_capture::{
     explain_error, explain_status, explain_stop_reason, Fetched, PacketCaptureQueryStatusResult,
     PacketCaptureResult,
 };
-use crate::azure::resource_id::{
-    check_name, CaptureId, WatcherId, DEFAULT_WATCHER_RESOURCE_GROUP,
-};
+use crate::azure::resource_id::{check_name, CaptureId, WatcherId, DEFAULT_WATCHER_RESOURCE_GROUP};
 use crate::azure::{self, ErrorClass, HttpOptions};
 use crate::cli::{ArmArgs, ArmOutput};
 use crate::exit;
@@ -113,12 +111,19 @@ pub fn capture(name_or_id: &str, arm: &ArmArgs) -> anyhow::Result<CaptureId> {
             ))),
             _ => Ok(()),
         };
-        clash("--resource-group", &arm.resource_group, &id.watcher.resource_group)?;
+        clash(
+            "--resource-group",
+            &arm.resource_group,
+            &id.watcher.resource_group,
+        )?;
         clash("--watcher", &arm.watcher, &id.watcher.name)?;
         return Ok(id);
     }
-    check_name("a capture name (or a full resource id starting with /subscriptions/)", name_or_id)
-        .map_err(exit::usage)?;
+    check_name(
+        "a capture name (or a full resource id starting with /subscriptions/)",
+        name_or_id,
+    )
+    .map_err(exit::usage)?;
     Ok(CaptureId {
         watcher: watcher(arm)?,
         name: name_or_id.to_string(),
@@ -325,7 +330,10 @@ pub fn capture_details(c: &PacketCaptureResult) -> String {
 pub fn status_details(name: &str, s: &PacketCaptureQueryStatusResult) -> String {
     let status = s.packet_capture_status.as_deref().unwrap_or("Unknown");
     let mut rows: Vec<(&str, String)> = vec![
-        ("Capture", s.name.clone().unwrap_or_else(|| name.to_string())),
+        (
+            "Capture",
+            s.name.clone().unwrap_or_else(|| name.to_string()),
+        ),
         ("Status", format!("{status}: {}", explain_status(status))),
         ("Started", or_dash(s.capture_start_time.as_deref())),
     ];

@@ -1,7 +1,9 @@
 //! `nwcap delete`: delete the capture resource and, with `--delete-files`, its blob (the
 //! service leaves the file in storage).
 
-use super::arm_common::{capture, client, credential, emit, emit_json, fail, http_options, output, runtime};
+use super::arm_common::{
+    capture, client, credential, emit, emit_json, fail, http_options, output, runtime,
+};
 use crate::azure::blob_delete::{delete_blob, Deleted};
 use crate::azure::display_url;
 use crate::azure::packet_capture::PacketCaptures;
@@ -70,7 +72,9 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
         ArmOutput::Table => {
             let mut s = format!("Deleted packet capture '{}'.\n", id.name);
             match (&file, file_result) {
-                (Some(f), Some(Deleted::Deleted)) => s.push_str(&format!("Deleted its file {f}.\n")),
+                (Some(f), Some(Deleted::Deleted)) => {
+                    s.push_str(&format!("Deleted its file {f}.\n"))
+                }
                 (Some(f), Some(Deleted::NotThere)) => {
                     s.push_str(&format!("Its file {f} was already gone.\n"))
                 }

@@ -16,9 +16,10 @@ pub fn run(args: &ListArgs, verbose: u8) -> anyhow::Result<i32> {
         ArmOutput::Json => emit_json(&serde_json::Value::Array(
             items.iter().map(|f| f.raw.clone()).collect(),
         ))?,
-        ArmOutput::Table if items.is_empty() => {
-            emit(&format!("No packet captures in watcher {}.\n", watcher.name))?
-        }
+        ArmOutput::Table if items.is_empty() => emit(&format!(
+            "No packet captures in watcher {}.\n",
+            watcher.name
+        ))?,
         ArmOutput::Table => emit(&capture_table(&items))?,
     }
     Ok(exit::OK)

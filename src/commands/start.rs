@@ -4,9 +4,8 @@
 use super::analyze::filter_specs;
 use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output, runtime};
 use crate::azure::packet_capture::{
-    canonical_protocol, Invalid, PacketCapture, PacketCaptureMachineScope,
-    PacketCaptureParameters, PacketCaptureSettings, PacketCaptureStorageLocation, PacketCaptures,
-    TARGET_VM, TARGET_VMSS,
+    canonical_protocol, Invalid, PacketCapture, PacketCaptureMachineScope, PacketCaptureParameters,
+    PacketCaptureSettings, PacketCaptureStorageLocation, PacketCaptures, TARGET_VM, TARGET_VMSS,
 };
 use crate::azure::ErrorClass;
 use crate::cli::{ArmOutput, StartArgs};
@@ -98,7 +97,8 @@ fn parameters(args: &StartArgs) -> anyhow::Result<PacketCaptureParameters> {
         continuous_capture: continuous.then_some(true),
         capture_settings: (settings != PacketCaptureSettings::default()).then_some(settings),
     };
-    p.validate().map_err(|e| exit::usage(anyhow::anyhow!("{}", explain(&e))))?;
+    p.validate()
+        .map_err(|e| exit::usage(anyhow::anyhow!("{}", explain(&e))))?;
     Ok(p)
 }
 

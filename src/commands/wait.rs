@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use super::arm_common::{capture, client, emit, emit_json, fail, output, runtime, status_details};
-use crate::azure::packet_capture::{explain_error, Fetched, PacketCaptureQueryStatusResult, PacketCaptures};
+use crate::azure::packet_capture::{
+    explain_error, Fetched, PacketCaptureQueryStatusResult, PacketCaptures,
+};
 use crate::cli::{ArmOutput, WaitArgs};
 use crate::exit;
 

@@ -72,7 +72,14 @@ pub struct Fault {
 
 impl Fault {
     /// `status` with an ARM error body, `times` times, on requests whose path contains `path`.
-    pub fn arm(method: Option<&'static str>, path: &str, status: u16, code: &str, msg: &str, times: u32) -> Self {
+    pub fn arm(
+        method: Option<&'static str>,
+        path: &str,
+        status: u16,
+        code: &str,
+        msg: &str,
+        times: u32,
+    ) -> Self {
         Fault {
             method,
             path_contains: path.to_string(),
@@ -114,8 +121,15 @@ impl Capture {
 
 #[derive(Debug)]
 enum Op {
-    Create { key: String, polls_left: u32, fail: Option<(String, String)> },
-    Location { polls_left: u32, result: Option<Value> },
+    Create {
+        key: String,
+        polls_left: u32,
+        fail: Option<(String, String)>,
+    },
+    Location {
+        polls_left: u32,
+        result: Option<Value>,
+    },
 }
 
 /// Server state, shared with the test.
@@ -165,7 +179,10 @@ impl FakeArm {
         let list = read_json("examples/NetworkWatcherPacketCapturesList.json");
         let status = read_json("examples/NetworkWatcherPacketCaptureQueryStatus.json");
         let mut captures = BTreeMap::new();
-        for item in list["responses"]["200"]["body"]["value"].as_array().unwrap() {
+        for item in list["responses"]["200"]["body"]["value"]
+            .as_array()
+            .unwrap()
+        {
             let key = item["id"].as_str().unwrap().to_lowercase();
             captures.insert(
                 key,
@@ -215,7 +232,9 @@ impl FakeArm {
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap().port()).unwrap();
                 loop {
-                    let Ok((sock, _)) = listener.accept().await else { continue };
+                    let Ok((sock, _)) = listener.accept().await else {
+                        continue;
+                    };
                     let st = st.clone();
                     tokio::spawn(async move {
                         let _ = serve(sock, st).await;
@@ -237,11 +256,14 @@ impl FakeArm {
     pub fn add_capture(&self, name: &str, run_for: Duration, broken: bool) -> String {
         let id = format!("/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/networkWatchers/nw1/packetCaptures/{name}");
         let blob = format!("/blob/pcstore/network-watcher-logs/{name}.cap");
-        let mut resource = read_json("examples/NetworkWatcherPacketCaptureGet.json")["responses"]["200"]["body"].clone();
+        let mut resource = read_json("examples/NetworkWatcherPacketCaptureGet.json")["responses"]
+            ["200"]["body"]
+            .clone();
         resource["name"] = json!(name);
         resource["id"] = json!(id);
         resource["properties"]["provisioningState"] = json!("Succeeded");
-        resource["properties"]["storageLocation"]["storagePath"] = json!(format!("{}{blob}", self.endpoint()));
+        resource["properties"]["storageLocation"]["storagePath"] =
+            json!(format!("{}{blob}", self.endpoint()));
         let mut s = self.state.lock().unwrap();
         s.blobs.insert(blob);
         s.captures.insert(
@@ -271,7 +293,9 @@ impl FakeArm {
     /// Whether a capture exists.
     pub fn has_capture(&self, name: &str) -> bool {
         let s = self.state.lock().unwrap();
-        s.captures.keys().any(|k| k.ends_with(&format!("/packetcaptures/{}", name.to_lowercase())))
+        s.captures
+            .keys()
+            .any(|k| k.ends_with(&format!("/packetcaptures/{}", name.to_lowercase())))
     }
 }
 
@@ -285,7 +309,11 @@ fn answer(status: u16, body: Value) -> Answer {
     Answer {
         status,
         headers: vec![],
-        body: if body.is_null() { String::new() } else { body.to_string() },
+        body: if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        },
     }
 }
 
@@ -318,7 +346,10 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
             }
         }
-        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let body_start = head_end + 4;
         while buf.len() < body_start + len {
             let mut chunk = [0u8; 4096];
@@ -341,13 +372,19 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
             let fault = s.faults.iter_mut().find(|f| {
                 f.times > 0
                     && f.method.is_none_or(|m| m == method)
-                    && path.to_lowercase().contains(&f.path_contains.to_lowercase())
+                    && path
+                        .to_lowercase()
+                        .contains(&f.path_contains.to_lowercase())
             });
             let ans = match fault {
                 Some(f) => {
                     f.times -= 1;
                     hang = f.hang;
-                    let mut a = Answer { status: f.status, headers: f.headers.clone(), body: f.body.clone() };
+                    let mut a = Answer {
+                        status: f.status,
+                        headers: f.headers.clone(),
+                        body: f.body.clone(),
+                    };
                     if let Some(r) = f.retry_after {
                         a.headers.push(("Retry-After".into(), r.to_string()));
                     }
@@ -380,11 +417,18 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
             204 => "No Content",
             _ => "Status",
         };
-        let mut out = format!("HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n", ans.status, ans.body.len());
+        let mut out = format!(
+            "HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n",
+            ans.status,
+            ans.body.len()
+        );
         if !ans.body.is_empty() {
             out.push_str("content-type: application/json; charset=utf-8\r\n");
         }
-        out.push_str(&format!("x-ms-request-id: req-{}\r\n", state.lock().unwrap().log.len()));
+        out.push_str(&format!(
+            "x-ms-request-id: req-{}\r\n",
+            state.lock().unwrap().log.len()
+        ));
         for (k, v) in &ans.headers {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -405,7 +449,11 @@ fn handle(
     let auth = headers.get("authorization").map(String::as_str);
     if let Some(blob) = path.strip_prefix("/blob") {
         if auth != Some(&format!("Bearer {}", s.storage_token)) {
-            return Answer { status: 401, headers: vec![("x-ms-error-code".into(), "InvalidAuthenticationInfo".into())], body: String::new() };
+            return Answer {
+                status: 401,
+                headers: vec![("x-ms-error-code".into(), "InvalidAuthenticationInfo".into())],
+                body: String::new(),
+            };
         }
         if method != "DELETE" || !headers.contains_key("x-ms-version") {
             return answer(400, Value::Null);
@@ -413,39 +461,70 @@ fn handle(
         return if s.blobs.remove(&format!("/blob{blob}")) {
             answer(202, Value::Null)
         } else {
-            Answer { status: 404, headers: vec![("x-ms-error-code".into(), "BlobNotFound".into())], body: String::new() }
+            Answer {
+                status: 404,
+                headers: vec![("x-ms-error-code".into(), "BlobNotFound".into())],
+                body: String::new(),
+            }
         };
     }
     if auth != Some(&format!("Bearer {}", s.token)) {
-        return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.");
+        return arm_error(
+            401,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
     }
     let api_version = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("api-version="))
         .unwrap_or("");
     if api_version.is_empty() {
-        return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+        return arm_error(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        );
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|x| x.to_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
 
     // Operation status endpoints.
-    if let ["subscriptions", _, "providers", "microsoft.network", "locations", _, kind, id] = l.as_slice() {
+    if let ["subscriptions", _, "providers", "microsoft.network", "locations", _, kind, id] =
+        l.as_slice()
+    {
         let kind = kind.to_string();
         let id = id.to_string();
         return poll(s, &kind, &id);
     }
-    let ["subscriptions", sub, "resourcegroups", rg, "providers", "microsoft.network", "networkwatchers", nw, "packetcaptures", rest @ ..] = l.as_slice() else {
-        return arm_error(404, "InvalidResourceType", "The resource type could not be found.");
+    let ["subscriptions", sub, "resourcegroups", rg, "providers", "microsoft.network", "networkwatchers", nw, "packetcaptures", rest @ ..] =
+        l.as_slice()
+    else {
+        return arm_error(
+            404,
+            "InvalidResourceType",
+            "The resource type could not be found.",
+        );
     };
     if *sub != "subid" {
-        return arm_error(404, "SubscriptionNotFound", &format!("The subscription '{}' could not be found.", segs[1]));
+        return arm_error(
+            404,
+            "SubscriptionNotFound",
+            &format!("The subscription '{}' could not be found.", segs[1]),
+        );
     }
     if !s.watchers.iter().any(|(_, g, _)| g == rg) {
-        return arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{}' could not be found.", segs[3]));
+        return arm_error(
+            404,
+            "ResourceGroupNotFound",
+            &format!("Resource group '{}' could not be found.", segs[3]),
+        );
     }
-    if !s.watchers.contains(&(sub.to_string(), rg.to_string(), nw.to_string())) {
+    if !s
+        .watchers
+        .contains(&(sub.to_string(), rg.to_string(), nw.to_string()))
+    {
         return arm_error(404, "ResourceNotFound", &format!("The Resource 'Microsoft.Network/networkWatchers/{}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", segs[7], segs[3]));
     }
     let prefix = format!("/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.network/networkwatchers/{nw}/packetcaptures");
@@ -460,12 +539,25 @@ fn handle(
     };
     match (method, rest) {
         ("GET", []) => {
-            let skip: usize = query.split('&').find_map(|kv| kv.strip_prefix("$skiptoken=")).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let all: Vec<Value> = s.captures.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, c)| c.resource.clone()).collect();
+            let skip: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("$skiptoken="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let all: Vec<Value> = s
+                .captures
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, c)| c.resource.clone())
+                .collect();
             let page: Vec<Value> = all.iter().skip(skip).take(s.page_size).cloned().collect();
             let mut out = json!({"value": page});
             if skip + s.page_size < all.len() {
-                out["nextLink"] = json!(format!("http://{}{path}?api-version={api_version}&$skiptoken={}", headers.get("host").cloned().unwrap_or_default(), skip + s.page_size));
+                out["nextLink"] = json!(format!(
+                    "http://{}{path}?api-version={api_version}&$skiptoken={}",
+                    headers.get("host").cloned().unwrap_or_default(),
+                    skip + s.page_size
+                ));
             }
             answer(200, out)
         }
@@ -481,15 +573,32 @@ fn handle(
                 ("PUT", []) => {
                     let v: Value = match serde_json::from_str(body) {
                         Ok(v) => v,
-                        Err(_) => return arm_error(400, "InvalidRequestFormat", "Cannot parse the request."),
+                        Err(_) => {
+                            return arm_error(
+                                400,
+                                "InvalidRequestFormat",
+                                "Cannot parse the request.",
+                            )
+                        }
                     };
                     if let Err(errs) = schema::validate(&s.spec, "PacketCapture", &v) {
-                        return arm_error(400, "InvalidRequestContent", &format!("schema: {}", errs.join("; ")));
+                        return arm_error(
+                            400,
+                            "InvalidRequestContent",
+                            &format!("schema: {}", errs.join("; ")),
+                        );
                     }
                     if exists {
-                        return arm_error(409, "PacketCaptureAlreadyExists", "A packet capture with this name already exists.");
+                        return arm_error(
+                            409,
+                            "PacketCaptureAlreadyExists",
+                            "A packet capture with this name already exists.",
+                        );
                     }
-                    let target = v["properties"]["target"].as_str().unwrap_or("").to_lowercase();
+                    let target = v["properties"]["target"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_lowercase();
                     if target.ends_with("/vm-busy") {
                         return arm_error(409, "AnotherPacketCaptureInProgress", "Another packet capture is already running on the target virtual machine.");
                     }
@@ -504,19 +613,32 @@ fn handle(
                         "properties": props,
                     });
                     let run_for = s.run_for;
-                    s.captures.insert(key.clone(), Capture {
-                        resource: resource.clone(),
-                        started: Instant::now(),
-                        start_time: "2026-01-01T00:00:00Z".into(),
-                        run_for,
-                        stopped: None,
-                        broken: target.ends_with("/vm-broken"),
-                    });
+                    s.captures.insert(
+                        key.clone(),
+                        Capture {
+                            resource: resource.clone(),
+                            started: Instant::now(),
+                            start_time: "2026-01-01T00:00:00Z".into(),
+                            run_for,
+                            stopped: None,
+                            broken: target.ends_with("/vm-broken"),
+                        },
+                    );
                     let polls = s.op_polls;
-                    let (aso, _) = location(s, Op::Create { key, polls_left: polls, fail });
+                    let (aso, _) = location(
+                        s,
+                        Op::Create {
+                            key,
+                            polls_left: polls,
+                            fail,
+                        },
+                    );
                     Answer {
                         status: 201,
-                        headers: vec![("Azure-AsyncOperation".into(), aso), ("Retry-After".into(), "0".into())],
+                        headers: vec![
+                            ("Azure-AsyncOperation".into(), aso),
+                            ("Retry-After".into(), "0".into()),
+                        ],
                         body: resource.to_string(),
                     }
                 }
@@ -525,15 +647,31 @@ fn handle(
                         return answer(204, Value::Null);
                     }
                     let polls = s.op_polls;
-                    let (_, loc) = location(s, Op::Location { polls_left: polls, result: None });
-                    Answer { status: 202, headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())], body: String::new() }
+                    let (_, loc) = location(
+                        s,
+                        Op::Location {
+                            polls_left: polls,
+                            result: None,
+                        },
+                    );
+                    Answer {
+                        status: 202,
+                        headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())],
+                        body: String::new(),
+                    }
                 }
                 ("POST", [action]) if *action == "stop" || *action == "querystatus" => {
-                    let Some(c) = s.captures.get_mut(&key) else { return not_found() };
+                    let Some(c) = s.captures.get_mut(&key) else {
+                        return not_found();
+                    };
                     let result = if *action == "stop" {
                         if c.stopped.is_none() {
                             let (st, reason, errors) = c.status();
-                            c.stopped = Some(if st == "Running" { (String::new(), vec![]) } else { (reason.unwrap_or_default(), errors) });
+                            c.stopped = Some(if st == "Running" {
+                                (String::new(), vec![])
+                            } else {
+                                (reason.unwrap_or_default(), errors)
+                            });
                         }
                         None
                     } else {
@@ -551,13 +689,31 @@ fn handle(
                         Some(r)
                     };
                     let polls = s.op_polls;
-                    let (_, loc) = location(s, Op::Location { polls_left: polls, result });
-                    Answer { status: 202, headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())], body: String::new() }
+                    let (_, loc) = location(
+                        s,
+                        Op::Location {
+                            polls_left: polls,
+                            result,
+                        },
+                    );
+                    Answer {
+                        status: 202,
+                        headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())],
+                        body: String::new(),
+                    }
                 }
-                _ => arm_error(405, "MethodNotAllowed", "The requested method is not allowed."),
+                _ => arm_error(
+                    405,
+                    "MethodNotAllowed",
+                    "The requested method is not allowed.",
+                ),
             }
         }
-        _ => arm_error(405, "MethodNotAllowed", "The requested method is not allowed."),
+        _ => arm_error(
+            405,
+            "MethodNotAllowed",
+            "The requested method is not allowed.",
+        ),
     }
 }
 
@@ -567,13 +723,25 @@ fn poll(s: &mut State, _kind: &str, id: &str) -> Answer {
     };
     let in_progress = |kind_: &str| -> Answer {
         if kind_ == "operations" {
-            Answer { status: 200, headers: vec![("Retry-After".into(), "0".into())], body: json!({"status": "InProgress"}).to_string() }
+            Answer {
+                status: 200,
+                headers: vec![("Retry-After".into(), "0".into())],
+                body: json!({"status": "InProgress"}).to_string(),
+            }
         } else {
-            Answer { status: 202, headers: vec![("Retry-After".into(), "0".into())], body: String::new() }
+            Answer {
+                status: 202,
+                headers: vec![("Retry-After".into(), "0".into())],
+                body: String::new(),
+            }
         }
     };
     match op {
-        Op::Create { key, polls_left, fail } => {
+        Op::Create {
+            key,
+            polls_left,
+            fail,
+        } => {
             if *polls_left > 0 {
                 *polls_left -= 1;
                 return in_progress("operations");
@@ -581,7 +749,10 @@ fn poll(s: &mut State, _kind: &str, id: &str) -> Answer {
             if let Some((code, message)) = fail.clone() {
                 let key = key.clone();
                 s.captures.remove(&key);
-                return answer(200, json!({"status": "Failed", "error": {"code": code, "message": message}}));
+                return answer(
+                    200,
+                    json!({"status": "Failed", "error": {"code": code, "message": message}}),
+                );
             }
             let key = key.clone();
             if let Some(c) = s.captures.get_mut(&key) {

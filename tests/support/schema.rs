@@ -135,10 +135,8 @@ fn check(spec: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
                 }
             }
         }
-        Some("boolean") => {
-            if !v.is_boolean() {
-                errors.push(format!("{at}: expected a boolean"));
-            }
+        Some("boolean") if !v.is_boolean() => {
+            errors.push(format!("{at}: expected a boolean"));
         }
         Some("array") => {
             let Some(items) = v.as_array() else {
