@@ -952,3 +952,47 @@ fn usage_errors_for_missing_target() {
     assert_eq!(r.code, 2);
     assert!(fake.log().is_empty());
 }
+
+#[test]
+fn credential_chain_failures_are_reported_together() {
+    let fake = FakeArm::start();
+    let empty = tempfile::tempdir().unwrap();
+    let path = empty.path().to_str().unwrap();
+    let r = nwcap_env(
+        &fake,
+        &args(&["show", "pc1"], &["--auth", "auto"]),
+        &[("PATH", path)],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    for source in [
+        "service principal",
+        "workload identity",
+        "managed identity",
+        "Azure CLI",
+        "Azure Developer CLI",
+    ] {
+        assert!(r.stderr.contains(source), "{source} missing: {}", r.stderr);
+    }
+    assert!(
+        r.stderr.contains("AZURE_TENANT_ID is not set"),
+        "{}",
+        r.stderr
+    );
+
+    let r = nwcap_env(
+        &fake,
+        &args(&["show", "pc1"], &["--auth", "env"]),
+        &[
+            ("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000000"),
+            ("AZURE_CLIENT_ID", "app"),
+        ],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("AZURE_CLIENT_SECRET is not set"),
+        "{}",
+        r.stderr
+    );
+    assert!(fake.log().is_empty(), "no request without a token");
+}

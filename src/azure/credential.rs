@@ -207,18 +207,24 @@ impl TokenCredential for Chain {
                     let _ = CHOSEN.set(name);
                     return Ok(token);
                 }
-                Err(e) => failures.push(format!("{name}: {}", one_line(&e))),
+                Err(e) => failures.push(format!(
+                    "{name}: {}",
+                    one_line(&e).replace(TROUBLESHOOT, "").trim_end()
+                )),
             }
         }
         Err(azure_core::Error::with_message(
             ErrorKind::Credential,
             format!(
-                "no credential in the chain worked (choose one with --auth): {}",
+                "no credential in the chain worked (choose one with --auth): {} (help: https://aka.ms/azsdk/rust/identity/troubleshoot)",
                 failures.join(" | ")
             ),
         ))
     }
 }
+
+/// The SDK appends this to every credential error; the chain says it once.
+const TROUBLESHOOT: &str = "To troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot";
 
 /// An error and its causes on one line; SDK messages are often multi-line.
 fn one_line(e: &(dyn std::error::Error + 'static)) -> String {

@@ -298,20 +298,26 @@ fn flat(e: &azure_core::Error) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cur {
         let s = c.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
+        // The retry policy's own wrappers say nothing to a user.
+        let noise =
+            s.starts_with("non-transport error occurred") || s.starts_with("retry policy expired");
+        if !noise && !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }
         cur = c.source();
     }
-    let joined = parts.join(": ");
-    joined
+    parts
+        .join(": ")
         .split_whitespace()
-        .map(
-            |w| match Url::parse(w.trim_matches(|c: char| "()'\"`,".contains(c))) {
-                Ok(u) => display_url(&u),
-                Err(_) => w.to_string(),
-            },
-        )
+        .map(|w| {
+            let bare = w.trim_matches(|c: char| "()'\"`,".contains(c));
+            match Url::parse(bare) {
+                Ok(u) if bare.starts_with("http://") || bare.starts_with("https://") => {
+                    display_url(&u)
+                }
+                _ => w.to_string(),
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
