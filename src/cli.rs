@@ -1,9 +1,12 @@
 //! Command-line shape: global options and one argument struct per subcommand (clap derive).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::azure::arm::{DEFAULT_API_VERSION, DEFAULT_ENDPOINT};
+use crate::azure::credential::AuthKind;
 use crate::report::OutputFormat;
 
 /// Azure Network Watcher packet captures: manage, download, analyze.
@@ -24,6 +27,207 @@ pub enum Command {
     /// Flow statistics of local capture files (pcap or pcapng, `-` for stdin, .gz ok).
     #[command(after_help = crate::exit::HELP)]
     Analyze(AnalyzeArgs),
+    /// List the packet captures of a network watcher.
+    #[command(after_help = crate::exit::HELP)]
+    List(ListArgs),
+    /// Show a packet capture's settings as Resource Manager returns them.
+    #[command(after_help = crate::exit::HELP)]
+    Show(CaptureArgs),
+    /// Ask Network Watcher whether a capture is running, stopped or failed, and why.
+    #[command(after_help = crate::exit::HELP)]
+    Status(CaptureArgs),
+    /// Start a packet capture on a VM or a scale set.
+    #[command(after_help = crate::exit::HELP)]
+    Start(Box<StartArgs>),
+    /// Stop a running packet capture (its file is then complete).
+    #[command(after_help = crate::exit::HELP)]
+    Stop(CaptureArgs),
+    /// Wait until a capture has stopped; the exit code says how it ended.
+    #[command(after_help = crate::exit::HELP)]
+    Wait(WaitArgs),
+    /// Delete a packet capture resource (and, with --delete-files, its file in storage).
+    #[command(after_help = crate::exit::HELP)]
+    Delete(DeleteArgs),
+}
+
+/// Output of the Resource Manager commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArmOutput {
+    /// Human-readable table.
+    Table,
+    /// The resource as Resource Manager returns it (list: an array).
+    Json,
+}
+
+/// Where captures live and how to reach Resource Manager; shared by the capture commands.
+#[derive(Debug, Clone, Args)]
+pub struct ArmArgs {
+    /// Subscription id.
+    #[arg(short = 's', long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
+    pub subscription: Option<String>,
+    /// Resource group of the network watcher [default: NetworkWatcherRG].
+    #[arg(short = 'g', long, value_name = "NAME")]
+    pub resource_group: Option<String>,
+    /// Network watcher name [default with --location: NetworkWatcher_<location>].
+    #[arg(short = 'w', long, value_name = "NAME")]
+    pub watcher: Option<String>,
+    /// Region of the default watcher (NetworkWatcher_<location> in NetworkWatcherRG).
+    #[arg(short = 'l', long, value_name = "REGION")]
+    pub location: Option<String>,
+    /// Credential. `token` uses the bearer token in NWCAP_ACCESS_TOKEN as is
+    /// (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
+    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = AuthKind::Auto)]
+    pub auth: AuthKind,
+    /// Resource Manager endpoint (Azure China, US Government, tests).
+    #[arg(long, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL")]
+    pub arm_endpoint: String,
+    /// REST api-version of Microsoft.Network.
+    #[arg(long, default_value = DEFAULT_API_VERSION, value_name = "VERSION")]
+    pub api_version: String,
+    /// Retries for throttling (429), server errors (5xx) and network failures.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_retries: u32,
+    /// Timeout of one HTTP request (`90s`, `2m`).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub http_timeout: Duration,
+    /// First retry back-off; doubles each retry (tests shorten it).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, hide = true)]
+    pub retry_delay: Duration,
+    /// Output format [default: table on a terminal, JSON otherwise].
+    #[arg(long, value_enum)]
+    pub output: Option<ArmOutput>,
+}
+
+/// `nwcap list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Watcher and connection.
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+/// A command on one capture.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Capture name, or its full resource id (then -s/-g/-w are not needed).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: String,
+    /// Watcher and connection.
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+/// `nwcap wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The capture.
+    #[command(flatten)]
+    pub target: CaptureArgs,
+    /// Give up after this long (`30m`, `2h`, `90s`); exit code 8.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Time between status queries.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+}
+
+/// `nwcap delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The capture.
+    #[command(flatten)]
+    pub target: CaptureArgs,
+    /// Also delete the capture file from storage (the service leaves it there).
+    #[arg(long)]
+    pub delete_files: bool,
+}
+
+/// `nwcap start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Name of the new capture, or its full resource id.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: String,
+    /// Target virtual machine (resource id).
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "vmss",
+        conflicts_with = "vmss"
+    )]
+    pub vm: Option<String>,
+    /// Target scale set (resource id), or one scale-set instance.
+    #[arg(long, value_name = "ID")]
+    pub vmss: Option<String>,
+    /// Scale-set instances to capture on (comma-separated); default all.
+    #[arg(long, value_delimiter = ',', value_name = "IDS", requires = "vmss")]
+    pub include_instances: Vec<String>,
+    /// Scale-set instances to leave out (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "IDS", requires = "vmss")]
+    pub exclude_instances: Vec<String>,
+    /// Storage account to upload the capture to (resource id).
+    #[arg(long, value_name = "ID")]
+    pub storage_account: Option<String>,
+    /// Blob URL for the capture file (default: chosen by the service).
+    #[arg(long, value_name = "URL", requires = "storage_account")]
+    pub storage_path: Option<String>,
+    /// File on the VM (`.cap`; on Linux under /var/captures).
+    #[arg(long, value_name = "PATH")]
+    pub file_path: Option<String>,
+    /// Bytes kept per packet, 0 = whole packet [service default 0].
+    #[arg(long, value_name = "BYTES")]
+    pub bytes_per_packet: Option<u64>,
+    /// Session ends after this many bytes [service default 1073741824].
+    #[arg(long, value_name = "BYTES")]
+    pub bytes_per_session: Option<u64>,
+    /// Session ends after this many seconds, at most 18000 [service default 18000].
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<u64>,
+    /// Continuous (ring-buffer) capture.
+    #[arg(long)]
+    pub continuous: bool,
+    /// Continuous capture: number of files, 0-10000 [service default 10].
+    #[arg(long, value_name = "N", requires = "continuous")]
+    pub file_count: Option<u64>,
+    /// Continuous capture: size of each file [service default 104857600].
+    #[arg(long, value_name = "BYTES", requires = "continuous")]
+    pub file_size: Option<u64>,
+    /// Continuous capture: session time limit, at most 604800 [service default 86400].
+    #[arg(long, value_name = "SECONDS", requires = "continuous")]
+    pub session_time_limit: Option<u64>,
+    /// Return once the service accepted the request, without waiting for the capture to start.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Filters, same syntax as `nwcap analyze`.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Watcher and connection.
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+/// Parses `500ms`, `90s`, `30m`, `2h`, `1d`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 90s, 30m, 2h)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        u => return Err(format!("unknown duration unit '{u}' (use ms, s, m, h, d)")),
+    };
+    if !secs.is_finite() || secs > 3.0e7 {
+        return Err(format!("'{s}' is too long"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Network Watcher filter fields; they form one filter, or are added to each `--filter`.
@@ -73,4 +277,24 @@ pub struct AnalyzeArgs {
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("5 weeks").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

@@ -8,13 +8,32 @@ pub const RUNTIME: i32 = 1;
 pub const USAGE: i32 = 2;
 /// An input capture was damaged or is not a capture; the report covers what could be read.
 pub const DAMAGED_INPUT: i32 = 3;
+/// Azure authentication or authorization failed (no token, 401, 403).
+pub const AUTH: i32 = 4;
+/// The subscription, resource group, watcher or capture does not exist (404).
+pub const NOT_FOUND: i32 = 5;
+/// Conflict (409): the capture name exists, or another capture runs on the VM.
+pub const CONFLICT: i32 = 6;
+/// The capture ended in `Error`, or an Azure operation reported `Failed`/`Canceled`.
+pub const FAILED: i32 = 7;
+/// `wait` gave up: the capture was still running at `--timeout`.
+pub const TIMEOUT: i32 = 8;
+/// Azure was unavailable: throttled (429) or failing (5xx) after retries, or no answer.
+/// Trying again later may work.
+pub const UNAVAILABLE: i32 = 9;
 
 /// Text for `--help`.
 pub const HELP: &str = "Exit codes:
   0  success
   1  runtime error (file or network I/O, service error)
   2  usage error (bad flag, bad filter value)
-  3  an input capture is damaged, cut short or not a capture (report covers what was read)";
+  3  an input capture is damaged, cut short or not a capture (report covers what was read)
+  4  Azure authentication or authorization failed (no token, HTTP 401/403)
+  5  not found: subscription, resource group, watcher or capture (HTTP 404)
+  6  conflict: the capture name exists or another capture runs on the VM (HTTP 409)
+  7  the capture ended in Error, or an Azure operation reported Failed/Canceled
+  8  wait: the capture was still running at --timeout
+  9  Azure unavailable: throttled (429), server errors (5xx) or no answer, after retries";
 
 /// An error that decides the process exit code.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +43,15 @@ pub struct Coded {
     pub code: i32,
     /// What went wrong.
     pub inner: anyhow::Error,
+}
+
+/// Wraps an error with an exit code.
+pub fn with_code(code: i32, e: impl Into<anyhow::Error>) -> anyhow::Error {
+    Coded {
+        code,
+        inner: e.into(),
+    }
+    .into()
 }
 
 /// Wraps an error as a usage error.

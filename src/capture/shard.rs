@@ -102,9 +102,11 @@ fn pcap_chain(r: &PcapReader<'_>, data: &[u8], mut c: usize) -> bool {
         if c == data.len() {
             return true;
         }
-        let (Some(frac), Some(caplen), Some(wire)) =
-            (u32_at(data, c + 4, be), u32_at(data, c + 8, be), u32_at(data, c + 12, be))
-        else {
+        let (Some(frac), Some(caplen), Some(wire)) = (
+            u32_at(data, c + 4, be),
+            u32_at(data, c + 8, be),
+            u32_at(data, c + 12, be),
+        ) else {
             return false;
         };
         if frac >= frac_max || caplen > cap_max || caplen > wire || wire > 0x0100_0000 {

@@ -1,12 +1,28 @@
 //! One module per subcommand: glue between the CLI and the library layers, no protocol logic.
 
 pub mod analyze;
+pub mod arm_common;
+pub mod delete;
+pub mod list;
+pub mod show;
+pub mod start;
+pub mod status;
+pub mod stop;
+pub mod wait;
 
 use crate::cli::{Cli, Command};
 
 /// Runs the chosen command and returns the exit code for a completed run.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let v = cli.verbose;
     match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::List(args) => list::run(&args, v),
+        Command::Show(args) => show::run(&args, v),
+        Command::Status(args) => status::run(&args, v),
+        Command::Start(args) => start::run(&args, v),
+        Command::Stop(args) => stop::run(&args, v),
+        Command::Wait(args) => wait::run(&args, v),
+        Command::Delete(args) => delete::run(&args, v),
     }
 }

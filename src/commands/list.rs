@@ -1,0 +1,26 @@
+//! `nwcap list`: the packet captures of one network watcher, every page.
+
+use super::arm_common::{capture_table, client, emit, emit_json, fail, output, runtime, watcher};
+use crate::azure::packet_capture::PacketCaptures;
+use crate::cli::{ArmOutput, ListArgs};
+use crate::exit;
+
+/// Lists captures as a table, or as the JSON array of ARM resources.
+pub fn run(args: &ListArgs, verbose: u8) -> anyhow::Result<i32> {
+    let watcher = watcher(&args.arm)?;
+    let arm = client(&args.arm, verbose)?;
+    let items = runtime()?
+        .block_on(PacketCaptures::new(&arm).list(&watcher))
+        .map_err(fail)?;
+    match output(&args.arm) {
+        ArmOutput::Json => emit_json(&serde_json::Value::Array(
+            items.iter().map(|f| f.raw.clone()).collect(),
+        ))?,
+        ArmOutput::Table if items.is_empty() => emit(&format!(
+            "No packet captures in watcher {}.\n",
+            watcher.name
+        ))?,
+        ArmOutput::Table => emit(&capture_table(&items))?,
+    }
+    Ok(exit::OK)
+}
