@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::capture::{CaptureError, Reader, Record};
-use crate::decode::{self, Addr, Decoded, NonIp};
+use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
+use crate::decode::{self, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
 
@@ -133,12 +133,32 @@ pub struct Analyzer {
     keyer: Keyer,
     /// Packets without a usable IP header, per reason.
     pub non_ip: BTreeMap<&'static str, Counter>,
+    /// For a shard that is not the first: non-first fragments whose first fragment may be in
+    /// an earlier shard, kept to be keyed when the shards are merged in order.
+    deferred: Option<Vec<Deferred>>,
+}
+
+/// A packet whose flow is decided at merge time.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    packet: IpPacket,
+    ts: Option<i64>,
+    wire: u32,
+    cap: u32,
 }
 
 impl Analyzer {
     /// An empty analyzer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An analyzer for a shard that follows others: see [`Analyzer::merge`].
+    pub fn for_later_shard() -> Self {
+        Analyzer {
+            deferred: Some(Vec::new()),
+            ..Self::default()
+        }
     }
 
     /// Decodes and accounts one record.
@@ -168,13 +188,21 @@ impl Analyzer {
     #[inline]
     fn key(&mut self, r: &Record<'_>) -> Option<Pending> {
         match decode::decode(r.linktype, r.data) {
-            Decoded::Ip(p) => Some(Pending::new(
-                &mut self.keyer,
-                &p,
-                r.ts_ns,
-                r.wire_len,
-                r.data.len() as u32,
-            )),
+            Decoded::Ip(p) => {
+                let (ts, wire, cap) = (r.ts_ns, r.wire_len, r.data.len() as u32);
+                if let Some(d) = &mut self.deferred {
+                    if !self.keyer.knows(&p) {
+                        d.push(Deferred {
+                            packet: p,
+                            ts,
+                            wire,
+                            cap,
+                        });
+                        return None;
+                    }
+                }
+                Some(Pending::new(&mut self.keyer, &p, ts, wire, cap))
+            }
             Decoded::NonIp(reason) => {
                 self.non_ip
                     .entry(non_ip_name(reason))
@@ -185,8 +213,15 @@ impl Analyzer {
         }
     }
 
-    /// Adds an analyzer that saw later packets of the same captures.
+    /// Adds an analyzer that saw the packets right after this one's. Its deferred fragments
+    /// are keyed first, against the fragments this one remembers, so the result equals one
+    /// sequential pass.
     pub fn merge(&mut self, other: Analyzer) {
+        for d in other.deferred.into_iter().flatten() {
+            let p = Pending::new(&mut self.keyer, &d.packet, d.ts, d.wire, d.cap);
+            self.flows.add(&p);
+        }
+        self.keyer.absorb(other.keyer);
         self.flows.merge(other.flows);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
@@ -241,6 +276,67 @@ pub fn run(
             return damage;
         }
     }
+}
+
+/// Like [`run`], on `threads` shards of one capture in parallel; the result is identical to
+/// a single pass. Falls back to one pass when the file cannot be split or a shard boundary
+/// turns out wrong.
+pub fn run_parallel<'a>(
+    mut reader: Reader<'a>,
+    data: &'a [u8],
+    threads: usize,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> (Option<CaptureError>, FileInfo) {
+    let sequential = |mut reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
+        let damage = run(&mut reader, counters, analyzer);
+        (damage, reader.info())
+    };
+    let Some(mut shards) = shard::split(&reader, data, threads) else {
+        return sequential(reader, counters, analyzer);
+    };
+    let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
+    let results: Vec<(FileCounters, Analyzer, Option<CaptureError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = shards
+            .iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                s.spawn(move || {
+                    let mut c = FileCounters::default();
+                    let mut a = if i == 0 {
+                        Analyzer::new()
+                    } else {
+                        Analyzer::for_later_shard()
+                    };
+                    let e = run(r, &mut c, &mut a);
+                    (c, a, e)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let n = results.len();
+    let errors_only_at_end = results.iter().take(n - 1).all(|(_, _, e)| e.is_none());
+    if !errors_only_at_end || !shard::verify(&shards, &starts) {
+        return sequential(reader, counters, analyzer);
+    }
+    let mut damage = None;
+    for (c, a, e) in results {
+        counters.merge(&c);
+        analyzer.merge(a);
+        damage = e;
+    }
+    let mut info = shard::head_info(&mut reader);
+    for r in &shards {
+        let i = r.info();
+        info.interfaces = info.interfaces.max(i.interfaces);
+        info.snaplen = info.snaplen.max(i.snaplen);
+        info.skipped_blocks += i.skipped_blocks;
+    }
+    (damage, info)
 }
 
 /// The outcome of filtering: the local addresses and the flows that passed.

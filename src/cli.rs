@@ -274,6 +274,10 @@ pub struct AnalyzeArgs {
     /// link types are mixed).
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Threads per input file (a file is split on record boundaries; the report is the same
+    /// for any value). Default: the number of CPUs.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,

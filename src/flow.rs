@@ -204,6 +204,19 @@ pub struct Keyer {
 }
 
 impl Keyer {
+    /// Whether a non-first fragment would find its first fragment here.
+    pub fn knows(&self, p: &IpPacket) -> bool {
+        match p.fragment {
+            Fragment::Later { id, proto } => self.fragments.contains_key(&(p.src, p.dst, proto, id)),
+            _ => true,
+        }
+    }
+
+    /// Takes over the first fragments a keyer of later packets remembered.
+    pub fn absorb(&mut self, later: Keyer) {
+        self.fragments.extend(later.fragments);
+    }
+
     /// The flow a packet belongs to, and its direction (0 = `lo → hi`).
     #[inline]
     pub fn key(&mut self, p: &IpPacket) -> (FlowKey, usize) {

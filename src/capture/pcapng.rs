@@ -112,6 +112,7 @@ impl<'a> PcapngReader<'a> {
         r.pos = start;
         r.end = end;
         r.saw_layout_block = false;
+        r.info.skipped_blocks = 0;
         r
     }
 

@@ -15,11 +15,13 @@ use super::Reader;
 const CHAIN: usize = 8;
 /// How far past the target offset to look for a boundary.
 const SCAN: usize = 1 << 20;
+/// Below this many bytes per shard, threads cost more than they save.
+pub const MIN_SHARD: usize = 256 << 10;
 
 /// Splits `reader`'s remaining records into up to `parts` shards; `None` when the file is too
 /// small or no boundary was found.
 pub fn split<'a>(reader: &Reader<'a>, data: &'a [u8], parts: usize) -> Option<Vec<Reader<'a>>> {
-    if parts < 2 {
+    if parts < 2 || data.len() / parts < MIN_SHARD {
         return None;
     }
     match reader {
@@ -50,6 +52,21 @@ pub fn split<'a>(reader: &Reader<'a>, data: &'a [u8], parts: usize) -> Option<Ve
                     .map(|(s, e)| Reader::Pcapng(head.shard(s, e)))
                     .collect(),
             )
+        }
+    }
+}
+
+/// Header facts of the part before the first shard (pcapng blocks before the first packet);
+/// shards count only what they read themselves.
+pub fn head_info(reader: &mut Reader<'_>) -> super::FileInfo {
+    match reader {
+        Reader::Pcap(r) => r.info(),
+        Reader::Pcapng(r) => {
+            r.skip_to_first_packet();
+            let mut i = r.info();
+            // Shards report the interfaces they knew, this included; only skips are summed.
+            i.interfaces = 0;
+            i
         }
     }
 }

@@ -68,11 +68,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
         .map(|p| input::open(p).map(|o| (p.clone(), o)))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut analyzer = Analyzer::new();
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, opened) in &inputs {
-        let facts = analyze_one(path, opened, &mut analyzer);
+        let facts = analyze_one(path, opened, threads, &mut analyzer);
         if let Some(e) = &facts.error {
             eprintln!("nwcap: {path}: {e}");
             damaged = true;
@@ -145,7 +149,7 @@ fn write_matched(
     Ok(())
 }
 
-fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFacts {
+fn analyze_one(path: &str, opened: &Opened, threads: usize, analyzer: &mut Analyzer) -> FileFacts {
     let mut facts = FileFacts {
         path: path.to_string(),
         format: None,
@@ -156,7 +160,7 @@ fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFact
         error: None,
         warnings: opened.warning.iter().cloned().collect(),
     };
-    let mut reader = match Reader::new(&opened.data) {
+    let reader = match Reader::new(&opened.data) {
         Ok(r) => r,
         Err(e) => {
             facts.readable = Readable::None;
@@ -169,7 +173,9 @@ fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFact
         (f, true) => format!("{f}, gzip-compressed"),
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
-    if let Some(e) = analysis::run(&mut reader, &mut facts.counters, analyzer) {
+    let (damage, info) =
+        analysis::run_parallel(reader, &opened.data, threads, &mut facts.counters, analyzer);
+    if let Some(e) = damage {
         facts.readable = if facts.counters.packets == 0 {
             Readable::None
         } else {
@@ -177,7 +183,6 @@ fn analyze_one(path: &str, opened: &Opened, analyzer: &mut Analyzer) -> FileFact
         };
         facts.error = Some(e.to_string());
     }
-    let info = reader.info();
     facts.snaplen = info.snaplen;
     facts.interfaces = info.interfaces;
     if info.skipped_blocks > 0 {

@@ -526,7 +526,9 @@ pub fn write(
     match format {
         OutputFormat::Table => table::write(report, top, out),
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
+            // Compact: a report can hold hundreds of thousands of flows, and indentation
+            // would double its size. `jq .` pretty-prints.
+            serde_json::to_writer(&mut *out, report)?;
             writeln!(out)
         }
         OutputFormat::Ndjson => {
