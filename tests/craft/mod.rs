@@ -184,3 +184,27 @@ pub fn pcapng_section(recs: &[Rec], be: bool, tsresol: u8, extra: &[(u32, Vec<u8
     }
     f
 }
+
+/// An IPv4 UDP datagram of `payload` bytes split in two fragments with IP id `id`: the first
+/// carries the UDP header and 64 bytes, the second the rest (offset 9 × 8 = 72).
+pub fn udp_fragments(src: &str, sport: u16, dst: &str, dport: u16, id: u16, payload: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut udp_bytes = Vec::new();
+    udp_bytes.extend_from_slice(&sport.to_be_bytes());
+    udp_bytes.extend_from_slice(&dport.to_be_bytes());
+    udp_bytes.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+    udp_bytes.extend_from_slice(&[0, 0]);
+    udp_bytes.resize(8 + payload, 0xab);
+    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let frag = |part: &[u8], flags_off: u16| {
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        h.extend_from_slice(&flags_off.to_be_bytes());
+        h.extend_from_slice(&[64, 17, 0, 0]);
+        h.extend_from_slice(&s.octets());
+        h.extend_from_slice(&d.octets());
+        h.extend_from_slice(part);
+        eth(0x0800, &h)
+    };
+    (frag(&udp_bytes[..72], 0x2000), frag(&udp_bytes[72..], 9))
+}
