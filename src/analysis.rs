@@ -288,10 +288,11 @@ pub fn run_parallel<'a>(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> (Option<CaptureError>, FileInfo) {
-    let sequential = |mut reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
-        let damage = run(&mut reader, counters, analyzer);
-        (damage, reader.info())
-    };
+    let sequential =
+        |mut reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
+            let damage = run(&mut reader, counters, analyzer);
+            (damage, reader.info())
+        };
     let Some(mut shards) = shard::split(&reader, data, threads) else {
         return sequential(reader, counters, analyzer);
     };

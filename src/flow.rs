@@ -207,7 +207,9 @@ impl Keyer {
     /// Whether a non-first fragment would find its first fragment here.
     pub fn knows(&self, p: &IpPacket) -> bool {
         match p.fragment {
-            Fragment::Later { id, proto } => self.fragments.contains_key(&(p.src, p.dst, proto, id)),
+            Fragment::Later { id, proto } => {
+                self.fragments.contains_key(&(p.src, p.dst, proto, id))
+            }
             _ => true,
         }
     }

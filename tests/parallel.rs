@@ -19,14 +19,34 @@ fn big_capture() -> Vec<Rec> {
         let flow = i % 3000;
         let peer = format!("10.{}.{}.{}", flow % 7, flow / 256 % 256, flow % 256);
         let data = if flow % 3 == 0 {
-            udp("10.1.0.4", 20000 + flow as u16, &peer, 53, (i % 400) as usize)
+            udp(
+                "10.1.0.4",
+                20000 + flow as u16,
+                &peer,
+                53,
+                (i % 400) as usize,
+            )
         } else {
             let flags = if i < 3000 { SYN } else { ACK };
-            tcp("10.1.0.4", 30000 + flow as u16, &peer, 443, flags, (i % 1200) as usize)
+            tcp(
+                "10.1.0.4",
+                30000 + flow as u16,
+                &peer,
+                443,
+                flags,
+                (i % 1200) as usize,
+            )
         };
         recs.push(Rec::new(ts, data));
         if i % 12 == 0 {
-            let (first, later) = udp_fragments(&peer, 53, "10.1.0.4", 40000 + (i % 97) as u16, (i / 12) as u16, 600);
+            let (first, later) = udp_fragments(
+                &peer,
+                53,
+                "10.1.0.4",
+                40000 + (i % 97) as u16,
+                (i / 12) as u16,
+                600,
+            );
             recs.push(Rec::new(ts + 1, first));
             pending.push_back((i + 50, later));
         }
@@ -46,7 +66,11 @@ fn report(path: &str, threads: &str) -> String {
         .args(["analyze", path, "--output", "json", "--threads", threads])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -71,7 +95,11 @@ fn threads_give_the_single_pass_report() {
         let v: serde_json::Value = serde_json::from_str(&one).unwrap();
         // 24 000 + 2 × 2 000 packets; every later fragment joined its datagram's flow.
         assert_eq!(v["summary"]["packets"], 28_000, "{name}");
-        assert!(v["flows"].as_array().unwrap().iter().all(|f| !f["remote_port"].is_null()));
+        assert!(v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["remote_port"].is_null()));
         for threads in ["2", "3", "4"] {
             assert_eq!(report(p, threads), one, "{name} with {threads} threads");
         }

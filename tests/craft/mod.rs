@@ -187,14 +187,22 @@ pub fn pcapng_section(recs: &[Rec], be: bool, tsresol: u8, extra: &[(u32, Vec<u8
 
 /// An IPv4 UDP datagram of `payload` bytes split in two fragments with IP id `id`: the first
 /// carries the UDP header and 64 bytes, the second the rest (offset 9 × 8 = 72).
-pub fn udp_fragments(src: &str, sport: u16, dst: &str, dport: u16, id: u16, payload: usize) -> (Vec<u8>, Vec<u8>) {
+pub fn udp_fragments(
+    src: &str,
+    sport: u16,
+    dst: &str,
+    dport: u16,
+    id: u16,
+    payload: usize,
+) -> (Vec<u8>, Vec<u8>) {
     let mut udp_bytes = Vec::new();
     udp_bytes.extend_from_slice(&sport.to_be_bytes());
     udp_bytes.extend_from_slice(&dport.to_be_bytes());
     udp_bytes.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
     udp_bytes.extend_from_slice(&[0, 0]);
     udp_bytes.resize(8 + payload, 0xab);
-    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
     let frag = |part: &[u8], flags_off: u16| {
         let mut h = vec![0x45, 0];
         h.extend_from_slice(&((20 + part.len()) as u16).to_be_bytes());

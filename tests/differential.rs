@@ -1,0 +1,183 @@
+//! nwcap's hand-written decoder against etherparse (an independent implementation) on every
+//! packet of the corpus and on random packets: wherever etherparse decodes an IP header and a
+//! transport header, nwcap must report the same addresses, protocol, ports, TCP flags and
+//! ICMP type. (nwcap decodes more than etherparse: MPLS, PPPoE, partial transport headers;
+//! those packets are compared as far as etherparse goes.)
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use nwcap::capture::Reader;
+use nwcap::decode::{decode, Addr, Decoded, Fragment};
+use proptest::prelude::*;
+
+/// Compares one packet; returns a description of the first difference.
+fn compare(linktype: u16, data: &[u8]) -> Result<(), String> {
+    let theirs = match linktype {
+        1 => LaxSlicedPacket::from_ethernet(data).ok(),
+        101 | 228 | 229 => LaxSlicedPacket::from_ip(data).ok(),
+        113 if data.len() >= 16 => Some(LaxSlicedPacket::from_ether_type(
+            EtherType(u16::from_be_bytes([data[14], data[15]])),
+            &data[16..],
+        )),
+        _ => None,
+    };
+    let Some(theirs) = theirs else { return Ok(()) };
+    let (src, dst, proto, fragmented) = match &theirs.net {
+        Some(LaxNetSlice::Ipv4(v4)) => (
+            Addr::v4(v4.header().source()),
+            Addr::v4(v4.header().destination()),
+            v4.payload().ip_number.0,
+            v4.is_payload_fragmented(),
+        ),
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            // etherparse walks AH too; nwcap (like tshark) stops there.
+            if !v6.extensions().is_empty() && v6.header().next_header().0 == 51 {
+                return Ok(());
+            }
+            (
+                Addr::v6(v6.header().source()),
+                Addr::v6(v6.header().destination()),
+                v6.payload().ip_number.0,
+                v6.is_payload_fragmented(),
+            )
+        }
+        _ => return Ok(()),
+    };
+    let Decoded::Ip(ours) = decode(linktype, data) else {
+        return Err(format!("etherparse sees IP {src} -> {dst}, nwcap does not"));
+    };
+    if (ours.src, ours.dst) != (src, dst) {
+        return Err(format!(
+            "addresses {} -> {} vs {src} -> {dst}",
+            ours.src, ours.dst
+        ));
+    }
+    let ours_fragmented = ours.fragment != Fragment::None;
+    if ours_fragmented != fragmented {
+        return Err(format!("fragmented {ours_fragmented} vs {fragmented}"));
+    }
+    if !fragmented && ours.proto != proto {
+        return Err(format!("protocol {} vs {proto}", ours.proto));
+    }
+    match &theirs.transport {
+        Some(TransportSlice::Tcp(t)) => {
+            if ours.ports != Some((t.source_port(), t.destination_port())) {
+                return Err(format!(
+                    "TCP ports {:?} vs {}/{}",
+                    ours.ports,
+                    t.source_port(),
+                    t.destination_port()
+                ));
+            }
+            let flags = t.slice()[13];
+            if ours.tcp_flags != Some(flags) {
+                return Err(format!("TCP flags {:?} vs {flags}", ours.tcp_flags));
+            }
+        }
+        Some(TransportSlice::Udp(u)) => {
+            if ours.ports != Some((u.source_port(), u.destination_port())) {
+                return Err(format!(
+                    "UDP ports {:?} vs {}/{}",
+                    ours.ports,
+                    u.source_port(),
+                    u.destination_port()
+                ));
+            }
+        }
+        Some(TransportSlice::Icmpv4(i)) => {
+            if ours.icmp.map(|x| x.0) != Some(i.type_u8()) {
+                return Err(format!("ICMP type {:?} vs {}", ours.icmp, i.type_u8()));
+            }
+        }
+        Some(TransportSlice::Icmpv6(i)) => {
+            if ours.icmp.map(|x| x.0) != Some(i.type_u8()) {
+                return Err(format!("ICMPv6 type {:?} vs {}", ours.icmp, i.type_u8()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[test]
+fn every_corpus_packet_agrees_with_etherparse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let mut compared = 0;
+    let mut errors = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let Ok(opened) = nwcap::input::open(path.to_str().unwrap()) else {
+            continue;
+        };
+        let Ok(reader) = Reader::new(&opened.data) else {
+            continue;
+        };
+        for (n, rec) in reader.map_while(Result::ok).enumerate() {
+            compared += 1;
+            if let Err(e) = compare(rec.linktype, rec.data) {
+                errors.push(format!("{} packet {}: {e}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(compared > 90_000, "{compared}");
+    assert!(
+        errors.is_empty(),
+        "{} differences:\n{}",
+        errors.len(),
+        errors[..errors.len().min(20)].join("\n")
+    );
+}
+
+/// An Ethernet frame with a plausible IPv4 or IPv6 header, random contents behind it, cut
+/// at a random length.
+fn frame() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        prop_oneof![
+            Just(6u8),
+            Just(17),
+            Just(1),
+            Just(58),
+            Just(0),
+            Just(44),
+            Just(60),
+            any::<u8>()
+        ],
+        proptest::collection::vec(any::<u8>(), 40..120),
+        any::<u16>(),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(v6, proto, mut body, frag, cut)| {
+            let mut f = vec![0u8; 12];
+            if v6 {
+                f.extend_from_slice(&[0x86, 0xdd]);
+                body[0] = 0x60;
+                body[6] = proto;
+                let plen = (body.len() - 40) as u16;
+                body[4..6].copy_from_slice(&plen.to_be_bytes());
+            } else {
+                f.extend_from_slice(&[0x08, 0x00]);
+                body[0] = 0x45;
+                let total = body.len() as u16;
+                body[2..4].copy_from_slice(&total.to_be_bytes());
+                body[6..8].copy_from_slice(&(frag & 0x3fff).to_be_bytes());
+                body[9] = proto;
+            }
+            f.extend(body);
+            let keep = 14 + cut.index(f.len() - 13);
+            f.truncate(keep);
+            f
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_packets_agree_with_etherparse(f in frame()) {
+        prop_assert_eq!(compare(1, &f), Ok(()));
+    }
+}
