@@ -73,25 +73,21 @@ fn compare(linktype: u16, data: &[u8]) -> Result<(), String> {
                 return Err(format!("TCP flags {:?} vs {flags}", ours.tcp_flags));
             }
         }
-        Some(TransportSlice::Udp(u)) => {
-            if ours.ports != Some((u.source_port(), u.destination_port())) {
-                return Err(format!(
-                    "UDP ports {:?} vs {}/{}",
-                    ours.ports,
-                    u.source_port(),
-                    u.destination_port()
-                ));
-            }
+        Some(TransportSlice::Udp(u))
+            if ours.ports != Some((u.source_port(), u.destination_port())) =>
+        {
+            return Err(format!(
+                "UDP ports {:?} vs {}/{}",
+                ours.ports,
+                u.source_port(),
+                u.destination_port()
+            ));
         }
-        Some(TransportSlice::Icmpv4(i)) => {
-            if ours.icmp.map(|x| x.0) != Some(i.type_u8()) {
-                return Err(format!("ICMP type {:?} vs {}", ours.icmp, i.type_u8()));
-            }
+        Some(TransportSlice::Icmpv4(i)) if ours.icmp.map(|x| x.0) != Some(i.type_u8()) => {
+            return Err(format!("ICMP type {:?} vs {}", ours.icmp, i.type_u8()));
         }
-        Some(TransportSlice::Icmpv6(i)) => {
-            if ours.icmp.map(|x| x.0) != Some(i.type_u8()) {
-                return Err(format!("ICMPv6 type {:?} vs {}", ours.icmp, i.type_u8()));
-            }
+        Some(TransportSlice::Icmpv6(i)) if ours.icmp.map(|x| x.0) != Some(i.type_u8()) => {
+            return Err(format!("ICMPv6 type {:?} vs {}", ours.icmp, i.type_u8()));
         }
         _ => {}
     }
