@@ -148,7 +148,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     expect("protocols", format!("{mine:?}"), format!("{theirs:?}"));
 
     let mut mine = FlowMap::new();
-    for f in &r.flows {
+    for f in r.flows.rows() {
         insert(
             &mut mine,
             proto_name(&f.protocol),

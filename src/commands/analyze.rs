@@ -57,7 +57,7 @@ pub fn filter_specs(args: &FilterArgs) -> anyhow::Result<Vec<FilterSpec>> {
 
 /// Runs the analysis and prints the report; returns [`exit::DAMAGED_INPUT`] when an input
 /// was damaged (the report still covers what was read).
-pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
+pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let specs = filter_specs(&args.filter)?;
     let filters = FilterSet::compile(&specs).map_err(exit::usage)?;
 
@@ -103,11 +103,38 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         other => other.context("cannot write the report to standard output")?,
     }
+    if verbose > 0 {
+        print_memory();
+    }
     Ok(if damaged {
         exit::DAMAGED_INPUT
     } else {
         exit::OK
     })
+}
+
+/// Peak and current memory from `/proc/self/status`, file-backed (the mapped captures) apart
+/// from anonymous (nwcap's own tables), so the two are never confused.
+fn print_memory() {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+            .map_or_else(
+                || "?".to_string(),
+                |kb| format!("{:.1} MB", kb as f64 / 1024.0),
+            )
+    };
+    eprintln!(
+        "nwcap: memory: peak RSS {} (mapped capture included); at exit anonymous {}, file-backed {}",
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:")
+    );
 }
 
 /// Writes the packets of the selected flows (a second pass: selection needs the whole

@@ -16,7 +16,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let v = cli.verbose;
     match cli.command {
-        Command::Analyze(args) => analyze::run(&args),
+        Command::Analyze(args) => analyze::run(&args, v),
         Command::List(args) => list::run(&args, v),
         Command::Show(args) => show::run(&args, v),
         Command::Status(args) => status::run(&args, v),

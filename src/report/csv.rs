@@ -14,9 +14,9 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 /// Writes the header and one row per flow.
-pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{HEADER}")?;
-    for f in &r.flows {
+    for f in r.flows.rows() {
         let proto = match &f.protocol {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),

@@ -88,8 +88,8 @@ pub struct DirCount {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
     /// Totals over every packet read.
@@ -101,9 +101,40 @@ pub struct Report {
     /// Per protocol, over matched packets.
     pub protocols: Vec<ProtocolRow>,
     /// Flows of matched packets, largest first.
-    pub flows: Vec<FlowRow>,
+    pub flows: Flows<'a>,
     /// Addresses by bytes, largest first.
     pub top_talkers: Vec<Talker>,
+}
+
+/// The selected flows, largest first; each [`FlowRow`] is built as it is written, so a
+/// report of a million flows does not hold a million rows.
+#[derive(Debug)]
+pub struct Flows<'a> {
+    flows: Vec<(&'a FlowKey, &'a FlowStats)>,
+    local: &'a LocalSet<'a>,
+}
+
+impl<'a> Flows<'a> {
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// `true` when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// The rows, largest flow first.
+    pub fn rows(&self) -> impl Iterator<Item = FlowRow> + '_ {
+        self.flows.iter().map(|(k, s)| flow_row(k, s, self.local))
+    }
+}
+
+impl Serialize for Flows<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.rows())
+    }
 }
 
 /// Totals over every packet read.
@@ -269,7 +300,12 @@ pub struct Talker {
 }
 
 /// Builds the report from the analyzer and its selection. `top` bounds the talkers list.
-pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top: usize) -> Report {
+pub fn build<'a>(
+    analyzer: &Analyzer,
+    sel: &'a Selection<'a>,
+    files: &[FileFacts],
+    top: usize,
+) -> Report<'a> {
     let mut total = FileCounters::default();
     let mut warnings = Vec::new();
     for f in files {
@@ -287,7 +323,7 @@ pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top:
     }
 
     let mut flows = sel.flows.clone();
-    flows.sort_by(|a, b| {
+    flows.sort_unstable_by(|a, b| {
         b.1.total_bytes()
             .cmp(&a.1.total_bytes())
             .then(b.1.total_packets().cmp(&a.1.total_packets()))
@@ -295,34 +331,24 @@ pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top:
     });
     let mut matched = Count::default();
     let mut per_proto: BTreeMap<u8, (Count, u64)> = BTreeMap::new();
-    let mut talkers: HashMap<Addr, Talker> = HashMap::new();
-    let rows = flows
-        .iter()
-        .map(|(k, s)| {
-            matched.packets += s.total_packets();
-            matched.bytes += s.total_bytes();
-            let p = per_proto.entry(k.proto).or_default();
-            p.0.packets += s.total_packets();
-            p.0.bytes += s.total_bytes();
-            p.1 += 1;
-            for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
-                let t = talkers.entry(addr).or_insert_with(|| Talker {
-                    address: addr.to_string(),
-                    packets_sent: 0,
-                    bytes_sent: 0,
-                    packets_received: 0,
-                    bytes_received: 0,
-                    flows: 0,
-                });
-                t.packets_sent += s.packets[sent];
-                t.bytes_sent += s.bytes[sent];
-                t.packets_received += s.packets[recv];
-                t.bytes_received += s.bytes[recv];
-                t.flows += 1;
-            }
-            flow_row(k, s, &sel.local)
-        })
-        .collect();
+    // packets sent, bytes sent, packets received, bytes received, flows
+    let mut talkers: HashMap<Addr, [u64; 5], foldhash::fast::FixedState> = HashMap::default();
+    for (k, s) in &flows {
+        matched.packets += s.total_packets();
+        matched.bytes += s.total_bytes();
+        let p = per_proto.entry(k.proto).or_default();
+        p.0.packets += s.total_packets();
+        p.0.bytes += s.total_bytes();
+        p.1 += 1;
+        for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
+            let t = talkers.entry(addr).or_default();
+            t[0] += s.packets[sent];
+            t[1] += s.bytes[sent];
+            t[2] += s.packets[recv];
+            t[3] += s.bytes[recv];
+            t[4] += 1;
+        }
+    }
 
     let mut protocols: Vec<ProtocolRow> = per_proto
         .into_iter()
@@ -352,10 +378,10 @@ pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top:
     }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
 
-    let mut top_talkers: Vec<(Addr, Talker)> = talkers.into_iter().collect();
-    top_talkers.sort_by(|a, b| {
-        (b.1.bytes_sent + b.1.bytes_received)
-            .cmp(&(a.1.bytes_sent + a.1.bytes_received))
+    let mut top_talkers: Vec<(Addr, [u64; 5])> = talkers.into_iter().collect();
+    top_talkers.sort_unstable_by(|a, b| {
+        (b.1[1] + b.1[3])
+            .cmp(&(a.1[1] + a.1[3]))
             .then(a.0.cmp(&b.0))
     });
     top_talkers.truncate(top);
@@ -379,8 +405,21 @@ pub fn build(analyzer: &Analyzer, sel: &Selection<'_>, files: &[FileFacts], top:
             inferred: sel.local.inferred(),
         },
         protocols,
-        flows: rows,
-        top_talkers: top_talkers.into_iter().map(|(_, t)| t).collect(),
+        flows: Flows {
+            flows,
+            local: &sel.local,
+        },
+        top_talkers: top_talkers
+            .into_iter()
+            .map(|(a, t)| Talker {
+                address: a.to_string(),
+                packets_sent: t[0],
+                bytes_sent: t[1],
+                packets_received: t[2],
+                bytes_received: t[3],
+                flows: t[4],
+            })
+            .collect(),
     }
 }
 
@@ -532,8 +571,8 @@ pub fn write(
             writeln!(out)
         }
         OutputFormat::Ndjson => {
-            for f in &report.flows {
-                serde_json::to_writer(&mut *out, f)?;
+            for f in report.flows.rows() {
+                serde_json::to_writer(&mut *out, &f)?;
                 writeln!(out)?;
             }
             Ok(())

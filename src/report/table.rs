@@ -36,7 +36,7 @@ fn human_bytes(b: u64) -> String {
 }
 
 /// Writes summary, protocols, top flows and top talkers.
-pub(super) fn write(r: &Report, top: usize, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Result<()> {
     let s = &r.summary;
     for f in &s.files {
         writeln!(out, "File:            {}", f.path)?;
@@ -123,8 +123,8 @@ pub(super) fn write(r: &Report, top: usize, out: &mut dyn Write) -> io::Result<(
         "DURATION",
         "STATE"
     )?;
-    for f in r.flows.iter().take(top) {
-        write_flow(f, out)?;
+    for f in r.flows.rows().take(top) {
+        write_flow(&f, out)?;
     }
 
     writeln!(out)?;
