@@ -8,7 +8,6 @@ use nwcap::decode::{decode, Decoded};
 use nwcap::flow::{FlowTable, Keyer, Pending};
 
 #[path = "../tests/craft/mod.rs"]
-#[allow(dead_code)]
 mod craft;
 
 /// 200 000 packets (60–1514 bytes, TCP and UDP, IPv4 and IPv6) over 20 000 flows.
