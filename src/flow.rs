@@ -37,6 +37,43 @@ impl FlowKey {
     }
 }
 
+/// An optional timestamp in 8 bytes (`Option<i64>` takes 16; the table is memory-bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ts(i64);
+
+impl Ts {
+    /// No timestamp.
+    pub const NONE: Ts = Ts(i64::MIN);
+
+    /// From an optional value (`i64::MIN` itself is not a timestamp any capture can hold).
+    pub fn new(t: Option<i64>) -> Ts {
+        Ts(t.unwrap_or(i64::MIN))
+    }
+
+    /// The value, if any.
+    pub fn get(self) -> Option<i64> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
+
+    fn is_none(self) -> bool {
+        self.0 == i64::MIN
+    }
+
+    fn or(self, other: Ts) -> Ts {
+        if self.is_none() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl Default for Ts {
+    fn default() -> Self {
+        Ts::NONE
+    }
+}
+
 /// Handshake and flag bookkeeping of a TCP flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpStats {
@@ -51,32 +88,34 @@ pub struct TcpStats {
     /// Direction of the first SYN without ACK: the initiator.
     pub syn_dir: Option<u8>,
     /// Time of that SYN.
-    pub syn_ts: Option<i64>,
+    pub syn_ts: Ts,
     /// Time of the first SYN-ACK from the other side.
-    pub synack_ts: Option<i64>,
+    pub synack_ts: Ts,
     /// Time of the initiator's first ACK after the SYN-ACK.
-    pub ack_ts: Option<i64>,
+    pub ack_ts: Ts,
     /// Direction of the first SYN-ACK when no SYN was seen.
     pub synack_dir: Option<u8>,
 }
 
-/// Counters of one flow.
+/// Counters of one flow. The fields every packet updates fill the first 64-byte cache line;
+/// TCP bookkeeping the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub struct FlowStats {
-    /// `true` when the first packet went `lo → hi`.
-    pub first_dir_lo: bool,
     /// Packets per direction.
     pub packets: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
     /// Captured bytes per direction.
     pub captured: [u64; 2],
-    /// Earliest timestamp (ns), `None` when no packet had one.
-    pub first_ts: Option<i64>,
-    /// Latest timestamp (ns).
-    pub last_ts: Option<i64>,
+    /// Earliest timestamp (ns); `i64::MAX` when no packet had one.
+    first: i64,
+    /// Latest timestamp (ns); `i64::MIN` when no packet had one.
+    last: i64,
     /// TCP details (zero for other protocols).
     pub tcp: TcpStats,
+    /// `true` when the first packet went `lo → hi`.
+    pub first_dir_lo: bool,
 }
 
 impl FlowStats {
@@ -86,10 +125,20 @@ impl FlowStats {
             packets: [0; 2],
             bytes: [0; 2],
             captured: [0; 2],
-            first_ts: None,
-            last_ts: None,
+            first: i64::MAX,
+            last: i64::MIN,
             tcp: TcpStats::default(),
         }
+    }
+
+    /// Earliest timestamp (ns), `None` when no packet had one.
+    pub fn first_ts(&self) -> Option<i64> {
+        (self.first != i64::MAX).then_some(self.first)
+    }
+
+    /// Latest timestamp (ns).
+    pub fn last_ts(&self) -> Option<i64> {
+        (self.last != i64::MIN).then_some(self.last)
     }
 
     /// Total packets both ways.
@@ -113,8 +162,8 @@ impl FlowStats {
             self.tcp.fin[i] += other.tcp.fin[i];
             self.tcp.rst[i] += other.tcp.rst[i];
         }
-        self.first_ts = min_opt(self.first_ts, other.first_ts);
-        self.last_ts = max_opt(self.last_ts, other.last_ts);
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
         let t = &mut self.tcp;
         let o = &other.tcp;
         if t.syn_dir.is_none() {
@@ -134,8 +183,8 @@ impl FlowStats {
         self.bytes[dir] += u64::from(wire);
         self.captured[dir] += u64::from(cap);
         if let Some(t) = ts {
-            self.first_ts = min_opt(self.first_ts, Some(t));
-            self.last_ts = max_opt(self.last_ts, Some(t));
+            self.first = self.first.min(t);
+            self.last = self.last.max(t);
         }
     }
 
@@ -152,39 +201,23 @@ impl FlowStats {
         match (syn, ack) {
             (true, false) if t.syn_dir.is_none() => {
                 t.syn_dir = Some(d);
-                t.syn_ts = ts;
+                t.syn_ts = Ts::new(ts);
             }
             (true, true) => {
                 if t.synack_dir.is_none() {
                     t.synack_dir = Some(d);
                 }
                 if t.syn_dir.is_some_and(|s| s != d) && t.synack_ts.is_none() {
-                    t.synack_ts = ts;
+                    t.synack_ts = Ts::new(ts);
                 }
             }
             (false, true)
-                if t.syn_dir == Some(d) && t.synack_ts.is_some() && t.ack_ts.is_none() =>
+                if t.syn_dir == Some(d) && !t.synack_ts.is_none() && t.ack_ts.is_none() =>
             {
-                t.ack_ts = ts;
+                t.ack_ts = Ts::new(ts);
             }
             _ => {}
         }
-    }
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) => x,
-        (None, y) => y,
     }
 }
 
@@ -595,10 +628,14 @@ mod tests {
         assert_eq!(v.bytes, [60, 114]);
         assert_eq!(v.tcp.syn_dir, Some(1));
         assert_eq!(
-            (v.tcp.syn_ts, v.tcp.synack_ts, v.tcp.ack_ts),
+            (
+                v.tcp.syn_ts.get(),
+                v.tcp.synack_ts.get(),
+                v.tcp.ack_ts.get()
+            ),
             (Some(100), Some(150), Some(170))
         );
-        assert_eq!((v.first_ts, v.last_ts), (Some(100), Some(170)));
+        assert_eq!((v.first_ts(), v.last_ts()), (Some(100), Some(170)));
     }
 
     #[test]

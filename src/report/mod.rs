@@ -485,9 +485,9 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         icmp_id: k.icmp_id,
         out: dir(local),
         inbound: dir(remote),
-        first_ts: s.first_ts.map(rfc3339),
-        last_ts: s.last_ts.map(rfc3339),
-        duration_s: duration_s(s.first_ts, s.last_ts),
+        first_ts: s.first_ts().map(rfc3339),
+        last_ts: s.last_ts().map(rfc3339),
+        duration_s: duration_s(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
     }
 }
@@ -503,9 +503,9 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         flags_in: flag_letters(t.flags[remote]),
         syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
         syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
-        syn_to_synack_s: secs(t.syn_ts, t.synack_ts),
-        synack_to_ack_s: secs(t.synack_ts, t.ack_ts),
-        handshake_rtt_s: secs(t.syn_ts, t.ack_ts),
+        syn_to_synack_s: secs(t.syn_ts.get(), t.synack_ts.get()),
+        synack_to_ack_s: secs(t.synack_ts.get(), t.ack_ts.get()),
+        handshake_rtt_s: secs(t.syn_ts.get(), t.ack_ts.get()),
     }
 }
 
@@ -527,7 +527,7 @@ fn conn_state(s: &FlowStats) -> &'static str {
         };
     };
     let r = 1 - o;
-    let established = t.synack_ts.is_some() || t.flags[r] & tcp_flags::SYN != 0;
+    let established = t.synack_ts.get().is_some() || t.flags[r] & tcp_flags::SYN != 0;
     if !established {
         return if t.rst[r] > 0 {
             "REJ"
