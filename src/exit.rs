@@ -8,13 +8,21 @@ pub const RUNTIME: i32 = 1;
 pub const USAGE: i32 = 2;
 /// An input capture was damaged or is not a capture; the report covers what could be read.
 pub const DAMAGED_INPUT: i32 = 3;
+/// `download`: the blob changed during the download, or failed its size/Content-MD5 check;
+/// nothing was kept under the final name.
+pub const BLOB_CHANGED: i32 = 10;
+/// `download`: Blob Storage refused access (401/403: SAS or Entra ID role).
+pub const STORAGE_AUTH: i32 = 11;
 
 /// Text for `--help`.
 pub const HELP: &str = "Exit codes:
   0  success
   1  runtime error (file or network I/O, service error)
   2  usage error (bad flag, bad filter value)
-  3  an input capture is damaged, cut short or not a capture (report covers what was read)";
+  3  an input capture is damaged, cut short or not a capture (report covers what was read)
+  10 download: the blob changed mid-download or failed its size/MD5 check (no file kept)
+  11 download: storage access denied (bad or expired SAS, or missing role
+     \"Storage Blob Data Reader\")";
 
 /// An error that decides the process exit code.
 #[derive(Debug, thiserror::Error)]

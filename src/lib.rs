@@ -5,6 +5,7 @@
 //! nothing of packets; `commands` glues them to the CLI.
 
 pub mod analysis;
+pub mod azure;
 pub mod capture;
 pub mod cli;
 pub mod commands;

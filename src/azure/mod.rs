@@ -1,0 +1,3 @@
+//! Azure clients: Blob Storage (and, after merge, Resource Manager).
+
+pub mod blob;
