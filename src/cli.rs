@@ -82,7 +82,11 @@ pub struct AnalyzeArgs {
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
     /// Capture name or full resource id (or use --url).
-    #[arg(value_name = "CAPTURE", required_unless_present = "url", conflicts_with = "url")]
+    #[arg(
+        value_name = "CAPTURE",
+        required_unless_present = "url",
+        conflicts_with = "url"
+    )]
     pub capture: Option<String>,
     /// Subscription id of the capture.
     #[arg(short = 's', long, env = "AZURE_SUBSCRIPTION_ID")]

@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::num::NonZero;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,7 +119,8 @@ impl BlobUrl {
     /// Path-style URLs (`http://127.0.0.1:10000/ACCOUNT/CONTAINER/BLOB`, emulators) are
     /// recognised by an IP or `localhost` host.
     pub fn parse(text: &str, sas: Option<&str>) -> Result<Self, BlobError> {
-        let bad = |why: &str| BlobError::BadUrl(format!("not a blob URL ({why}): {}", redact(text)));
+        let bad =
+            |why: &str| BlobError::BadUrl(format!("not a blob URL ({why}): {}", redact(text)));
         let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
         if !matches!(url.scheme(), "https" | "http") {
             return Err(bad("scheme must be https"));
@@ -135,7 +136,9 @@ impl BlobUrl {
         if segments.get(container_at).is_none_or(|c| c.is_empty())
             || blob_segments.iter().all(|s| s.is_empty())
         {
-            return Err(bad(&format!("no container and blob name; {BLOB_URL_SHAPE}")));
+            return Err(bad(&format!(
+                "no container and blob name; {BLOB_URL_SHAPE}"
+            )));
         }
         url.set_fragment(None);
         if let Some(sas) = sas {
@@ -165,7 +168,11 @@ impl BlobUrl {
     pub fn blob_name(&self) -> String {
         self.url
             .path_segments()
-            .map(|s| s.skip(self.container_at + 1).map(percent_decode).collect::<Vec<_>>())
+            .map(|s| {
+                s.skip(self.container_at + 1)
+                    .map(percent_decode)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
             .join("/")
     }
@@ -705,11 +712,14 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> BlobError {
     BlobError::Io(format!("{what} {}: {e}", path.display()))
 }
 
+/// What the writer thread ends with: bytes in the file, and the MD5 of all of them when hashing.
+type Written = Result<(u64, Option<[u8; 16]>), BlobError>;
+
 /// Writes chunks on a dedicated thread so disk writes and MD5 overlap the network; the channel
 /// holds at most two chunks, which bounds memory.
 struct Writer {
     tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
-    handle: Option<std::thread::JoinHandle<Result<(u64, Option<[u8; 16]>), BlobError>>>,
+    handle: Option<std::thread::JoinHandle<Written>>,
 }
 
 impl Writer {
@@ -737,6 +747,8 @@ impl Writer {
                 h.update(&buf[..n]);
             }
         }
+        file.seek(SeekFrom::Start(keep))
+            .map_err(|e| io_err("cannot write", path, &e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(2);
         let path = path.to_owned();
         let handle = std::thread::Builder::new()
@@ -784,7 +796,7 @@ impl Writer {
     }
 
     /// Flushes, syncs and returns (bytes in the file, MD5 of the whole file when hashing).
-    async fn finish(&mut self) -> Result<(u64, Option<[u8; 16]>), BlobError> {
+    async fn finish(&mut self) -> Written {
         self.tx = None;
         let Some(handle) = self.handle.take() else {
             return Err(BlobError::Io("the writer already stopped".into()));
@@ -830,9 +842,7 @@ pub fn map_sdk_error(what: &str, bearer: bool, e: azure_core::Error) -> BlobErro
             };
             BlobError::Auth(format!("{what}: access denied ({s}{code}): {advice}"))
         }
-        Some(StatusCode::NotFound) => {
-            BlobError::NotFound(format!("{what}: not found (404{code})"))
-        }
+        Some(StatusCode::NotFound) => BlobError::NotFound(format!("{what}: not found (404{code})")),
         Some(StatusCode::PreconditionFailed) => BlobError::Changed(format!(
             "{what}: the blob changed during the download (412{code})"
         )),
@@ -853,7 +863,10 @@ mod tests {
         let s = "GET https://a.blob.core.windows.net/c/b?sv=2021&sig=abc%2B%2F%3D&se=x and \
                  (sig=zzz) SIG=QQ";
         let r = redact(s);
-        assert!(!r.contains("abc") && !r.contains("zzz") && !r.contains("QQ"), "{r}");
+        assert!(
+            !r.contains("abc") && !r.contains("zzz") && !r.contains("QQ"),
+            "{r}"
+        );
         assert!(r.contains("sig=REDACTED&se=x"), "{r}");
         assert!(r.contains("(sig=REDACTED)"), "{r}");
         assert_eq!(redact("no secrets"), "no secrets");
@@ -876,8 +889,11 @@ mod tests {
         );
         assert_eq!(u.to_string().matches("REDACTED").count(), 1);
 
-        let e = BlobUrl::parse("http://127.0.0.1:10000/devstoreaccount1/c/d/e.cap", Some("?sv=1&sig=t"))
-            .unwrap();
+        let e = BlobUrl::parse(
+            "http://127.0.0.1:10000/devstoreaccount1/c/d/e.cap",
+            Some("?sv=1&sig=t"),
+        )
+        .unwrap();
         assert_eq!(e.blob_name(), "d/e.cap");
         assert!(e.has_sas());
         assert_eq!(e.sibling("d/f g.cap").blob_name(), "d/f g.cap");
@@ -908,13 +924,18 @@ mod tests {
 
     #[test]
     fn file_names_stay_in_their_folder() {
-        assert_eq!(safe_file_name(".."), "__");
-        assert_eq!(safe_file_name("../../etc/passwd"), "__.._etc_passwd");
+        for evil in ["..", ".", "../../etc/passwd", "/abs", "a/../../b", "..\\x"] {
+            let s = safe_file_name(evil);
+            assert!(
+                !s.contains('/') && !s.contains('\\') && !s.starts_with('.'),
+                "{evil} -> {s}"
+            );
+        }
         assert_eq!(safe_file_name("a\\b"), "a_b");
         assert_eq!(safe_file_name(""), "blob");
         assert_eq!(safe_file_name(".hidden"), "_hidden");
         assert_eq!(safe_file_name("x\u{0}y"), "x_y");
-        let u = BlobUrl::parse("https://a.blob.core.windows.net/c/x/%2E%2E", None).unwrap();
-        assert_eq!(u.file_name(), "__");
+        let u = BlobUrl::parse("https://a.blob.core.windows.net/c/x/%2E%2E%2Fy", None).unwrap();
+        assert_eq!(u.file_name(), "y"); // an encoded slash still only names the last part
     }
 }

@@ -47,8 +47,8 @@ async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
             .map_err(coded)?;
         (urls, Vec::new())
     };
-    let needs_token = urls.iter().any(|u| !u.has_sas())
-        || (!storage_paths.is_empty() && args.sas.is_none());
+    let needs_token =
+        urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && args.sas.is_none());
     let credential = if needs_token {
         Some(storage_credential(&args.auth)?)
     } else {
@@ -160,7 +160,9 @@ pub fn plan_destinations(
             return Ok(vec![(url.clone(), out.to_owned())]);
         }
     }
-    let dir = output.map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."));
+    let dir = output
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."));
     if urls.len() > 1 && dir.is_file() {
         return Err(exit::usage(anyhow::anyhow!(
             "-o {}: there are {} blobs, so -o must be a folder",
@@ -225,7 +227,9 @@ fn common_folder(names: &[String]) -> String {
             .take_while(|(a, b)| a == b)
             .count();
     }
-    first[..len].rfind('/').map_or(String::new(), |i| first[..=i].to_owned())
+    first[..len]
+        .rfind('/')
+        .map_or(String::new(), |i| first[..=i].to_owned())
 }
 
 /// Maps a blob failure to its exit code: 2 bad URL, 10 blob changed or failed verification,
@@ -375,7 +379,11 @@ mod tests {
     fn names_are_basenames_unless_they_collide() {
         let urls = [u("x/2026/a.cap"), u("x/2026/b.cap")];
         assert_eq!(local_names(&urls), ["a.cap", "b.cap"]);
-        let urls = [u("x/vmss/0/p.cap"), u("x/vmss/1/p.cap"), u("x/vmss/10/p.cap")];
+        let urls = [
+            u("x/vmss/0/p.cap"),
+            u("x/vmss/1/p.cap"),
+            u("x/vmss/10/p.cap"),
+        ];
         assert_eq!(local_names(&urls), ["0_p.cap", "1_p.cap", "10_p.cap"]);
         let urls = [u("x/a:b.cap"), u("x/a_b.cap")];
         assert_eq!(local_names(&urls), ["a_b.cap", "a_b-2.cap"]);
