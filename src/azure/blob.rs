@@ -304,7 +304,7 @@ pub struct DownloadOptions {
 /// Default concurrent ranged GETs (measured against Azurite on 2 cores; see README).
 pub const DEFAULT_PARALLEL: usize = 4;
 /// Default range size.
-pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
+pub const DEFAULT_BLOCK_SIZE: usize = 16 << 20;
 
 impl Default for DownloadOptions {
     fn default() -> Self {
@@ -386,7 +386,7 @@ impl BlobDownloader {
             ..Default::default()
         };
         BlobClient::new(url.url.clone(), cred, Some(options))
-            .map_err(|e| BlobError::BadUrl(format!("{url}: {}", redact(&e.to_string()))))
+            .map_err(|e| BlobError::BadUrl(format!("{url}: {}", error_text(&e))))
     }
 
     fn map_err(&self, url: &BlobUrl, e: azure_core::Error) -> BlobError {
@@ -403,11 +403,11 @@ impl BlobDownloader {
         let bad = |what: &str| BlobError::Service(format!("{url}: {what}"));
         let size = rsp
             .content_length()
-            .map_err(|e| bad(&redact(&e.to_string())))?
+            .map_err(|e| bad(&error_text(&e)))?
             .ok_or_else(|| bad("the service sent no Content-Length"))?;
         let etag = rsp
             .etag()
-            .map_err(|e| bad(&redact(&e.to_string())))?
+            .map_err(|e| bad(&error_text(&e)))?
             .ok_or_else(|| bad("the service sent no ETag"))?
             .to_string();
         let md5 = rsp.content_md5().ok().flatten().filter(|m| m.len() == 16);
@@ -434,7 +434,7 @@ impl BlobDownloader {
                 ..Default::default()
             }),
         )
-        .map_err(|e| BlobError::BadUrl(format!("{url}: {}", redact(&e.to_string()))))?;
+        .map_err(|e| BlobError::BadUrl(format!("{url}: {}", error_text(&e))))?;
         let mut pages = container
             .list_blobs(Some(BlobContainerClientListBlobsOptions {
                 prefix: Some(prefix.to_owned()),
@@ -597,7 +597,7 @@ impl BlobDownloader {
                     drop(writer.finish().await);
                     return Err(e);
                 }
-                Err(e) if is_transient(&e) => BlobError::Service(redact(&e.to_string())),
+                Err(e) if is_transient(&e) => BlobError::Service(error_text(&e)),
                 Err(e) => {
                     let mapped = self.map_err(url, e);
                     let mapped = match mapped {
@@ -808,6 +808,21 @@ impl Writer {
     }
 }
 
+/// An SDK error as one redacted line: its message and the causes below it (the SDK's own
+/// message is often just "retry policy expired", the cause says connection refused).
+pub fn error_text(e: &azure_core::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    redact(&parts.join(": "))
+}
+
 /// Transport failures and server-side hiccups: worth resuming after.
 fn is_transient(e: &azure_core::Error) -> bool {
     match e.kind() {
@@ -848,9 +863,9 @@ pub fn map_sdk_error(what: &str, bearer: bool, e: azure_core::Error) -> BlobErro
         )),
         _ if matches!(e.kind(), ErrorKind::Credential) => BlobError::Auth(format!(
             "{what}: could not get an Entra ID token: {}",
-            redact(&e.to_string())
+            error_text(&e)
         )),
-        _ => BlobError::Service(format!("{what}: {}", redact(&e.to_string()))),
+        _ => BlobError::Service(format!("{what}: {}", error_text(&e))),
     }
 }
 

@@ -12,7 +12,7 @@ use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequest
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::azure::blob::{
-    redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer, Outcome,
+    error_text, redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer, Outcome,
 };
 use crate::cli::DownloadArgs;
 use crate::exit::{self, Coded};
@@ -266,7 +266,7 @@ fn storage_credential(kind: &str) -> anyhow::Result<Arc<dyn TokenCredential>> {
         }
         "auto" => azure_identity::DeveloperToolsCredential::new(None)
             .map(|c| c as Arc<dyn TokenCredential>)
-            .map_err(|e| anyhow::anyhow!("Entra ID credential: {}", redact(&e.to_string()))),
+            .map_err(|e| anyhow::anyhow!("Entra ID credential: {}", error_text(&e))),
         other => Err(exit::usage(anyhow::anyhow!(
             "--auth {other}: expected auto or token"
         ))),
