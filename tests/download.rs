@@ -133,6 +133,21 @@ fn downloads_small_and_multi_block_blobs_byte_identical() {
     assert!(stderr(&o).is_empty(), "--quiet printed: {}", stderr(&o));
     assert_same(&named, &big);
 
+    // A leftover .part of another blob version is discarded, not resumed.
+    let fourth = out.join("fourth.cap");
+    std::fs::write(out.join("fourth.cap.part"), &big[..300_000]).unwrap();
+    std::fs::write(out.join("fourth.cap.part.etag"), "\"0xOLDVERSION\"\n").unwrap();
+    let o = nwcap(&[
+        "download",
+        "--url",
+        &url_big,
+        "-o",
+        fourth.to_str().unwrap(),
+    ]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("discarding"), "{}", stderr(&o));
+    assert_same(&fourth, &big);
+
     // --sas instead of a SAS in the URL.
     let (bare, sas) = url.split_once('?').unwrap();
     let third = out.join("third.cap");

@@ -712,14 +712,56 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> BlobError {
     BlobError::Io(format!("{what} {}: {e}", path.display()))
 }
 
-/// What the writer thread ends with: bytes in the file, and the MD5 of all of them when hashing.
+/// What the writer ends with: bytes in the file, and the MD5 of all of them when hashing.
 type Written = Result<(u64, Option<[u8; 16]>), BlobError>;
 
-/// Writes chunks on a dedicated thread so disk writes and MD5 overlap the network; the channel
-/// holds at most two chunks, which bounds memory.
+/// Writes chunks on one thread and hashes them on another, so disk writes, MD5 and the
+/// network overlap; each channel holds at most two chunks (`Bytes` clones share memory), which
+/// bounds memory.
 struct Writer {
+    file: Stage<u64>,
+    hash: Option<Stage<[u8; 16]>>,
+}
+
+/// A thread fed through a bounded channel.
+struct Stage<T> {
     tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
-    handle: Option<std::thread::JoinHandle<Written>>,
+    handle: Option<std::thread::JoinHandle<Result<T, BlobError>>>,
+}
+
+impl<T: Send + 'static> Stage<T> {
+    fn spawn(
+        name: &str,
+        work: impl FnOnce(tokio::sync::mpsc::Receiver<Bytes>) -> Result<T, BlobError> + Send + 'static,
+    ) -> Result<Self, BlobError> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(rx))
+            .map_err(|e| BlobError::Io(format!("cannot start {name} thread: {e}")))?;
+        Ok(Self {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    async fn send(&self, chunk: Bytes) -> bool {
+        match &self.tx {
+            Some(tx) => tx.send(chunk).await.is_ok(),
+            None => false,
+        }
+    }
+
+    async fn join(&mut self) -> Result<T, BlobError> {
+        self.tx = None;
+        let Some(handle) = self.handle.take() else {
+            return Err(BlobError::Io("the writer already stopped".into()));
+        };
+        tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| BlobError::Io(format!("writer thread: {e}")))?
+            .map_err(|_| BlobError::Io("the writer thread panicked".into()))?
+    }
 }
 
 impl Writer {
@@ -727,65 +769,62 @@ impl Writer {
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
-            .read(true)
             .write(true)
             .open(path)
             .map_err(|e| io_err("cannot create", path, &e))?;
         file.set_len(keep)
             .map_err(|e| io_err("cannot write", path, &e))?;
-        let mut hasher = hash.then(Md5::new);
-        if let Some(h) = hasher.as_mut() {
-            // Resuming: the digest covers the whole blob, so read back what is already there.
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = file
-                    .read(&mut buf)
-                    .map_err(|e| io_err("cannot read", path, &e))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-        }
         file.seek(SeekFrom::Start(keep))
             .map_err(|e| io_err("cannot write", path, &e))?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(2);
-        let path = path.to_owned();
-        let handle = std::thread::Builder::new()
-            .name("nwcap-writer".into())
-            .spawn(move || {
-                let mut out = io::BufWriter::with_capacity(0, file);
-                let mut written = keep;
-                while let Some(chunk) = rx.blocking_recv() {
-                    out.write_all(&chunk)
-                        .map_err(|e| io_err("cannot write", &path, &e))?;
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(&chunk);
+        let hash = if hash {
+            let path = path.to_owned();
+            Some(Stage::spawn("nwcap-md5", move |mut rx| {
+                let mut h = Md5::new();
+                // Resuming: the digest covers the whole blob, so read back what is there.
+                let mut old = fs::File::open(&path)
+                    .map_err(|e| io_err("cannot read", &path, &e))?
+                    .take(keep);
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = old
+                        .read(&mut buf)
+                        .map_err(|e| io_err("cannot read", &path, &e))?;
+                    if n == 0 {
+                        break;
                     }
-                    written += chunk.len() as u64;
+                    h.update(&buf[..n]);
                 }
-                let file = out
-                    .into_inner()
-                    .map_err(|e| io_err("cannot write", &path, e.error()))?;
-                // Durable before the rename makes it visible under its final name.
-                file.sync_all()
+                while let Some(chunk) = rx.blocking_recv() {
+                    h.update(&chunk);
+                }
+                Ok(h.finalize().into())
+            })?)
+        } else {
+            None
+        };
+        let path = path.to_owned();
+        let file = Stage::spawn("nwcap-writer", move |mut rx| {
+            let mut written = keep;
+            while let Some(chunk) = rx.blocking_recv() {
+                file.write_all(&chunk)
                     .map_err(|e| io_err("cannot write", &path, &e))?;
-                Ok((written, hasher.map(|h| h.finalize().into())))
-            })
-            .map_err(|e| BlobError::Io(format!("cannot start writer thread: {e}")))?;
-        Ok(Self {
-            tx: Some(tx),
-            handle: Some(handle),
-        })
+                written += chunk.len() as u64;
+            }
+            // Durable before the rename makes it visible under its final name.
+            file.sync_all()
+                .map_err(|e| io_err("cannot write", &path, &e))?;
+            Ok(written)
+        })?;
+        Ok(Self { file, hash })
     }
 
-    /// Queues a chunk; on a write failure returns the writer's error.
+    /// Queues a chunk; on a failure returns the writer's (or hasher's) error.
     async fn write(&mut self, chunk: Bytes) -> Result<(), BlobError> {
-        let sent = match &self.tx {
-            Some(tx) => tx.send(chunk).await.is_ok(),
-            None => false,
+        let hashed = match &self.hash {
+            Some(h) => h.send(chunk.clone()).await,
+            None => true,
         };
-        if sent {
+        if hashed && self.file.send(chunk).await {
             return Ok(());
         }
         Err(self
@@ -797,14 +836,12 @@ impl Writer {
 
     /// Flushes, syncs and returns (bytes in the file, MD5 of the whole file when hashing).
     async fn finish(&mut self) -> Written {
-        self.tx = None;
-        let Some(handle) = self.handle.take() else {
-            return Err(BlobError::Io("the writer already stopped".into()));
+        let written = self.file.join().await;
+        let md5 = match self.hash.as_mut() {
+            Some(h) => Some(h.join().await?),
+            None => None,
         };
-        tokio::task::spawn_blocking(move || handle.join())
-            .await
-            .map_err(|e| BlobError::Io(format!("writer thread: {e}")))?
-            .map_err(|_| BlobError::Io("the writer thread panicked".into()))?
+        Ok((written?, md5))
     }
 }
 
