@@ -291,7 +291,8 @@ impl Observer for Silent {}
 pub struct DownloadOptions {
     /// Concurrent ranged GETs per blob.
     pub parallel: NonZero<usize>,
-    /// Bytes per ranged GET. Memory is bounded by about 2 x parallel x block size.
+    /// Bytes per ranged GET. Memory is bounded by about (3 x parallel + 3) x block size: the
+    /// SDK's 2 x parallel re-ordering buffers, the ranges in flight, and the writer channels.
     pub block_size: NonZero<usize>,
     /// Replace a finished local file even when it holds this blob version.
     pub force: bool,
