@@ -27,6 +27,9 @@ pub enum Command {
     /// Flow statistics of local capture files (pcap or pcapng, `-` for stdin, .gz ok).
     #[command(after_help = crate::exit::HELP)]
     Analyze(AnalyzeArgs),
+    /// Download a finished capture's file(s) from Blob Storage: by capture name or blob URL.
+    #[command(after_help = crate::exit::HELP)]
+    Download(DownloadArgs),
     /// List the packet captures of a network watcher.
     #[command(after_help = crate::exit::HELP)]
     List(ListArgs),
@@ -281,6 +284,106 @@ pub struct AnalyzeArgs {
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// `nwcap download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Capture name or full resource id (or use --url).
+    #[arg(
+        value_name = "CAPTURE",
+        required_unless_present = "url",
+        conflicts_with = "url"
+    )]
+    pub capture: Option<String>,
+    /// Subscription id of the capture.
+    #[arg(short = 's', long, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    /// Resource group of the network watcher [default: NetworkWatcherRG].
+    #[arg(short = 'g', long, value_name = "NAME")]
+    pub resource_group: Option<String>,
+    /// Network watcher name (default: NetworkWatcher_<location>).
+    #[arg(short = 'w', long)]
+    pub watcher: Option<String>,
+    /// Region of the default watcher (NetworkWatcher_<location> in NetworkWatcherRG).
+    #[arg(short = 'l', long, value_name = "REGION")]
+    pub location: Option<String>,
+    /// Resource Manager endpoint (Azure China, US Government, tests).
+    #[arg(long, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL")]
+    pub arm_endpoint: String,
+    /// REST api-version of Microsoft.Network.
+    #[arg(long, default_value = DEFAULT_API_VERSION, value_name = "VERSION")]
+    pub api_version: String,
+    /// Blob URL to download instead of resolving a capture; may carry a SAS. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub url: Vec<String>,
+    /// SAS token for the blob(s), e.g. `sv=...&sig=...`; without one nwcap uses Entra ID.
+    #[arg(long, value_name = "TOKEN", env = "NWCAP_SAS", hide_env_values = true)]
+    pub sas: Option<String>,
+    /// Where to save: a folder (existing, or ending in `/`), or a file name for one blob.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+    /// Concurrent ranged GETs per blob.
+    #[arg(long, default_value_t = crate::azure::blob::DEFAULT_PARALLEL, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub parallel: usize,
+    /// Bytes per ranged GET, e.g. 8MiB, 512KiB, 4M (64KiB..=256MiB).
+    #[arg(long, default_value = "16MiB", value_parser = parse_block_size)]
+    pub block_size: usize,
+    /// Replace an existing file even when it already holds this blob version.
+    #[arg(long)]
+    pub force: bool,
+    /// How often a broken transfer is resumed before giving up (then rerun to resume).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// No progress bar and no summary lines (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Credential for Resource Manager and, without a SAS, for Blob Storage. `token` uses the
+    /// bearer token in NWCAP_ACCESS_TOKEN (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
+    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = AuthKind::Auto)]
+    pub auth: AuthKind,
+}
+
+impl DownloadArgs {
+    /// The Resource Manager settings, for resolving a capture name (download's `--output` is a
+    /// path, so it cannot share the ARM commands' argument group).
+    pub fn arm(&self) -> ArmArgs {
+        ArmArgs {
+            subscription: self.subscription.clone(),
+            resource_group: self.resource_group.clone(),
+            watcher: self.watcher.clone(),
+            location: self.location.clone(),
+            auth: self.auth,
+            arm_endpoint: self.arm_endpoint.clone(),
+            api_version: self.api_version.clone(),
+            max_retries: 5,
+            http_timeout: Duration::from_secs(60),
+            retry_delay: Duration::from_millis(500),
+            output: None,
+        }
+    }
+}
+
+/// Parses a byte size with an optional K/M/G suffix (binary: 1K = 1024).
+pub fn parse_block_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("not a size: '{s}'"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown size unit in '{s}' (use K, M or G)")),
+    };
+    let v = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("too large: '{s}'"))?;
+    if !(64 << 10..=256 << 20).contains(&v) {
+        return Err(format!("block size {s} is outside 64KiB..=256MiB"));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Azure HTTP: Resource Manager calls for Network Watcher packet captures, credentials, and the
-//! one storage call `delete --delete-files` needs.
+//! Azure HTTP: Resource Manager calls for Network Watcher packet captures, credentials, and
+//! Blob Storage (downloads, and the delete `delete --delete-files` needs).
 //!
 //! This module owns every byte that goes to or comes from Azure: the request pipeline
 //! (retries, bearer tokens, long-running operations), the REST models and ARM resource ids.
@@ -8,6 +8,7 @@
 //! URL's query string.
 
 pub mod arm;
+pub mod blob;
 pub mod blob_delete;
 pub mod credential;
 mod http;

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod arm_common;
 pub mod delete;
+pub mod download;
 pub mod list;
 pub mod show;
 pub mod start;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Stop(args) => stop::run(&args, v),
         Command::Wait(args) => wait::run(&args, v),
         Command::Delete(args) => delete::run(&args, v),
+        Command::Download(args) => download::run(&args, v),
     }
 }

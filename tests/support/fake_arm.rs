@@ -280,6 +280,17 @@ impl FakeArm {
         id
     }
 
+    /// Points a capture's storagePath elsewhere (an Azurite blob, for download tests).
+    pub fn set_storage_path(&self, name: &str, url: &str) {
+        let mut s = self.state.lock().unwrap();
+        let suffix = format!("/packetcaptures/{}", name.to_lowercase());
+        for (k, c) in s.captures.iter_mut() {
+            if k.ends_with(&suffix) {
+                c.resource["properties"]["storageLocation"]["storagePath"] = json!(url);
+            }
+        }
+    }
+
     /// Adds a fault.
     pub fn fault(&self, f: Fault) {
         self.state.lock().unwrap().faults.push(f);

@@ -2,5 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod azurite;
 pub mod fake_arm;
 pub mod schema;

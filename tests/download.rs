@@ -1,0 +1,682 @@
+//! `nwcap download` end to end against a real Azurite (see tests/support/azurite.rs; run
+//! `scripts/install-test-tools` first). Each test starts its own Azurite on a free port.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::azurite::{self, Action, Azurite, Proxy};
+use support::fake_arm::{FakeArm, TOKEN};
+
+const C: &str = "network-watcher-logs";
+
+fn nwcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(args)
+        .env_remove("NWCAP_SAS")
+        .env_remove("NWCAP_ACCESS_TOKEN")
+        .output()
+        .expect("run nwcap")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "nwcap failed ({}):\n{}",
+        code(o),
+        stderr(o)
+    );
+}
+
+/// Compares file contents without printing megabytes on failure.
+#[track_caller]
+fn assert_same(path: &Path, want: &[u8]) {
+    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if got != want {
+        let at = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "{}: {} bytes, expected {}; first difference at {at:?}",
+            path.display(),
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn downloads_small_and_multi_block_blobs_byte_identical() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let small = azurite::data(100_000, 1);
+    az.put_blob(
+        C,
+        "subs/vm/2026/11/25/packetcapture_17_19_53_056.cap",
+        &small,
+    );
+    let big = azurite::data(3 * 1024 * 1024 + 12_345, 2);
+    az.put_blob_in_blocks(C, "subs/vm/2026/11/25/big.cap", &big, 1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("captures/");
+
+    // Small blob into a new folder: named after the blob, MD5 (stored by Azurite) checked.
+    let url = az.blob_url(C, "subs/vm/2026/11/25/packetcapture_17_19_53_056.cap");
+    let o = nwcap(&["download", "--url", &url, "-o", out.to_str().unwrap()]);
+    assert_ok(&o);
+    let file = out.join("packetcapture_17_19_53_056.cap");
+    assert_same(&file, &small);
+    assert!(stderr(&o).contains("MD5 verified"), "{}", stderr(&o));
+
+    // Multi-block blob (no Content-MD5) with small ranges in parallel, to a chosen file name.
+    let url_big = az.blob_url(C, "subs/vm/2026/11/25/big.cap");
+    let named = out.join("mine.cap");
+    let o = nwcap(&[
+        "download",
+        "-v",
+        "--url",
+        &url_big,
+        "-o",
+        named.to_str().unwrap(),
+        "--block-size",
+        "256KiB",
+        "--parallel",
+        "4",
+    ]);
+    assert_ok(&o);
+    assert_same(&named, &big);
+    let err = stderr(&o);
+    assert!(err.contains("no Content-MD5"), "{err}");
+    let sig = &url_big[url_big.find("sig=").unwrap() + 4..];
+    assert!(err.contains("sig=REDACTED") && !err.contains(sig), "{err}");
+    assert!(
+        !files_in(&out).iter().any(|f| f.ends_with(".part")),
+        "{:?}",
+        files_in(&out)
+    );
+
+    // Same command again: complete file with the same etag is skipped; --force replaces it.
+    let o = nwcap(&["download", "--url", &url_big, "-o", named.to_str().unwrap()]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("skipped"), "{}", stderr(&o));
+    std::fs::write(&named, b"tampered but same etag record").unwrap();
+    let o = nwcap(&["download", "--url", &url_big, "-o", named.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    let o = nwcap(&[
+        "download",
+        "-q",
+        "--force",
+        "--url",
+        &url_big,
+        "-o",
+        named.to_str().unwrap(),
+    ]);
+    assert_ok(&o);
+    assert!(stderr(&o).is_empty(), "--quiet printed: {}", stderr(&o));
+    assert_same(&named, &big);
+
+    // A leftover .part of another blob version is discarded, not resumed.
+    let fourth = out.join("fourth.cap");
+    std::fs::write(out.join("fourth.cap.part"), &big[..300_000]).unwrap();
+    std::fs::write(out.join("fourth.cap.part.etag"), "\"0xOLDVERSION\"\n").unwrap();
+    let o = nwcap(&[
+        "download",
+        "--url",
+        &url_big,
+        "-o",
+        fourth.to_str().unwrap(),
+    ]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("discarding"), "{}", stderr(&o));
+    assert_same(&fourth, &big);
+
+    // --sas instead of a SAS in the URL.
+    let (bare, sas) = url.split_once('?').unwrap();
+    let third = out.join("third.cap");
+    let o = nwcap(&[
+        "download",
+        "--url",
+        bare,
+        "--sas",
+        sas,
+        "-o",
+        third.to_str().unwrap(),
+    ]);
+    assert_ok(&o);
+    assert_same(&third, &small);
+}
+
+#[test]
+fn interrupted_download_resumes_on_rerun() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = azurite::data(4 << 20, 3);
+    az.put_blob_in_blocks(C, "cut.cap", &blob, 1 << 20);
+    // Cut the connection in the middle of the third 1 MiB range.
+    let proxy = Proxy::start(az.addr(), (2 << 20) + (512 << 10), Action::Cut);
+    let url = az.blob_url_via(proxy.port, C, "cut.cap");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("cut.cap");
+    let args = [
+        "download",
+        "-v",
+        "--url",
+        &url,
+        "-o",
+        dest.to_str().unwrap(),
+        "--parallel",
+        "1",
+        "--block-size",
+        "1MiB",
+    ];
+
+    let mut first = args.to_vec();
+    first.extend(["--retries", "0"]);
+    let o = nwcap(&first);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("run the same command again to resume"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&url[url.find("sig=").unwrap() + 4..]),
+        "{err}"
+    );
+    assert!(!dest.exists(), "no file may appear under the final name");
+    let part = dir.path().join("cut.cap.part");
+    let kept = std::fs::metadata(&part).expect(".part kept").len();
+    assert!(kept > 0 && kept < blob.len() as u64, "kept {kept}");
+    assert_same(&part, &blob[..kept as usize]);
+
+    let before = proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let o = nwcap(&args);
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains(&format!("resuming {} at byte {kept}", dest.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert_same(&dest, &blob);
+    let resent = proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(
+        resent < blob.len() as u64 - kept + (64 << 10),
+        "rerun fetched {resent} bytes, more than the missing {}",
+        blob.len() as u64 - kept
+    );
+    assert!(!part.exists());
+}
+
+#[test]
+fn connection_cut_mid_transfer_is_retried_in_the_same_run() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = azurite::data(3 << 20, 4);
+    az.put_blob_in_blocks(C, "retry.cap", &blob, 1 << 20);
+    let proxy = Proxy::start(az.addr(), (1 << 20) + 1000, Action::Cut);
+    let url = az.blob_url_via(proxy.port, C, "retry.cap");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("r.cap");
+    let o = nwcap(&[
+        "download",
+        "--url",
+        &url,
+        "-o",
+        dest.to_str().unwrap(),
+        "--parallel",
+        "1",
+        "--block-size",
+        "1MiB",
+    ]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("resuming in"), "{}", stderr(&o));
+    assert_same(&dest, &blob);
+}
+
+#[test]
+fn blob_overwritten_mid_download_is_detected_and_nothing_is_kept() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = azurite::data(4 << 20, 5);
+    az.put_blob_in_blocks(C, "moving.cap", &blob, 1 << 20);
+    let port = az.port;
+    let proxy = Proxy::start(
+        az.addr(),
+        (1 << 20) + (512 << 10),
+        Action::Run(Box::new(move || {
+            let (status, body) = azurite::http(
+                "PUT",
+                port,
+                &format!(
+                    "/{}/{C}/moving.cap?{}",
+                    azurite::ACCOUNT,
+                    azurite::account_sas()
+                ),
+                &[("x-ms-blob-type", "BlockBlob")],
+                &azurite::data(4 << 20, 6),
+            );
+            assert_eq!(status, 201, "{body}");
+        })),
+    );
+    let url = az.blob_url_via(proxy.port, C, "moving.cap");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("m.cap");
+    let o = nwcap(&[
+        "download",
+        "--url",
+        &url,
+        "-o",
+        dest.to_str().unwrap(),
+        "--parallel",
+        "1",
+        "--block-size",
+        "1MiB",
+    ]);
+    assert_eq!(code(&o), 10, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("changed during the download"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        Vec::<String>::new(),
+        "nothing may be kept"
+    );
+}
+
+#[test]
+fn bad_input_and_failures_give_one_clear_line() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = azurite::data(50_000, 7);
+    az.put_blob(C, "a.cap", &blob);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("a.cap");
+    let d = dest.to_str().unwrap();
+    let check = |o: &Output, want_code: i32, want: &str| {
+        let err = stderr(o);
+        assert_eq!(code(o), want_code, "{err}");
+        assert!(err.contains(want), "expected '{want}' in: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line expected: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!dest.exists());
+    };
+
+    // Wrong signature: 403, advice about the SAS, signature redacted.
+    let good = az.blob_url(C, "a.cap");
+    let sig_start = good.find("sig=").unwrap() + 4;
+    let mut bad = good.clone();
+    bad.replace_range(sig_start..sig_start + 6, "AAAAAA");
+    let real_sig = &bad[sig_start..];
+    let o = nwcap(&["download", "--url", &bad, "-o", d]);
+    check(&o, 11, "access denied (403");
+    assert!(stderr(&o).contains("sig=REDACTED"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains(&real_sig[..20]),
+        "signature leaked: {}",
+        stderr(&o)
+    );
+
+    // 404.
+    let o = nwcap(&["download", "--url", &az.blob_url(C, "nope.cap"), "-o", d]);
+    check(&o, 1, "not found (404");
+
+    // Not a blob URL.
+    let o = nwcap(&[
+        "download",
+        "--url",
+        &format!("{}/{C}", az.endpoint()),
+        "-o",
+        d,
+    ]);
+    check(&o, 2, "not a blob URL");
+    let o = nwcap(&[
+        "download",
+        "--url",
+        "https://acct.blob.core.windows.net/",
+        "-o",
+        d,
+    ]);
+    check(&o, 2, "not a blob URL");
+
+    // Unwritable output path (a folder below a regular file).
+    std::fs::write(dir.path().join("plainfile"), b"x").unwrap();
+    let below = dir.path().join("plainfile/sub/a.cap");
+    let o = nwcap(&["download", "--url", &good, "-o", below.to_str().unwrap()]);
+    check(&o, 1, "cannot create folder");
+
+    // Server gone: connection refused, after the SDK's quick retries.
+    let gone = format!(
+        "http://127.0.0.1:{}/{}/{C}/a.cap?sv=1&sig=secret",
+        free_port(),
+        azurite::ACCOUNT
+    );
+    let o = nwcap(&["download", "--url", &gone, "-o", d]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("secret"), "{}", stderr(&o));
+
+    // A stored Content-MD5 that does not match the bytes: exit 10, no file.
+    az.set_content_md5(C, "a.cap", "AAAAAAAAAAAAAAAAAAAAAA==");
+    let o = nwcap(&["download", "--url", &good, "-o", d]);
+    check(&o, 10, "Content-MD5 mismatch");
+    assert_eq!(files_in(dir.path()), ["plainfile"]);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
+    use nwcap::azure::blob::{BlobDownloader, DownloadOptions, Silent};
+    use nwcap::commands::download::{local_names, resolve_storage_paths};
+
+    let az = Azurite::start();
+    az.create_container(C);
+    let base = "subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/ss/2026/11/25";
+    az.put_blob(C, &format!("{base}/single.cap"), b"one");
+    // Several files for one storagePath: scale-set instances / ring-buffer files.
+    for i in 0..3 {
+        az.put_blob(
+            C,
+            &format!("{base}/packetcapture_17_19_53_056/{i}/packetcapture.cap"),
+            b"x",
+        );
+    }
+    az.put_blob(C, &format!("{base}/unrelated.cap"), b"no");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dl = BlobDownloader::new(None, DownloadOptions::default());
+    let sas = azurite::account_sas();
+    let path = |name: &str| format!("{}/{C}/{base}/{name}", az.endpoint());
+    let names = |p: &str| -> Vec<String> {
+        let urls = rt
+            .block_on(resolve_storage_paths(&dl, &[path(p)], Some(&sas), &Silent))
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
+        urls.iter().map(|u| u.blob_name()).collect()
+    };
+
+    assert_eq!(names("single.cap"), [format!("{base}/single.cap")]);
+    let several = names("packetcapture_17_19_53_056.cap");
+    assert_eq!(several.len(), 3, "{several:?}");
+    assert!(several
+        .iter()
+        .all(|n| n.contains("packetcapture_17_19_53_056/")));
+
+    let urls = rt
+        .block_on(resolve_storage_paths(
+            &dl,
+            &[path("packetcapture_17_19_53_056.cap")],
+            Some(&sas),
+            &Silent,
+        ))
+        .unwrap();
+    assert_eq!(
+        local_names(&urls),
+        [
+            "0_packetcapture.cap",
+            "1_packetcapture.cap",
+            "2_packetcapture.cap"
+        ]
+    );
+
+    let err = rt
+        .block_on(resolve_storage_paths(
+            &dl,
+            &[path("absent.cap")],
+            Some(&sas),
+            &Silent,
+        ))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no blob at the capture's storagePath"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string()
+            .contains(&sas[sas.find("sig=").unwrap() + 4..]),
+        "{err}"
+    );
+
+    // And the CLI downloads all of them into the folder, under distinct safe names.
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "download".to_string(),
+        "-q".into(),
+        "-o".into(),
+        dir.path().display().to_string(),
+    ];
+    for u in &urls {
+        args.extend(["--url".to_string(), u.expose().to_string()]);
+    }
+    let o = nwcap(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ok(&o);
+    let caps: Vec<String> = files_in(dir.path())
+        .into_iter()
+        .filter(|f| !f.starts_with('.'))
+        .collect();
+    assert_eq!(
+        caps,
+        [
+            "0_packetcapture.cap",
+            "1_packetcapture.cap",
+            "2_packetcapture.cap"
+        ]
+    );
+}
+
+/// Test CA + leaf certificate for 127.0.0.1 (the SDK's verifier rejects a self-signed CA
+/// used as the server certificate).
+fn test_certs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let sh = |cmd: &str| {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .output()
+            .expect("bash");
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=nwcap test CA' \
+        -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout key.pem -out leaf.csr -subj '/CN=127.0.0.1'");
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh("openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 2 -extfile leaf.ext 2>/dev/null");
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}
+
+/// An unsigned JWT with the claims Azurite's `--oauth basic` checks.
+fn test_jwt() -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = format!(
+        r#"{{"aud":"https://storage.azure.com","iss":"https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/","iat":{},"nbf":{},"exp":{},"oid":"00000000-0000-0000-0000-000000000001","tid":"ab1f708d-50f6-404c-a006-d71b2ac7a606"}}"#,
+        now - 60,
+        now - 60,
+        now + 3600
+    );
+    format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(&claims),
+        b64("not-signed")
+    )
+}
+
+#[test]
+fn entra_id_bearer_token_over_https() {
+    use azure_storage_blob::{BlobClient, BlobContainerClient};
+
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_certs(certs.path());
+    let az = Azurite::start_https(&cert, &key);
+    let blob = azurite::data(2 << 20, 8);
+
+    // Seed over https with a SAS (this process trusts the test CA the same way nwcap will).
+    std::env::set_var("SSL_CERT_FILE", &ca);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sas = azurite::account_sas();
+    rt.block_on(async {
+        let c = format!("{}/{C}?{sas}", az.endpoint());
+        BlobContainerClient::new(c.parse().unwrap(), None, None)
+            .unwrap()
+            .create(None)
+            .await
+            .unwrap();
+        let b = format!("{}/{C}/tok.cap?{sas}", az.endpoint());
+        BlobClient::new(b.parse().unwrap(), None, None)
+            .unwrap()
+            .upload(bytes::Bytes::from(blob.clone()).into(), None)
+            .await
+            .unwrap();
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("tok.cap");
+    let url = format!("{}/{C}/tok.cap", az.endpoint());
+    let run = |token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nwcap"))
+            .args([
+                "download",
+                "--auth",
+                "token",
+                "--block-size",
+                "512KiB",
+                "--url",
+                &url,
+            ])
+            .args(["-o", dest.to_str().unwrap()])
+            .env("SSL_CERT_FILE", &ca)
+            .env("NWCAP_ACCESS_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+
+    let o = run("garbage");
+    assert_eq!(code(&o), 11, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Storage Blob Data Reader"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dest.exists());
+
+    let o = run(&test_jwt());
+    assert_ok(&o);
+    assert_same(&dest, &blob);
+
+    // No SAS over plain http: tokens are never sent in clear text.
+    let plain = format!(
+        "http://127.0.0.1:{}/{}/{C}/tok.cap",
+        az.port,
+        azurite::ACCOUNT
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(["download", "--auth", "token", "--url", &plain])
+        .env("NWCAP_ACCESS_TOKEN", "x")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("only sent over https"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn download_by_capture_name_reads_storage_path_from_resource_manager() {
+    // The fake Resource Manager says where the capture went; the blob lives in Azurite.
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = "subscriptions/subid/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1/2026/11/25/packetcapture_17_19_53_056.cap";
+    let data = azurite::data(300_000, 7);
+    az.put_blob(C, blob, &data);
+    let arm = FakeArm::start();
+    arm.add_capture("TestCapture", std::time::Duration::ZERO, false);
+    arm.set_storage_path("TestCapture", &format!("{}/{C}/{blob}", az.endpoint()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args([
+            "download",
+            "TestCapture",
+            "-s",
+            "subid",
+            "-g",
+            "rg1",
+            "-w",
+            "nw1",
+        ])
+        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token", "-v"])
+        .args(["--sas", &azurite::blob_sas(C, blob)])
+        .arg("-o")
+        .arg(format!("{}/", dir.path().display()))
+        .env("NWCAP_ACCESS_TOKEN", TOKEN)
+        .env_remove("NWCAP_SAS")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_same(&dir.path().join("packetcapture_17_19_53_056.cap"), &data);
+    let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains(TOKEN), "token leaked: {all}");
+    assert!(
+        !all.contains("sig=") || all.contains("sig=REDACTED"),
+        "{all}"
+    );
+
+    // A capture that does not exist: Resource Manager's 404, named.
+    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(["download", "Nope", "-s", "subid", "-g", "rg1", "-w", "nw1"])
+        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
+        .env("NWCAP_ACCESS_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("Nope"), "{}", stderr(&out));
+}
