@@ -278,6 +278,17 @@ pub fn run(
     }
 }
 
+/// What a whole-file pass found besides the counters.
+#[derive(Debug)]
+pub struct Pass {
+    /// The damage that stopped the reader, if any.
+    pub damage: Option<CaptureError>,
+    /// Header facts.
+    pub info: FileInfo,
+    /// Shards the file was read in (1 = one sequential pass).
+    pub shards: usize,
+}
+
 /// Like [`run`], on `threads` shards of one capture in parallel; the result is identical to
 /// a single pass. Falls back to one pass when the file cannot be split or a shard boundary
 /// turns out wrong.
@@ -287,11 +298,15 @@ pub fn run_parallel<'a>(
     threads: usize,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
-) -> (Option<CaptureError>, FileInfo) {
+) -> Pass {
     let sequential =
         |mut reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
             let damage = run(&mut reader, counters, analyzer);
-            (damage, reader.info())
+            Pass {
+                damage,
+                info: reader.info(),
+                shards: 1,
+            }
         };
     let Some(mut shards) = shard::split(&reader, data, threads) else {
         return sequential(reader, counters, analyzer);
@@ -337,7 +352,11 @@ pub fn run_parallel<'a>(
         info.snaplen = info.snaplen.max(i.snaplen);
         info.skipped_blocks += i.skipped_blocks;
     }
-    (damage, info)
+    Pass {
+        damage,
+        info,
+        shards: n,
+    }
 }
 
 /// The outcome of filtering: the local addresses and the flows that passed.

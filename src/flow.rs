@@ -89,12 +89,32 @@ pub struct TcpStats {
     pub syn_dir: Option<u8>,
     /// Time of that SYN.
     pub syn_ts: Ts,
-    /// Time of the first SYN-ACK from the other side.
-    pub synack_ts: Ts,
-    /// Time of the initiator's first ACK after the SYN-ACK.
-    pub ack_ts: Ts,
+    /// Time of the first SYN-ACK, per direction.
+    pub synack_ts: [Ts; 2],
+    /// Time of the first ACK without SYN, per direction. Kept per direction (rather than
+    /// "the initiator's first ACK after the SYN-ACK") so that shards of one capture merge
+    /// into exactly what one pass sees.
+    pub ack_ts: [Ts; 2],
     /// Direction of the first SYN-ACK when no SYN was seen.
     pub synack_dir: Option<u8>,
+}
+
+impl TcpStats {
+    /// The handshake as (SYN, SYN-ACK, ACK) times: the initiator's first SYN, the other
+    /// side's first SYN-ACK (if not earlier), the initiator's first ACK (if not earlier).
+    pub fn handshake(&self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        let Some(d) = self.syn_dir.map(usize::from) else {
+            return (None, None, None);
+        };
+        let syn = self.syn_ts.get();
+        let synack = self.synack_ts[1 - d]
+            .get()
+            .filter(|&t| syn.is_none_or(|s| t >= s));
+        let ack = self.ack_ts[d]
+            .get()
+            .filter(|&t| synack.is_some_and(|s| t >= s));
+        (syn, synack, ack)
+    }
 }
 
 /// Counters of one flow. The fields every packet updates fill the first 64-byte cache line;
@@ -173,8 +193,10 @@ impl FlowStats {
         if t.synack_dir.is_none() {
             t.synack_dir = o.synack_dir;
         }
-        t.synack_ts = t.synack_ts.or(o.synack_ts);
-        t.ack_ts = t.ack_ts.or(o.ack_ts);
+        for i in 0..2 {
+            t.synack_ts[i] = t.synack_ts[i].or(o.synack_ts[i]);
+            t.ack_ts[i] = t.ack_ts[i].or(o.ack_ts[i]);
+        }
     }
 
     #[inline]
@@ -207,14 +229,12 @@ impl FlowStats {
                 if t.synack_dir.is_none() {
                     t.synack_dir = Some(d);
                 }
-                if t.syn_dir.is_some_and(|s| s != d) && t.synack_ts.is_none() {
-                    t.synack_ts = Ts::new(ts);
+                if t.synack_ts[dir].is_none() {
+                    t.synack_ts[dir] = Ts::new(ts);
                 }
             }
-            (false, true)
-                if t.syn_dir == Some(d) && !t.synack_ts.is_none() && t.ack_ts.is_none() =>
-            {
-                t.ack_ts = Ts::new(ts);
+            (false, true) if t.ack_ts[dir].is_none() => {
+                t.ack_ts[dir] = Ts::new(ts);
             }
             _ => {}
         }
@@ -627,14 +647,7 @@ mod tests {
         assert_eq!(v.packets, [1, 2]);
         assert_eq!(v.bytes, [60, 114]);
         assert_eq!(v.tcp.syn_dir, Some(1));
-        assert_eq!(
-            (
-                v.tcp.syn_ts.get(),
-                v.tcp.synack_ts.get(),
-                v.tcp.ack_ts.get()
-            ),
-            (Some(100), Some(150), Some(170))
-        );
+        assert_eq!(v.tcp.handshake(), (Some(100), Some(150), Some(170)));
         assert_eq!((v.first_ts(), v.last_ts()), (Some(100), Some(170)));
     }
 

@@ -26,6 +26,9 @@ fn big_capture() -> Vec<Rec> {
                 53,
                 (i % 400) as usize,
             )
+        } else if (3000..6000).contains(&i) {
+            // SYN-ACKs; the handshake's ACKs come later, often in another shard.
+            tcp(&peer, 443, "10.1.0.4", 30000 + flow as u16, SYN | ACK, 0)
         } else {
             let flags = if i < 3000 { SYN } else { ACK };
             tcp(
@@ -63,13 +66,23 @@ fn big_capture() -> Vec<Rec> {
 
 fn report(path: &str, threads: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(["analyze", path, "--output", "json", "--threads", threads])
+        .args([
+            "analyze",
+            path,
+            "--output",
+            "json",
+            "--threads",
+            threads,
+            "-vv",
+        ])
         .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // The parallel path must really run (a wrong split falls back to one pass).
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains(&format!("read in {threads} shard(s)")),
+        "{err}"
     );
     String::from_utf8(out.stdout).unwrap()
 }
@@ -100,6 +113,14 @@ fn threads_give_the_single_pass_report() {
             .unwrap()
             .iter()
             .all(|f| !f["remote_port"].is_null()));
+        // Handshakes complete, some across shard boundaries.
+        let complete = v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["tcp"]["handshake_rtt_s"].is_number())
+            .count();
+        assert_eq!(complete, 2000, "{name}");
         for threads in ["2", "3", "4"] {
             assert_eq!(report(p, threads), one, "{name} with {threads} threads");
         }

@@ -15,6 +15,8 @@ use super::Reader;
 const CHAIN: usize = 8;
 /// How far past the target offset to look for a boundary.
 const SCAN: usize = 1 << 20;
+/// Seconds a record's time may be from the first record's for a resync to trust it (a year).
+const MAX_TIME_SPREAD: u32 = 366 * 86_400;
 /// Below this many bytes per shard, threads cost more than they save.
 pub const MIN_SHARD: usize = 256 << 10;
 
@@ -113,20 +115,32 @@ fn boundaries(
 fn pcap_chain(r: &PcapReader<'_>, data: &[u8], mut c: usize) -> bool {
     let be = r.big_endian();
     let hl = r.record_header_len();
+    // Zero-filled stretches (padding, payloads) look like empty records; real records have a
+    // length and a time near the file's first record.
+    let Some(first_sec) = u32_at(data, 24, be) else {
+        return false;
+    };
     let frac_max = if r.nanos() { 1_000_000_000 } else { 1_000_000 };
     let cap_max = r.snaplen().max(262_144);
     for _ in 0..CHAIN {
         if c == data.len() {
             return true;
         }
-        let (Some(frac), Some(caplen), Some(wire)) = (
+        let (Some(sec), Some(frac), Some(caplen), Some(wire)) = (
+            u32_at(data, c, be),
             u32_at(data, c + 4, be),
             u32_at(data, c + 8, be),
             u32_at(data, c + 12, be),
         ) else {
             return false;
         };
-        if frac >= frac_max || caplen > cap_max || caplen > wire || wire > 0x0100_0000 {
+        if frac >= frac_max
+            || caplen > cap_max
+            || caplen > wire
+            || wire == 0
+            || wire > 0x0100_0000
+            || sec.abs_diff(first_sec) > MAX_TIME_SPREAD
+        {
             return false;
         }
         c += hl + caplen as usize;

@@ -76,7 +76,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, opened) in &inputs {
-        let facts = analyze_one(path, opened, threads, &mut analyzer);
+        let facts = analyze_one(path, opened, threads, verbose, &mut analyzer);
         if let Some(e) = &facts.error {
             eprintln!("nwcap: {path}: {e}");
             damaged = true;
@@ -176,7 +176,13 @@ fn write_matched(
     Ok(())
 }
 
-fn analyze_one(path: &str, opened: &Opened, threads: usize, analyzer: &mut Analyzer) -> FileFacts {
+fn analyze_one(
+    path: &str,
+    opened: &Opened,
+    threads: usize,
+    verbose: u8,
+    analyzer: &mut Analyzer,
+) -> FileFacts {
     let mut facts = FileFacts {
         path: path.to_string(),
         format: None,
@@ -200,9 +206,12 @@ fn analyze_one(path: &str, opened: &Opened, threads: usize, analyzer: &mut Analy
         (f, true) => format!("{f}, gzip-compressed"),
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
-    let (damage, info) =
-        analysis::run_parallel(reader, &opened.data, threads, &mut facts.counters, analyzer);
-    if let Some(e) = damage {
+    let pass = analysis::run_parallel(reader, &opened.data, threads, &mut facts.counters, analyzer);
+    if verbose > 1 {
+        eprintln!("nwcap: {path}: read in {} shard(s)", pass.shards);
+    }
+    let info = pass.info;
+    if let Some(e) = pass.damage {
         facts.readable = if facts.counters.packets == 0 {
             Readable::None
         } else {

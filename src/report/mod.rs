@@ -496,6 +496,7 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
     let t = &s.tcp;
     let remote = 1 - local;
     let secs = |a: Option<i64>, b: Option<i64>| Some((b? - a?) as f64 / 1e9);
+    let (syn, synack, ack) = t.handshake();
     TcpRow {
         initiator: initiator.map(|i| if i == local { "local" } else { "remote" }),
         state: conn_state(s),
@@ -503,9 +504,9 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         flags_in: flag_letters(t.flags[remote]),
         syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
         syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
-        syn_to_synack_s: secs(t.syn_ts.get(), t.synack_ts.get()),
-        synack_to_ack_s: secs(t.synack_ts.get(), t.ack_ts.get()),
-        handshake_rtt_s: secs(t.syn_ts.get(), t.ack_ts.get()),
+        syn_to_synack_s: secs(syn, synack),
+        synack_to_ack_s: secs(synack, ack),
+        handshake_rtt_s: secs(syn, ack),
     }
 }
 
@@ -527,7 +528,7 @@ fn conn_state(s: &FlowStats) -> &'static str {
         };
     };
     let r = 1 - o;
-    let established = t.synack_ts.get().is_some() || t.flags[r] & tcp_flags::SYN != 0;
+    let established = t.handshake().1.is_some() || t.flags[r] & tcp_flags::SYN != 0;
     if !established {
         return if t.rst[r] > 0 {
             "REJ"
