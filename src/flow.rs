@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use crate::decode::{proto, tcp_flags, Addr, Fragment, IpPacket};
+use crate::hint::prefetch;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -405,19 +406,6 @@ fn hash_key(k: &FlowKey) -> u64 {
         half(&k.hi.0.bytes, 1) ^ 0x082E_FA98_EC4E_6C89,
     );
     fold_mul(a ^ misc ^ 0x4528_21E6_38D0_1377, b ^ 0xBE54_66CF_34E9_0C6C)
-}
-
-#[inline]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, even on an invalid address, and reads
-    // nothing observable.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Prefetches every cache line `r` spans.

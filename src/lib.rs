@@ -13,5 +13,6 @@ pub mod decode;
 pub mod exit;
 pub mod filter;
 pub mod flow;
+pub mod hint;
 pub mod input;
 pub mod report;
