@@ -151,22 +151,22 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     for f in r.flows.rows() {
         insert(
             &mut mine,
-            proto_name(&f.protocol),
+            f.protocol.to_string(),
             [
                 (
-                    (f.local_ip.clone(), f.local_port.map(u64::from)),
+                    (f.local_ip.to_string(), f.local_port.map(u64::from)),
                     f.out.packets,
                     f.out.bytes,
                 ),
                 (
-                    (f.remote_ip.clone(), f.remote_port.map(u64::from)),
+                    (f.remote_ip.to_string(), f.remote_port.map(u64::from)),
                     f.inbound.packets,
                     f.inbound.bytes,
                 ),
             ],
             f.icmp_id.map(u64::from),
-            f.first_ts.clone(),
-            f.last_ts.clone(),
+            f.first_ts.map(|t| t.to_string()),
+            f.last_ts.map(|t| t.to_string()),
         );
     }
     let mut theirs = FlowMap::new();

@@ -17,10 +17,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 pub(super) fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for f in r.flows.rows() {
-        let proto = match &f.protocol {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let proto = f.protocol;
         let tcp = f.tcp.as_ref();
         writeln!(
             out,
@@ -36,13 +33,13 @@ pub(super) fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             f.inbound.packets,
             f.inbound.bytes,
             f.inbound.captured_bytes,
-            opt(f.first_ts.as_deref()),
-            opt(f.last_ts.as_deref()),
+            opt(f.first_ts),
+            opt(f.last_ts),
             opt(f.duration_s),
             opt(tcp.and_then(|t| t.initiator)),
             opt(tcp.map(|t| t.state)),
-            opt(tcp.map(|t| t.flags_out.as_str())),
-            opt(tcp.map(|t| t.flags_in.as_str())),
+            opt(tcp.map(|t| t.flags_out)),
+            opt(tcp.map(|t| t.flags_in)),
             opt(tcp.and_then(|t| t.handshake_rtt_s)),
         )?;
     }

@@ -16,7 +16,7 @@ use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
 use crate::flow::{FlowKey, FlowStats};
 
-pub use time::{duration_s, rfc3339};
+pub use time::{duration_s, rfc3339, Timestamp};
 
 /// JSON schema identifier; bump on incompatible changes.
 pub const SCHEMA: &str = "nwcap.analysis/1";
@@ -228,17 +228,74 @@ pub struct ProtocolRow {
     pub flows: u64,
 }
 
+/// An address that serializes as text without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpText(pub Addr);
+
+impl std::fmt::Display for IpText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for IpText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An IP protocol: its name (`TCP`, `UDP`, `ICMP`, `ICMPv6`) or, serialized, its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proto(pub u8);
+
+impl std::fmt::Display for Proto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&proto_name(self.0))
+    }
+}
+
+impl Serialize for Proto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match proto_name(self.0) {
+            std::borrow::Cow::Borrowed(name) => s.serialize_str(name),
+            std::borrow::Cow::Owned(_) => s.serialize_u8(self.0),
+        }
+    }
+}
+
+/// TCP flags as letters `FSRPAUEC` (FIN first), without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags(pub u8);
+
+impl std::fmt::Display for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const L: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
+        for (i, c) in L.iter().enumerate() {
+            if self.0 & (1 << i) != 0 {
+                std::fmt::Write::write_char(f, *c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One flow, oriented local → remote.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowRow {
     /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or the IP protocol number.
-    pub protocol: serde_json::Value,
+    pub protocol: Proto,
     /// Local address.
-    pub local_ip: String,
+    pub local_ip: IpText,
     /// Local port (null when not applicable or not captured).
     pub local_port: Option<u16>,
     /// Remote address.
-    pub remote_ip: String,
+    pub remote_ip: IpText,
     /// Remote port.
     pub remote_port: Option<u16>,
     /// ICMP echo identifier.
@@ -249,9 +306,9 @@ pub struct FlowRow {
     #[serde(rename = "in")]
     pub inbound: DirCount,
     /// First packet time.
-    pub first_ts: Option<String>,
+    pub first_ts: Option<Timestamp>,
     /// Last packet time.
-    pub last_ts: Option<String>,
+    pub last_ts: Option<Timestamp>,
     /// Seconds between them.
     pub duration_s: Option<f64>,
     /// TCP details, null for other protocols.
@@ -267,9 +324,9 @@ pub struct TcpRow {
     /// `RSTOS0`, `RSTRH`, `SH`, `SHR`, `OTH`).
     pub state: &'static str,
     /// Flags seen local → remote, as letters `FSRPAUEC`.
-    pub flags_out: String,
+    pub flags_out: Flags,
     /// Flags seen remote → local.
-    pub flags_in: String,
+    pub flags_in: Flags,
     /// SYN, FIN, RST counts local → remote.
     pub syn_fin_rst_out: [u32; 3],
     /// SYN, FIN, RST counts remote → local.
@@ -477,16 +534,16 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         captured_bytes: s.captured[from],
     };
     FlowRow {
-        protocol: proto_value(k.proto),
-        local_ip: ends[local].0.to_string(),
+        protocol: Proto(k.proto),
+        local_ip: IpText(ends[local].0),
         local_port: port(local),
-        remote_ip: ends[remote].0.to_string(),
+        remote_ip: IpText(ends[remote].0),
         remote_port: port(remote),
         icmp_id: k.icmp_id,
         out: dir(local),
         inbound: dir(remote),
-        first_ts: s.first_ts().map(rfc3339),
-        last_ts: s.last_ts().map(rfc3339),
+        first_ts: s.first_ts().map(Timestamp),
+        last_ts: s.last_ts().map(Timestamp),
         duration_s: duration_s(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
     }
@@ -500,8 +557,8 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
     TcpRow {
         initiator: initiator.map(|i| if i == local { "local" } else { "remote" }),
         state: conn_state(s),
-        flags_out: flag_letters(t.flags[local]),
-        flags_in: flag_letters(t.flags[remote]),
+        flags_out: Flags(t.flags[local]),
+        flags_in: Flags(t.flags[remote]),
         syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
         syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
         syn_to_synack_s: secs(syn, synack),
@@ -510,11 +567,6 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
     }
 }
 
-/// Flag letters in header bit order, FIN first.
-pub fn flag_letters(f: u8) -> String {
-    const L: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
-    (0..8).filter(|i| f & (1 << i) != 0).map(|i| L[i]).collect()
-}
 
 /// A Zeek-like summary of how a TCP connection went, seen from its originator.
 fn conn_state(s: &FlowStats) -> &'static str {

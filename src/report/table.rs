@@ -2,11 +2,11 @@
 
 use std::io::{self, Write};
 
-use super::{FlowRow, Report};
+use super::{FlowRow, IpText, Report};
 
-fn endpoint(ip: &str, p: Option<u16>) -> String {
+fn endpoint(ip: IpText, p: Option<u16>) -> String {
     match p {
-        Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
+        Some(p) if ip.0.v6 => format!("[{ip}]:{p}"),
         Some(p) => format!("{ip}:{p}"),
         None => ip.to_string(),
     }
@@ -148,9 +148,9 @@ fn write_flow(f: &FlowRow, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "{:<7} {:<45} {:<45} {:>9} {:>12} {:>9} {:>12} {:>10.3} {:<6}",
-        proto(&f.protocol),
-        endpoint(&f.local_ip, f.local_port),
-        endpoint(&f.remote_ip, f.remote_port),
+        f.protocol.to_string(),
+        endpoint(f.local_ip, f.local_port),
+        endpoint(f.remote_ip, f.remote_port),
         f.out.packets,
         f.out.bytes,
         f.inbound.packets,
