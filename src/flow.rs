@@ -15,8 +15,10 @@ use crate::hint::prefetch;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-/// Flow identity, with endpoints in canonical order (`lo <= hi`).
+/// Flow identity, with endpoints in canonical order (`lo <= hi`). Aligned to a cache line so
+/// that a lookup compares against one line, not two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(align(64))]
 pub struct FlowKey {
     /// IP protocol number.
     pub proto: u8,
@@ -75,29 +77,32 @@ impl Default for Ts {
     }
 }
 
-/// Handshake and flag bookkeeping of a TCP flow.
+/// Handshake and flag bookkeeping of a TCP flow. Field order matters: what every segment
+/// reads or writes (flags, the ACK times, the counters) comes first, in one cache line; the
+/// SYN and SYN-ACK times, touched once per connection, last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct TcpStats {
     /// OR of the flags seen, per direction.
     pub flags: [u8; 2],
+    /// Direction of the first SYN without ACK: the initiator.
+    pub syn_dir: Option<u8>,
+    /// Direction of the first SYN-ACK when no SYN was seen.
+    pub synack_dir: Option<u8>,
+    /// Time of the first ACK without SYN, per direction. Kept per direction (rather than
+    /// "the initiator's first ACK after the SYN-ACK") so that shards of one capture merge
+    /// into exactly what one pass sees.
+    pub ack_ts: [Ts; 2],
     /// SYN segments per direction.
     pub syn: [u32; 2],
     /// FIN segments per direction.
     pub fin: [u32; 2],
     /// RST segments per direction.
     pub rst: [u32; 2],
-    /// Direction of the first SYN without ACK: the initiator.
-    pub syn_dir: Option<u8>,
     /// Time of that SYN.
     pub syn_ts: Ts,
     /// Time of the first SYN-ACK, per direction.
     pub synack_ts: [Ts; 2],
-    /// Time of the first ACK without SYN, per direction. Kept per direction (rather than
-    /// "the initiator's first ACK after the SYN-ACK") so that shards of one capture merge
-    /// into exactly what one pass sees.
-    pub ack_ts: [Ts; 2],
-    /// Direction of the first SYN-ACK when no SYN was seen.
-    pub synack_dir: Option<u8>,
 }
 
 impl TcpStats {
@@ -408,18 +413,6 @@ fn hash_key(k: &FlowKey) -> u64 {
     fold_mul(a ^ misc ^ 0x4528_21E6_38D0_1377, b ^ 0xBE54_66CF_34E9_0C6C)
 }
 
-/// Prefetches every cache line `r` spans.
-#[inline]
-fn prefetch_all<T>(r: &T) {
-    let start = (r as *const T).cast::<u8>();
-    let mut off = 0;
-    while off < std::mem::size_of::<T>() {
-        prefetch(start.wrapping_add(off));
-        off += 64;
-    }
-    prefetch(start.wrapping_add(std::mem::size_of::<T>() - 1));
-}
-
 impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -535,7 +528,7 @@ impl FlowTable {
             *h = hash_key(&p.key);
             prefetch((&self.slots[*h as usize & mask] as *const u64).cast());
         }
-        for &h in &hashes[..batch.len()] {
+        for (i, &h) in hashes[..batch.len()].iter().enumerate() {
             // Follow the first slot with a matching tag without comparing keys: comparing
             // would wait for the miss this loop exists to hide.
             let tag = h & 0xFFFF_FFFF_0000_0000;
@@ -547,8 +540,14 @@ impl FlowTable {
                 }
                 if s & 0xFFFF_FFFF_0000_0000 == tag {
                     let idx = (s & 0xFFFF_FFFF) as usize - 1;
-                    prefetch_all(&self.keys[idx]);
-                    prefetch_all(&self.stats[idx]);
+                    // The key, the counters line, and for TCP the flags line: what
+                    // `account` touches for all but handshake segments.
+                    prefetch((&self.keys[idx] as *const FlowKey).cast());
+                    let st = (&self.stats[idx] as *const FlowStats).cast::<u8>();
+                    prefetch(st);
+                    if batch[i].tcp_flags.is_some() {
+                        prefetch(st.wrapping_add(64));
+                    }
                     break;
                 }
                 pos = (pos + 1) & mask;

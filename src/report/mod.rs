@@ -567,7 +567,6 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
     }
 }
 
-
 /// A Zeek-like summary of how a TCP connection went, seen from its originator.
 fn conn_state(s: &FlowStats) -> &'static str {
     let t = &s.tcp;
