@@ -97,7 +97,8 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let report = report::build(&analyzer, &selection, &files, args.top);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let written = report::write(&report, format, args.top, &mut out).and_then(|_| out.flush());
+    let written =
+        report::write(&report, format, args.top, threads, &mut out).and_then(|_| out.flush());
     match written {
         // `nwcap analyze x.cap | head` is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}

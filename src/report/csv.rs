@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::FlowRow;
 
-const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_port,icmp_id,\
+pub(super) const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
 
@@ -13,35 +13,31 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the header and one row per flow.
-pub(super) fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{HEADER}")?;
-    for f in r.flows.rows() {
-        let proto = f.protocol;
-        let tcp = f.tcp.as_ref();
-        writeln!(
-            out,
-            "{proto},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            f.local_ip,
-            opt(f.local_port),
-            f.remote_ip,
-            opt(f.remote_port),
-            opt(f.icmp_id),
-            f.out.packets,
-            f.out.bytes,
-            f.out.captured_bytes,
-            f.inbound.packets,
-            f.inbound.bytes,
-            f.inbound.captured_bytes,
-            opt(f.first_ts),
-            opt(f.last_ts),
-            opt(f.duration_s),
-            opt(tcp.and_then(|t| t.initiator)),
-            opt(tcp.map(|t| t.state)),
-            opt(tcp.map(|t| t.flags_out)),
-            opt(tcp.map(|t| t.flags_in)),
-            opt(tcp.and_then(|t| t.handshake_rtt_s)),
-        )?;
-    }
-    Ok(())
+/// Appends one flow's row (with its newline) to `buf`.
+pub(super) fn row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
+    let tcp = f.tcp.as_ref();
+    writeln!(
+        buf,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        f.protocol,
+        f.local_ip,
+        opt(f.local_port),
+        f.remote_ip,
+        opt(f.remote_port),
+        opt(f.icmp_id),
+        f.out.packets,
+        f.out.bytes,
+        f.out.captured_bytes,
+        f.inbound.packets,
+        f.inbound.bytes,
+        f.inbound.captured_bytes,
+        opt(f.first_ts),
+        opt(f.last_ts),
+        opt(f.duration_s),
+        opt(tcp.and_then(|t| t.initiator)),
+        opt(tcp.map(|t| t.state)),
+        opt(tcp.map(|t| t.flags_out)),
+        opt(tcp.map(|t| t.flags_in)),
+        opt(tcp.and_then(|t| t.handshake_rtt_s)),
+    )
 }

@@ -87,8 +87,8 @@ pub struct DirCount {
     pub captured_bytes: u64,
 }
 
-/// The whole report.
-#[derive(Debug, Serialize)]
+/// The whole report; written by [`write`] (JSON fields in this order).
+#[derive(Debug)]
 pub struct Report<'a> {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
@@ -129,11 +129,11 @@ impl<'a> Flows<'a> {
     pub fn rows(&self) -> impl Iterator<Item = FlowRow> + '_ {
         self.flows.iter().map(|(k, s)| flow_row(k, s, self.local))
     }
-}
 
-impl Serialize for Flows<'_> {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        ser.collect_seq(self.rows())
+    /// The row at `i` (0 = largest).
+    pub fn row(&self, i: usize) -> FlowRow {
+        let (k, s) = self.flows[i];
+        flow_row(k, s, self.local)
     }
 }
 
@@ -607,28 +607,110 @@ fn conn_state(s: &FlowStats) -> &'static str {
     }
 }
 
-/// Writes the report in the chosen format.
+/// Writes the report in the chosen format. Flow rows, which can number in the hundreds of
+/// thousands, are rendered by `threads` threads in chunks and written in order.
 pub fn write(
     report: &Report,
     format: OutputFormat,
     top: usize,
+    threads: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
         OutputFormat::Table => table::write(report, top, out),
         OutputFormat::Json => {
-            // Compact: a report can hold hundreds of thousands of flows, and indentation
-            // would double its size. `jq .` pretty-prints.
-            serde_json::to_writer(&mut *out, report)?;
-            writeln!(out)
+            // The head is everything before `flows`; its closing brace is replaced by the
+            // streamed flows and the talkers. Compact: indentation would double the size of
+            // a large report (`jq .` pretty-prints).
+            let mut head = serde_json::to_vec(&Head {
+                schema: report.schema,
+                summary: &report.summary,
+                matched: &report.matched,
+                local: &report.local,
+                protocols: &report.protocols,
+            })?;
+            head.pop();
+            out.write_all(&head)?;
+            out.write_all(b",\"flows\":[")?;
+            write_rows(&report.flows, threads, out, |i, row, buf| {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                serde_json::to_writer(buf, row).map_err(io::Error::from)
+            })?;
+            out.write_all(b"],\"top_talkers\":")?;
+            serde_json::to_writer(&mut *out, &report.top_talkers)?;
+            out.write_all(b"}\n")
         }
-        OutputFormat::Ndjson => {
-            for f in report.flows.rows() {
-                serde_json::to_writer(&mut *out, &f)?;
-                writeln!(out)?;
-            }
+        OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, buf| {
+            serde_json::to_writer(&mut *buf, row)?;
+            buf.push(b'\n');
             Ok(())
+        }),
+        OutputFormat::Csv => {
+            out.write_all(csv::HEADER.as_bytes())?;
+            out.write_all(b"\n")?;
+            write_rows(&report.flows, threads, out, |_, row, buf| {
+                csv::row(row, buf)
+            })
         }
-        OutputFormat::Csv => csv::write(report, out),
     }
+}
+
+/// The report's fields before `flows`, in schema order.
+#[derive(Serialize)]
+struct Head<'r> {
+    schema: &'static str,
+    summary: &'r Summary,
+    matched: &'r Count,
+    local: &'r Local,
+    protocols: &'r [ProtocolRow],
+}
+
+/// Rows rendered per thread before they are written; bounds memory to threads × this many.
+const CHUNK: usize = 4096;
+
+/// Renders every flow row with `render(index, row, buffer)` on up to `threads` threads and
+/// writes the buffers in order.
+fn write_rows(
+    flows: &Flows<'_>,
+    threads: usize,
+    out: &mut dyn Write,
+    render: impl Fn(usize, &FlowRow, &mut Vec<u8>) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    let n = flows.len();
+    let threads = threads.clamp(1, n.div_ceil(CHUNK).max(1));
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); threads];
+    let render_range = |range: std::ops::Range<usize>, buf: &mut Vec<u8>| -> io::Result<()> {
+        buf.clear();
+        for i in range {
+            render(i, &flows.row(i), buf)?;
+        }
+        Ok(())
+    };
+    let mut start = 0;
+    while start < n {
+        let ranges: Vec<_> = (0..threads)
+            .map(|t| (start + t * CHUNK).min(n)..(start + (t + 1) * CHUNK).min(n))
+            .collect();
+        if threads == 1 {
+            render_range(ranges[0].clone(), &mut bufs[0])?;
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = bufs
+                    .iter_mut()
+                    .zip(ranges)
+                    .map(|(buf, r)| s.spawn(|| render_range(r, buf)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            })?;
+        }
+        for b in &bufs {
+            out.write_all(b)?;
+        }
+        start += threads * CHUNK;
+    }
+    Ok(())
 }
