@@ -15,10 +15,8 @@ use crate::hint::prefetch;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-/// Flow identity, with endpoints in canonical order (`lo <= hi`). Aligned to a cache line so
-/// that a lookup compares against one line, not two.
+/// Flow identity, with endpoints in canonical order (`lo <= hi`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(align(64))]
 pub struct FlowKey {
     /// IP protocol number.
     pub proto: u8,
@@ -320,6 +318,12 @@ impl Keyer {
     }
 }
 
+/// A key stored on a cache line of its own, so that a lookup compares against one line, not
+/// two (keys travel unaligned elsewhere: copies of 64 bytes would cost more than they save).
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct LineKey(FlowKey);
+
 /// A packet ready to be accounted: its key, found by [`Keyer::key`], and its counters.
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
@@ -367,7 +371,7 @@ impl Pending {
 pub struct FlowTable {
     /// 0 = empty; else hash tag in the high 32 bits, index + 1 in the low 32.
     slots: Vec<u64>,
-    keys: Vec<FlowKey>,
+    keys: Vec<LineKey>,
     stats: Vec<FlowStats>,
 }
 
@@ -431,7 +435,7 @@ impl FlowTable {
 
     /// Iterates flows in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
-        self.keys.iter().zip(self.stats.iter())
+        self.keys.iter().map(|k| &k.0).zip(self.stats.iter())
     }
 
     /// The stats of a flow, if present.
@@ -457,7 +461,7 @@ impl FlowTable {
             }
             if s & 0xFFFF_FFFF_0000_0000 == tag {
                 let idx = (s & 0xFFFF_FFFF) as usize - 1;
-                if self.keys[idx] == *key {
+                if self.keys[idx].0 == *key {
                     return Ok(idx);
                 }
             }
@@ -475,7 +479,7 @@ impl FlowTable {
         self.slots = vec![0; cap];
         let mask = cap - 1;
         for (idx, k) in self.keys.iter().enumerate() {
-            let h = hash_key(k);
+            let h = hash_key(&k.0);
             let mut pos = h as usize & mask;
             while self.slots[pos] != 0 {
                 pos = (pos + 1) & mask;
@@ -491,7 +495,7 @@ impl FlowTable {
             Err(pos) => {
                 let idx = self.keys.len();
                 self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
-                self.keys.push(key);
+                self.keys.push(LineKey(key));
                 self.stats.push(FlowStats::new(dir));
                 idx
             }
@@ -542,7 +546,7 @@ impl FlowTable {
                     let idx = (s & 0xFFFF_FFFF) as usize - 1;
                     // The key, the counters line, and for TCP the flags line: what
                     // `account` touches for all but handshake segments.
-                    prefetch((&self.keys[idx] as *const FlowKey).cast());
+                    prefetch((&self.keys[idx] as *const LineKey).cast());
                     let st = (&self.stats[idx] as *const FlowStats).cast::<u8>();
                     prefetch(st);
                     if batch[i].tcp_flags.is_some() {
@@ -561,14 +565,14 @@ impl FlowTable {
     /// Adds the flows of a table built from later packets of the same capture.
     pub fn merge(&mut self, other: FlowTable) {
         self.reserve(other.len());
-        for (k, v) in other.keys.into_iter().zip(other.stats) {
+        for (LineKey(k), v) in other.keys.into_iter().zip(other.stats) {
             let h = hash_key(&k);
             match self.find(&k, h) {
                 Ok(i) => self.stats[i].merge(&v),
                 Err(pos) => {
                     let idx = self.keys.len();
                     self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
-                    self.keys.push(k);
+                    self.keys.push(LineKey(k));
                     self.stats.push(v);
                 }
             }
