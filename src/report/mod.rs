@@ -137,9 +137,9 @@ impl<'a> Flows<'a> {
     }
 }
 
-/// Totals over every packet read.
+/// capinfos-like totals, for the whole report and for each input.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub struct Totals {
     /// Packets read.
     pub packets: u64,
     /// Sum of wire lengths.
@@ -149,11 +149,33 @@ pub struct Summary {
     /// Packets cut by the snap length.
     pub truncated_packets: u64,
     /// Earliest timestamp, RFC 3339 UTC with nanoseconds.
-    pub first_ts: Option<String>,
+    pub first_ts: Option<Timestamp>,
     /// Latest timestamp.
-    pub last_ts: Option<String>,
+    pub last_ts: Option<Timestamp>,
     /// `last_ts - first_ts` in seconds.
     pub duration_s: Option<f64>,
+}
+
+impl From<&FileCounters> for Totals {
+    fn from(c: &FileCounters) -> Self {
+        Totals {
+            packets: c.packets,
+            bytes: c.bytes,
+            captured_bytes: c.captured_bytes,
+            truncated_packets: c.truncated_packets,
+            first_ts: c.first_ts.map(Timestamp),
+            last_ts: c.last_ts.map(Timestamp),
+            duration_s: duration_s(c.first_ts, c.last_ts),
+        }
+    }
+}
+
+/// Totals over every packet read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Packets, bytes, times.
+    #[serde(flatten)]
+    pub totals: Totals,
     /// Per input.
     pub files: Vec<FileRow>,
     /// Everything the reader should know.
@@ -173,20 +195,9 @@ pub struct FileRow {
     pub snaplen: u32,
     /// Interfaces described.
     pub interfaces: u32,
-    /// Packets read.
-    pub packets: u64,
-    /// Sum of wire lengths.
-    pub bytes: u64,
-    /// Sum of captured lengths.
-    pub captured_bytes: u64,
-    /// Packets cut by the snap length.
-    pub truncated_packets: u64,
-    /// Earliest timestamp.
-    pub first_ts: Option<String>,
-    /// Latest timestamp.
-    pub last_ts: Option<String>,
-    /// Duration in seconds.
-    pub duration_s: Option<f64>,
+    /// Packets, bytes, times.
+    #[serde(flatten)]
+    pub totals: Totals,
     /// `full`, `partial` or `none`.
     pub readable: Readable,
     /// What stopped the reader.
@@ -446,13 +457,7 @@ pub fn build<'a>(
     Report {
         schema: SCHEMA,
         summary: Summary {
-            packets: total.packets,
-            bytes: total.bytes,
-            captured_bytes: total.captured_bytes,
-            truncated_packets: total.truncated_packets,
-            first_ts: total.first_ts.map(rfc3339),
-            last_ts: total.last_ts.map(rfc3339),
-            duration_s: duration_s(total.first_ts, total.last_ts),
+            totals: (&total).into(),
             files: files.iter().map(file_row).collect(),
             warnings,
         },
@@ -503,13 +508,7 @@ fn file_row(f: &FileFacts) -> FileRow {
             .collect(),
         snaplen: f.snaplen,
         interfaces: f.interfaces,
-        packets: c.packets,
-        bytes: c.bytes,
-        captured_bytes: c.captured_bytes,
-        truncated_packets: c.truncated_packets,
-        first_ts: c.first_ts.map(rfc3339),
-        last_ts: c.last_ts.map(rfc3339),
-        duration_s: duration_s(c.first_ts, c.last_ts),
+        totals: c.into(),
         readable: f.readable,
         error: f.error.clone(),
         warnings: f.warnings.clone(),

@@ -51,12 +51,12 @@ pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Resu
         writeln!(
             out,
             "  packets:       {} ({} truncated), {} on the wire, {} captured",
-            f.packets,
-            f.truncated_packets,
-            human_bytes(f.bytes),
-            human_bytes(f.captured_bytes)
+            f.totals.packets,
+            f.totals.truncated_packets,
+            human_bytes(f.totals.bytes),
+            human_bytes(f.totals.captured_bytes)
         )?;
-        if let (Some(a), Some(b)) = (&f.first_ts, &f.last_ts) {
+        if let (Some(a), Some(b)) = (&f.totals.first_ts, &f.totals.last_ts) {
             writeln!(out, "  time:          {a} .. {b}")?;
         }
         writeln!(out, "  readable:      {:?}", f.readable)?;
@@ -65,10 +65,10 @@ pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Resu
     writeln!(
         out,
         "Total: {} packets, {} ({} bytes), duration {:.3} s; matched {} packets, {} bytes",
-        s.packets,
-        human_bytes(s.bytes),
-        s.bytes,
-        s.duration_s.unwrap_or(0.0),
+        s.totals.packets,
+        human_bytes(s.totals.bytes),
+        s.totals.bytes,
+        s.totals.duration_s.unwrap_or(0.0),
         r.matched.packets,
         r.matched.bytes
     )?;
