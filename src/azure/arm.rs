@@ -156,31 +156,13 @@ impl ArmClient {
             let poll_url = self.service_url(&aso, &format!("{context} (Azure-AsyncOperation)"))?;
             let mut delay = self.retry_after(&first);
             loop {
-                self.sleep_until(delay, deadline, context).await?;
-                let p = self
-                    .send(
-                        Method::Get,
-                        poll_url.clone(),
-                        None,
-                        &format!("{context} (polling)"),
-                    )
-                    .await?;
+                let p = self.poll(&poll_url, delay, deadline, context).await?;
                 let op: AsyncOperation = parse_json(&p, &format!("{context} (polling)"))?;
-                let status = op.status.unwrap_or_default();
+                let status = op.status.clone().unwrap_or_default();
                 match status.to_ascii_lowercase().as_str() {
                     "succeeded" => break,
                     "failed" | "canceled" | "cancelled" => {
-                        let err = op.error.unwrap_or(OperationErrorBody {
-                            code: None,
-                            message: None,
-                        });
-                        return Err(Error::OperationFailed(Box::new(OperationError {
-                            operation: context.to_string(),
-                            status,
-                            code: err.code,
-                            message: err.message,
-                            request_id: p.request_id(),
-                        })));
+                        return Err(operation_failed(context, op, &p));
                     }
                     "" => {
                         return Err(Error::Malformed {
@@ -229,34 +211,16 @@ impl ArmClient {
         let deadline = Instant::now() + self.options.operation_timeout;
         let mut delay = self.retry_after(&first);
         loop {
-            self.sleep_until(delay, deadline, context).await?;
-            let p = self
-                .send(
-                    Method::Get,
-                    poll_url.clone(),
-                    None,
-                    &format!("{context} (polling)"),
-                )
-                .await?;
+            let p = self.poll(&poll_url, delay, deadline, context).await?;
             if p.status != 202 {
                 // Some operation endpoints answer 200 with an operation status body.
                 if let Ok(op) = serde_json::from_slice::<AsyncOperation>(&p.body) {
-                    let status = op.status.clone().unwrap_or_default();
+                    let status = op.status.as_deref().unwrap_or_default();
                     if matches!(
                         status.to_ascii_lowercase().as_str(),
                         "failed" | "canceled" | "cancelled"
                     ) {
-                        let err = op.error.unwrap_or(OperationErrorBody {
-                            code: None,
-                            message: None,
-                        });
-                        return Err(Error::OperationFailed(Box::new(OperationError {
-                            operation: context.to_string(),
-                            status,
-                            code: err.code,
-                            message: err.message,
-                            request_id: p.request_id(),
-                        })));
+                        return Err(operation_failed(context, op, &p));
                     }
                 }
                 return Ok(p);
@@ -272,6 +236,24 @@ impl ArmClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(60)))
             .unwrap_or(self.options.poll_interval)
+    }
+
+    /// Waits as the service asked, then GETs the operation's polling URL.
+    async fn poll(
+        &self,
+        url: &Url,
+        delay: Duration,
+        deadline: Instant,
+        context: &str,
+    ) -> Result<Response> {
+        self.sleep_until(delay, deadline, context).await?;
+        self.send(
+            Method::Get,
+            url.clone(),
+            None,
+            &format!("{context} (polling)"),
+        )
+        .await
     }
 
     async fn sleep_until(&self, delay: Duration, deadline: Instant, context: &str) -> Result<()> {
@@ -310,6 +292,21 @@ fn provisioning_state(body: &[u8]) -> Option<String> {
         .get("provisioningState")?
         .as_str()
         .map(str::to_string)
+}
+
+/// A long-running operation that ended `Failed` or `Canceled`, with the service's error.
+fn operation_failed(context: &str, op: AsyncOperation, p: &Response) -> Error {
+    let err = op.error.unwrap_or(OperationErrorBody {
+        code: None,
+        message: None,
+    });
+    Error::OperationFailed(Box::new(OperationError {
+        operation: context.to_string(),
+        status: op.status.unwrap_or_default(),
+        code: err.code,
+        message: err.message,
+        request_id: p.request_id(),
+    }))
 }
 
 #[cfg(test)]
