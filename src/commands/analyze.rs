@@ -72,6 +72,15 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if verbose > 1 {
+            eprintln!(
+                "nwcap: {what} done at {:.3} s",
+                clock.elapsed().as_secs_f64()
+            );
+        }
+    };
     let mut analyzer = Analyzer::new();
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
@@ -83,7 +92,9 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         }
         files.push(facts);
     }
+    lap("pass");
     let selection = analyzer.select(&filters);
+    lap("selection");
     if let Some(path) = &args.write {
         write_matched(path, &inputs, &selection)
             .with_context(|| format!("cannot write '{}'", path.display()))?;
@@ -95,6 +106,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         OutputFormat::Json
     });
     let report = report::build(&analyzer, &selection, &files, args.top);
+    lap("report");
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written =
@@ -104,6 +116,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         other => other.context("cannot write the report to standard output")?,
     }
+    lap("output");
     if verbose > 0 {
         print_memory();
     }
