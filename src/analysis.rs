@@ -365,7 +365,7 @@ pub struct Selection<'a> {
     /// Which addresses are local.
     pub local: LocalSet<'a>,
     /// Flows that passed the filters.
-    pub flows: Vec<(&'a FlowKey, &'a FlowStats)>,
+    pub flows: Vec<(FlowKey, &'a FlowStats)>,
     /// Whether packets without IP passed (only when nothing is filtered).
     pub non_ip: bool,
 }

@@ -433,9 +433,10 @@ impl FlowTable {
         self.keys.is_empty()
     }
 
-    /// Iterates flows in first-seen order.
-    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
-        self.keys.iter().map(|k| &k.0).zip(self.stats.iter())
+    /// Iterates flows in first-seen order. Keys come by value: the table stores them in a
+    /// packed form built for probing, not for reading.
+    pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &FlowStats)> {
+        self.keys.iter().map(|k| k.0).zip(self.stats.iter())
     }
 
     /// The stats of a flow, if present.

@@ -110,7 +110,7 @@ pub struct Report<'a> {
 /// report of a million flows does not hold a million rows.
 #[derive(Debug)]
 pub struct Flows<'a> {
-    flows: Vec<(&'a FlowKey, &'a FlowStats)>,
+    flows: Vec<(FlowKey, &'a FlowStats)>,
     local: &'a LocalSet<'a>,
 }
 
@@ -132,7 +132,7 @@ impl<'a> Flows<'a> {
 
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
-        let (k, s) = self.flows[i];
+        let (k, s) = &self.flows[i];
         flow_row(k, s, self.local)
     }
 }
@@ -417,7 +417,7 @@ pub fn build<'a>(
         b.1.total_bytes()
             .cmp(&a.1.total_bytes())
             .then(b.1.total_packets().cmp(&a.1.total_packets()))
-            .then(a.0.cmp(b.0))
+            .then(a.0.cmp(&b.0))
     });
     let mut matched = Count::default();
     let mut per_proto = [(Count::default(), 0u64); 256];
