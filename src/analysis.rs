@@ -5,39 +5,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
-use crate::decode::{self, Addr, Decoded, IpPacket, NonIp};
+use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
 
 /// Records accounted together by [`Analyzer::feed_batch`].
 pub const BATCH: usize = 32;
-
-const EMPTY: Pending = Pending {
-    key: FlowKey {
-        proto: 0,
-        ports_known: false,
-        lo: (
-            Addr {
-                v6: false,
-                bytes: [0; 16],
-            },
-            0,
-        ),
-        hi: (
-            Addr {
-                v6: false,
-                bytes: [0; 16],
-            },
-            0,
-        ),
-        icmp_id: None,
-    },
-    dir: 0,
-    tcp_flags: None,
-    ts: None,
-    wire: 0,
-    cap: 0,
-};
 
 /// Packets and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,7 +144,7 @@ impl Analyzer {
     /// Decodes and accounts records in order; faster than one by one (see
     /// [`FlowTable::add_batch`]).
     pub fn feed_batch(&mut self, recs: &[Record<'_>]) {
-        let mut pending = [EMPTY; BATCH];
+        let mut pending = [Pending::EMPTY; BATCH];
         for chunk in recs.chunks(BATCH) {
             let mut n = 0;
             for r in chunk {
@@ -187,6 +160,9 @@ impl Analyzer {
     /// Decodes a record into a keyed packet, or counts it as non-IP.
     #[inline]
     fn key(&mut self, r: &Record<'_>) -> Option<Pending> {
+        if let Some(t) = fast::tuple(r.linktype, r.data) {
+            return Some(Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32));
+        }
         match decode::decode(r.linktype, r.data) {
             Decoded::Ip(p) => {
                 let (ts, wire, cap) = (r.ts_ns, r.wire_len, r.data.len() as u32);

@@ -6,7 +6,8 @@
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use nwcap::capture::Reader;
-use nwcap::decode::{decode, Addr, Decoded, Fragment};
+use nwcap::decode::{decode, fast, Addr, Decoded, Fragment};
+use nwcap::flow::{Keyer, Pending};
 use proptest::prelude::*;
 
 /// Compares one packet; returns a description of the first difference.
@@ -94,11 +95,37 @@ fn compare(linktype: u16, data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn every_corpus_packet_agrees_with_etherparse() {
+/// The fast path against the general decoder and keyer: where the fast path takes a packet,
+/// both must produce the same flow key, direction and TCP flags.
+fn compare_fast(linktype: u16, data: &[u8]) -> Result<bool, String> {
+    let Some(t) = fast::tuple(linktype, data) else {
+        return Ok(false);
+    };
+    let Decoded::Ip(p) = decode(linktype, data) else {
+        return Err(format!(
+            "fast path took a packet the decoder rejects: {t:?}"
+        ));
+    };
+    let general = Pending::new(&mut Keyer::default(), &p, Some(7), 100, 60);
+    let quick = Pending::fast(&t, Some(7), 100, 60);
+    if general == quick {
+        Ok(true)
+    } else {
+        Err(format!(
+            "fast {:?} dir {} flags {:?}, general {:?} dir {} flags {:?}",
+            quick.key.unpack(),
+            quick.dir,
+            quick.tcp_flags,
+            general.key.unpack(),
+            general.dir,
+            general.tcp_flags
+        ))
+    }
+}
+
+/// Every record of every corpus capture, with its file and number.
+fn corpus(mut each: impl FnMut(&str, usize, u16, &[u8])) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
-    let mut compared = 0;
-    let mut errors = Vec::new();
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -112,12 +139,42 @@ fn every_corpus_packet_agrees_with_etherparse() {
             continue;
         };
         for (n, rec) in reader.map_while(Result::ok).enumerate() {
-            compared += 1;
-            if let Err(e) = compare(rec.linktype, rec.data) {
-                errors.push(format!("{} packet {}: {e}", path.display(), n + 1));
-            }
+            each(&path.display().to_string(), n + 1, rec.linktype, rec.data);
         }
     }
+}
+
+#[test]
+fn every_corpus_packet_takes_the_same_flow_on_the_fast_path() {
+    let (mut compared, mut fast) = (0, 0);
+    let mut errors = Vec::new();
+    corpus(|path, n, linktype, data| {
+        compared += 1;
+        match compare_fast(linktype, data) {
+            Ok(took) => fast += usize::from(took),
+            Err(e) => errors.push(format!("{path} packet {n}: {e}")),
+        }
+    });
+    assert!(
+        errors.is_empty(),
+        "{} differences:\n{}",
+        errors.len(),
+        errors[..errors.len().min(20)].join("\n")
+    );
+    // The corpus is mostly plain Ethernet TCP/UDP: the fast path must be exercised.
+    assert!(fast * 2 > compared, "fast path took {fast} of {compared}");
+}
+
+#[test]
+fn every_corpus_packet_agrees_with_etherparse() {
+    let mut compared = 0;
+    let mut errors = Vec::new();
+    corpus(|path, n, linktype, data| {
+        compared += 1;
+        if let Err(e) = compare(linktype, data) {
+            errors.push(format!("{path} packet {n}: {e}"));
+        }
+    });
     assert!(compared > 90_000, "{compared}");
     assert!(
         errors.is_empty(),
@@ -175,5 +232,21 @@ proptest! {
     #[test]
     fn random_packets_agree_with_etherparse(f in frame()) {
         prop_assert_eq!(compare(1, &f), Ok(()));
+    }
+
+    #[test]
+    fn random_packets_take_the_same_flow_on_the_fast_path(
+        f in frame(),
+        tags in proptest::collection::vec(prop_oneof![Just(0x8100u16), Just(0x88a8), Just(0x9100)], 0..3),
+    ) {
+        // Insert VLAN tags between the MAC addresses and the IP ethertype.
+        let mut g = f[..12].to_vec();
+        for t in &tags {
+            g.extend_from_slice(&t.to_be_bytes());
+            g.extend_from_slice(&[0, 10]);
+        }
+        g.extend_from_slice(&f[12..]);
+        prop_assert!(compare_fast(1, &f).is_ok(), "{:?}", compare_fast(1, &f));
+        prop_assert!(compare_fast(1, &g).is_ok(), "{:?}", compare_fast(1, &g));
     }
 }

@@ -7,6 +7,7 @@
 //! flags. Only the outermost IP header counts: an ICMP error's quoted header or a tunnel's
 //! inner packet never turns into a TCP/UDP flow of its own.
 
+pub mod fast;
 mod ip;
 mod link;
 mod transport;
