@@ -148,21 +148,24 @@ impl Analyzer {
         for chunk in recs.chunks(BATCH) {
             let mut n = 0;
             for r in chunk {
-                if let Some(p) = self.key(r) {
-                    pending[n] = p;
-                    n += 1;
-                }
+                let p = match fast::tuple(r.linktype, r.data) {
+                    Some(t) => Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32),
+                    None => match self.key(r) {
+                        Some(p) => p,
+                        None => continue,
+                    },
+                };
+                pending[n] = p;
+                n += 1;
             }
             self.flows.add_batch(&pending[..n]);
         }
     }
 
-    /// Decodes a record into a keyed packet, or counts it as non-IP.
-    #[inline]
+    /// Decodes a record the fast path did not take into a keyed packet, or counts it as
+    /// non-IP.
+    #[inline(never)]
     fn key(&mut self, r: &Record<'_>) -> Option<Pending> {
-        if let Some(t) = fast::tuple(r.linktype, r.data) {
-            return Some(Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32));
-        }
         match decode::decode(r.linktype, r.data) {
             Decoded::Ip(p) => {
                 let (ts, wire, cap) = (r.ts_ns, r.wire_len, r.data.len() as u32);

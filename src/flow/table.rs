@@ -18,9 +18,15 @@ struct LineKey(PackedKey);
 /// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
 /// therefore prefetches the slots, then the entries, of a whole batch before touching any,
 /// so the misses overlap instead of queueing one per packet.
+/// Packets whose misses [`FlowTable::add_batch`] overlaps at a time.
+const MAX_BATCH: usize = 64;
+
+/// The bits of a slot (and of a hash) that hold the tag.
+const TAG: u64 = 0xFFFF_FFFF_0000_0000;
+
 #[derive(Debug, Clone)]
 pub struct FlowTable {
-    /// 0 = empty; else hash tag in the high 32 bits, index + 1 in the low 32.
+    /// 0 = empty; else hash tag in the high 32 bits ([`TAG`]), index + 1 in the low 32.
     slots: Vec<u64>,
     keys: Vec<LineKey>,
     stats: Vec<FlowStats>,
@@ -75,7 +81,7 @@ impl FlowTable {
     /// `Ok(index)` when present, else `Err(slot)` where it would go.
     #[inline]
     fn find(&self, key: &PackedKey, h: u64) -> Result<usize, usize> {
-        let tag = h & 0xFFFF_FFFF_0000_0000;
+        let tag = h & TAG;
         let mask = self.mask();
         let mut pos = h as usize & mask;
         loop {
@@ -83,7 +89,7 @@ impl FlowTable {
             if s == 0 {
                 return Err(pos);
             }
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
+            if s & TAG == tag {
                 let idx = (s & 0xFFFF_FFFF) as usize - 1;
                 if self.keys[idx].0 == *key {
                     return Ok(idx);
@@ -108,72 +114,82 @@ impl FlowTable {
             while self.slots[pos] != 0 {
                 pos = (pos + 1) & mask;
             }
-            self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+            self.slots[pos] = (h & TAG) | (idx as u64 + 1);
         }
     }
 
-    #[inline]
-    fn entry(&mut self, key: PackedKey, h: u64, dir: usize) -> &mut FlowStats {
-        let idx = match self.find(&key, h) {
+    /// The index of `key`'s flow, created (with `dir` as its first direction) if new.
+    #[inline(never)]
+    fn find_or_insert(&mut self, key: PackedKey, h: u64, dir: usize) -> usize {
+        match self.find(&key, h) {
             Ok(i) => i,
             Err(pos) => {
                 let idx = self.keys.len();
-                self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+                self.slots[pos] = (h & TAG) | (idx as u64 + 1);
                 self.keys.push(LineKey(key));
                 self.stats.push(FlowStats::new(dir));
                 idx
             }
-        };
-        &mut self.stats[idx]
+        }
     }
 
     /// Accounts one keyed packet.
-    #[inline]
     pub fn add(&mut self, p: &Pending) {
         self.reserve(1);
         let h = p.key.hash();
-        self.account(p, h);
+        let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
+        self.account(idx, p);
     }
 
-    #[inline]
-    fn account(&mut self, p: &Pending, h: u64) {
-        let dir = usize::from(p.dir);
-        let stats = self.entry(p.key, h, dir);
+    #[inline(always)]
+    fn account(&mut self, idx: usize, p: &Pending) {
+        let dir = usize::from(p.dir & 1);
+        let stats = &mut self.stats[idx];
         stats.add(dir, p.ts, p.wire, p.cap);
         if let Some(f) = p.tcp_flags {
             stats.add_tcp(dir, f, p.ts);
         }
     }
 
-    /// Accounts a batch of keyed packets, in order, overlapping their cache misses.
+    /// Accounts a batch of keyed packets, in order, overlapping their cache misses: first
+    /// every slot is prefetched, then the key and counters each slot points to, and only then
+    /// is anything read for real.
     pub fn add_batch(&mut self, batch: &[Pending]) {
-        const MAX: usize = 64;
-        debug_assert!(batch.len() <= MAX);
+        for chunk in batch.chunks(MAX_BATCH) {
+            self.add_chunk(chunk);
+        }
+    }
+
+    #[inline]
+    fn add_chunk(&mut self, batch: &[Pending]) {
+        const MAX: usize = MAX_BATCH;
         self.reserve(batch.len());
         let mut hashes = [0u64; MAX];
         let mask = self.mask();
         for (h, p) in hashes.iter_mut().zip(batch) {
             *h = p.key.hash();
-            prefetch((&self.slots[*h as usize & mask] as *const u64).cast());
+            prefetch(self.slots.as_ptr().wrapping_add(*h as usize & mask).cast());
         }
-        for (i, &h) in hashes[..batch.len()].iter().enumerate() {
-            // Follow the first slot with a matching tag without comparing keys: comparing
-            // would wait for the miss this loop exists to hide.
-            let tag = h & 0xFFFF_FFFF_0000_0000;
+        // The first slot whose tag matches, per packet: almost always the packet's flow. It
+        // stays valid through the batch, as slots never move between `reserve`s.
+        let mut candidate = [usize::MAX; MAX];
+        for ((c, &h), p) in candidate.iter_mut().zip(&hashes).zip(batch) {
+            let tag = h & TAG;
             let mut pos = h as usize & mask;
             loop {
                 let s = self.slots[pos];
                 if s == 0 {
                     break;
                 }
-                if s & 0xFFFF_FFFF_0000_0000 == tag {
-                    let idx = (s & 0xFFFF_FFFF) as usize - 1;
+                if s & TAG == tag {
+                    let idx = (s & !TAG) as usize - 1;
+                    *c = idx;
                     // The key, the counters line, and for TCP the flags line: what
                     // `account` touches for all but handshake segments.
                     prefetch((&self.keys[idx] as *const LineKey).cast());
                     let st = (&self.stats[idx] as *const FlowStats).cast::<u8>();
                     prefetch(st);
-                    if batch[i].tcp_flags.is_some() {
+                    if p.tcp_flags.is_some() {
                         prefetch(st.wrapping_add(64));
                     }
                     break;
@@ -181,8 +197,13 @@ impl FlowTable {
                 pos = (pos + 1) & mask;
             }
         }
-        for (p, &h) in batch.iter().zip(&hashes) {
-            self.account(p, h);
+        for ((p, &h), &c) in batch.iter().zip(&hashes).zip(&candidate) {
+            let idx = match self.keys.get(c) {
+                Some(k) if k.0 == p.key => c,
+                // New flows, tag collisions, and flows an earlier packet of this batch made.
+                _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
+            };
+            self.account(idx, p);
         }
     }
 
@@ -195,7 +216,7 @@ impl FlowTable {
                 Ok(i) => self.stats[i].merge(&v),
                 Err(pos) => {
                     let idx = self.keys.len();
-                    self.slots[pos] = (h & 0xFFFF_FFFF_0000_0000) | (idx as u64 + 1);
+                    self.slots[pos] = (h & TAG) | (idx as u64 + 1);
                     self.keys.push(LineKey(k));
                     self.stats.push(v);
                 }
