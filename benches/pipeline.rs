@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use nwcap::analysis::{self, Analyzer, FileCounters};
 use nwcap::capture::Reader;
-use nwcap::decode::{decode, Decoded};
+use nwcap::decode::{decode, fast, Decoded};
 use nwcap::flow::{FlowTable, Keyer, Pending};
 
 #[path = "../tests/craft/mod.rs"]
@@ -53,7 +53,15 @@ fn benches(c: &mut Criterion) {
         })
     });
     let recs: Vec<_> = Reader::new(&data).unwrap().map_while(Result::ok).collect();
-    g.bench_function("decode", |b| {
+    g.bench_function("decode_fast_path", |b| {
+        b.iter(|| {
+            recs.iter()
+                .filter_map(|r| fast::tuple(r.linktype, r.data))
+                .map(|t| Pending::fast(&t, None, 0, 0).dir as usize)
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("decode_general", |b| {
         b.iter(|| {
             recs.iter()
                 .filter(|r| matches!(decode(r.linktype, r.data), Decoded::Ip(_)))

@@ -64,10 +64,18 @@ impl FileCounters {
         self.captured_bytes += cap;
         self.truncated_packets += u64::from(cap < u64::from(r.wire_len));
         if let Some(t) = r.ts_ns {
-            self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
-            self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
+            // Stores only on change: times mostly grow, so `first_ts` is written once.
+            if self.first_ts.is_none_or(|f| t < f) {
+                self.first_ts = Some(t);
+            }
+            if self.last_ts.is_none_or(|l| t > l) {
+                self.last_ts = Some(t);
+            }
         }
-        self.add_linktype(r.linktype, 1);
+        match self.linktypes.last_mut() {
+            Some((lt, n)) if *lt == r.linktype => *n += 1,
+            _ => self.add_linktype(r.linktype, 1),
+        }
     }
 
     #[inline]

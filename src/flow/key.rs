@@ -62,8 +62,18 @@ fn halves(b: &[u8; 16]) -> [u64; 2] {
 
 /// A [`FlowKey`] in five words: the low endpoint's address bytes (two words, memory order),
 /// the high endpoint's, then ports, protocol, flags and ICMP echo id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, Eq, Hash, Default)]
 pub struct PackedKey([u64; 5]);
+
+impl PartialEq for PackedKey {
+    /// Branch-free: the derived comparison of `[u64; 5]` calls `bcmp`, which costs more than
+    /// the rest of a flow-table lookup.
+    #[inline(always)]
+    fn eq(&self, o: &Self) -> bool {
+        let (a, b) = (&self.0, &o.0);
+        ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0
+    }
+}
 
 #[inline]
 fn fold_mul(a: u64, b: u64) -> u64 {
