@@ -62,7 +62,7 @@ fn halves(b: &[u8; 16]) -> [u64; 2] {
 
 /// A [`FlowKey`] in five words: the low endpoint's address bytes (two words, memory order),
 /// the high endpoint's, then ports, protocol, flags and ICMP echo id.
-#[derive(Debug, Clone, Copy, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, Eq, Default)]
 pub struct PackedKey([u64; 5]);
 
 impl PartialEq for PackedKey {
