@@ -144,7 +144,7 @@ impl Analyzer {
 
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
-        if let Some(p) = self.key(r) {
+        if let Some(p) = self.pending(r) {
             self.flows.add(&p);
         }
     }
@@ -156,17 +156,22 @@ impl Analyzer {
         for chunk in recs.chunks(BATCH) {
             let mut n = 0;
             for r in chunk {
-                let p = match fast::tuple(r.linktype, r.data) {
-                    Some(t) => Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32),
-                    None => match self.key(r) {
-                        Some(p) => p,
-                        None => continue,
-                    },
-                };
-                pending[n] = p;
-                n += 1;
+                if let Some(p) = self.pending(r) {
+                    pending[n] = p;
+                    n += 1;
+                }
             }
             self.flows.add_batch(&pending[..n]);
+        }
+    }
+
+    /// Decodes and keys a record, or counts it as non-IP (or defers it: see
+    /// [`Analyzer::for_later_shard`]).
+    #[inline(always)]
+    fn pending(&mut self, r: &Record<'_>) -> Option<Pending> {
+        match fast::tuple(r.linktype, r.data) {
+            Some(t) => Some(Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32)),
+            None => self.key(r),
         }
     }
 
@@ -241,15 +246,21 @@ pub fn run(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Option<CaptureError> {
-    let mut recs: Vec<Record<'_>> = Vec::with_capacity(BATCH);
+    // Records are keyed as they are read, without being collected first; only the flow
+    // table works a batch at a time.
+    let mut pending = [Pending::EMPTY; BATCH];
     let mut damage = None;
     loop {
-        recs.clear();
-        while recs.len() < BATCH {
+        let (mut taken, mut n) = (0, 0);
+        while taken < BATCH {
             match reader.next_record() {
                 Some(Ok(r)) => {
+                    taken += 1;
                     counters.add(&r);
-                    recs.push(r);
+                    if let Some(p) = analyzer.pending(&r) {
+                        pending[n] = p;
+                        n += 1;
+                    }
                 }
                 Some(Err(e)) => {
                     damage = Some(e);
@@ -258,8 +269,8 @@ pub fn run(
                 None => break,
             }
         }
-        analyzer.feed_batch(&recs);
-        if recs.len() < BATCH {
+        analyzer.flows.add_batch(&pending[..n]);
+        if taken < BATCH {
             return damage;
         }
     }
