@@ -8,6 +8,7 @@ use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
+use crate::window::{self, ReadAt, ReadError};
 
 /// Records accounted together by [`Analyzer::feed_batch`].
 pub const BATCH: usize = 32;
@@ -240,7 +241,9 @@ impl Analyzer {
 }
 
 /// Walks a reader to its end or its damage, counting and accounting every record; returns
-/// the damage, if any.
+/// the damage, if any. A reader over a window stops at the window's end (see
+/// [`Reader::need`]); its last batch is then accounted before this returns, because the records
+/// borrow from the window.
 pub fn run(
     reader: &mut Reader<'_>,
     counters: &mut FileCounters,
@@ -276,43 +279,88 @@ pub fn run(
     }
 }
 
+/// What stopped a pass before the end of a file.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// The capture is damaged or cut short.
+    #[error(transparent)]
+    Damage(#[from] CaptureError),
+    /// The file could not be read (an I/O error, or it shrank while being read). Reported like
+    /// damage: the report covers what was read before the failed offset.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
 /// What a whole-file pass found besides the counters.
 #[derive(Debug)]
 pub struct Pass {
-    /// The damage that stopped the reader, if any.
-    pub damage: Option<CaptureError>,
+    /// The damage or read error that stopped the pass, if any.
+    pub error: Option<PassError>,
     /// Header facts.
     pub info: FileInfo,
     /// Shards the file was read in (1 = one sequential pass).
     pub shards: usize,
 }
 
+/// How a pass reads a file that is on disk: positioned reads into a reused window (see
+/// `crate::window` for why) rather than walking its memory map.
+#[derive(Clone, Copy)]
+pub struct Windowed<'a> {
+    /// The file.
+    pub src: &'a (dyn ReadAt + Sync),
+    /// Bytes per window: [`crate::window::WINDOW`]; tests make it tiny.
+    pub window: usize,
+}
+
+/// [`run`] over one reader to its end: in place, or window by window from `windowed`.
+fn walk<'a>(
+    mut reader: Reader<'a>,
+    windowed: Option<Windowed<'_>>,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> (Reader<'a>, Option<PassError>) {
+    let Some(w) = windowed else {
+        let damage = run(&mut reader, counters, analyzer);
+        return (reader, damage.map(PassError::Damage));
+    };
+    let mut damage = None;
+    let (reader, read) = window::walk(reader, w.src, w.window, |r| {
+        // Only the last window can end in damage: the walk stops there.
+        damage = run(r, counters, analyzer);
+    });
+    let error = damage.map(PassError::Damage).or(read.map(PassError::Read));
+    (reader, error)
+}
+
 /// Like [`run`], on `threads` shards of one capture in parallel; the result is identical to
-/// a single pass. Falls back to one pass when the file cannot be split or a shard boundary
-/// turns out wrong.
+/// a single pass. `reader` and `data` are the whole file in memory; with `windowed`, only
+/// shard boundaries are looked for in `data` and every shard reads its records through its own
+/// window. Falls back to one pass when the file cannot be split or a shard boundary turns out
+/// wrong.
 pub fn run_parallel<'a>(
     mut reader: Reader<'a>,
     data: &'a [u8],
+    windowed: Option<Windowed<'_>>,
     threads: usize,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Pass {
-    let sequential =
-        |mut reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
-            let damage = run(&mut reader, counters, analyzer);
-            Pass {
-                damage,
-                info: reader.info(),
-                shards: 1,
-            }
-        };
-    let Some(mut shards) = shard::split(&reader, data, threads) else {
+    let sequential = |reader: Reader<'a>, counters: &mut FileCounters, analyzer: &mut Analyzer| {
+        let (reader, error) = walk(reader, windowed, counters, analyzer);
+        Pass {
+            error,
+            info: reader.info(),
+            shards: 1,
+        }
+    };
+    let Some(shards) = shard::split(&reader, data, threads) else {
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
-    let results: Vec<(FileCounters, Analyzer, Option<CaptureError>)> = std::thread::scope(|s| {
+    type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
+    let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
-            .iter_mut()
+            .into_iter()
             .enumerate()
             .map(|(i, r)| {
                 s.spawn(move || {
@@ -322,8 +370,8 @@ pub fn run_parallel<'a>(
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    let e = run(r, &mut c, &mut a);
-                    (c, a, e)
+                    let (r, e) = walk(r, windowed, &mut c, &mut a);
+                    (r, c, a, e)
                 })
             })
             .collect();
@@ -333,15 +381,19 @@ pub fn run_parallel<'a>(
             .collect()
     });
     let n = results.len();
-    let errors_only_at_end = results.iter().take(n - 1).all(|(_, _, e)| e.is_none());
+    let errors_only_at_end = results.iter().take(n - 1).all(|(.., e)| e.is_none());
+    let (shards, results): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .map(|(r, c, a, e)| (r, (c, a, e)))
+        .unzip();
     if !errors_only_at_end || !shard::verify(&shards, &starts) {
         return sequential(reader, counters, analyzer);
     }
-    let mut damage = None;
+    let mut error = None;
     for (c, a, e) in results {
         counters.merge(&c);
         analyzer.merge(a);
-        damage = e;
+        error = e;
     }
     let mut info = shard::head_info(&mut reader);
     for r in &shards {
@@ -351,7 +403,7 @@ pub fn run_parallel<'a>(
         info.skipped_blocks += i.skipped_blocks;
     }
     Pass {
-        damage,
+        error,
         info,
         shards: n,
     }

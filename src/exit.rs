@@ -6,7 +6,9 @@ pub const OK: i32 = 0;
 pub const RUNTIME: i32 = 1;
 /// Bad command line (clap also uses 2).
 pub const USAGE: i32 = 2;
-/// An input capture was damaged or is not a capture; the report covers what could be read.
+/// An input capture was damaged or is not a capture, or could not be read to its end (an I/O
+/// error such as EIO, or the file shrank while it was read: to the user the file is unreadable
+/// past that offset, like a damaged one); the report covers what could be read.
 pub const DAMAGED_INPUT: i32 = 3;
 /// Azure authentication or authorization failed (no token, 401, 403).
 pub const AUTH: i32 = 4;
@@ -32,7 +34,8 @@ pub const HELP: &str = "Exit codes:
   0  success
   1  runtime error (file or network I/O, service error)
   2  usage error (bad flag, bad filter value)
-  3  an input capture is damaged, cut short or not a capture (report covers what was read)
+  3  an input capture is damaged, cut short or not a capture, or a read of it failed
+     part-way (report covers what was read)
   4  Azure authentication or authorization failed (no token, HTTP 401/403)
   5  not found: subscription, resource group, watcher or capture (HTTP 404)
   6  conflict: the capture name exists or another capture runs on the VM (HTTP 409)

@@ -1,5 +1,7 @@
 //! Opens analysis inputs: memory-maps files, reads standard input, inflates gzip. The bytes
-//! are handed to `capture` as one slice; this module knows nothing of the formats inside.
+//! are handed to `capture` as one slice, and a mapped file is kept open beside its map so the
+//! analysis pass can read it through a window (`crate::window`) instead; this module knows
+//! nothing of the formats inside.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -9,8 +11,14 @@ use memmap2::Mmap;
 
 /// The bytes of one input.
 pub enum Input {
-    /// A memory-mapped file.
-    Mapped(Mmap),
+    /// A memory-mapped file. The map serves the few pages that finding shard boundaries and
+    /// `--write` touch; the analysis pass reads `file` with positioned reads.
+    Mapped {
+        /// The whole file, mapped.
+        map: Mmap,
+        /// The open file, for positioned reads.
+        file: File,
+    },
     /// Bytes read into memory (stdin, gzip, empty files).
     Owned(Vec<u8>),
 }
@@ -19,7 +27,7 @@ impl Deref for Input {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Input::Mapped(m) => m,
+            Input::Mapped { map, .. } => map,
             Input::Owned(v) => v,
         }
     }
@@ -51,6 +59,17 @@ pub struct Opened {
     pub gzip: bool,
 }
 
+impl Opened {
+    /// The file itself when it is read from disk as it is (mapped); `None` for bytes held in
+    /// memory (standard input, gzip, empty files, pipes).
+    pub fn file(&self) -> Option<&File> {
+        match &self.data {
+            Input::Mapped { file, .. } => Some(file),
+            Input::Owned(_) => None,
+        }
+    }
+}
+
 /// Opens `path` (`-` = standard input).
 pub fn open(path: &str) -> Result<Opened, InputError> {
     let io_err = |source| InputError::Io {
@@ -72,9 +91,11 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
         } else {
             // SAFETY: the map is read-only and private to this process; a capture file being
             // truncated by another process while nwcap reads it is the one hazard, the same
-            // one every mmap-based reader (tshark's included) accepts.
+            // one every mmap-based reader (tshark's included) accepts. Only the header, shard
+            // boundaries and `--write` go through the map; the analysis pass reads the file
+            // and reports a file that shrank as a read error.
             match unsafe { Mmap::map(&file) } {
-                Ok(m) => Input::Mapped(m),
+                Ok(map) => Input::Mapped { map, file },
                 // Pipes and special files cannot be mapped: read them instead.
                 Err(_) => {
                     let mut v = Vec::new();

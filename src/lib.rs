@@ -1,7 +1,7 @@
 //! nwcap: Azure Network Watcher packet captures from the command line.
 //!
 //! The analysis layers (`capture`, `decode`, `filter`, `flow`, `analysis`, `report`) are pure
-//! and know nothing of Azure; `azure` talks to Resource Manager and Blob Storage and knows
+//! and know nothing of Azure (`input` and `window` bring them the bytes of local files); `azure` talks to Resource Manager and Blob Storage and knows
 //! nothing of packets; `commands` glues them to the CLI.
 
 pub mod analysis;
@@ -16,3 +16,4 @@ pub mod flow;
 pub mod hint;
 pub mod input;
 pub mod report;
+pub mod window;

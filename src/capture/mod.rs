@@ -1,10 +1,13 @@
 //! Capture file formats: pcap and pcapng records over a borrowed byte slice.
 //!
-//! The readers walk records in a `&[u8]` (usually a whole memory map) and hand out
-//! [`Record`]s whose packet bytes borrow from that slice; nothing is copied and nothing
-//! here does I/O. Every length read from the file is checked before it is used, so any
-//! input yields either records or a [`CaptureError`] naming the byte offset of the
-//! damage; the readers never panic. Decoding the packet bytes is `decode`'s job.
+//! The readers walk records in a `&[u8]`, either the whole file or a window of it that a
+//! caller refills (see `crate::window`), and hand out [`Record`]s whose packet bytes borrow
+//! from that slice; nothing is copied and nothing here does I/O. Every length read from the
+//! file is checked before it is used, so any input yields either records or a
+//! [`CaptureError`] naming the file offset of the damage; the readers never panic. A record
+//! that runs past the window but not past the file is not damage: the reader stops and says
+//! how many bytes it needs ([`Reader::need`]), and a window-fed walk yields exactly the
+//! records and error of a whole-file walk. Decoding the packet bytes is `decode`'s job.
 
 mod bytes;
 pub mod pcap;
@@ -27,7 +30,7 @@ pub struct Record<'a> {
     /// The captured bytes: `data.len()` is the captured length, at most `wire_len`
     /// unless the file says otherwise.
     pub data: &'a [u8],
-    /// Byte offset of the record header in the capture buffer.
+    /// File offset of the record header.
     pub offset: u64,
 }
 
@@ -103,7 +106,7 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
-    /// Byte offset of the damage in the capture buffer.
+    /// File offset of the damage.
     pub fn offset(&self) -> u64 {
         match self {
             CaptureError::Truncated { offset, .. } | CaptureError::Corrupt { offset, .. } => {
@@ -172,7 +175,7 @@ pub enum Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// Detects the format and reads the file header.
+    /// Detects the format and reads the file header; `data` is the whole file.
     pub fn new(data: &'a [u8]) -> Result<Self, CaptureError> {
         Ok(match detect(data)? {
             Format::Pcap { .. } => Reader::Pcap(pcap::PcapReader::new(data)?),
@@ -196,7 +199,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Byte offset of the next record or block.
+    /// File offset of the next record or block.
     pub fn position(&self) -> usize {
         match self {
             Reader::Pcap(r) => r.position(),
@@ -204,8 +207,45 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The next record, `None` at a clean end, or the error that stops the walk.
-    /// After an error the reader returns `None`.
+    /// Length of the whole file.
+    pub fn file_len(&self) -> usize {
+        match self {
+            Reader::Pcap(r) => r.file_len(),
+            Reader::Pcapng(r) => r.file_len(),
+        }
+    }
+
+    /// When the walk stopped at the end of the window before the end of the file (and of the
+    /// shard): how many bytes from [`position`](Self::position) the next window must hold.
+    /// `None` when the walk is over.
+    pub fn need(&self) -> Option<usize> {
+        match self {
+            Reader::Pcap(r) => r.need(),
+            Reader::Pcapng(r) => r.need(),
+        }
+    }
+
+    /// The reader's state without its window (so it outlives the buffer), to be
+    /// [attached](Self::attach) to the next window.
+    pub fn detach(self) -> Reader<'static> {
+        match self {
+            Reader::Pcap(r) => Reader::Pcap(r.detach()),
+            Reader::Pcapng(r) => Reader::Pcapng(r.detach()),
+        }
+    }
+
+    /// Goes on in `window`, whose first byte is the file's byte at
+    /// [`position`](Self::position); a reader that was waiting for more bytes resumes.
+    pub fn attach<'b>(self, window: &'b [u8]) -> Reader<'b> {
+        match self {
+            Reader::Pcap(r) => Reader::Pcap(r.attach(window)),
+            Reader::Pcapng(r) => Reader::Pcapng(r.attach(window)),
+        }
+    }
+
+    /// The next record, `None` at a clean end (or at the end of the window, see
+    /// [`need`](Self::need)), or the error that stops the walk. After an error the reader
+    /// returns `None`.
     #[inline]
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
         match self {

@@ -1,5 +1,8 @@
 //! Classic libpcap files: both byte orders, micro- and nanosecond timestamps, and
 //! Kuznetzov's "modified" variant with 24-byte record headers.
+//!
+//! A record can be up to `max(262144, snaplen)` bytes plus its header, so a window-fed reader
+//! may ask for a window larger than the usual one.
 
 use super::bytes::u32_at;
 use super::{CaptureError, FileInfo, Format, Record};
@@ -11,19 +14,29 @@ const MAX_SANE_CAPLEN: u32 = 262_144;
 /// How far ahead of the record walk to prefetch.
 const PREFETCH_AHEAD: usize = 16 << 10;
 
-/// Record walker over a pcap buffer.
+/// Record walker over a pcap file, or over a window of it (see `capture`'s contract).
 #[derive(Debug, Clone)]
 pub struct PcapReader<'a> {
+    /// The bytes in memory: the whole file, or a window starting at `base`.
     data: &'a [u8],
+    /// File offset of `data[0]`.
+    base: usize,
+    /// Index in `data` of the next record header.
     pos: usize,
+    /// Length of the whole file: a record is cut short only if it runs past this, and merely
+    /// not yet read if it runs past the window.
+    len: usize,
     big_endian: bool,
     nanos: bool,
     modified: bool,
     snaplen: u32,
     linktype: u16,
-    /// Records starting at or after this offset belong to the next shard.
+    /// Records starting at or after this file offset belong to the next shard.
     end: usize,
     done: bool,
+    /// When the walk stopped at the end of the window: how many bytes from `position()` the
+    /// next window must hold (0 = it did not).
+    need: usize,
 }
 
 impl<'a> PcapReader<'a> {
@@ -51,7 +64,9 @@ impl<'a> PcapReader<'a> {
         let linktype = (u32_at(data, 20, be).unwrap_or(0) & 0xffff) as u16;
         Ok(PcapReader {
             data,
+            base: 0,
             pos: FILE_HEADER,
+            len: data.len(),
             big_endian,
             nanos,
             modified,
@@ -59,6 +74,7 @@ impl<'a> PcapReader<'a> {
             linktype,
             end: usize::MAX,
             done: false,
+            need: 0,
         })
     }
 
@@ -85,13 +101,62 @@ impl<'a> PcapReader<'a> {
         }
     }
 
-    /// Byte offset of the next record header.
+    /// File offset of the next record header.
     pub fn position(&self) -> usize {
-        self.pos
+        self.base + self.pos
+    }
+
+    /// Length of the whole file.
+    pub fn file_len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes from [`position`](Self::position) the next window must hold, when the walk
+    /// stopped at the end of this one before the end of the file.
+    pub fn need(&self) -> Option<usize> {
+        (self.need != 0).then_some(self.need)
+    }
+
+    /// The reader's state without its window, to be [attached](Self::attach) to the next.
+    pub fn detach(self) -> PcapReader<'static> {
+        PcapReader {
+            data: &[],
+            base: self.base + self.pos,
+            pos: 0,
+            len: self.len,
+            big_endian: self.big_endian,
+            nanos: self.nanos,
+            modified: self.modified,
+            snaplen: self.snaplen,
+            linktype: self.linktype,
+            end: self.end,
+            done: self.done,
+            need: self.need,
+        }
+    }
+
+    /// Goes on in `window`, whose first byte is the file's byte at
+    /// [`position`](Self::position).
+    pub fn attach<'b>(self, window: &'b [u8]) -> PcapReader<'b> {
+        let waiting = self.need != 0;
+        PcapReader {
+            data: window,
+            base: self.base + self.pos,
+            pos: 0,
+            len: self.len,
+            big_endian: self.big_endian,
+            nanos: self.nanos,
+            modified: self.modified,
+            snaplen: self.snaplen,
+            linktype: self.linktype,
+            end: self.end,
+            done: self.done && !waiting,
+            need: 0,
+        }
     }
 
     /// A reader for the records that start in `[start, end)`; `start` must be a record
-    /// boundary (see `capture::shard`).
+    /// boundary (see `capture::shard`) and this reader must hold the whole file.
     pub fn shard(&self, start: usize, end: usize) -> Self {
         let mut r = self.clone();
         r.pos = start.max(FILE_HEADER);
@@ -127,7 +192,8 @@ impl<'a> PcapReader<'a> {
         }
     }
 
-    /// The next record, or the damage that ends the walk.
+    /// The next record, or the damage that ends the walk; `None` at the end of the file, of
+    /// the shard, or of the window (then [`need`](Self::need) says how much more it needs).
     #[inline]
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
         if self.done {
@@ -135,38 +201,32 @@ impl<'a> PcapReader<'a> {
         }
         let d = self.data;
         let pos = self.pos;
-        let rest = d.len().saturating_sub(pos);
-        if rest == 0 || pos >= self.end {
+        let at = self.base + pos;
+        if at >= self.end {
             self.done = true;
             return None;
         }
         let hl = self.header_len();
-        let be = self.big_endian;
-        let fields = (
-            u32_at(d, pos, be),
-            u32_at(d, pos + 4, be),
-            u32_at(d, pos + 8, be),
-            u32_at(d, pos + 12, be),
-        );
-        let (Some(sec), Some(frac), Some(caplen), Some(wire_len)) = fields else {
-            return self.fail(CaptureError::Truncated {
-                offset: pos as u64,
-                what: "pcap record header",
-                need: hl as u64,
-                have: rest as u64,
-            });
+        // The first 16 bytes hold every field (the modified format's 8 more are not used).
+        let Some(h) = d.get(pos..).and_then(<[u8]>::first_chunk::<16>) else {
+            return self.short(at, "pcap record header", hl);
         };
-        if rest < hl {
-            return self.fail(CaptureError::Truncated {
-                offset: pos as u64,
-                what: "pcap record header",
-                need: hl as u64,
-                have: rest as u64,
-            });
+        if d.len() - pos < hl {
+            return self.short(at, "pcap record header", hl);
         }
+        let be = self.big_endian;
+        let field = |i: usize| {
+            let b = [h[i], h[i + 1], h[i + 2], h[i + 3]];
+            if be {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let (sec, frac, caplen, wire_len) = (field(0), field(4), field(8), field(12));
         if caplen > MAX_SANE_CAPLEN.max(self.snaplen) {
             return self.fail(CaptureError::Corrupt {
-                offset: pos as u64,
+                offset: at as u64,
                 what: "pcap record",
                 detail: format!(
                     "captured length {caplen} exceeds the maximum {}",
@@ -174,18 +234,14 @@ impl<'a> PcapReader<'a> {
                 ),
             });
         }
-        // Touch the file well ahead of the walk: page-cache pages are cold and the hardware
-        // prefetcher stops at every 4 KiB page boundary.
+        // Touch the bytes well ahead of the walk: a whole-file buffer (standard input, gzip)
+        // is cold, and the hardware prefetcher stops at every 4 KiB page boundary. In an
+        // L2-hot window the hint costs next to nothing.
         crate::hint::prefetch(d.as_ptr().wrapping_add(pos + PREFETCH_AHEAD));
         let start = pos + hl;
         let end = start + caplen as usize;
         let Some(data) = d.get(start..end) else {
-            return self.fail(CaptureError::Truncated {
-                offset: pos as u64,
-                what: "pcap record",
-                need: (hl + caplen as usize) as u64,
-                have: rest as u64,
-            });
+            return self.short(at, "pcap record", hl + caplen as usize);
         };
         self.pos = end;
         let frac_ns = if self.nanos {
@@ -198,8 +254,36 @@ impl<'a> PcapReader<'a> {
             wire_len,
             linktype: self.linktype,
             data,
-            offset: pos as u64,
+            offset: at as u64,
         }))
+    }
+
+    /// `need` bytes at file offset `at` are not all in the window: the clean end when the
+    /// file ends at `at`, cut short when it ends before `at + need`, else a stop to wait for a
+    /// window that holds them.
+    #[cold]
+    fn short(
+        &mut self,
+        at: usize,
+        what: &'static str,
+        need: usize,
+    ) -> Option<Result<Record<'a>, CaptureError>> {
+        let left = self.len.saturating_sub(at);
+        if left == 0 {
+            self.done = true;
+            return None;
+        }
+        if left < need {
+            return self.fail(CaptureError::Truncated {
+                offset: at as u64,
+                what,
+                need: need as u64,
+                have: left as u64,
+            });
+        }
+        self.need = need;
+        self.done = true;
+        None
     }
 
     fn fail(&mut self, e: CaptureError) -> Option<Result<Record<'a>, CaptureError>> {

@@ -1,6 +1,9 @@
 //! pcapng files: several sections (each with its own byte order), several interfaces per
 //! section (each with its own link type, snap length and timestamp resolution), Enhanced,
 //! Simple and obsolete Packet Blocks. Other blocks are skipped and counted.
+//!
+//! A block can be up to `MAX_BLOCK` (128 MiB), so a window-fed reader may ask for a window
+//! larger than the usual one.
 
 use super::bytes::{u16_at, u32_at, u64_at};
 use super::{CaptureError, FileInfo, Record};
@@ -24,20 +27,30 @@ struct Interface {
     tsoffset: i64,
 }
 
-/// Block walker over a pcapng buffer.
+/// Block walker over a pcapng file, or over a window of it (see `capture`'s contract).
 #[derive(Debug, Clone)]
 pub struct PcapngReader<'a> {
+    /// The bytes in memory: the whole file, or a window starting at `base`.
     data: &'a [u8],
+    /// File offset of `data[0]`.
+    base: usize,
+    /// Index in `data` of the next block.
     pos: usize,
+    /// Length of the whole file: a block is cut short only if it runs past this, and merely
+    /// not yet read if it runs past the window.
+    len: usize,
     big_endian: bool,
     interfaces: Vec<Interface>,
     info: FileInfo,
-    /// Blocks starting at or after this offset belong to the next shard.
+    /// Blocks starting at or after this file offset belong to the next shard.
     end: usize,
     /// Whether a section header or interface block was read since this reader was made or
     /// sharded: a later shard that assumed the earlier state would then be wrong.
     saw_layout_block: bool,
     done: bool,
+    /// When the walk stopped at the end of the window: how many bytes from `position()` the
+    /// next window must hold (0 = it did not).
+    need: usize,
 }
 
 impl<'a> PcapngReader<'a> {
@@ -58,13 +71,16 @@ impl<'a> PcapngReader<'a> {
         }
         Ok(PcapngReader {
             data,
+            base: 0,
             pos: 0,
+            len: data.len(),
             big_endian: false,
             interfaces: Vec::new(),
             info: FileInfo::default(),
             end: usize::MAX,
             saw_layout_block: false,
             done: false,
+            need: 0,
         })
     }
 
@@ -73,9 +89,57 @@ impl<'a> PcapngReader<'a> {
         self.info.clone()
     }
 
-    /// Byte offset of the next block.
+    /// File offset of the next block.
     pub fn position(&self) -> usize {
-        self.pos
+        self.base + self.pos
+    }
+
+    /// Length of the whole file.
+    pub fn file_len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes from [`position`](Self::position) the next window must hold, when the walk
+    /// stopped at the end of this one before the end of the file.
+    pub fn need(&self) -> Option<usize> {
+        (self.need != 0).then_some(self.need)
+    }
+
+    /// The reader's state (section byte order, interfaces, counters) without its window, to
+    /// be [attached](Self::attach) to the next.
+    pub fn detach(self) -> PcapngReader<'static> {
+        PcapngReader {
+            data: &[],
+            base: self.base + self.pos,
+            pos: 0,
+            len: self.len,
+            big_endian: self.big_endian,
+            interfaces: self.interfaces,
+            info: self.info,
+            end: self.end,
+            saw_layout_block: self.saw_layout_block,
+            done: self.done,
+            need: self.need,
+        }
+    }
+
+    /// Goes on in `window`, whose first byte is the file's byte at
+    /// [`position`](Self::position).
+    pub fn attach<'b>(self, window: &'b [u8]) -> PcapngReader<'b> {
+        let waiting = self.need != 0;
+        PcapngReader {
+            data: window,
+            base: self.base + self.pos,
+            pos: 0,
+            len: self.len,
+            big_endian: self.big_endian,
+            interfaces: self.interfaces,
+            info: self.info,
+            end: self.end,
+            saw_layout_block: self.saw_layout_block,
+            done: self.done && !waiting,
+            need: 0,
+        }
     }
 
     /// Whether the byte order is big-endian in the current section.
@@ -89,7 +153,7 @@ impl<'a> PcapngReader<'a> {
     }
 
     /// Reads up to the first packet block, so that the interfaces before it are known.
-    /// Returns `false` when the file ends (or is damaged) first.
+    /// Returns `false` when the file (or the window) ends, or is damaged, first.
     pub fn skip_to_first_packet(&mut self) -> bool {
         loop {
             let pos = self.pos;
@@ -106,7 +170,8 @@ impl<'a> PcapngReader<'a> {
     }
 
     /// A reader for the blocks that start in `[start, end)`, with this reader's section
-    /// state; `start` must be a block boundary (see `capture::shard`).
+    /// state; `start` must be a block boundary (see `capture::shard`) and this reader must
+    /// hold the whole file.
     pub fn shard(&self, start: usize, end: usize) -> Self {
         let mut r = self.clone();
         r.pos = start;
@@ -116,7 +181,9 @@ impl<'a> PcapngReader<'a> {
         r
     }
 
-    /// The next packet record, or the damage that ends the walk.
+    /// The next packet record, or the damage that ends the walk; `None` at the end of the
+    /// file, of the shard, or of the window (then [`need`](Self::need) says how much more it
+    /// needs).
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
         while !self.done {
             match self.next_block() {
@@ -131,59 +198,72 @@ impl<'a> PcapngReader<'a> {
         None
     }
 
-    /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else.
+    /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else. When the block
+    /// is not all in the window it changes nothing but `need`, so that the same block is read
+    /// again, whole, from the next window.
     fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
         let d = self.data;
         let pos = self.pos;
-        let rest = d.len().saturating_sub(pos);
-        if rest == 0 || pos >= self.end {
+        let at = self.base + pos;
+        if at >= self.end {
             self.done = true;
             return Ok(None);
         }
-        let truncated = |what, need: u64| CaptureError::Truncated {
-            offset: pos as u64,
-            what,
-            need,
-            have: rest as u64,
+        // Every check before the length is known reads the first 12 bytes.
+        let Some(h) = d.get(pos..).and_then(<[u8]>::first_chunk::<12>) else {
+            let left = self.len.saturating_sub(at);
+            let rest = d.len().saturating_sub(pos);
+            if rest < left {
+                return Ok(self.wait(left.min(12)));
+            }
+            if rest == 0 {
+                self.done = true;
+                return Ok(None);
+            }
+            return Err(self.cut_in_header(d.get(pos..).unwrap_or_default(), at));
         };
-        let Some(btype_le) = u32_at(d, pos, false) else {
-            return Err(truncated("pcapng block header", 12));
-        };
-        if btype_le == SHB {
+        let le = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let btype_le = le(0);
+        let shb = btype_le == SHB;
+        let be = if shb {
             // The byte order of everything up to the next SHB comes from this magic.
-            match u32_at(d, pos + 8, false) {
-                Some(BYTE_ORDER_MAGIC) => self.big_endian = false,
-                Some(m) if m.swap_bytes() == BYTE_ORDER_MAGIC => self.big_endian = true,
-                Some(m) => {
+            match le(8) {
+                BYTE_ORDER_MAGIC => false,
+                m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
+                m => {
                     return Err(CaptureError::Corrupt {
-                        offset: pos as u64 + 8,
+                        offset: at as u64 + 8,
                         what: "pcapng section header",
                         detail: format!("byte-order magic {m:#010x}"),
                     })
                 }
-                None => return Err(truncated("pcapng section header block", 28)),
             }
+        } else {
+            self.big_endian
+        };
+        let field = |i: usize| if be { le(i).swap_bytes() } else { le(i) };
+        let (btype, total) = (field(0), field(4));
+        check_length(total, at)?;
+        let Some(block) = d.get(pos..pos + total as usize) else {
+            let left = self.len.saturating_sub(at);
+            if total as usize > left {
+                return Err(CaptureError::Truncated {
+                    offset: at as u64,
+                    what: "pcapng block",
+                    need: total.into(),
+                    have: left as u64,
+                });
+            }
+            return Ok(self.wait(total as usize));
+        };
+        if shb {
+            self.big_endian = be;
             self.interfaces.clear();
             self.saw_layout_block = true;
         }
-        let be = self.big_endian;
-        let btype = u32_at(d, pos, be).unwrap_or(btype_le);
-        let Some(total) = u32_at(d, pos + 4, be) else {
-            return Err(truncated("pcapng block header", 12));
-        };
-        if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
-            return Err(CaptureError::Corrupt {
-                offset: pos as u64,
-                what: "pcapng block",
-                detail: format!("block length {total}"),
-            });
-        }
-        let Some(block) = d.get(pos..pos + total as usize) else {
-            return Err(truncated("pcapng block", total as u64));
-        };
         if u32_at(block, total as usize - 4, be) != Some(total) {
             return Err(CaptureError::Corrupt {
-                offset: pos as u64,
+                offset: at as u64,
                 what: "pcapng block",
                 detail: format!("trailing length does not match leading length {total}"),
             });
@@ -191,7 +271,7 @@ impl<'a> PcapngReader<'a> {
         self.pos = pos + total as usize;
         let body = &block[8..total as usize - 4];
         let corrupt = |detail: String| CaptureError::Corrupt {
-            offset: pos as u64,
+            offset: at as u64,
             what: block_name(btype),
             detail,
         };
@@ -253,7 +333,7 @@ impl<'a> PcapngReader<'a> {
                     wire_len,
                     linktype: iface.linktype,
                     data,
-                    offset: pos as u64,
+                    offset: at as u64,
                 }))
             }
             SPB => {
@@ -272,7 +352,7 @@ impl<'a> PcapngReader<'a> {
                     wire_len,
                     linktype: iface.linktype,
                     data: &body[4..4 + caplen],
-                    offset: pos as u64,
+                    offset: at as u64,
                 }))
             }
             _ => {
@@ -281,6 +361,56 @@ impl<'a> PcapngReader<'a> {
             }
         }
     }
+}
+
+impl PcapngReader<'_> {
+    /// Stops at the end of the window, asking for `need` bytes from the current block on.
+    #[cold]
+    fn wait(&mut self, need: usize) -> Option<Record<'static>> {
+        self.need = need;
+        self.done = true;
+        None
+    }
+
+    /// The damage of a file that ends `tail.len()` (1 to 11) bytes into the block at `at`, as
+    /// `next_block` would find it reading the type, the section's byte-order magic and the
+    /// length in that order.
+    #[cold]
+    fn cut_in_header(&self, tail: &[u8], at: usize) -> CaptureError {
+        let truncated = |what, need| CaptureError::Truncated {
+            offset: at as u64,
+            what,
+            need,
+            have: tail.len() as u64,
+        };
+        let Some(btype_le) = u32_at(tail, 0, false) else {
+            return truncated("pcapng block header", 12);
+        };
+        if btype_le == SHB {
+            // The byte-order magic at 8 is missing.
+            return truncated("pcapng section header block", 28);
+        }
+        let Some(total) = u32_at(tail, 4, self.big_endian) else {
+            return truncated("pcapng block header", 12);
+        };
+        match check_length(total, at) {
+            Err(e) => e,
+            Ok(()) => truncated("pcapng block", total.into()),
+        }
+    }
+}
+
+/// A block length that cannot be right: below the 12 bytes of header and trailer, not a
+/// multiple of 4, or beyond `MAX_BLOCK`.
+fn check_length(total: u32, at: usize) -> Result<(), CaptureError> {
+    if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
+        return Err(CaptureError::Corrupt {
+            offset: at as u64,
+            what: "pcapng block",
+            detail: format!("block length {total}"),
+        });
+    }
+    Ok(())
 }
 
 fn block_name(btype: u32) -> &'static str {

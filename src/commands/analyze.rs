@@ -16,6 +16,7 @@ use crate::filter::{FilterSet, FilterSpec};
 use crate::flow::{FlowKey, Keyer};
 use crate::input::{self, Opened};
 use crate::report::{self, FileFacts, OutputFormat, Readable};
+use crate::window;
 
 /// Builds the filter list: each `--filter` (and `--filters-json` entry) with the single-field
 /// flags added; the flags alone when there is no `--filter`.
@@ -133,8 +134,9 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     })
 }
 
-/// Peak and current memory from `/proc/self/status`, file-backed (the mapped captures) apart
-/// from anonymous (nwcap's own tables), so the two are never confused.
+/// Peak and current memory from `/proc/self/status`, file-backed (mapped captures, of which the
+/// pass touches only a few pages since it reads through a window) apart from anonymous
+/// (nwcap's own tables and windows), so the two are never confused.
 fn print_memory() {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return;
@@ -150,7 +152,7 @@ fn print_memory() {
             )
     };
     eprintln!(
-        "nwcap: memory: peak RSS {} (mapped capture included); at exit anonymous {}, file-backed {}",
+        "nwcap: memory: peak RSS {} (mapped pages included); at exit anonymous {}, file-backed {}",
         field("VmHWM:"),
         field("RssAnon:"),
         field("RssFile:")
@@ -226,12 +228,24 @@ fn analyze_one(
         (f, true) => format!("{f}, gzip-compressed"),
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
-    let pass = analysis::run_parallel(reader, &opened.data, threads, &mut facts.counters, analyzer);
+    // A file on disk is read through a window; bytes already in memory are walked in place.
+    let windowed = opened.file().map(|f| analysis::Windowed {
+        src: f,
+        window: window::WINDOW,
+    });
+    let pass = analysis::run_parallel(
+        reader,
+        &opened.data,
+        windowed,
+        threads,
+        &mut facts.counters,
+        analyzer,
+    );
     if verbose > 1 {
         eprintln!("nwcap: {path}: read in {} shard(s)", pass.shards);
     }
     let info = pass.info;
-    if let Some(e) = pass.damage {
+    if let Some(e) = pass.error {
         facts.readable = if facts.counters.packets == 0 {
             Readable::None
         } else {

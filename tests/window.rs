@@ -1,0 +1,457 @@
+//! Walking a capture through small windows (records straddling windows all the time, larger
+//! than the window, shards reading past their end) yields exactly the records, the final
+//! error, the header facts and the final position of walking the whole file in memory.
+
+mod craft;
+
+use craft::*;
+use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
+use nwcap::capture::{CaptureError, FileInfo, Reader};
+use nwcap::flow::{FlowKey, FlowStats};
+use nwcap::window;
+use proptest::prelude::*;
+
+/// Window sizes that make records straddle windows constantly, and the production one.
+const WINDOWS: [usize; 6] = [1, 7, 64, 100, 4096, window::WINDOW];
+
+/// A record's fields, its bytes copied.
+type Got = (Option<i64>, u32, u16, Vec<u8>, u64);
+
+/// Everything a walk produces.
+#[derive(Debug, PartialEq)]
+struct Walk {
+    records: Vec<Got>,
+    error: Option<CaptureError>,
+    info: FileInfo,
+    position: usize,
+}
+
+fn take(r: &mut Reader<'_>, records: &mut Vec<Got>, error: &mut Option<CaptureError>) {
+    while let Some(x) = r.next_record() {
+        match x {
+            Ok(rec) => records.push((
+                rec.ts_ns,
+                rec.wire_len,
+                rec.linktype,
+                rec.data.to_vec(),
+                rec.offset,
+            )),
+            Err(e) => {
+                assert!(error.is_none(), "a second error after {error:?}: {e}");
+                *error = Some(e);
+            }
+        }
+    }
+}
+
+/// The reference: the whole file in memory.
+fn whole(data: &[u8]) -> Option<Walk> {
+    let mut r = Reader::new(data).ok()?;
+    let (mut records, mut error) = (Vec::new(), None);
+    take(&mut r, &mut records, &mut error);
+    assert_eq!(r.need(), None, "a whole-file reader never waits for more");
+    Some(Walk {
+        records,
+        error,
+        info: r.info(),
+        position: r.position(),
+    })
+}
+
+/// The same file read through `window`-byte windows.
+fn windowed(data: &[u8], window: usize) -> Option<Walk> {
+    let reader = Reader::new(data).ok()?;
+    let (mut records, mut error) = (Vec::new(), None);
+    let (r, read) = window::walk(reader, data, window, |r| {
+        take(r, &mut records, &mut error);
+    });
+    assert!(read.is_none(), "{read:?}");
+    Some(Walk {
+        records,
+        error,
+        info: r.info(),
+        position: r.position(),
+    })
+}
+
+fn assert_same(name: &str, data: &[u8], windows: &[usize]) {
+    let Some(expected) = whole(data) else {
+        return;
+    };
+    for &w in windows {
+        let got = windowed(data, w).expect("the header was read");
+        assert_eq!(
+            got.records.len(),
+            expected.records.len(),
+            "{name}, window {w}"
+        );
+        assert_eq!(got, expected, "{name}, window {w}");
+    }
+}
+
+fn corpus() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let s = p.to_string_lossy();
+            !s.ends_with(".tsv") && !s.ends_with(".md")
+        })
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            // Inflates the .gz one, as `analyze` does.
+            let opened = nwcap::input::open(p.to_str().unwrap()).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, opened.data.to_vec())
+        })
+        .collect()
+}
+
+/// The captures `tests/cli.rs` and `tests/parallel.rs` build, intact and damaged.
+fn crafted() -> Vec<(&'static str, Vec<u8>)> {
+    let t0 = 1_700_000_000_000_000_000i64;
+    let mut recs = Vec::new();
+    for i in 0..40u16 {
+        let ts = t0 + i64::from(i) * 1_000_000;
+        recs.push(Rec::new(
+            ts,
+            tcp(
+                "10.1.0.4",
+                50000 + i,
+                "93.184.216.34",
+                443,
+                ACK,
+                37 * usize::from(i),
+            ),
+        ));
+        recs.push(Rec::new(ts + 1, udp("10.1.0.4", 5353, "10.0.0.53", 53, 5)));
+        recs.push(Rec::new(ts + 2, arp()));
+    }
+    // A record far larger than every small window, and a snapped one.
+    recs.push(Rec::new(
+        t0 + 999,
+        tcp("10.1.0.4", 1, "10.0.0.7", 2, ACK, 9000),
+    ));
+    recs.push(Rec::new(t0 + 1000, tcp("10.1.0.4", 1, "10.0.0.7", 2, ACK, 1000)).snapped(34));
+    let le = pcap(&recs, false, false, 65535);
+    let cut = le[..le.len() - 10].to_vec();
+    let mut corrupt_len = le.clone();
+    let second = pcap(&recs[..2], false, false, 65535).len();
+    corrupt_len[second + 8..second + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    // A huge snaplen lets a huge captured length through as not corrupt: only the file's end
+    // says it is cut short.
+    let mut huge = pcap(&recs[..3], false, false, u32::MAX);
+    let third = pcap(&recs[..2], false, false, u32::MAX).len();
+    huge[third + 8..third + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let ng = pcapng_section(&recs, false, 6, &[]);
+    let mut ng_trailer = ng.clone();
+    let n = ng_trailer.len();
+    ng_trailer[n - 4] ^= 0x40;
+    let mut two_sections = pcapng_section(&recs, false, 6, &[]);
+    two_sections.extend(pcapng_section(
+        &recs,
+        true,
+        9,
+        &[(0x0000_0BAD, vec![1, 2, 3, 4, 5]), (0x99, vec![])],
+    ));
+    let mut ng_bad_len = ng.clone();
+    // The second block (the IDB, at 28) claims a length that is not a multiple of 4.
+    ng_bad_len[32] = 0x15;
+    let mut cases = vec![
+        ("le.pcap", le.clone()),
+        ("be-ns.pcap", pcap(&recs, true, true, 65535)),
+        ("cut.pcap", cut),
+        (
+            "cut-in-big-record.pcap",
+            le[..le.len() - (9000 + 54 + 10)].to_vec(),
+        ),
+        ("cut-in-record-header.pcap", le[..le.len() - 43].to_vec()),
+        ("corrupt-caplen.pcap", corrupt_len),
+        ("huge-caplen.pcap", huge),
+        ("header-only.pcap", le[..24].to_vec()),
+        ("le.pcapng", ng.clone()),
+        ("be.pcapng", pcapng_section(&recs, true, 9, &[])),
+        ("trailer.pcapng", ng_trailer),
+        ("two-sections.pcapng", two_sections.clone()),
+        ("bad-block-length.pcapng", ng_bad_len),
+        ("shb-only.pcapng", ng[..28].to_vec()),
+    ];
+    // pcapng cut at every kind of place: inside a block header, inside a section header,
+    // inside a block. The last block is 68 bytes long.
+    for cut in [1, 13, 100, 68 - 2, 68 - 6, 68 - 10] {
+        cases.push((
+            "cut.pcapng",
+            two_sections[..two_sections.len() - cut].to_vec(),
+        ));
+    }
+    let second_shb = ng.len();
+    for keep in [2, 6, 10, 20] {
+        cases.push((
+            "cut-in-shb.pcapng",
+            two_sections[..second_shb + keep].to_vec(),
+        ));
+    }
+    let mut bad_magic = two_sections.clone();
+    bad_magic[second_shb + 9] ^= 0x10;
+    cases.push(("bad-byte-order-magic.pcapng", bad_magic));
+    cases
+}
+
+#[test]
+fn corpus_files_read_the_same_through_small_windows() {
+    let files = corpus();
+    assert!(files.len() > 40);
+    for (name, data) in &files {
+        assert_same(name, data, &WINDOWS);
+    }
+}
+
+#[test]
+fn crafted_and_damaged_captures_read_the_same_through_small_windows() {
+    for (name, data) in crafted() {
+        let expected = whole(&data).unwrap();
+        if name.starts_with("cut") || name.contains("corrupt") || name.contains("huge") {
+            assert!(expected.error.is_some(), "{name} must be damaged");
+        }
+        assert_same(name, &data, &WINDOWS);
+    }
+}
+
+#[test]
+fn a_cut_final_record_is_reported_as_today() {
+    // The last record of `le.pcap` is the snapped one: a 16-byte header and 34 bytes. Cutting
+    // 10 bytes leaves 40 of its 50, at every window size, with today's message.
+    let all = crafted();
+    let le = &all.iter().find(|(n, _)| *n == "le.pcap").unwrap().1;
+    let (_, cut) = all.iter().find(|(n, _)| *n == "cut.pcap").unwrap();
+    let offset = le.len() as u64 - 50;
+    for w in WINDOWS {
+        let e = windowed(cut, w).unwrap().error.expect("cut short");
+        assert_eq!(
+            e,
+            CaptureError::Truncated {
+                offset,
+                what: "pcap record",
+                need: 50,
+                have: 40
+            },
+            "window {w}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("file cut short at offset {offset}: pcap record needs 50 bytes, only 40 left")
+        );
+    }
+}
+
+/// Flows, sorted, for comparing two passes.
+fn flows(a: &Analyzer) -> Vec<(FlowKey, FlowStats)> {
+    let mut v: Vec<_> = a.flows.iter().map(|(k, s)| (*k, *s)).collect();
+    v.sort_by_key(|x| x.0);
+    v
+}
+
+/// ~1.2 MB of TCP over 500 flows: enough for 4 shards of at least 256 KiB.
+fn sharded_recs() -> Vec<Rec> {
+    let mut recs = Vec::new();
+    for i in 0..6000u32 {
+        let peer = format!("10.0.{}.{}", i % 50, i % 200);
+        let data = tcp(
+            "10.1.0.4",
+            30000 + (i % 500) as u16,
+            &peer,
+            443,
+            ACK,
+            (i % 300) as usize,
+        );
+        recs.push(Rec::new(1_700_000_000_000_000_000 + i64::from(i), data));
+    }
+    recs
+}
+
+#[test]
+fn shards_read_through_windows_like_one_pass_in_memory() {
+    let recs = sharded_recs();
+    let pc = pcap(&recs, false, false, 65535);
+    let ng = pcapng_section(&recs, false, 9, &[]);
+    let cut = pc[..pc.len() - 7].to_vec();
+    for (name, bytes) in [("pcap", pc), ("pcapng", ng), ("cut pcap", cut)] {
+        let (mut c0, mut a0) = (FileCounters::default(), Analyzer::new());
+        let one = analysis::run_parallel(
+            Reader::new(&bytes).unwrap(),
+            &bytes,
+            None,
+            1,
+            &mut c0,
+            &mut a0,
+        );
+        for (threads, window) in [(1, 1), (1, 333), (4, 1), (4, 333), (4, window::WINDOW)] {
+            let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
+            let src: &[u8] = &bytes;
+            let pass = analysis::run_parallel(
+                Reader::new(&bytes).unwrap(),
+                &bytes,
+                Some(Windowed { src: &src, window }),
+                threads,
+                &mut c,
+                &mut a,
+            );
+            let what = format!("{name}, {threads} threads, window {window}");
+            assert_eq!(pass.shards, threads, "{what}: the split must really happen");
+            assert_eq!(c, c0, "{what}");
+            assert_eq!(flows(&a), flows(&a0), "{what}");
+            assert_eq!(pass.info, one.info, "{what}");
+            assert_eq!(
+                pass.error.map(|e| e.to_string()),
+                one.error.as_ref().map(|e| e.to_string()),
+                "{what}"
+            );
+        }
+    }
+}
+
+/// A file whose bytes from `bad` on cannot be read (EIO).
+struct Faulty {
+    data: Vec<u8>,
+    bad: u64,
+}
+
+impl window::ReadAt for Faulty {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        if offset >= self.bad {
+            return Err(std::io::Error::from_raw_os_error(5));
+        }
+        let n = buf.len().min((self.bad - offset) as usize);
+        self.data[..].read_at(&mut buf[..n], offset)
+    }
+}
+
+#[test]
+fn a_failed_read_stops_the_pass_with_its_offset_after_every_record_before_it() {
+    let data = pcap(&sharded_recs(), false, false, 65535);
+    let ends: Vec<u64> = Reader::new(&data)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .map(|r| r.offset + 16 + r.data.len() as u64)
+        .collect();
+    // In the middle (a shard that is not the last fails: the pass falls back to one), and
+    // near the end (the last shard fails: its error is the pass's).
+    for (bad, threads, shards) in [
+        (data.len() as u64 / 2 + 3, 1, 1),
+        (data.len() as u64 / 2 + 3, 4, 1),
+        (data.len() as u64 - 1000, 4, 4),
+    ] {
+        let src = Faulty {
+            data: data.clone(),
+            bad,
+        };
+        let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
+        let pass = analysis::run_parallel(
+            Reader::new(&data).unwrap(),
+            &data,
+            Some(Windowed {
+                src: &src,
+                window: 4096,
+            }),
+            threads,
+            &mut c,
+            &mut a,
+        );
+        let what = format!("bad {bad}, {threads} threads");
+        assert_eq!(pass.shards, shards, "{what}");
+        let Some(analysis::PassError::Read(e)) = &pass.error else {
+            panic!("{what}: {:?}", pass.error);
+        };
+        assert_eq!(e.offset, bad, "{what}");
+        assert_eq!(
+            pass.error.unwrap().to_string(),
+            format!(
+                "cannot read the file at offset {bad}: {}",
+                std::io::Error::from_raw_os_error(5)
+            )
+        );
+        let complete = ends.iter().filter(|&&e| e <= bad).count() as u64;
+        assert_eq!(c.packets, complete, "{what}");
+    }
+}
+
+/// A random mutation: overwrite, truncate, or splice bytes.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Set(usize, u8),
+    Truncate(usize),
+    Insert(usize, Vec<u8>),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+        any::<usize>().prop_map(Mutation::Truncate),
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 1..16)
+        )
+            .prop_map(|(i, v)| Mutation::Insert(i, v)),
+    ]
+}
+
+/// Read once: every proptest case picks one.
+fn small_captures() -> &'static [Vec<u8>] {
+    static FILES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        corpus()
+            .into_iter()
+            .map(|(_, d)| d)
+            .filter(|d| d.len() < 60_000)
+            .chain(crafted().into_iter().map(|(_, d)| d))
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_captures_read_the_same_through_random_windows(
+        pick in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 0..8),
+        windows in proptest::collection::vec(1usize..3000, 1..4),
+    ) {
+        let mut data = pick.get(small_captures()).clone();
+        for m in muts {
+            match m {
+                Mutation::Set(i, b) => { if !data.is_empty() { let n = data.len(); data[i % n] = b; } }
+                Mutation::Truncate(i) => data.truncate(i % (data.len() + 1)),
+                Mutation::Insert(i, v) => { let at = i % (data.len() + 1); data.splice(at..at, v); }
+            }
+        }
+        if let Some(expected) = whole(&data) {
+            for w in windows {
+                let got = windowed(&data, w);
+                prop_assert_eq!(got.as_ref(), Some(&expected), "window {}", w);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_behind_valid_magics_read_the_same_through_random_windows(
+        magic in prop_oneof![
+            Just(vec![0xd4, 0xc3, 0xb2, 0xa1]),
+            Just(vec![0xa1, 0xb2, 0x3c, 0x4d]),
+            Just(vec![0x34, 0xcd, 0xb2, 0xa1]),
+            Just(vec![0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a]),
+        ],
+        rest in proptest::collection::vec(any::<u8>(), 0..4096),
+        window in 1usize..600,
+    ) {
+        let mut data = magic;
+        data.extend(rest);
+        if let Some(expected) = whole(&data) {
+            prop_assert_eq!(windowed(&data, window), Some(expected));
+        }
+    }
+}
