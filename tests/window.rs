@@ -250,7 +250,7 @@ fn a_cut_final_record_is_reported_as_today() {
 
 /// Flows, sorted, for comparing two passes.
 fn flows(a: &Analyzer) -> Vec<(FlowKey, FlowStats)> {
-    let mut v: Vec<_> = a.flows.iter().map(|(k, s)| (*k, *s)).collect();
+    let mut v: Vec<_> = a.flows.iter().map(|(k, s)| (k, *s)).collect();
     v.sort_by_key(|x| x.0);
     v
 }
