@@ -249,6 +249,19 @@ pub fn run(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Option<CaptureError> {
+    // One loop per format, so that each reader's record walk is inlined into it.
+    match reader {
+        Reader::Pcap(r) => account_all(|| r.next_record(), counters, analyzer),
+        Reader::Pcapng(r) => account_all(|| r.next_record(), counters, analyzer),
+    }
+}
+
+#[inline(always)]
+fn account_all<'a>(
+    mut next_record: impl FnMut() -> Option<Result<Record<'a>, CaptureError>>,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> Option<CaptureError> {
     // Records are keyed as they are read, without being collected first; only the flow
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
@@ -256,7 +269,7 @@ pub fn run(
     loop {
         let (mut taken, mut n) = (0, 0);
         while taken < BATCH {
-            match reader.next_record() {
+            match next_record() {
                 Some(Ok(r)) => {
                     taken += 1;
                     counters.add(&r);

@@ -194,7 +194,7 @@ impl<'a> PcapReader<'a> {
 
     /// The next record, or the damage that ends the walk; `None` at the end of the file, of
     /// the shard, or of the window (then [`need`](Self::need) says how much more it needs).
-    #[inline]
+    #[inline(always)]
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
         if self.done {
             return None;
