@@ -110,29 +110,32 @@ pub struct Report<'a> {
 /// report of a million flows does not hold a million rows.
 #[derive(Debug)]
 pub struct Flows<'a> {
-    flows: Vec<(FlowKey, &'a FlowStats)>,
+    /// The selection's flows, in its order.
+    flows: &'a [(FlowKey, &'a FlowStats)],
+    /// Indexes into `flows`, largest flow first.
+    order: Vec<usize>,
     local: &'a LocalSet<'a>,
 }
 
 impl<'a> Flows<'a> {
     /// Number of flows.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.order.len()
     }
 
     /// `true` when there is none.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.order.is_empty()
     }
 
     /// The rows, largest flow first.
     pub fn rows(&self) -> impl Iterator<Item = FlowRow> + '_ {
-        self.flows.iter().map(|(k, s)| flow_row(k, s, self.local))
+        (0..self.len()).map(|i| self.row(i))
     }
 
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
-        let (k, s) = &self.flows[i];
+        let (k, s) = &self.flows[self.order[i]];
         flow_row(k, s, self.local)
     }
 }
@@ -412,24 +415,24 @@ pub fn build<'a>(
         ));
     }
 
-    let mut flows = sel.flows.clone();
-    flows.sort_unstable_by(|a, b| {
-        b.1.total_bytes()
-            .cmp(&a.1.total_bytes())
-            .then(b.1.total_packets().cmp(&a.1.total_packets()))
-            .then(a.0.cmp(&b.0))
-    });
     let mut matched = Count::default();
     let mut per_proto = [(Count::default(), 0u64); 256];
     // packets sent, bytes sent, packets received, bytes received, flows
     let mut talkers: HashMap<Addr, [u64; 5], foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(flows.len(), Default::default());
-    for (k, s) in &flows {
-        matched.packets += s.total_packets();
-        matched.bytes += s.total_bytes();
+        HashMap::with_capacity_and_hasher(sel.flows.len(), Default::default());
+    // The flows are sorted as (bytes, packets, index) triples, not as the selection's pairs:
+    // their stats sit behind pointers into a table of tens of megabytes, and comparing
+    // through them cost two cache misses per comparison. The selection is in table order, so
+    // this loop reads the stats sequentially, once.
+    let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(sel.flows.len());
+    for (i, (k, s)) in sel.flows.iter().enumerate() {
+        let (packets, bytes) = (s.total_packets(), s.total_bytes());
+        order.push((bytes, packets, i));
+        matched.packets += packets;
+        matched.bytes += bytes;
         let p = &mut per_proto[usize::from(k.proto)];
-        p.0.packets += s.total_packets();
-        p.0.bytes += s.total_bytes();
+        p.0.packets += packets;
+        p.0.bytes += bytes;
         p.1 += 1;
         for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
             let t = talkers.entry(addr).or_default();
@@ -438,6 +441,22 @@ pub fn build<'a>(
             t[2] += s.packets[recv];
             t[3] += s.bytes[recv];
             t[4] += 1;
+        }
+    }
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    // Ties go to the key order, which makes the order total and independent of the table's.
+    // Most flows of a small-packet capture share their figures with others, so ties are
+    // settled afterwards, run by run, on ranks that compare in a few instructions: comparing
+    // keys field by field, inside the sort above or in the runs, cost over twice as much.
+    let mut ranked: Vec<([u128; 3], usize)> = Vec::new();
+    for run in order.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if run.len() > 1 {
+            ranked.clear();
+            ranked.extend(run.iter().map(|&(_, _, i)| (key_rank(&sel.flows[i].0), i)));
+            ranked.sort_unstable();
+            for (slot, &(_, i)) in run.iter_mut().zip(&ranked) {
+                slot.2 = i;
+            }
         }
     }
 
@@ -471,12 +490,20 @@ pub fn build<'a>(
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
 
     let mut top_talkers: Vec<(Addr, [u64; 5])> = talkers.into_iter().collect();
-    top_talkers.sort_unstable_by(|a, b| {
+    let by_bytes = |a: &(Addr, [u64; 5]), b: &(Addr, [u64; 5])| {
         (b.1[1] + b.1[3])
             .cmp(&(a.1[1] + a.1[3]))
             .then(a.0.cmp(&b.0))
-    });
-    top_talkers.truncate(top);
+    };
+    // Only the first `top` are reported: picking them before sorting spares sorting every
+    // address, and the order is total, so they are the same ones.
+    if top < top_talkers.len() {
+        if top > 0 {
+            top_talkers.select_nth_unstable_by(top - 1, by_bytes);
+        }
+        top_talkers.truncate(top);
+    }
+    top_talkers.sort_unstable_by(by_bytes);
 
     Report {
         schema: SCHEMA,
@@ -492,7 +519,8 @@ pub fn build<'a>(
         },
         protocols,
         flows: Flows {
-            flows,
+            flows: &sel.flows,
+            order: order.into_iter().map(|(_, _, i)| i).collect(),
             local: &sel.local,
         },
         top_talkers: top_talkers
@@ -507,6 +535,30 @@ pub fn build<'a>(
             })
             .collect(),
     }
+}
+
+/// A flow key as integers that order exactly as [`FlowKey`]'s `Ord` (field by field, each
+/// field big-endian, booleans and `Option` tags as 0 and 1): an injective, order-preserving
+/// encoding, so sorting by it sorts by the key.
+fn key_rank(k: &FlowKey) -> [u128; 3] {
+    let mut b = [0u8; 48];
+    b[0] = k.proto;
+    b[1] = u8::from(k.ports_known);
+    for (at, (addr, port)) in [(2, k.lo), (21, k.hi)] {
+        b[at] = u8::from(addr.v6);
+        b[at + 1..at + 17].copy_from_slice(&addr.bytes);
+        b[at + 17..at + 19].copy_from_slice(&port.to_be_bytes());
+    }
+    if let Some(id) = k.icmp_id {
+        b[40] = 1;
+        b[41..43].copy_from_slice(&id.to_be_bytes());
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 16];
+        w.copy_from_slice(&b[16 * i..16 * i + 16]);
+        u128::from_be_bytes(w)
+    };
+    [word(0), word(1), word(2)]
 }
 
 fn proto_value(p: u8) -> serde_json::Value {
@@ -759,5 +811,59 @@ mod tests {
             0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
         ]));
         assert_eq!(serde_json::to_string(&v6).unwrap(), "\"2001:db8::1\"");
+    }
+
+    /// `key_rank` orders keys exactly as `FlowKey`'s `Ord`: keys that differ in one field
+    /// at a time, at both ends of each field's range, and random keys, compared pairwise.
+    #[test]
+    fn key_rank_orders_like_flow_keys() {
+        use crate::flow::FlowKey;
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let addr = |r: u64, v6: bool| {
+            let mut bytes = [0u8; 16];
+            let n = if v6 { 16 } else { 4 };
+            for (i, b) in bytes[..n].iter_mut().enumerate() {
+                // Few distinct values per byte, so that keys often share long prefixes.
+                *b = [0, 1, 0x7f, 0x80, 0xff][(r >> (3 * i)) as usize % 5];
+            }
+            Addr { v6, bytes }
+        };
+        let mut keys = Vec::new();
+        for _ in 0..3000 {
+            let r = [next(), next(), next()];
+            keys.push(FlowKey {
+                proto: [0, 1, 6, 17, 58, 255][r[0] as usize % 6],
+                ports_known: r[0] >> 8 & 1 == 1,
+                lo: (
+                    addr(r[1], r[0] >> 9 & 1 == 1),
+                    [0, 1, 255, 256, 65535][(r[0] >> 10) as usize % 5],
+                ),
+                hi: (
+                    addr(r[2], r[0] >> 13 & 1 == 1),
+                    [0, 1, 255, 256, 65535][(r[0] >> 14) as usize % 5],
+                ),
+                icmp_id: [None, Some(0), Some(1), Some(256), Some(65535)]
+                    [(r[0] >> 17) as usize % 5],
+            });
+        }
+        let mut checked = [0usize; 3];
+        for a in &keys {
+            for b in keys.iter().step_by(7) {
+                let want = a.cmp(b);
+                assert_eq!(
+                    super::key_rank(a).cmp(&super::key_rank(b)),
+                    want,
+                    "{a:?} {b:?}"
+                );
+                checked[want as usize + 1] += 1;
+            }
+        }
+        assert!(checked.iter().all(|&n| n > 100), "{checked:?}");
     }
 }
