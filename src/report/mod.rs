@@ -3,6 +3,7 @@
 //! `io::Write`; nothing here opens files.
 
 mod csv;
+mod json;
 mod table;
 pub mod time;
 
@@ -252,31 +253,99 @@ impl std::fmt::Display for IpText {
     }
 }
 
+impl IpText {
+    /// Longest text of an address (eight groups of four hex digits and seven colons).
+    pub const MAX_LEN: usize = 39;
+
+    /// Writes the address into `buf` exactly as [`std::net::IpAddr`] displays it, without the
+    /// formatting machinery: most report rows hold two addresses, and the formatter was the
+    /// slow part of a row.
+    pub fn render(self, buf: &mut [u8; Self::MAX_LEN]) -> &str {
+        let n = self.render_ascii(buf);
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    }
+
+    /// Like [`IpText::render`], as ASCII bytes: the report writers copy them straight into
+    /// their output. Returns the length.
+    pub(crate) fn render_ascii(self, buf: &mut [u8; Self::MAX_LEN]) -> usize {
+        let a = self.0;
+        if !a.v6 {
+            put_v4(buf, 0, [a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]])
+        } else {
+            let groups: [u16; 8] =
+                std::array::from_fn(|i| u16::from_be_bytes([a.bytes[2 * i], a.bytes[2 * i + 1]]));
+            if groups[..6] == [0, 0, 0, 0, 0, 0xffff] {
+                // IPv4-mapped addresses keep their dotted quad, as std writes them.
+                buf[..7].copy_from_slice(b"::ffff:");
+                put_v4(buf, 7, [a.bytes[12], a.bytes[13], a.bytes[14], a.bytes[15]])
+            } else {
+                // The first longest run of at least two zero groups becomes `::` (RFC 5952).
+                let (mut run, mut best) = ((0, 0), (0, 0));
+                for (i, &g) in groups.iter().enumerate() {
+                    if g != 0 {
+                        run = (i + 1, 0);
+                    } else {
+                        run.1 += 1;
+                        if run.1 > best.1 {
+                            best = run;
+                        }
+                    }
+                }
+                if best.1 > 1 {
+                    let n = put_groups(buf, 0, &groups[..best.0]);
+                    buf[n..n + 2].copy_from_slice(b"::");
+                    put_groups(buf, n + 2, &groups[best.0 + best.1..])
+                } else {
+                    put_groups(buf, 0, &groups)
+                }
+            }
+        }
+    }
+}
+
+/// Writes a dotted quad at `at`; returns where it ends.
+fn put_v4(buf: &mut [u8], mut at: usize, octets: [u8; 4]) -> usize {
+    for (i, octet) in octets.into_iter().enumerate() {
+        if i > 0 {
+            buf[at] = b'.';
+            at += 1;
+        }
+        if octet >= 100 {
+            buf[at] = b'0' + octet / 100;
+            at += 1;
+        }
+        if octet >= 10 {
+            buf[at] = b'0' + octet / 10 % 10;
+            at += 1;
+        }
+        buf[at] = b'0' + octet % 10;
+        at += 1;
+    }
+    at
+}
+
+/// Writes IPv6 groups in lowercase hex without leading zeros, colon-separated, at `at`;
+/// returns where they end.
+fn put_groups(buf: &mut [u8], mut at: usize, groups: &[u16]) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, &g) in groups.iter().enumerate() {
+        if i > 0 {
+            buf[at] = b':';
+            at += 1;
+        }
+        let digits = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
+        for d in (0..digits).rev() {
+            buf[at] = HEX[usize::from(g >> (4 * d) & 0xf)];
+            at += 1;
+        }
+    }
+    at
+}
+
 impl Serialize for IpText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.v6 {
-            return s.collect_str(self);
-        }
-        // IPv4 by hand: most rows hold two, and the formatter is the slow part of a row.
-        let mut buf = [0u8; 15];
-        let mut n = 0;
-        for (i, &octet) in self.0.bytes[..4].iter().enumerate() {
-            if i > 0 {
-                buf[n] = b'.';
-                n += 1;
-            }
-            if octet >= 100 {
-                buf[n] = b'0' + octet / 100;
-                n += 1;
-            }
-            if octet >= 10 {
-                buf[n] = b'0' + octet / 10 % 10;
-                n += 1;
-            }
-            buf[n] = b'0' + octet % 10;
-            n += 1;
-        }
-        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+        let mut buf = [0u8; IpText::MAX_LEN];
+        s.serialize_str(self.render(&mut buf))
     }
 }
 
@@ -711,14 +780,14 @@ pub fn write(
                 if i > 0 {
                     buf.push(b',');
                 }
-                serde_json::to_writer(buf, row).map_err(io::Error::from)
+                json::flow_row(row, buf)
             })?;
             out.write_all(b"],\"top_talkers\":")?;
             serde_json::to_writer(&mut *out, &report.top_talkers)?;
             out.write_all(b"}\n")
         }
         OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, buf| {
-            serde_json::to_writer(&mut *buf, row)?;
+            json::flow_row(row, buf)?;
             buf.push(b'\n');
             Ok(())
         }),
@@ -865,5 +934,50 @@ mod tests {
             }
         }
         assert!(checked.iter().all(|&n| n > 100), "{checked:?}");
+    }
+
+    /// The hand-written text of every kind of address equals std's: zero runs of every
+    /// length and position (ties go to the first), IPv4-mapped and -compatible forms, and
+    /// random addresses.
+    #[test]
+    fn rendering_matches_std() {
+        let check = |a: Addr| {
+            let mut buf = [0u8; IpText::MAX_LEN];
+            assert_eq!(IpText(a).render(&mut buf), a.to_ip().to_string(), "{a:?}");
+        };
+        // Every pattern of zero and non-zero groups, with non-zero values of every width.
+        for mask in 0..256u32 {
+            for v in [1u16, 0xa, 0xff, 0x100, 0xabc, 0x1000, 0xffff] {
+                let mut bytes = [0u8; 16];
+                for g in 0..8 {
+                    if mask & (1 << g) != 0 {
+                        bytes[2 * g..2 * g + 2]
+                            .copy_from_slice(&v.wrapping_add(g as u16).to_be_bytes());
+                    }
+                }
+                check(Addr::v6(bytes));
+            }
+        }
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let b = x.to_be_bytes();
+            check(Addr::v4([b[0], b[1], b[2], b[3]]));
+            let mut bytes = [0u8; 16];
+            bytes[8..].copy_from_slice(&b);
+            check(Addr::v6(bytes));
+            bytes[..8].copy_from_slice(&x.rotate_left(17).to_le_bytes());
+            check(Addr::v6(bytes));
+            let mut mapped = [
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0], b[1], b[2], b[3],
+            ];
+            check(Addr::v6(mapped));
+            mapped[10] = 0;
+            check(Addr::v6(mapped));
+            mapped[11] = 0;
+            check(Addr::v6(mapped));
+        }
     }
 }
