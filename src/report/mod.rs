@@ -988,7 +988,7 @@ mod tests {
                     want,
                     "{a:?} {b:?}"
                 );
-                checked[want as usize + 1] += 1;
+                checked[(want as i8 + 1) as usize] += 1;
             }
         }
         assert!(checked.iter().all(|&n| n > 100), "{checked:?}");
