@@ -753,7 +753,6 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
 fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
     let t = &s.tcp;
     let remote = 1 - local;
-    let secs = |a: Option<i64>, b: Option<i64>| Some((b? - a?) as f64 / 1e9);
     let (syn, synack, ack) = t.handshake();
     TcpRow {
         initiator: initiator.map(|i| if i == local { "local" } else { "remote" }),
@@ -762,9 +761,9 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         flags_in: Flags(t.flags[remote]),
         syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
         syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
-        syn_to_synack_s: secs(syn, synack),
-        synack_to_ack_s: secs(synack, ack),
-        handshake_rtt_s: secs(syn, ack),
+        syn_to_synack_s: duration_s(syn, synack),
+        synack_to_ack_s: duration_s(synack, ack),
+        handshake_rtt_s: duration_s(syn, ack),
     }
 }
 

@@ -98,9 +98,17 @@ impl serde::Serialize for Timestamp {
     }
 }
 
-/// Seconds between two optional timestamps.
+/// Seconds between two optional timestamps. pcapng timestamps are clamped to the ends of the
+/// 64-bit range, where the difference does not fit 64 bits; it is then taken in 128 (not
+/// always: converting 128 bits to a float is a library call, and reports hold hundreds of
+/// thousands of durations). Both give the same float wherever 64 bits suffice.
 pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
-    Some((last? - first?) as f64 / 1e9)
+    let (first, last) = (first?, last?);
+    let ns = match last.checked_sub(first) {
+        Some(d) => d as f64,
+        None => (i128::from(last) - i128::from(first)) as f64,
+    };
+    Some(ns / 1e9)
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -140,6 +148,30 @@ mod tests {
                     super::Timestamp(t).render(&mut buf),
                     super::Timestamp(t).to_string()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn durations_span_the_whole_range() {
+        use super::duration_s;
+        assert_eq!(
+            duration_s(Some(i64::MIN), Some(i64::MAX)),
+            Some(u64::MAX as f64 / 1e9)
+        );
+        assert_eq!(
+            duration_s(Some(i64::MAX), Some(i64::MIN)),
+            Some(-(u64::MAX as f64) / 1e9)
+        );
+        assert_eq!(duration_s(None, Some(0)), None);
+        let mut x: i64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (a, b) = (x >> 1, (x >> 1).wrapping_add(x % 1_000_000_000_000));
+            if let Some(d) = b.checked_sub(a) {
+                assert_eq!(duration_s(Some(a), Some(b)), Some(d as f64 / 1e9));
             }
         }
     }
