@@ -224,14 +224,16 @@ impl Analyzer {
     /// Decides which addresses are local and which flows pass the filters.
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
         let local = LocalSet::decide(self, filters);
-        let flows = self
-            .flows
-            .iter()
-            .filter(|(k, _)| {
+        let mut flows = Vec::with_capacity(self.flows.len());
+        if filters.keeps_all() {
+            // Nothing to orient or match: most runs have no filter at all.
+            flows.extend(self.flows.iter());
+        } else {
+            flows.extend(self.flows.iter().filter(|(k, _)| {
                 let [a, b] = k.endpoints();
                 filters.matches_flow(k.proto, a, b, local.side(&a.0, &b.0))
-            })
-            .collect();
+            }));
+        }
         Selection {
             local,
             flows,
@@ -448,7 +450,10 @@ impl<'a> LocalSet<'a> {
         if !given.is_empty() {
             return LocalSet::Given(given);
         }
-        let mut seen: HashMap<Addr, u64> = HashMap::new();
+        // The fast fixed hasher, not SipHash: two lookups per flow made this map most of the
+        // selection's cost, and the result does not depend on hash order (see the ties below).
+        let mut seen: HashMap<Addr, u64, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(analyzer.flows.len(), Default::default());
         for (k, s) in analyzer.flows.iter() {
             *seen.entry(k.lo.0).or_insert(0) += s.total_packets();
             if k.hi.0 != k.lo.0 {

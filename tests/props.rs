@@ -5,6 +5,7 @@ use nwcap::analysis::Analyzer;
 use nwcap::capture::write::CaptureWriter;
 use nwcap::capture::{Reader, Record};
 use nwcap::filter::FilterSet;
+use nwcap::report::OutputFormat;
 use proptest::prelude::*;
 
 /// Reads everything, decoding and accounting each record, as `analyze` does.
@@ -24,7 +25,19 @@ fn run_pipeline(data: &[u8]) {
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
-    let _ = nwcap::report::build(&a, &sel, &[], 10);
+    let r = nwcap::report::build(&a, &sel, &[], 10);
+    // The writers too: flow rows are written by hand, and whatever the flows hold must not
+    // panic them.
+    for format in [
+        OutputFormat::Table,
+        OutputFormat::Json,
+        OutputFormat::Ndjson,
+        OutputFormat::Csv,
+    ] {
+        let mut out = Vec::new();
+        nwcap::report::write(&r, format, 10, 2, &mut out).unwrap();
+        assert!(format == OutputFormat::Table || out.is_ascii());
+    }
 }
 
 fn corpus() -> Vec<Vec<u8>> {

@@ -108,8 +108,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     });
     let report = report::build(&analyzer, &selection, &files, args.top);
     lap("report");
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, report_output());
     let written =
         report::write(&report, format, args.top, threads, &mut out).and_then(|_| out.flush());
     match written {
@@ -132,6 +131,18 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// Where the report goes: standard output. Flow rows come in chunks of megabytes, and the
+/// standard handle is line-buffered: it would scan every chunk for its last newline before
+/// passing it on. A duplicate of the descriptor takes the chunks as they are; the standard
+/// handle remains where there is none (no descriptor 1, or not a Unix).
+fn report_output() -> Box<dyn Write> {
+    #[cfg(unix)]
+    if let Ok(fd) = std::os::fd::AsFd::as_fd(&io::stdout()).try_clone_to_owned() {
+        return Box::new(File::from(fd));
+    }
+    Box::new(io::stdout().lock())
 }
 
 /// Peak and current memory from `/proc/self/status`, file-backed (mapped captures, of which the

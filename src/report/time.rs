@@ -32,32 +32,42 @@ impl Timestamp {
     /// Writes the RFC 3339 text into `buf` by hand: formatting machinery costs more than the
     /// rest of a report row.
     pub fn render(self, buf: &mut [u8; 30]) -> &str {
+        let n = self.render_ascii(buf);
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    }
+
+    /// Like [`Timestamp::render`], as ASCII bytes: the report writers copy them straight into
+    /// their output. Returns the length.
+    pub(crate) fn render_ascii(self, buf: &mut [u8; 30]) -> usize {
         let ns = self.0;
         let secs = ns.div_euclid(1_000_000_000);
-        let frac = ns.rem_euclid(1_000_000_000) as u64;
-        let sod = secs.rem_euclid(86_400) as u64;
+        let frac = ns.rem_euclid(1_000_000_000) as u32;
+        let sod = secs.rem_euclid(86_400) as u32;
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         if !(0..=9999).contains(&y) {
             // Outside four-digit years the general formatter handles signs and widths.
             let s = self.to_string();
             let n = s.len().min(30);
             buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-            return std::str::from_utf8(&buf[..n]).unwrap_or_default();
+            return n;
         }
-        let mut put = |at: usize, v: u64, width: usize| {
-            let mut v = v;
-            for i in (0..width).rev() {
-                buf[at + i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        let y = y as u32;
+        let mut put2 = |at: usize, v: u32| {
+            let i = 2 * v as usize;
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
-        put(0, y as u64, 4);
-        put(5, u64::from(m), 2);
-        put(8, u64::from(d), 2);
-        put(11, sod / 3600, 2);
-        put(14, sod % 3600 / 60, 2);
-        put(17, sod % 60, 2);
-        put(20, frac, 9);
+        put2(0, y / 100);
+        put2(2, y % 100);
+        put2(5, m);
+        put2(8, d);
+        put2(11, sod / 3600);
+        put2(14, sod % 3600 / 60);
+        put2(17, sod % 60);
+        put2(21, frac / 1_000_000 % 100);
+        put2(23, frac / 10_000 % 100);
+        put2(25, frac / 100 % 100);
+        put2(27, frac % 100);
+        buf[20] = b'0' + (frac / 100_000_000) as u8;
         for (at, c) in [
             (4, b'-'),
             (7, b'-'),
@@ -69,9 +79,17 @@ impl Timestamp {
         ] {
             buf[at] = c;
         }
-        std::str::from_utf8(&buf[..]).unwrap_or_default()
+        30
     }
 }
+
+/// `00` to `99`: two digits per lookup instead of a division each.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -80,9 +98,17 @@ impl serde::Serialize for Timestamp {
     }
 }
 
-/// Seconds between two optional timestamps.
+/// Seconds between two optional timestamps. pcapng timestamps are clamped to the ends of the
+/// 64-bit range, where the difference does not fit 64 bits; it is then taken in 128 (not
+/// always: converting 128 bits to a float is a library call, and reports hold hundreds of
+/// thousands of durations). Both give the same float wherever 64 bits suffice.
 pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
-    Some((last? - first?) as f64 / 1e9)
+    let (first, last) = (first?, last?);
+    let ns = match last.checked_sub(first) {
+        Some(d) => d as f64,
+        None => (i128::from(last) - i128::from(first)) as f64,
+    };
+    Some(ns / 1e9)
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -122,6 +148,30 @@ mod tests {
                     super::Timestamp(t).render(&mut buf),
                     super::Timestamp(t).to_string()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn durations_span_the_whole_range() {
+        use super::duration_s;
+        assert_eq!(
+            duration_s(Some(i64::MIN), Some(i64::MAX)),
+            Some(u64::MAX as f64 / 1e9)
+        );
+        assert_eq!(
+            duration_s(Some(i64::MAX), Some(i64::MIN)),
+            Some(-(u64::MAX as f64) / 1e9)
+        );
+        assert_eq!(duration_s(None, Some(0)), None);
+        let mut x: i64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (a, b) = (x >> 1, (x >> 1).wrapping_add(x % 1_000_000_000_000));
+            if let Some(d) = b.checked_sub(a) {
+                assert_eq!(duration_s(Some(a), Some(b)), Some(d as f64 / 1e9));
             }
         }
     }
