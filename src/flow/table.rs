@@ -4,7 +4,7 @@
 use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
 use super::Pending;
-use crate::hint::prefetch;
+use crate::hint::{huge_pages, prefetch};
 
 /// A key stored on a cache line of its own, so that a lookup compares against one line, not
 /// two.
@@ -107,6 +107,14 @@ impl FlowTable {
         }
         let cap = need.next_power_of_two().max(1024);
         self.slots = vec![0; cap];
+        // Grow the dense arrays with the slots (not by doubling on push) so that each growth is
+        // one allocation to advise, before its pages are first touched.
+        let flows = cap / 2;
+        self.keys.reserve_exact(flows - self.keys.len());
+        self.stats.reserve_exact(flows - self.stats.len());
+        huge_pages(&self.slots);
+        huge_pages(&self.keys);
+        huge_pages(&self.stats);
         let mask = cap - 1;
         for (idx, k) in self.keys.iter().enumerate() {
             let h = k.0.hash();
