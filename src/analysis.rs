@@ -253,43 +253,51 @@ pub fn run(
 ) -> Option<CaptureError> {
     // One loop per format, so that each reader's record walk is inlined into it.
     match reader {
-        Reader::Pcap(r) => account_all(|| r.next_record(), counters, analyzer),
-        Reader::Pcapng(r) => account_all(|| r.next_record(), counters, analyzer),
+        Reader::Pcap(r) => {
+            account_all(|| r.pull(), counters, analyzer);
+            r.take_error()
+        }
+        Reader::Pcapng(r) => {
+            account_all(|| r.pull(), counters, analyzer);
+            r.take_error()
+        }
     }
 }
 
+/// Accounts every record `next` gives; the reader keeps the damage that ends them.
 #[inline(always)]
 fn account_all<'a>(
-    mut next_record: impl FnMut() -> Option<Result<Record<'a>, CaptureError>>,
+    mut next: impl FnMut() -> Option<Record<'a>>,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
-) -> Option<CaptureError> {
+) {
     // Records are keyed as they are read, without being collected first; only the flow
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
-    let mut damage = None;
     loop {
         let (mut taken, mut n) = (0, 0);
         while taken < BATCH {
-            match next_record() {
-                Some(Ok(r)) => {
-                    taken += 1;
-                    counters.add(&r);
-                    if let Some(p) = analyzer.pending(&r) {
-                        pending[n] = p;
-                        n += 1;
-                    }
-                }
-                Some(Err(e)) => {
-                    damage = Some(e);
-                    break;
-                }
-                None => break,
+            // Borrowed where it was returned: moving it would copy it in 16-byte pieces from
+            // the narrower stores that built it, a store-forwarding stall per record.
+            let rec = next();
+            let Some(r) = &rec else {
+                break;
+            };
+            taken += 1;
+            counters.add(r);
+            // Built in place: a keyed packet copied in from elsewhere would be written in
+            // pieces and read back whole, which stalls store forwarding.
+            if let Some(t) = fast::tuple(r.linktype, r.data) {
+                pending[n] = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
+                n += 1;
+            } else if let Some(p) = analyzer.key(r) {
+                pending[n] = p;
+                n += 1;
             }
         }
         analyzer.flows.add_batch(&pending[..n]);
         if taken < BATCH {
-            return damage;
+            return;
         }
     }
 }

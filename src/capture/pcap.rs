@@ -37,6 +37,8 @@ pub struct PcapReader<'a> {
     /// When the walk stopped at the end of the window: how many bytes from `position()` the
     /// next window must hold (0 = it did not).
     need: usize,
+    /// The damage that stopped the walk, until [`take_error`](Self::take_error) takes it.
+    error: Option<CaptureError>,
 }
 
 impl<'a> PcapReader<'a> {
@@ -75,6 +77,7 @@ impl<'a> PcapReader<'a> {
             end: usize::MAX,
             done: false,
             need: 0,
+            error: None,
         })
     }
 
@@ -132,6 +135,7 @@ impl<'a> PcapReader<'a> {
             end: self.end,
             done: self.done,
             need: self.need,
+            error: self.error,
         }
     }
 
@@ -152,6 +156,7 @@ impl<'a> PcapReader<'a> {
             end: self.end,
             done: self.done && !waiting,
             need: 0,
+            error: self.error,
         }
     }
 
@@ -196,6 +201,22 @@ impl<'a> PcapReader<'a> {
     /// the shard, or of the window (then [`need`](Self::need) says how much more it needs).
     #[inline(always)]
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
+        match self.pull() {
+            Some(r) => Some(Ok(r)),
+            None => self.take_error().map(Err),
+        }
+    }
+
+    /// The damage that stopped the walk, once.
+    pub fn take_error(&mut self) -> Option<CaptureError> {
+        self.error.take()
+    }
+
+    /// Like [`next_record`](Self::next_record), with the damage left for
+    /// [`take_error`](Self::take_error): the record alone stays in registers, where a
+    /// `Result` carrying an error would go through memory on every call.
+    #[inline(always)]
+    pub fn pull(&mut self) -> Option<Record<'a>> {
         if self.done {
             return None;
         }
@@ -249,25 +270,20 @@ impl<'a> PcapReader<'a> {
         } else {
             frac as i64 * 1000
         };
-        Some(Ok(Record {
+        Some(Record {
             ts_ns: Some(sec as i64 * 1_000_000_000 + frac_ns),
             wire_len,
             linktype: self.linktype,
             data,
             offset: at as u64,
-        }))
+        })
     }
 
     /// `need` bytes at file offset `at` are not all in the window: the clean end when the
     /// file ends at `at`, cut short when it ends before `at + need`, else a stop to wait for a
     /// window that holds them.
     #[cold]
-    fn short(
-        &mut self,
-        at: usize,
-        what: &'static str,
-        need: usize,
-    ) -> Option<Result<Record<'a>, CaptureError>> {
+    fn short(&mut self, at: usize, what: &'static str, need: usize) -> Option<Record<'a>> {
         let left = self.len.saturating_sub(at);
         if left == 0 {
             self.done = true;
@@ -286,8 +302,10 @@ impl<'a> PcapReader<'a> {
         None
     }
 
-    fn fail(&mut self, e: CaptureError) -> Option<Result<Record<'a>, CaptureError>> {
+    #[cold]
+    fn fail(&mut self, e: CaptureError) -> Option<Record<'a>> {
         self.done = true;
-        Some(Err(e))
+        self.error = Some(e);
+        None
     }
 }

@@ -51,6 +51,8 @@ pub struct PcapngReader<'a> {
     /// When the walk stopped at the end of the window: how many bytes from `position()` the
     /// next window must hold (0 = it did not).
     need: usize,
+    /// The damage that stopped the walk, until [`take_error`](Self::take_error) takes it.
+    error: Option<CaptureError>,
 }
 
 impl<'a> PcapngReader<'a> {
@@ -81,6 +83,7 @@ impl<'a> PcapngReader<'a> {
             saw_layout_block: false,
             done: false,
             need: 0,
+            error: None,
         })
     }
 
@@ -120,6 +123,7 @@ impl<'a> PcapngReader<'a> {
             saw_layout_block: self.saw_layout_block,
             done: self.done,
             need: self.need,
+            error: self.error,
         }
     }
 
@@ -139,6 +143,7 @@ impl<'a> PcapngReader<'a> {
             saw_layout_block: self.saw_layout_block,
             done: self.done && !waiting,
             need: 0,
+            error: self.error,
         }
     }
 
@@ -185,13 +190,28 @@ impl<'a> PcapngReader<'a> {
     /// file, of the shard, or of the window (then [`need`](Self::need) says how much more it
     /// needs).
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
+        match self.pull() {
+            Some(r) => Some(Ok(r)),
+            None => self.take_error().map(Err),
+        }
+    }
+
+    /// The damage that stopped the walk, once.
+    pub fn take_error(&mut self) -> Option<CaptureError> {
+        self.error.take()
+    }
+
+    /// Like [`next_record`](Self::next_record), with the damage left for
+    /// [`take_error`](Self::take_error), so that the record alone is returned.
+    #[inline]
+    pub fn pull(&mut self) -> Option<Record<'a>> {
         while !self.done {
             match self.next_block() {
-                Ok(Some(rec)) => return Some(Ok(rec)),
+                Ok(Some(rec)) => return Some(rec),
                 Ok(None) => continue,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(e));
+                    self.error = Some(e);
                 }
             }
         }
