@@ -462,7 +462,17 @@ fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
 }
 
 /// Converts interface ticks to nanoseconds since the epoch, saturating on absurd values.
+#[inline]
 fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
+    // The two resolutions real files use, without the 128-bit arithmetic below (a power and
+    // a wide multiply per packet); same results, since nothing here can overflow.
+    if tsoffset == 0 && ticks <= (i64::MAX / 1000) as u64 {
+        match tsresol {
+            9 => return ticks as i64,
+            6 => return ticks as i64 * 1000,
+            _ => {}
+        }
+    }
     let exp = u32::from(tsresol & 0x7f);
     let ns: i128 = if tsresol & 0x80 == 0 {
         if exp <= 9 {
@@ -490,5 +500,11 @@ mod tests {
         assert_eq!(ticks_to_ns(3, 0, 2), 5_000_000_000);
         assert_eq!(ticks_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
         assert_eq!(ticks_to_ns(12_345, 12, 0), 12);
+        assert_eq!(ticks_to_ns(u64::MAX, 9, 0), i64::MAX);
+        assert_eq!(ticks_to_ns(u64::MAX / 100, 6, 0), i64::MAX);
+        assert_eq!(
+            ticks_to_ns(i64::MAX as u64 / 1000, 6, 0),
+            i64::MAX / 1000 * 1000
+        );
     }
 }
