@@ -203,7 +203,7 @@ impl<'a> PcapngReader<'a> {
 
     /// Like [`next_record`](Self::next_record), with the damage left for
     /// [`take_error`](Self::take_error), so that the record alone is returned.
-    #[inline]
+    #[inline(always)]
     pub fn pull(&mut self) -> Option<Record<'a>> {
         while !self.done {
             match self.next_block() {
@@ -221,6 +221,7 @@ impl<'a> PcapngReader<'a> {
     /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else. When the block
     /// is not all in the window it changes nothing but `need`, so that the same block is read
     /// again, whole, from the next window.
+    #[inline(always)]
     fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
         let d = self.data;
         let pos = self.pos;
