@@ -1,6 +1,7 @@
 //! The per-packet pipeline (decode → flow table), the capinfos-like counters of each input
-//! file, and the selection of flows by filter once the pass is over. Pure: it consumes
-//! [`Record`]s and never does I/O.
+//! file, the split of one file's pass over threads, and the selection of flows by filter once
+//! the pass is over. It consumes [`Record`]s; its only reads are through the [`ReadAt`] a
+//! caller hands [`run_parallel`] (see `window`), and it never opens, writes or prints.
 
 use std::collections::{BTreeMap, HashMap};
 

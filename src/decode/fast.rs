@@ -2,7 +2,7 @@
 //! (Ethernet with at most two VLAN tags, an unfragmented IPv4 header or an IPv6 header
 //! straight followed by TCP/UDP, ports and TCP flags captured) read in one straight pass.
 //!
-//! [`tuple`] answers `None` for anything else, and the caller takes the general decoder
+//! [`tuple()`] answers `None` for anything else, and the caller takes the general decoder
 //! ([`super::decode`]), which gives the same answer for every packet the fast path takes
 //! (`tests/differential.rs` checks it on the corpus and random packets). It borrows the
 //! packet, never panics, and copies nothing but the fields it returns.
