@@ -42,6 +42,14 @@ impl Default for FlowTable {
     }
 }
 
+/// A copy of `v` with room for `cap` elements, backed by huge pages where the system allows.
+fn regrow<T: Copy>(v: &[T], cap: usize) -> Vec<T> {
+    let mut grown = Vec::with_capacity(cap.max(v.len()));
+    huge_pages(&grown);
+    grown.extend_from_slice(v);
+    grown
+}
+
 impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -107,14 +115,13 @@ impl FlowTable {
         }
         let cap = need.next_power_of_two().max(1024);
         self.slots = vec![0; cap];
-        // Grow the dense arrays with the slots (not by doubling on push) so that each growth is
-        // one allocation to advise, before its pages are first touched.
+        // Grow the dense arrays with the slots (not by doubling on push), each into a fresh
+        // allocation advised before its pages are first touched: growing in place would keep
+        // the old part on small pages.
         let flows = cap / 2;
-        self.keys.reserve_exact(flows - self.keys.len());
-        self.stats.reserve_exact(flows - self.stats.len());
         huge_pages(&self.slots);
-        huge_pages(&self.keys);
-        huge_pages(&self.stats);
+        self.keys = regrow(&self.keys, flows);
+        self.stats = regrow(&self.stats, flows);
         let mask = cap - 1;
         for (idx, k) in self.keys.iter().enumerate() {
             let h = k.0.hash();
