@@ -11,7 +11,8 @@ use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
 use crate::window::{self, ReadAt, ReadError};
 
-/// Records accounted together by [`Analyzer::feed_batch`].
+/// Records keyed by [`run`] before the flow table accounts them together (see
+/// [`FlowTable::add_batch`]).
 pub const BATCH: usize = 32;
 
 /// Packets and bytes.
@@ -148,22 +149,6 @@ impl Analyzer {
     pub fn feed(&mut self, r: &Record<'_>) {
         if let Some(p) = self.pending(r) {
             self.flows.add(&p);
-        }
-    }
-
-    /// Decodes and accounts records in order; faster than one by one (see
-    /// [`FlowTable::add_batch`]).
-    pub fn feed_batch(&mut self, recs: &[Record<'_>]) {
-        let mut pending = [Pending::EMPTY; BATCH];
-        for chunk in recs.chunks(BATCH) {
-            let mut n = 0;
-            for r in chunk {
-                if let Some(p) = self.pending(r) {
-                    pending[n] = p;
-                    n += 1;
-                }
-            }
-            self.flows.add_batch(&pending[..n]);
         }
     }
 

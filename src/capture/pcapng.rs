@@ -462,7 +462,8 @@ fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
     }
 }
 
-/// Converts interface ticks to nanoseconds since the epoch, saturating on absurd values.
+/// Converts interface ticks to nanoseconds since the epoch, saturating on absurd values one
+/// short of the `i64` ends, which the flow table reserves for "no timestamp".
 #[inline]
 fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
     // The two resolutions real files use, without the 128-bit arithmetic below (a power and
@@ -487,7 +488,7 @@ fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
         0
     };
     let ns = ns + i128::from(tsoffset) * 1_000_000_000;
-    ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    ns.clamp(i64::MIN as i128 + 1, i64::MAX as i128 - 1) as i64
 }
 
 #[cfg(test)]
@@ -501,8 +502,12 @@ mod tests {
         assert_eq!(ticks_to_ns(3, 0, 2), 5_000_000_000);
         assert_eq!(ticks_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
         assert_eq!(ticks_to_ns(12_345, 12, 0), 12);
-        assert_eq!(ticks_to_ns(u64::MAX, 9, 0), i64::MAX);
-        assert_eq!(ticks_to_ns(u64::MAX / 100, 6, 0), i64::MAX);
+        assert_eq!(ticks_to_ns(u64::MAX, 9, 0), i64::MAX - 1);
+        assert_eq!(ticks_to_ns(u64::MAX / 100, 6, 0), i64::MAX - 1);
+        assert_eq!(
+            ticks_to_ns(0, 9, i64::MIN / 1_000_000_000 - 1),
+            i64::MIN + 1
+        );
         assert_eq!(
             ticks_to_ns(i64::MAX as u64 / 1000, 6, 0),
             i64::MAX / 1000 * 1000

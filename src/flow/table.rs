@@ -12,21 +12,22 @@ use crate::hint::{huge_pages, prefetch};
 #[repr(align(64))]
 struct LineKey(PackedKey);
 
-/// The flow table: open addressing over 8-byte slots (hash tag + index) pointing into dense
-/// key and stats arrays.
-///
-/// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
-/// therefore prefetches the slots, then the entries, of a whole batch before touching any,
-/// so the misses overlap instead of queueing one per packet.
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time.
 const MAX_BATCH: usize = 64;
 
 /// The bits of a slot (and of a hash) that hold the tag.
 const TAG: u64 = 0xFFFF_FFFF_0000_0000;
 
+/// The flow table: open addressing over 8-byte slots (hash tag + index) pointing into dense
+/// key and stats arrays.
+///
+/// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
+/// therefore prefetches the slots, then the entries, of a whole batch before touching any,
+/// so the misses overlap instead of queueing one per packet.
 #[derive(Debug, Clone)]
 pub struct FlowTable {
-    /// 0 = empty; else hash tag in the high 32 bits ([`TAG`]), index + 1 in the low 32.
+    /// 0 = empty; else hash tag in the high 32 bits ([`TAG`]), index + 1 in the low 32 (the
+    /// 2^32 - 1 flows that allows would take a terabyte of table first).
     slots: Vec<u64>,
     keys: Vec<LineKey>,
     stats: Vec<FlowStats>,
