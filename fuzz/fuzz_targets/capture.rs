@@ -1,8 +1,10 @@
-//! Any bytes through reader → decoder → flow table → report must not panic.
+//! Any bytes through reader → decoder → flow table → report must not panic, and reading them
+//! through small windows (with and without shards) must count exactly what one in-memory
+//! pass counts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nwcap::analysis::Analyzer;
+use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
 use nwcap::capture::Reader;
 use nwcap::filter::FilterSet;
 
@@ -11,10 +13,24 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut a = Analyzer::new();
+    let mut whole = FileCounters::default();
     for r in reader.map_while(Result::ok) {
+        whole.add(&r);
         a.feed(&r);
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
     let _ = nwcap::report::build(&a, &sel, &[], 10);
+
+    let window = 1 + usize::from(data.last().copied().unwrap_or(0) % 64);
+    for threads in [1, 2] {
+        let (mut c, mut b) = (FileCounters::default(), Analyzer::new());
+        let w = Windowed { src: &data, window };
+        let Ok(reader) = Reader::new(data) else {
+            return;
+        };
+        analysis::run_parallel(reader, data, Some(w), threads, &mut c, &mut b);
+        assert_eq!(c, whole, "window {window}, {threads} thread(s)");
+        assert_eq!(b.flows.len(), a.flows.len());
+    }
 });
