@@ -86,7 +86,13 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
         if meta.is_dir() {
             return Err(InputError::Directory(path.to_string()));
         }
-        if meta.len() == 0 {
+        if !meta.is_file() {
+            // Pipes, process substitution (`<(zcat x.pcap.gz)`), /dev/stdin: their length says
+            // nothing about what they hold, and they cannot be mapped.
+            let mut v = Vec::new();
+            (&file).read_to_end(&mut v).map_err(io_err)?;
+            Input::Owned(v)
+        } else if meta.len() == 0 {
             Input::Owned(Vec::new())
         } else {
             // SAFETY: the map is read-only and private to this process; a capture file being

@@ -414,6 +414,32 @@ fn several_files_and_stdin_merge_into_one_report() {
 }
 
 #[test]
+fn a_pipe_given_by_path_is_read_not_taken_for_empty() {
+    // `nwcap analyze <(zcat x.pcap.gz)` names a pipe whose length is 0.
+    let dir = tempfile::tempdir().unwrap();
+    let f = mix_file(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(["analyze", "/dev/stdin", "--output", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&f).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["summary"]["packets"], 16);
+}
+
+#[test]
 fn ndjson_csv_and_table() {
     let dir = tempfile::tempdir().unwrap();
     let f = mix_file(dir.path());
