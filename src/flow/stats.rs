@@ -41,8 +41,9 @@ impl Default for Ts {
 }
 
 /// Handshake and flag bookkeeping of a TCP flow. Field order matters: what every segment
-/// reads or writes (flags, the ACK times, the counters) comes first, in one cache line; the
-/// SYN and SYN-ACK times, touched once per connection, last.
+/// reads or writes (the flags, and whether each side's first ACK is known) comes first, and
+/// lands in [`FlowStats`]'s first cache line; the rest is touched only by SYN, FIN and RST
+/// segments and by each side's first ACK.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct TcpStats {
@@ -52,6 +53,8 @@ pub struct TcpStats {
     pub syn_dir: Option<u8>,
     /// Direction of the first SYN-ACK when no SYN was seen.
     pub synack_dir: Option<u8>,
+    /// Bit `d` set once `ack_ts[d]` holds a time, so that later ACKs need not look.
+    ack_seen: u8,
     /// Time of the first ACK without SYN, per direction. Kept per direction (rather than
     /// "the initiator's first ACK after the SYN-ACK") so that shards of one capture merge
     /// into exactly what one pass sees.
@@ -86,8 +89,9 @@ impl TcpStats {
     }
 }
 
-/// Counters of one flow. The fields every packet updates fill the first 64-byte cache line;
-/// TCP bookkeeping the second.
+/// Counters of one flow. Everything an ordinary packet updates (counters, times, TCP flags)
+/// sits in the first 64-byte cache line, so a lookup touches one line of stats, not two: the
+/// captured bytes are kept as what the snap length cut off, updated only for cut packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub struct FlowStats {
@@ -95,14 +99,15 @@ pub struct FlowStats {
     pub packets: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
-    /// Captured bytes per direction.
-    pub captured: [u64; 2],
     /// Earliest timestamp (ns); `i64::MAX` when no packet had one.
     first: i64,
     /// Latest timestamp (ns); `i64::MIN` when no packet had one.
     last: i64,
     /// TCP details (zero for other protocols).
     pub tcp: TcpStats,
+    /// Wire minus captured bytes per direction, modulo 2^64 (a broken file may claim more
+    /// captured than wire bytes).
+    uncaptured: [u64; 2],
     /// `true` when the first packet went `lo → hi`.
     pub first_dir_lo: bool,
 }
@@ -113,7 +118,7 @@ impl FlowStats {
             first_dir_lo: dir == 0,
             packets: [0; 2],
             bytes: [0; 2],
-            captured: [0; 2],
+            uncaptured: [0; 2],
             first: i64::MAX,
             last: i64::MIN,
             tcp: TcpStats::default(),
@@ -128,6 +133,11 @@ impl FlowStats {
     /// Latest timestamp (ns).
     pub fn last_ts(&self) -> Option<i64> {
         (self.last != i64::MIN).then_some(self.last)
+    }
+
+    /// Captured bytes in direction `dir` (0 = `lo → hi`).
+    pub fn captured(&self, dir: usize) -> u64 {
+        self.bytes[dir & 1].wrapping_sub(self.uncaptured[dir & 1])
     }
 
     /// Total packets both ways.
@@ -145,7 +155,7 @@ impl FlowStats {
         for i in 0..2 {
             self.packets[i] += other.packets[i];
             self.bytes[i] += other.bytes[i];
-            self.captured[i] += other.captured[i];
+            self.uncaptured[i] = self.uncaptured[i].wrapping_add(other.uncaptured[i]);
             self.tcp.flags[i] |= other.tcp.flags[i];
             self.tcp.syn[i] += other.tcp.syn[i];
             self.tcp.fin[i] += other.tcp.fin[i];
@@ -165,6 +175,9 @@ impl FlowStats {
         for i in 0..2 {
             t.synack_ts[i] = t.synack_ts[i].or(o.synack_ts[i]);
             t.ack_ts[i] = t.ack_ts[i].or(o.ack_ts[i]);
+            if !t.ack_ts[i].is_none() {
+                t.ack_seen |= 1 << i;
+            }
         }
     }
 
@@ -172,7 +185,10 @@ impl FlowStats {
     pub(super) fn add(&mut self, dir: usize, ts: Ts, wire: u32, cap: u32) {
         self.packets[dir] += 1;
         self.bytes[dir] += u64::from(wire);
-        self.captured[dir] += u64::from(cap);
+        if cap != wire {
+            self.uncaptured[dir] =
+                self.uncaptured[dir].wrapping_add(u64::from(wire).wrapping_sub(u64::from(cap)));
+        }
         if !ts.is_none() {
             self.first = self.first.min(ts.0);
             self.last = self.last.max(ts.0);
@@ -183,6 +199,19 @@ impl FlowStats {
     pub(super) fn add_tcp(&mut self, dir: usize, flags: u8, ts: Ts) {
         let t = &mut self.tcp;
         t.flags[dir] |= flags;
+        const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
+        let first_ack = flags & tcp_flags::ACK != 0 && t.ack_seen & (1 << dir) == 0;
+        if flags & RARE != 0 || first_ack {
+            t.add_rare(dir, flags, ts);
+        }
+    }
+}
+
+impl TcpStats {
+    /// The part of a segment's accounting that reads past the first cache line.
+    #[cold]
+    fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts) {
+        let t = self;
         let syn = flags & tcp_flags::SYN != 0;
         let ack = flags & tcp_flags::ACK != 0;
         t.syn[dir] += u32::from(syn);
@@ -207,5 +236,53 @@ impl FlowStats {
             }
             _ => {}
         }
+        if !t.ack_ts[dir].is_none() {
+            t.ack_seen |= 1 << dir;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn what_every_packet_touches_is_on_the_first_line() {
+        let tcp = offset_of!(FlowStats, tcp);
+        assert!(offset_of!(FlowStats, last) + 8 <= 64);
+        assert!(tcp + offset_of!(TcpStats, flags) + 2 <= 64);
+        assert!(tcp + offset_of!(TcpStats, ack_seen) < 64);
+        assert_eq!(size_of::<FlowStats>(), 192);
+    }
+
+    #[test]
+    fn captured_bytes_and_first_acks_survive_the_split_layout() {
+        let mut s = FlowStats::new(0);
+        s.add(0, Ts::new(Some(5)), 1514, 96);
+        s.add(0, Ts::new(Some(6)), 60, 60);
+        // A broken file may claim more captured than wire bytes.
+        s.add(1, Ts::new(Some(7)), 40, 64);
+        assert_eq!([s.captured(0), s.captured(1)], [156, 64]);
+        assert_eq!(s.bytes, [1574, 40]);
+
+        s.add_tcp(1, tcp_flags::ACK, Ts::NONE);
+        assert_eq!(s.tcp.ack_ts[1], Ts::NONE);
+        s.add_tcp(1, tcp_flags::ACK, Ts::new(Some(9)));
+        s.add_tcp(1, tcp_flags::ACK, Ts::new(Some(10)));
+        s.add_tcp(1, tcp_flags::ACK | tcp_flags::FIN, Ts::new(Some(11)));
+        assert_eq!(s.tcp.ack_ts[1].get(), Some(9));
+        assert_eq!(s.tcp.fin, [0, 1]);
+        assert_eq!(s.tcp.flags, [0, tcp_flags::ACK | tcp_flags::FIN]);
+
+        let mut later = FlowStats::new(0);
+        later.add(0, Ts::new(Some(20)), 100, 50);
+        later.add_tcp(0, tcp_flags::ACK, Ts::new(Some(20)));
+        s.merge(&later);
+        assert_eq!(s.captured(0), 206);
+        assert_eq!(s.tcp.ack_ts[0].get(), Some(20));
+        // The merged first ACK is known: a later one must not replace it.
+        s.add_tcp(0, tcp_flags::ACK, Ts::new(Some(30)));
+        assert_eq!(s.tcp.ack_ts[0].get(), Some(20));
     }
 }

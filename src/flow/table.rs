@@ -189,7 +189,7 @@ impl FlowTable {
         // The first slot whose tag matches, per packet: almost always the packet's flow. It
         // stays valid through the batch, as slots never move between `reserve`s.
         let mut candidate = [usize::MAX; MAX];
-        for ((c, &h), p) in candidate.iter_mut().zip(&hashes).zip(batch) {
+        for (c, &h) in candidate.iter_mut().zip(&hashes[..batch.len()]) {
             let tag = h & TAG;
             let mut pos = h as usize & mask;
             loop {
@@ -200,14 +200,10 @@ impl FlowTable {
                 if s & TAG == tag {
                     let idx = (s & !TAG) as usize - 1;
                     *c = idx;
-                    // The key, the counters line, and for TCP the flags line: what
-                    // `account` touches for all but handshake segments.
+                    // The key and the first line of counters: what `account` touches for all
+                    // but handshake and cut-off packets.
                     prefetch((&self.keys[idx] as *const LineKey).cast());
-                    let st = (&self.stats[idx] as *const FlowStats).cast::<u8>();
-                    prefetch(st);
-                    if p.tcp_flags.is_some() {
-                        prefetch(st.wrapping_add(64));
-                    }
+                    prefetch((&self.stats[idx] as *const FlowStats).cast());
                     break;
                 }
                 pos = (pos + 1) & mask;

@@ -732,7 +732,7 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
     let dir = |from: usize| DirCount {
         packets: s.packets[from],
         bytes: s.bytes[from],
-        captured_bytes: s.captured[from],
+        captured_bytes: s.captured(from),
     };
     FlowRow {
         protocol: Proto(k.proto),
