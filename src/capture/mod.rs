@@ -248,9 +248,17 @@ impl<'a> Reader<'a> {
     /// returns `None`.
     #[inline]
     pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
-        match self {
-            Reader::Pcap(r) => r.next_record(),
-            Reader::Pcapng(r) => r.next_record(),
+        let rec = match self {
+            Reader::Pcap(r) => r.pull(),
+            Reader::Pcapng(r) => r.pull(),
+        };
+        match rec {
+            Some(r) => Some(Ok(r)),
+            None => match self {
+                Reader::Pcap(r) => r.take_error(),
+                Reader::Pcapng(r) => r.take_error(),
+            }
+            .map(Err),
         }
     }
 }

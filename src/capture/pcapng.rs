@@ -186,23 +186,14 @@ impl<'a> PcapngReader<'a> {
         r
     }
 
-    /// The next packet record, or the damage that ends the walk; `None` at the end of the
-    /// file, of the shard, or of the window (then [`need`](Self::need) says how much more it
-    /// needs).
-    pub fn next_record(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
-        match self.pull() {
-            Some(r) => Some(Ok(r)),
-            None => self.take_error().map(Err),
-        }
-    }
-
     /// The damage that stopped the walk, once.
     pub fn take_error(&mut self) -> Option<CaptureError> {
         self.error.take()
     }
 
-    /// Like [`next_record`](Self::next_record), with the damage left for
-    /// [`take_error`](Self::take_error), so that the record alone is returned.
+    /// The next packet record; `None` at the end of the file, of the shard, or of the window
+    /// (then [`need`](Self::need) says how much more it needs), or at the damage that ends the
+    /// walk, left for [`take_error`](Self::take_error).
     #[inline(always)]
     pub fn pull(&mut self) -> Option<Record<'a>> {
         while !self.done {
