@@ -147,18 +147,28 @@ impl Analyzer {
 
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
-        if let Some(p) = self.pending(r) {
+        let mut p = Pending::EMPTY;
+        if self.key_into(r, &mut p) {
             self.flows.add(&p);
         }
     }
 
-    /// Decodes and keys a record, or counts it as non-IP (or defers it: see
-    /// [`Analyzer::for_later_shard`]).
+    /// Decodes and keys a record into `slot`; `false` when it is counted as non-IP (or
+    /// deferred: see [`Analyzer::for_later_shard`]) instead. The fast path builds the keyed
+    /// packet in place: one copied in from elsewhere would be written in pieces and read back
+    /// whole, which stalls store forwarding.
     #[inline(always)]
-    fn pending(&mut self, r: &Record<'_>) -> Option<Pending> {
-        match fast::tuple(r.linktype, r.data) {
-            Some(t) => Some(Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32)),
-            None => self.key(r),
+    fn key_into(&mut self, r: &Record<'_>, slot: &mut Pending) -> bool {
+        if let Some(t) = fast::tuple(r.linktype, r.data) {
+            *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
+            return true;
+        }
+        match self.key(r) {
+            Some(p) => {
+                *slot = p;
+                true
+            }
+            None => false,
         }
     }
 
@@ -271,13 +281,7 @@ fn account_all<'a>(
             };
             taken += 1;
             counters.add(r);
-            // Built in place: a keyed packet copied in from elsewhere would be written in
-            // pieces and read back whole, which stalls store forwarding.
-            if let Some(t) = fast::tuple(r.linktype, r.data) {
-                pending[n] = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
-                n += 1;
-            } else if let Some(p) = analyzer.key(r) {
-                pending[n] = p;
+            if analyzer.key_into(r, &mut pending[n]) {
                 n += 1;
             }
         }
