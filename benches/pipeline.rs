@@ -89,6 +89,7 @@ fn benches(c: &mut Criterion) {
                 for chunk in pending.chunks(analysis::BATCH) {
                     t.add_batch(chunk);
                 }
+                t.settle();
                 t
             },
             BatchSize::LargeInput,

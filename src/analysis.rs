@@ -239,7 +239,7 @@ impl Analyzer {
 }
 
 /// Walks a reader to its end or its damage, counting and accounting every record; returns
-/// the damage, if any. A reader over a window stops at the window's end (see
+/// the damage, if any. The flow table is left for [`crate::flow::FlowTable::settle`]. A reader over a window stops at the window's end (see
 /// [`Reader::need`]); its last batch is then accounted before this returns, because the records
 /// borrow from the window.
 pub fn run(
@@ -334,6 +334,7 @@ fn walk<'a>(
 ) -> (Reader<'a>, Option<PassError>) {
     let Some(w) = windowed else {
         let damage = run(&mut reader, counters, analyzer);
+        analyzer.flows.settle();
         return (reader, damage.map(PassError::Damage));
     };
     let mut damage = None;
@@ -341,6 +342,7 @@ fn walk<'a>(
         // Only the last window can end in damage: the walk stops there.
         damage = run(r, counters, analyzer);
     });
+    analyzer.flows.settle();
     let error = damage.map(PassError::Damage).or(read.map(PassError::Read));
     (reader, error)
 }

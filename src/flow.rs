@@ -301,6 +301,7 @@ mod table_tests {
         for chunk in all.chunks(64) {
             batched.add_batch(chunk);
         }
+        batched.settle();
         let [a, b] = halves;
         let mut merged = a;
         merged.merge(b);

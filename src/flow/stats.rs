@@ -21,6 +21,11 @@ impl Ts {
         (self.0 != i64::MIN).then_some(self.0)
     }
 
+    /// The value, `i64::MIN` when none.
+    pub(super) fn raw(self) -> i64 {
+        self.0
+    }
+
     pub(super) fn is_none(self) -> bool {
         self.0 == i64::MIN
     }
@@ -40,12 +45,10 @@ impl Default for Ts {
     }
 }
 
-/// Handshake and flag bookkeeping of a TCP flow. Field order matters: what every segment
-/// reads or writes (the flags, and whether each side's first ACK is known) comes first, and
-/// lands in [`FlowStats`]'s first cache line; the rest is touched only by SYN, FIN and RST
+/// Handshake and flag bookkeeping of a TCP flow. While packets are counted, the flow table
+/// keeps `flags` and `ack_seen` on its line; the rest is touched only by SYN, FIN and RST
 /// segments and by each side's first ACK.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[repr(C)]
 pub struct TcpStats {
     /// OR of the flags seen, per direction.
     pub flags: [u8; 2],
@@ -54,7 +57,7 @@ pub struct TcpStats {
     /// Direction of the first SYN-ACK when no SYN was seen.
     pub synack_dir: Option<u8>,
     /// Bit `d` set once `ack_ts[d]` holds a time, so that later ACKs need not look.
-    ack_seen: u8,
+    pub(super) ack_seen: u8,
     /// Time of the first ACK without SYN, per direction. Kept per direction (rather than
     /// "the initiator's first ACK after the SYN-ACK") so that shards of one capture merge
     /// into exactly what one pass sees.
@@ -89,20 +92,19 @@ impl TcpStats {
     }
 }
 
-/// Counters of one flow. Everything an ordinary packet updates (counters, times, TCP flags)
-/// sits in the first 64-byte cache line, so a lookup touches one line of stats, not two: the
-/// captured bytes are kept as what the snap length cut off, updated only for cut packets.
+/// Counters of one flow. The flow table keeps what an ordinary packet updates on a line of its
+/// own and folds it in here (see [`super::FlowTable::settle`]); captured bytes are kept as
+/// what the snap length cut off, which only cut packets change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C, align(64))]
 pub struct FlowStats {
     /// Packets per direction.
     pub packets: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
     /// Earliest timestamp (ns); `i64::MAX` when no packet had one.
-    first: i64,
+    pub(super) first: i64,
     /// Latest timestamp (ns); `i64::MIN` when no packet had one.
-    last: i64,
+    pub(super) last: i64,
     /// TCP details (zero for other protocols).
     pub tcp: TcpStats,
     /// Wire minus captured bytes per direction, modulo 2^64 (a broken file may claim more
@@ -181,21 +183,27 @@ impl FlowStats {
         }
     }
 
+    /// Notes that `cap` of a packet's `wire` bytes were captured.
     #[inline]
+    pub(super) fn add_uncaptured(&mut self, dir: usize, wire: u32, cap: u32) {
+        self.uncaptured[dir] =
+            self.uncaptured[dir].wrapping_add(u64::from(wire).wrapping_sub(u64::from(cap)));
+    }
+
+    /// Accounts a packet the plain way: what the flow table's split accounting must equal.
+    #[cfg(test)]
     pub(super) fn add(&mut self, dir: usize, ts: Ts, wire: u32, cap: u32) {
         self.packets[dir] += 1;
         self.bytes[dir] += u64::from(wire);
-        if cap != wire {
-            self.uncaptured[dir] =
-                self.uncaptured[dir].wrapping_add(u64::from(wire).wrapping_sub(u64::from(cap)));
-        }
+        self.add_uncaptured(dir, wire, cap);
         if !ts.is_none() {
             self.first = self.first.min(ts.0);
             self.last = self.last.max(ts.0);
         }
     }
 
-    #[inline]
+    /// Accounts a TCP segment the plain way (see [`FlowStats::add`]).
+    #[cfg(test)]
     pub(super) fn add_tcp(&mut self, dir: usize, flags: u8, ts: Ts) {
         let t = &mut self.tcp;
         t.flags[dir] |= flags;
@@ -208,9 +216,10 @@ impl FlowStats {
 }
 
 impl TcpStats {
-    /// The part of a segment's accounting that reads past the first cache line.
+    /// The part of a segment's accounting that only SYN, FIN and RST segments and each
+    /// side's first ACK need.
     #[cold]
-    fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts) {
+    pub(super) fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts) {
         let t = self;
         let syn = flags & tcp_flags::SYN != 0;
         let ack = flags & tcp_flags::ACK != 0;
@@ -239,50 +248,5 @@ impl TcpStats {
         if !t.ack_ts[dir].is_none() {
             t.ack_seen |= 1 << dir;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::mem::{offset_of, size_of};
-
-    #[test]
-    fn what_every_packet_touches_is_on_the_first_line() {
-        let tcp = offset_of!(FlowStats, tcp);
-        assert!(offset_of!(FlowStats, last) + 8 <= 64);
-        assert!(tcp + offset_of!(TcpStats, flags) + 2 <= 64);
-        assert!(tcp + offset_of!(TcpStats, ack_seen) < 64);
-        assert_eq!(size_of::<FlowStats>(), 192);
-    }
-
-    #[test]
-    fn captured_bytes_and_first_acks_survive_the_split_layout() {
-        let mut s = FlowStats::new(0);
-        s.add(0, Ts::new(Some(5)), 1514, 96);
-        s.add(0, Ts::new(Some(6)), 60, 60);
-        // A broken file may claim more captured than wire bytes.
-        s.add(1, Ts::new(Some(7)), 40, 64);
-        assert_eq!([s.captured(0), s.captured(1)], [156, 64]);
-        assert_eq!(s.bytes, [1574, 40]);
-
-        s.add_tcp(1, tcp_flags::ACK, Ts::NONE);
-        assert_eq!(s.tcp.ack_ts[1], Ts::NONE);
-        s.add_tcp(1, tcp_flags::ACK, Ts::new(Some(9)));
-        s.add_tcp(1, tcp_flags::ACK, Ts::new(Some(10)));
-        s.add_tcp(1, tcp_flags::ACK | tcp_flags::FIN, Ts::new(Some(11)));
-        assert_eq!(s.tcp.ack_ts[1].get(), Some(9));
-        assert_eq!(s.tcp.fin, [0, 1]);
-        assert_eq!(s.tcp.flags, [0, tcp_flags::ACK | tcp_flags::FIN]);
-
-        let mut later = FlowStats::new(0);
-        later.add(0, Ts::new(Some(20)), 100, 50);
-        later.add_tcp(0, tcp_flags::ACK, Ts::new(Some(20)));
-        s.merge(&later);
-        assert_eq!(s.captured(0), 206);
-        assert_eq!(s.tcp.ack_ts[0].get(), Some(20));
-        // The merged first ACK is known: a later one must not replace it.
-        s.add_tcp(0, tcp_flags::ACK, Ts::new(Some(30)));
-        assert_eq!(s.tcp.ack_ts[0].get(), Some(20));
     }
 }

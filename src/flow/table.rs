@@ -1,16 +1,60 @@
 //! The flow table: [`PackedKey`] → [`FlowStats`] by open addressing, without allocating per
 //! packet, with batched prefetching so that the cache misses of a batch overlap.
+//!
+//! Each flow has one 64-byte [`Line`] holding its key and everything an ordinary packet
+//! updates, so a lookup and its accounting touch one cache line; the rest of its counters
+//! wait in a [`FlowStats`] that only handshakes, cut-off packets and carries reach. The two
+//! are folded together by [`FlowTable::settle`] before anything is read.
 
 use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
 use super::Pending;
+use crate::decode::tcp_flags;
 use crate::hint::{huge_pages, prefetch};
 
-/// A key stored on a cache line of its own, so that a lookup compares against one line, not
-/// two.
+/// A flow's key and hot counters, on one cache line. The counters hold the low bits of
+/// packets and bytes since the last [`FlowTable::settle`]; their carries go to the flow's
+/// [`FlowStats`] as they happen.
 #[derive(Debug, Clone, Copy)]
-#[repr(align(64))]
-struct LineKey(PackedKey);
+#[repr(C, align(64))]
+struct Line {
+    key: PackedKey,
+    /// Latest timestamp (ns); `i64::MIN` until a packet has one. The earliest lives in
+    /// [`FlowStats`]: a packet not later than this one is the only one that can change it.
+    last: i64,
+    /// Wire bytes per direction, low 32 bits.
+    bytes: [u32; 2],
+    /// Packets per direction, low 16 bits.
+    packets: [u16; 2],
+    /// OR of the TCP flags seen, per direction.
+    flags: [u8; 2],
+    /// [`super::TcpStats`]'s bit per direction: that side's first ACK is known.
+    ack_seen: u8,
+}
+
+impl Line {
+    /// The line of a flow whose full counters are `s`.
+    fn of(key: PackedKey, s: &FlowStats) -> Line {
+        Line {
+            key,
+            last: s.last,
+            bytes: [0; 2],
+            packets: [0; 2],
+            flags: s.tcp.flags,
+            ack_seen: s.tcp.ack_seen,
+        }
+    }
+
+    /// Moves the counts this line holds into `s`, which then has them all.
+    fn fold_into(&mut self, s: &mut FlowStats) {
+        for d in 0..2 {
+            s.packets[d] += u64::from(std::mem::take(&mut self.packets[d]));
+            s.bytes[d] += u64::from(std::mem::take(&mut self.bytes[d]));
+        }
+        s.last = self.last;
+        s.tcp.flags = self.flags;
+    }
+}
 
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time.
 const MAX_BATCH: usize = 64;
@@ -19,26 +63,29 @@ const MAX_BATCH: usize = 64;
 const TAG: u64 = 0xFFFF_FFFF_0000_0000;
 
 /// The flow table: open addressing over 8-byte slots (hash tag + index) pointing into dense
-/// key and stats arrays.
+/// arrays of [`Line`]s and [`FlowStats`].
 ///
 /// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
-/// therefore prefetches the slots, then the entries, of a whole batch before touching any,
-/// so the misses overlap instead of queueing one per packet.
+/// therefore prefetches the slots, then the lines, of a whole batch before touching any, so
+/// the misses overlap instead of queueing one per packet.
 #[derive(Debug, Clone)]
 pub struct FlowTable {
     /// 0 = empty; else hash tag in the high 32 bits ([`TAG`]), index + 1 in the low 32 (the
     /// 2^32 - 1 flows that allows would take a terabyte of table first).
     slots: Vec<u64>,
-    keys: Vec<LineKey>,
+    lines: Vec<Line>,
     stats: Vec<FlowStats>,
+    /// `false` while lines hold counts that `stats` lacks.
+    settled: bool,
 }
 
 impl Default for FlowTable {
     fn default() -> Self {
         FlowTable {
             slots: vec![0; 1024],
-            keys: Vec::new(),
+            lines: Vec::new(),
             stats: Vec::new(),
+            settled: true,
         }
     }
 }
@@ -59,27 +106,52 @@ impl FlowTable {
 
     /// Number of flows.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.lines.len()
     }
 
     /// `true` when no flow was seen.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.lines.is_empty()
     }
 
     /// Iterates flows in first-seen order. Keys come by value: the table stores them in a
     /// packed form built for probing, not for reading.
+    ///
+    /// # Panics
+    /// When [`FlowTable::add_batch`] ran since the last [`FlowTable::settle`]: the counters
+    /// would be short.
     pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &FlowStats)> {
-        self.keys
+        self.check_settled();
+        self.lines
             .iter()
-            .map(|k| k.0.unpack())
+            .map(|l| l.key.unpack())
             .zip(self.stats.iter())
     }
 
     /// The stats of a flow, if present.
+    ///
+    /// # Panics
+    /// As [`FlowTable::iter`].
     pub fn get(&self, key: &FlowKey) -> Option<&FlowStats> {
+        self.check_settled();
         let k = key.pack();
         self.find(&k, k.hash()).ok().map(|i| &self.stats[i])
+    }
+
+    fn check_settled(&self) {
+        assert!(self.settled, "flow table read before FlowTable::settle");
+    }
+
+    /// Folds the hot counters of every line into its flow's [`FlowStats`], which are then
+    /// complete. Cheap next to the pass that filled the table: one sweep over both arrays.
+    pub fn settle(&mut self) {
+        if self.settled {
+            return;
+        }
+        for (l, s) in self.lines.iter_mut().zip(&mut self.stats) {
+            l.fold_into(s);
+        }
+        self.settled = true;
     }
 
     #[inline]
@@ -100,7 +172,7 @@ impl FlowTable {
             }
             if s & TAG == tag {
                 let idx = (s & 0xFFFF_FFFF) as usize - 1;
-                if self.keys[idx].0 == *key {
+                if self.lines[idx].key == *key {
                     return Ok(idx);
                 }
             }
@@ -110,7 +182,7 @@ impl FlowTable {
 
     /// Makes room for `extra` more flows without moving slots mid-batch (load ≤ 1/2).
     fn reserve(&mut self, extra: usize) {
-        let need = (self.keys.len() + extra) * 2;
+        let need = (self.lines.len() + extra) * 2;
         if need <= self.slots.len() {
             return;
         }
@@ -121,11 +193,11 @@ impl FlowTable {
         // the old part on small pages.
         let flows = cap / 2;
         huge_pages(&self.slots);
-        self.keys = regrow(&self.keys, flows);
+        self.lines = regrow(&self.lines, flows);
         self.stats = regrow(&self.stats, flows);
         let mask = cap - 1;
-        for (idx, k) in self.keys.iter().enumerate() {
-            let h = k.0.hash();
+        for (idx, l) in self.lines.iter().enumerate() {
+            let h = l.key.hash();
             let mut pos = h as usize & mask;
             while self.slots[pos] != 0 {
                 pos = (pos + 1) & mask;
@@ -134,43 +206,78 @@ impl FlowTable {
         }
     }
 
+    /// Puts a new flow whose full counters are `s` into empty slot `pos`.
+    fn insert_at(&mut self, pos: usize, key: PackedKey, h: u64, s: FlowStats) -> usize {
+        let idx = self.lines.len();
+        self.slots[pos] = (h & TAG) | (idx as u64 + 1);
+        self.lines.push(Line::of(key, &s));
+        self.stats.push(s);
+        idx
+    }
+
     /// The index of `key`'s flow, created (with `dir` as its first direction) if new.
     #[inline(never)]
     fn find_or_insert(&mut self, key: PackedKey, h: u64, dir: usize) -> usize {
         match self.find(&key, h) {
             Ok(i) => i,
-            Err(pos) => {
-                let idx = self.keys.len();
-                self.slots[pos] = (h & TAG) | (idx as u64 + 1);
-                self.keys.push(LineKey(key));
-                self.stats.push(FlowStats::new(dir));
-                idx
-            }
+            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir)),
         }
     }
 
-    /// Accounts one keyed packet.
+    /// Accounts one keyed packet; the table stays settled if it was.
     pub fn add(&mut self, p: &Pending) {
         self.reserve(1);
         let h = p.key.hash();
         let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
         self.account(idx, p);
+        self.lines[idx].fold_into(&mut self.stats[idx]);
     }
 
+    /// Accounts a packet on its flow's line, reaching the flow's [`FlowStats`] only for what
+    /// the line cannot hold: a carry, a cut-off packet, a timestamp not after the latest, and
+    /// the TCP segments [`super::TcpStats`] records.
     #[inline(always)]
     fn account(&mut self, idx: usize, p: &Pending) {
-        let dir = usize::from(p.dir & 1);
-        let stats = &mut self.stats[idx];
-        stats.add(dir, p.ts, p.wire, p.cap);
+        let d = usize::from(p.dir & 1);
+        let l = &mut self.lines[idx];
+        let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
+        l.bytes[d] = bytes;
+        let packets = l.packets[d].wrapping_add(1);
+        l.packets[d] = packets;
+        if carry || packets == 0 || p.cap != p.wire {
+            let s = &mut self.stats[idx];
+            s.bytes[d] += u64::from(carry) << 32;
+            s.packets[d] += u64::from(packets == 0) << 16;
+            s.add_uncaptured(d, p.wire, p.cap);
+        }
+        let t = p.ts.raw();
+        if !p.ts.is_none() {
+            if l.last != i64::MIN && t >= l.last {
+                l.last = t;
+            } else {
+                // Out of order, or the flow's first timestamp: the earliest may move.
+                let s = &mut self.stats[idx];
+                s.first = s.first.min(t);
+                l.last = l.last.max(t);
+            }
+        }
         if let Some(f) = p.tcp_flags {
-            stats.add_tcp(dir, f, p.ts);
+            l.flags[d] |= f;
+            const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
+            let first_ack = f & tcp_flags::ACK != 0 && l.ack_seen & (1 << d) == 0;
+            if f & RARE != 0 || first_ack {
+                let tcp = &mut self.stats[idx].tcp;
+                tcp.add_rare(d, f, p.ts);
+                l.ack_seen = tcp.ack_seen;
+            }
         }
     }
 
     /// Accounts a batch of keyed packets, in order, overlapping their cache misses: first
-    /// every slot is prefetched, then the key and counters each slot points to, and only then
-    /// is anything read for real.
+    /// every slot is prefetched, then the line each slot points to, and only then is anything
+    /// read for real. Call [`FlowTable::settle`] before reading the table.
     pub fn add_batch(&mut self, batch: &[Pending]) {
+        self.settled = false;
         for chunk in batch.chunks(MAX_BATCH) {
             self.add_chunk(chunk);
         }
@@ -200,18 +307,15 @@ impl FlowTable {
                 if s & TAG == tag {
                     let idx = (s & !TAG) as usize - 1;
                     *c = idx;
-                    // The key and the first line of counters: what `account` touches for all
-                    // but handshake and cut-off packets.
-                    prefetch((&self.keys[idx] as *const LineKey).cast());
-                    prefetch((&self.stats[idx] as *const FlowStats).cast());
+                    prefetch((&self.lines[idx] as *const Line).cast());
                     break;
                 }
                 pos = (pos + 1) & mask;
             }
         }
         for ((p, &h), &c) in batch.iter().zip(&hashes).zip(&candidate) {
-            let idx = match self.keys.get(c) {
-                Some(k) if k.0 == p.key => c,
+            let idx = match self.lines.get(c) {
+                Some(l) if l.key == p.key => c,
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
@@ -220,19 +324,219 @@ impl FlowTable {
     }
 
     /// Adds the flows of a table built from later packets of the same capture.
+    ///
+    /// # Panics
+    /// As [`FlowTable::iter`], when either table is not settled.
     pub fn merge(&mut self, other: FlowTable) {
+        self.check_settled();
+        other.check_settled();
+        if self.is_empty() {
+            // The first shard's table, merged into a fresh analyzer: taken as it is.
+            *self = other;
+            return;
+        }
         self.reserve(other.len());
-        for (LineKey(k), v) in other.keys.into_iter().zip(other.stats) {
-            let h = k.hash();
-            match self.find(&k, h) {
-                Ok(i) => self.stats[i].merge(&v),
-                Err(pos) => {
-                    let idx = self.keys.len();
-                    self.slots[pos] = (h & TAG) | (idx as u64 + 1);
-                    self.keys.push(LineKey(k));
-                    self.stats.push(v);
+        let mask = self.mask();
+        let mut hashes = [0u64; MAX_BATCH];
+        for (lines, stats) in other
+            .lines
+            .chunks(MAX_BATCH)
+            .zip(other.stats.chunks(MAX_BATCH))
+        {
+            // Every flow is a miss in `self`: overlap them as `add_batch` does.
+            for (h, l) in hashes.iter_mut().zip(lines) {
+                *h = l.key.hash();
+                prefetch(self.slots.as_ptr().wrapping_add(*h as usize & mask).cast());
+            }
+            for (&h, (l, v)) in hashes.iter().zip(lines.iter().zip(stats)) {
+                match self.find(&l.key, h) {
+                    Ok(i) => {
+                        self.stats[i].merge(v);
+                        self.lines[i] = Line::of(l.key, &self.stats[i]);
+                    }
+                    Err(pos) => {
+                        self.insert_at(pos, l.key, h, *v);
+                    }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{proto, Addr};
+    use crate::flow::Ts;
+    use std::mem::size_of;
+
+    #[test]
+    fn a_line_is_one_cache_line() {
+        assert_eq!(size_of::<Line>(), 64);
+    }
+
+    fn key(i: u8) -> PackedKey {
+        FlowKey {
+            proto: proto::TCP,
+            ports_known: true,
+            lo: (Addr::v4([10, 0, 0, i]), 80),
+            hi: (Addr::v4([10, 0, 1, 1]), 40000),
+            icmp_id: None,
+        }
+        .pack()
+    }
+
+    /// A tiny deterministic generator (xorshift), so failures replay.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Packets over a few flows with everything that leaves the line: huge wire lengths
+    /// (byte carries), more than 2^16 packets (packet carries), cut-off packets, timestamps
+    /// missing or out of order, and every TCP flag combination.
+    fn packets(n: usize, seed: u64) -> Vec<Pending> {
+        let mut r = Rng(seed);
+        (0..n)
+            .map(|i| {
+                let x = r.next();
+                let wire = match x % 4 {
+                    0 => u32::MAX - (x >> 40) as u32,
+                    _ => 40 + (x >> 50) as u32 % 1500,
+                };
+                let cap = if x >> 8 & 7 == 0 { wire / 2 + 7 } else { wire };
+                let ts = match x >> 12 & 15 {
+                    0 => None,
+                    1 => Some(i as i64 - 1000),
+                    _ => Some(i as i64 * 10),
+                };
+                Pending {
+                    key: key((x >> 20) as u8 % 2),
+                    dir: (x >> 24) as u8 & 1,
+                    tcp_flags: (x >> 25 & 1 == 0).then_some((x >> 32) as u8),
+                    ts: Ts::new(ts),
+                    wire,
+                    cap,
+                }
+            })
+            .collect()
+    }
+
+    /// The plain accounting the split one must equal.
+    fn reference(ps: &[Pending]) -> Vec<(PackedKey, FlowStats)> {
+        let mut out: Vec<(PackedKey, FlowStats)> = Vec::new();
+        for p in ps {
+            let d = usize::from(p.dir);
+            let i = match out.iter().position(|(k, _)| *k == p.key) {
+                Some(i) => i,
+                None => {
+                    out.push((p.key, FlowStats::new(d)));
+                    out.len() - 1
+                }
+            };
+            let s = &mut out[i].1;
+            s.add(d, p.ts, p.wire, p.cap);
+            if let Some(f) = p.tcp_flags {
+                s.add_tcp(d, f, p.ts);
+            }
+        }
+        out
+    }
+
+    fn contents(t: &FlowTable) -> Vec<(PackedKey, FlowStats)> {
+        t.iter().map(|(k, s)| (k.pack(), *s)).collect()
+    }
+
+    #[test]
+    fn split_accounting_equals_the_plain_one_through_carries() {
+        let ps = packets(300_000, 0x5EED);
+        let expect = reference(&ps);
+        assert!(expect.iter().any(|(_, s)| s.packets[0] > 1 << 16));
+        assert!(expect.iter().any(|(_, s)| s.bytes[1] > 1 << 40));
+
+        let mut batched = FlowTable::new();
+        for chunk in ps.chunks(37) {
+            batched.add_batch(chunk);
+        }
+        batched.settle();
+        assert_eq!(contents(&batched), expect);
+
+        // One at a time; batches settled now and then with single packets between them; and
+        // shards merged: all the same.
+        let mut single = FlowTable::new();
+        let mut mixed = FlowTable::new();
+        let mut halves = [FlowTable::new(), FlowTable::new()];
+        for (n, chunk) in ps.chunks(1000).enumerate() {
+            for p in chunk {
+                single.add(p);
+            }
+            mixed.add_batch(chunk);
+            if n % 3 == 0 {
+                mixed.settle();
+            }
+            mixed.add(&chunk[0]);
+            halves[usize::from(n >= 150)].add_batch(chunk);
+        }
+        mixed.settle();
+        assert_eq!(contents(&single), expect);
+        let [mut a, mut b] = halves;
+        a.settle();
+        b.settle();
+        a.merge(b);
+        assert_eq!(contents(&a), expect);
+        // `mixed` saw each chunk's first packet twice.
+        let mut twice = Vec::new();
+        for chunk in ps.chunks(1000) {
+            twice.extend_from_slice(chunk);
+            twice.push(chunk[0]);
+        }
+        assert_eq!(contents(&mixed), reference(&twice));
+    }
+
+    #[test]
+    fn captured_bytes_first_acks_and_late_timestamps() {
+        let k = key(1);
+        let pk = |dir: u8, ts: Option<i64>, wire: u32, cap: u32, f: Option<u8>| Pending {
+            key: k,
+            dir,
+            tcp_flags: f,
+            ts: Ts::new(ts),
+            wire,
+            cap,
+        };
+        let mut t = FlowTable::new();
+        t.add_batch(&[
+            pk(0, None, 60, 60, None),
+            pk(0, Some(5), 1514, 96, None),
+            pk(0, Some(6), 60, 60, None),
+            // A broken file may claim more captured than wire bytes.
+            pk(1, Some(7), 40, 64, None),
+            pk(1, None, 40, 40, Some(tcp_flags::ACK)),
+            pk(1, Some(9), 40, 40, Some(tcp_flags::ACK)),
+            pk(1, Some(10), 40, 40, Some(tcp_flags::ACK)),
+            pk(1, Some(11), 40, 40, Some(tcp_flags::ACK | tcp_flags::FIN)),
+            pk(0, Some(3), 40, 40, None),
+        ]);
+        t.settle();
+        let s = *t.iter().next().unwrap().1;
+        assert_eq!([s.captured(0), s.captured(1)], [256, 224]);
+        assert_eq!(s.bytes, [1674, 200]);
+        assert_eq!(s.tcp.ack_ts[1].get(), Some(9));
+        assert_eq!(s.tcp.fin, [0, 1]);
+        assert_eq!(s.tcp.flags, [0, tcp_flags::ACK | tcp_flags::FIN]);
+        assert_eq!((s.first_ts(), s.last_ts()), (Some(3), Some(11)));
+    }
+
+    #[test]
+    #[should_panic(expected = "before FlowTable::settle")]
+    fn reading_an_unsettled_table_is_caught() {
+        let mut t = FlowTable::new();
+        t.add_batch(&[Pending::EMPTY]);
+        let _ = t.iter().count();
     }
 }
