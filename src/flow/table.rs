@@ -56,7 +56,24 @@ impl Line {
     }
 }
 
-/// Packets whose misses [`FlowTable::add_batch`] overlaps at a time.
+/// Bits of what a packet's accounting leaves for its flow's [`FlowStats`].
+struct Cold;
+
+impl Cold {
+    /// The line's byte counter wrapped.
+    const BYTES: u8 = 1;
+    /// The line's packet counter wrapped.
+    const PACKETS: u8 = 2;
+    /// The snap length cut the packet.
+    const CUT: u8 = 4;
+    /// The timestamp is the flow's first, or not after its latest.
+    const EARLY: u8 = 8;
+    /// A TCP segment [`super::TcpStats`] records.
+    const TCP: u8 = 16;
+}
+
+/// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
+/// remembers packets by a byte).
 const MAX_BATCH: usize = 64;
 
 /// The bits of a slot (and of a hash) that hold the tag.
@@ -229,35 +246,32 @@ impl FlowTable {
         self.reserve(1);
         let h = p.key.hash();
         let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
-        self.account(idx, p);
+        let cold = self.account(idx, p);
+        self.account_cold(idx, p, cold);
         self.lines[idx].fold_into(&mut self.stats[idx]);
     }
 
-    /// Accounts a packet on its flow's line, reaching the flow's [`FlowStats`] only for what
-    /// the line cannot hold: a carry, a cut-off packet, a timestamp not after the latest, and
-    /// the TCP segments [`super::TcpStats`] records.
+    /// Accounts a packet on its flow's line. Returns what the line could not hold (a
+    /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
+    /// line updates, so a batch can leave it to the end, its misses overlapped.
     #[inline(always)]
-    fn account(&mut self, idx: usize, p: &Pending) {
+    fn account(&mut self, idx: usize, p: &Pending) -> u8 {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
         l.bytes[d] = bytes;
         let packets = l.packets[d].wrapping_add(1);
         l.packets[d] = packets;
-        if carry || packets == 0 || p.cap != p.wire {
-            let s = &mut self.stats[idx];
-            s.bytes[d] += u64::from(carry) << 32;
-            s.packets[d] += u64::from(packets == 0) << 16;
-            s.add_uncaptured(d, p.wire, p.cap);
-        }
+        let mut cold = (u8::from(carry) * Cold::BYTES)
+            | (u8::from(packets == 0) * Cold::PACKETS)
+            | (u8::from(p.cap != p.wire) * Cold::CUT);
         let t = p.ts.raw();
         if !p.ts.is_none() {
             if l.last != i64::MIN && t >= l.last {
                 l.last = t;
             } else {
                 // Out of order, or the flow's first timestamp: the earliest may move.
-                let s = &mut self.stats[idx];
-                s.first = s.first.min(t);
+                cold |= Cold::EARLY;
                 l.last = l.last.max(t);
             }
         }
@@ -266,9 +280,50 @@ impl FlowTable {
             const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
             let first_ack = f & tcp_flags::ACK != 0 && l.ack_seen & (1 << d) == 0;
             if f & RARE != 0 || first_ack {
-                let tcp = &mut self.stats[idx].tcp;
-                tcp.add_rare(d, f, p.ts);
-                l.ack_seen = tcp.ack_seen;
+                cold |= Cold::TCP;
+            }
+        }
+        cold
+    }
+
+    /// Starts loading the parts of a flow's [`FlowStats`] that `cold` will touch.
+    #[inline(always)]
+    fn prefetch_cold(&self, idx: usize, cold: u8) {
+        let s = &self.stats[idx];
+        if cold & Cold::TCP != 0 {
+            let tcp: *const u8 = (&s.tcp as *const super::TcpStats).cast();
+            prefetch(tcp);
+            prefetch(tcp.wrapping_add(std::mem::size_of_val(&s.tcp) - 1));
+        }
+        if cold & !Cold::TCP != 0 {
+            prefetch((s as *const FlowStats).cast());
+        }
+    }
+
+    /// The part of a packet's accounting [`FlowTable::account`] left: carries, cut-off bytes,
+    /// an earlier first timestamp, and the TCP segments [`super::TcpStats`] records. In packet
+    /// order per flow, as the TCP part keeps firsts.
+    #[cold]
+    fn account_cold(&mut self, idx: usize, p: &Pending, cold: u8) {
+        if cold == 0 {
+            return;
+        }
+        let d = usize::from(p.dir & 1);
+        let s = &mut self.stats[idx];
+        s.bytes[d] += u64::from(cold & Cold::BYTES != 0) << 32;
+        s.packets[d] += u64::from(cold & Cold::PACKETS != 0) << 16;
+        if cold & Cold::CUT != 0 {
+            s.add_uncaptured(d, p.wire, p.cap);
+        }
+        if cold & Cold::EARLY != 0 {
+            s.first = s.first.min(p.ts.raw());
+        }
+        if cold & Cold::TCP != 0 {
+            if let Some(f) = p.tcp_flags {
+                s.tcp.add_rare(d, f, p.ts);
+                // A later packet of the batch may have come here for the same first ACK;
+                // `add_rare` ignores it.
+                self.lines[idx].ack_seen |= s.tcp.ack_seen;
             }
         }
     }
@@ -313,13 +368,24 @@ impl FlowTable {
                 pos = (pos + 1) & mask;
             }
         }
-        for ((p, &h), &c) in batch.iter().zip(&hashes).zip(&candidate) {
+        // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
+        let mut colds = [(0u32, 0u8, 0u8); MAX];
+        let mut n = 0;
+        for (i, ((p, &h), &c)) in batch.iter().zip(&hashes).zip(&candidate).enumerate() {
             let idx = match self.lines.get(c) {
                 Some(l) if l.key == p.key => c,
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
-            self.account(idx, p);
+            let cold = self.account(idx, p);
+            if cold != 0 {
+                self.prefetch_cold(idx, cold);
+                colds[n] = (idx as u32, i as u8, cold);
+                n += 1;
+            }
+        }
+        for &(idx, i, cold) in &colds[..n] {
+            self.account_cold(idx as usize, &batch[usize::from(i)], cold);
         }
     }
 
