@@ -99,7 +99,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     };
     let filters = FilterSet::default();
     let sel = analyzer.select(&filters);
-    let r = report::build(&analyzer, &sel, std::slice::from_ref(&facts), 10);
+    let r = report::build(&analyzer, &sel, std::slice::from_ref(&facts), 10, 2);
     let s = &r.summary.totals;
 
     expect(

@@ -25,7 +25,7 @@ fn run_pipeline(data: &[u8]) {
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
-    let r = nwcap::report::build(&a, &sel, &[], 10);
+    let r = nwcap::report::build(&a, &sel, &[], 10, 1);
     // The writers too: flow rows are written by hand, and whatever the flows hold must not
     // panic them.
     for format in [

@@ -106,7 +106,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     } else {
         OutputFormat::Json
     });
-    let report = report::build(&analyzer, &selection, &files, args.top);
+    let report = report::build(&analyzer, &selection, &files, args.top, threads);
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
     let written =

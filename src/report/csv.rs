@@ -172,7 +172,7 @@ mod tests {
             }
             let filters = FilterSet::default();
             let sel = analyzer.select(&filters);
-            let r = report::build(&analyzer, &sel, &[], 10);
+            let r = report::build(&analyzer, &sel, &[], 10, 2);
             for f in r.flows.rows() {
                 check(&f);
                 rows += 1;

@@ -223,7 +223,7 @@ mod tests {
             .unwrap();
             for filters in [FilterSet::default(), given] {
                 let sel = analyzer.select(&filters);
-                let r = report::build(&analyzer, &sel, std::slice::from_ref(&facts), 10);
+                let r = report::build(&analyzer, &sel, std::slice::from_ref(&facts), 10, 2);
                 for row in r.flows.rows() {
                     check(&row);
                     rows += 1;

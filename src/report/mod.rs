@@ -482,12 +482,15 @@ pub struct Talker {
     pub flows: u64,
 }
 
-/// Builds the report from the analyzer and its selection. `top` bounds the talkers list.
+/// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
+/// `threads` > 1, the talkers are counted on a thread of their own while the flows are
+/// ordered.
 pub fn build<'a>(
     analyzer: &Analyzer,
     sel: &'a Selection<'a>,
     files: &[FileFacts],
     top: usize,
+    threads: usize,
 ) -> Report<'a> {
     let mut total = FileCounters::default();
     let mut warnings = Vec::new();
@@ -505,75 +508,18 @@ pub fn build<'a>(
         ));
     }
 
-    let mut matched = Count::default();
-    let mut per_proto = [(Count::default(), 0u64); 256];
-    // packets sent, bytes sent, packets received, bytes received, flows
-    // The map only finds an address's place in `talkers`: with entries of 24 bytes it stays
-    // in cache far better than with the counters in it (one remote address per flow is
-    // common, so there are about as many entries as flows; 32-byte entries with a `usize`
-    // lost most of the gain). Four billion addresses would take a flow table of hundreds of
-    // gigabytes first; past that, the last index is shared rather than wrapped.
-    let mut talker_at: HashMap<Addr, u32, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(sel.flows.len(), Default::default());
-    let mut talkers: Vec<(Addr, [u64; 5])> = Vec::with_capacity(sel.flows.len());
-    // The flows are sorted as (bytes, packets, index) triples, not as the selection's pairs:
-    // their stats sit behind pointers into a table of tens of megabytes, and comparing
-    // through them cost two cache misses per comparison. The selection is in table order, so
-    // this loop reads the stats sequentially, once.
-    let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(sel.flows.len());
-    for (i, (k, s)) in sel.flows.iter().enumerate() {
-        let (packets, bytes) = (s.total_packets(), s.total_bytes());
-        order.push((bytes, packets, i));
-        matched.packets += packets;
-        matched.bytes += bytes;
-        let p = &mut per_proto[usize::from(k.proto)];
-        p.0.packets += packets;
-        p.0.bytes += bytes;
-        p.1 += 1;
-        for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
-            let at = *talker_at.entry(addr).or_insert_with(|| {
-                talkers.push((addr, [0; 5]));
-                u32::try_from(talkers.len() - 1).unwrap_or(u32::MAX)
-            });
-            let t = &mut talkers[at as usize].1;
-            t[0] += s.packets[sent];
-            t[1] += s.bytes[sent];
-            t[2] += s.packets[recv];
-            t[3] += s.bytes[recv];
-            t[4] += 1;
-        }
-    }
-    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-    // Ties go to the key order, which makes the order total and independent of the table's.
-    // Most flows of a small-packet capture share their figures with others, so ties are
-    // settled afterwards, run by run, on ranks that compare in a few instructions: comparing
-    // keys field by field, inside the sort above or in the runs, cost over twice as much.
-    let mut ranked: Vec<([u128; 3], usize)> = Vec::new();
-    let mut start = 0;
-    while start < order.len() {
-        let figures = (order[start].0, order[start].1);
-        let end = order[start..]
-            .iter()
-            .position(|e| (e.0, e.1) != figures)
-            .map_or(order.len(), |n| start + n);
-        if end - start > 1 {
-            ranked.clear();
-            for p in start..end {
-                // In this order the keys are at random places in the selection: loading
-                // them ahead lets the cache misses overlap instead of queueing.
-                if let Some(ahead) = order.get(p + RANK_AHEAD) {
-                    prefetch_entry(&sel.flows[ahead.2]);
-                }
-                let i = order[p].2;
-                ranked.push((key_rank(&sel.flows[i].0), i));
-            }
-            ranked.sort_unstable();
-            for (slot, &(_, i)) in order[start..end].iter_mut().zip(&ranked) {
-                slot.2 = i;
-            }
-        }
-        start = end;
-    }
+    let (top_talkers, (order, mut matched, per_proto)) = if threads > 1 {
+        std::thread::scope(|s| {
+            let talkers = s.spawn(|| talkers(&sel.flows, top));
+            let sized = size_order(&sel.flows);
+            let talkers = talkers
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (talkers, sized)
+        })
+    } else {
+        (talkers(&sel.flows, top), size_order(&sel.flows))
+    };
 
     let mut protocols: Vec<ProtocolRow> = (0..=255u8)
         .zip(per_proto)
@@ -604,22 +550,6 @@ pub fn build<'a>(
     }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
 
-    let mut top_talkers = talkers;
-    let by_bytes = |a: &(Addr, [u64; 5]), b: &(Addr, [u64; 5])| {
-        (b.1[1] + b.1[3])
-            .cmp(&(a.1[1] + a.1[3]))
-            .then(a.0.cmp(&b.0))
-    };
-    // Only the first `top` are reported: picking them before sorting spares sorting every
-    // address, and the order is total, so they are the same ones.
-    if top < top_talkers.len() {
-        if top > 0 {
-            top_talkers.select_nth_unstable_by(top - 1, by_bytes);
-        }
-        top_talkers.truncate(top);
-    }
-    top_talkers.sort_unstable_by(by_bytes);
-
     Report {
         schema: SCHEMA,
         summary: Summary {
@@ -635,21 +565,121 @@ pub fn build<'a>(
         protocols,
         flows: Flows {
             flows: &sel.flows,
-            order: order.into_iter().map(|(_, _, i)| i).collect(),
+            order,
             local: &sel.local,
         },
-        top_talkers: top_talkers
-            .into_iter()
-            .map(|(a, t)| Talker {
-                address: a.to_string(),
-                packets_sent: t[0],
-                bytes_sent: t[1],
-                packets_received: t[2],
-                bytes_received: t[3],
-                flows: t[4],
-            })
-            .collect(),
+        top_talkers,
     }
+}
+
+/// Traffic per protocol: totals, and how many flows.
+type PerProto = [(Count, u64); 256];
+
+/// Indexes of `flows`, largest first (bytes, then packets, then key), with the totals of all
+/// of them and per protocol.
+fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) {
+    let mut matched = Count::default();
+    let mut per_proto = [(Count::default(), 0u64); 256];
+    // The flows are sorted as (bytes, packets, index) triples, not as the selection's pairs:
+    // their stats sit behind pointers into a table of tens of megabytes, and comparing
+    // through them cost two cache misses per comparison. The selection is in table order, so
+    // this loop reads the stats sequentially, once.
+    let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(flows.len());
+    for (i, (k, s)) in flows.iter().enumerate() {
+        let (packets, bytes) = (s.total_packets(), s.total_bytes());
+        order.push((bytes, packets, i));
+        matched.packets += packets;
+        matched.bytes += bytes;
+        let p = &mut per_proto[usize::from(k.proto)];
+        p.0.packets += packets;
+        p.0.bytes += bytes;
+        p.1 += 1;
+    }
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    // Ties go to the key order, which makes the order total and independent of the table's.
+    // Most flows of a small-packet capture share their figures with others, so ties are
+    // settled afterwards, run by run, on ranks that compare in a few instructions: comparing
+    // keys field by field, inside the sort above or in the runs, cost over twice as much.
+    let mut ranked: Vec<([u128; 3], usize)> = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let figures = (order[start].0, order[start].1);
+        let end = order[start..]
+            .iter()
+            .position(|e| (e.0, e.1) != figures)
+            .map_or(order.len(), |n| start + n);
+        if end - start > 1 {
+            ranked.clear();
+            for p in start..end {
+                // In this order the keys are at random places in the selection: loading
+                // them ahead lets the cache misses overlap instead of queueing.
+                if let Some(ahead) = order.get(p + RANK_AHEAD) {
+                    prefetch_entry(&flows[ahead.2]);
+                }
+                let i = order[p].2;
+                ranked.push((key_rank(&flows[i].0), i));
+            }
+            ranked.sort_unstable();
+            for (slot, &(_, i)) in order[start..end].iter_mut().zip(&ranked) {
+                slot.2 = i;
+            }
+        }
+        start = end;
+    }
+    let order = order.into_iter().map(|(_, _, i)| i).collect();
+    (order, matched, per_proto)
+}
+
+/// The `top` addresses that moved the most bytes, with what each sent and received.
+fn talkers(flows: &[(FlowKey, &FlowStats)], top: usize) -> Vec<Talker> {
+    // packets sent, bytes sent, packets received, bytes received, flows
+    // The map only finds an address's place in `talkers`: with entries of 24 bytes it stays
+    // in cache far better than with the counters in it (one remote address per flow is
+    // common, so there are about as many entries as flows; 32-byte entries with a `usize`
+    // lost most of the gain). Four billion addresses would take a flow table of hundreds of
+    // gigabytes first; past that, the last index is shared rather than wrapped.
+    let mut talker_at: HashMap<Addr, u32, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(flows.len(), Default::default());
+    let mut talkers: Vec<(Addr, [u64; 5])> = Vec::with_capacity(flows.len());
+    for (k, s) in flows {
+        for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
+            let at = *talker_at.entry(addr).or_insert_with(|| {
+                talkers.push((addr, [0; 5]));
+                u32::try_from(talkers.len() - 1).unwrap_or(u32::MAX)
+            });
+            let t = &mut talkers[at as usize].1;
+            t[0] += s.packets[sent];
+            t[1] += s.bytes[sent];
+            t[2] += s.packets[recv];
+            t[3] += s.bytes[recv];
+            t[4] += 1;
+        }
+    }
+    let by_bytes = |a: &(Addr, [u64; 5]), b: &(Addr, [u64; 5])| {
+        (b.1[1] + b.1[3])
+            .cmp(&(a.1[1] + a.1[3]))
+            .then(a.0.cmp(&b.0))
+    };
+    // Only the first `top` are reported: picking them before sorting spares sorting every
+    // address, and the order is total, so they are the same ones.
+    if top < talkers.len() {
+        if top > 0 {
+            talkers.select_nth_unstable_by(top - 1, by_bytes);
+        }
+        talkers.truncate(top);
+    }
+    talkers.sort_unstable_by(by_bytes);
+    talkers
+        .into_iter()
+        .map(|(a, t)| Talker {
+            address: a.to_string(),
+            packets_sent: t[0],
+            bytes_sent: t[1],
+            packets_received: t[2],
+            bytes_received: t[3],
+            flows: t[4],
+        })
+        .collect()
 }
 
 /// How many flows ahead [`build`] starts loading the keys it ranks (a rank costs ~100
@@ -882,12 +912,17 @@ fn write_rows(
     let threads = threads.clamp(1, n.div_ceil(CHUNK).max(1));
     let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); threads];
     let render_range = |range: std::ops::Range<usize>, buf: &mut Vec<u8>| -> io::Result<()> {
-        buf.clear();
-        for i in range {
+        // Rendered into a vector of the thread's own, not in place: the `Vec`s of `bufs`
+        // share a cache line, and every push writing its length there made the threads
+        // fight over it (two threads rendered no faster than one).
+        let mut own = std::mem::take(buf);
+        own.clear();
+        let done = range.into_iter().try_for_each(|i| {
             flows.prefetch(i);
-            render(i, &flows.row(i), buf)?;
-        }
-        Ok(())
+            render(i, &flows.row(i), &mut own)
+        });
+        *buf = own;
+        done
     };
     let mut start = 0;
     while start < n {
