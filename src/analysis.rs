@@ -3,7 +3,9 @@
 //! the pass is over. It consumes [`Record`]s; its only reads are through the [`ReadAt`] a
 //! caller hands [`run_parallel`] (see `window`), and it never opens, writes or prints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::addr_table::AddrTable;
 
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
@@ -450,21 +452,34 @@ impl<'a> LocalSet<'a> {
         if !given.is_empty() {
             return LocalSet::Given(given);
         }
-        // The fast fixed hasher, not SipHash: two lookups per flow made this map most of the
-        // selection's cost, and the result does not depend on hash order (see the ties below).
-        let mut seen: HashMap<Addr, u64, foldhash::fast::FixedState> =
-            HashMap::with_capacity_and_hasher(analyzer.flows.len(), Default::default());
-        for (k, s) in analyzer.flows.iter() {
-            *seen.entry(k.lo.0).or_insert(0) += s.total_packets();
-            if k.hi.0 != k.lo.0 {
-                *seen.entry(k.hi.0).or_insert(0) += s.total_packets();
+        // Packets per address, summed in batches: two lookups per flow make this map most of
+        // the selection's cost.
+        const BATCH: usize = 64;
+        let mut seen: AddrTable<u64> = AddrTable::with_capacity(analyzer.flows.len());
+        let mut addrs = [Addr::default(); BATCH];
+        let mut packets = [0u64; BATCH];
+        let mut n = 0;
+        let mut flows = analyzer.flows.iter().peekable();
+        while let Some((k, s)) = flows.next() {
+            for a in [k.lo.0, k.hi.0]
+                .iter()
+                .take(1 + usize::from(k.hi.0 != k.lo.0))
+            {
+                addrs[n] = *a;
+                packets[n] = s.total_packets();
+                n += 1;
+            }
+            if n + 2 > BATCH || flows.peek().is_none() {
+                seen.update(&addrs[..n], |v, i| *v += packets[i]);
+                n = 0;
             }
         }
-        // Ties go to the lower address so that the choice does not depend on hash order.
+        // Ties go to the lower address so that the choice does not depend on table order.
         let best = seen
-            .into_iter()
+            .entries()
+            .iter()
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(a, _)| a);
+            .map(|&(a, _)| a);
         LocalSet::Inferred(best)
     }
 

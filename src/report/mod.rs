@@ -7,11 +7,11 @@ mod json;
 mod table;
 pub mod time;
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::addr_table::AddrTable;
 use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
@@ -630,31 +630,30 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
     (order, matched, per_proto)
 }
 
+/// Flows whose two addresses [`talkers`] looks up together.
+const TALKER_BATCH: usize = 32;
+
 /// The `top` addresses that moved the most bytes, with what each sent and received.
 fn talkers(flows: &[(FlowKey, &FlowStats)], top: usize) -> Vec<Talker> {
-    // packets sent, bytes sent, packets received, bytes received, flows
-    // The map only finds an address's place in `talkers`: with entries of 24 bytes it stays
-    // in cache far better than with the counters in it (one remote address per flow is
-    // common, so there are about as many entries as flows; 32-byte entries with a `usize`
-    // lost most of the gain). Four billion addresses would take a flow table of hundreds of
-    // gigabytes first; past that, the last index is shared rather than wrapped.
-    let mut talker_at: HashMap<Addr, u32, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(flows.len(), Default::default());
-    let mut talkers: Vec<(Addr, [u64; 5])> = Vec::with_capacity(flows.len());
-    for (k, s) in flows {
-        for (addr, sent, recv) in [(k.lo.0, 0, 1), (k.hi.0, 1, 0)] {
-            let at = *talker_at.entry(addr).or_insert_with(|| {
-                talkers.push((addr, [0; 5]));
-                u32::try_from(talkers.len() - 1).unwrap_or(u32::MAX)
-            });
-            let t = &mut talkers[at as usize].1;
+    // Per address: packets sent, bytes sent, packets received, bytes received, flows. One
+    // remote address per flow is common, so there are about as many as flows.
+    let mut table: AddrTable<[u64; 5]> = AddrTable::with_capacity(flows.len());
+    let mut addrs = [Addr::default(); 2 * TALKER_BATCH];
+    for chunk in flows.chunks(TALKER_BATCH) {
+        for ((k, _), pair) in chunk.iter().zip(addrs.chunks_mut(2)) {
+            pair.copy_from_slice(&[k.lo.0, k.hi.0]);
+        }
+        table.update(&addrs[..2 * chunk.len()], |t, i| {
+            let s = chunk[i / 2].1;
+            let (sent, recv) = if i % 2 == 0 { (0, 1) } else { (1, 0) };
             t[0] += s.packets[sent];
             t[1] += s.bytes[sent];
             t[2] += s.packets[recv];
             t[3] += s.bytes[recv];
             t[4] += 1;
-        }
+        });
     }
+    let mut talkers = table.into_entries();
     let by_bytes = |a: &(Addr, [u64; 5]), b: &(Addr, [u64; 5])| {
         (b.1[1] + b.1[3])
             .cmp(&(a.1[1] + a.1[3]))
