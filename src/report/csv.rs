@@ -95,6 +95,7 @@ fn opt_int(v: Option<u16>, buf: &mut Vec<u8>) {
 
 fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
     match v {
+        Some(v) if super::time::write_secs(v, b"", buf) => Ok(()),
         Some(v) => write!(buf, "{v}"),
         None => Ok(()),
     }

@@ -157,6 +157,7 @@ fn opt_int(v: Option<u16>, buf: &mut Vec<u8>) {
 /// infinities become `null`, as `serde_json` writes them.
 fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
     match v {
+        Some(v) if super::time::write_secs(v, b".0", buf) => Ok(()),
         Some(v) if v.is_finite() => CompactFormatter.write_f64(buf, v),
         _ => {
             buf.extend_from_slice(b"null");
