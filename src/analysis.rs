@@ -14,7 +14,7 @@ use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
 use crate::window::{self, ReadAt, ReadError};
 
 /// Records keyed by [`run`] before the flow table accounts them together (see
-/// [`FlowTable::add_batch`]).
+/// [`FlowTable::add_batch`]); at most [`crate::flow::MAX_BATCH`].
 pub const BATCH: usize = 32;
 
 /// Packets and bytes.
@@ -272,6 +272,7 @@ fn account_all<'a>(
     // Records are keyed as they are read, without being collected first; only the flow
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
+    let mut hashes = [0u64; BATCH];
     loop {
         let (mut taken, mut n) = (0, 0);
         while taken < BATCH {
@@ -284,10 +285,12 @@ fn account_all<'a>(
             taken += 1;
             counters.add(r);
             if analyzer.key_into(r, &mut pending[n]) {
+                // The slot loads while the rest of the batch is decoded.
+                hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;
             }
         }
-        analyzer.flows.add_batch(&pending[..n]);
+        analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
         if taken < BATCH {
             return;
         }

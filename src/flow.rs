@@ -19,7 +19,7 @@ use crate::decode::{proto, Addr, Fragment, IpPacket};
 
 pub use key::{FlowKey, PackedKey};
 pub use stats::{FlowStats, TcpStats, Ts};
-pub use table::FlowTable;
+pub use table::{FlowTable, MAX_BATCH};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 

@@ -74,7 +74,7 @@ impl Cold {
 
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
 /// remembers packets by a byte).
-const MAX_BATCH: usize = 64;
+pub const MAX_BATCH: usize = 64;
 
 /// The bits of a slot (and of a hash) that hold the tag.
 const TAG: u64 = 0xFFFF_FFFF_0000_0000;
@@ -332,26 +332,38 @@ impl FlowTable {
     /// every slot is prefetched, then the line each slot points to, and only then is anything
     /// read for real. Call [`FlowTable::settle`] before reading the table.
     pub fn add_batch(&mut self, batch: &[Pending]) {
-        self.settled = false;
+        let mut hashes = [0u64; MAX_BATCH];
         for chunk in batch.chunks(MAX_BATCH) {
-            self.add_chunk(chunk);
+            for (h, p) in hashes.iter_mut().zip(chunk) {
+                *h = self.prefetch_slot(&p.key);
+            }
+            self.add_hashed(chunk, &hashes[..chunk.len()]);
         }
     }
 
+    /// Hashes `key` and starts loading its slot: the first stage of [`FlowTable::add_batch`],
+    /// for a caller that can do other work before [`FlowTable::add_hashed`] needs the slot.
+    #[inline(always)]
+    pub fn prefetch_slot(&self, key: &PackedKey) -> u64 {
+        let h = key.hash();
+        prefetch(self.slots.as_ptr().wrapping_add(h as usize & self.mask()).cast());
+        h
+    }
+
+    /// [`FlowTable::add_batch`] of at most [`MAX_BATCH`] packets whose keys'
+    /// [`FlowTable::prefetch_slot`] hashes are `hashes`.
     #[inline]
-    fn add_chunk(&mut self, batch: &[Pending]) {
+    pub fn add_hashed(&mut self, batch: &[Pending], hashes: &[u64]) {
         const MAX: usize = MAX_BATCH;
+        debug_assert!(batch.len() <= MAX && hashes.len() == batch.len());
+        self.settled = false;
+        // Slots may move here; the hashes stay right, and the prefetches were only hints.
         self.reserve(batch.len());
-        let mut hashes = [0u64; MAX];
         let mask = self.mask();
-        for (h, p) in hashes.iter_mut().zip(batch) {
-            *h = p.key.hash();
-            prefetch(self.slots.as_ptr().wrapping_add(*h as usize & mask).cast());
-        }
         // The first slot whose tag matches, per packet: almost always the packet's flow. It
         // stays valid through the batch, as slots never move between `reserve`s.
         let mut candidate = [usize::MAX; MAX];
-        for (c, &h) in candidate.iter_mut().zip(&hashes[..batch.len()]) {
+        for (c, &h) in candidate.iter_mut().zip(hashes) {
             let tag = h & TAG;
             let mut pos = h as usize & mask;
             loop {
@@ -371,7 +383,7 @@ impl FlowTable {
         // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
         let mut colds = [(0u32, 0u8, 0u8); MAX];
         let mut n = 0;
-        for (i, ((p, &h), &c)) in batch.iter().zip(&hashes).zip(&candidate).enumerate() {
+        for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
             let idx = match self.lines.get(c) {
                 Some(l) if l.key == p.key => c,
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
