@@ -107,11 +107,25 @@ impl Default for FlowTable {
     }
 }
 
-/// A copy of `v` with room for `cap` elements, backed by huge pages where the system allows.
-fn regrow<T: Copy>(v: &[T], cap: usize) -> Vec<T> {
-    let mut grown = Vec::with_capacity(cap.max(v.len()));
+/// Flows the dense arrays reserve address space for at once: growing past it copies them.
+const RESERVED_FLOWS: usize = 1 << 22;
+
+/// `v` with room for `cap` elements, backed by huge pages where the system allows. The first
+/// time, room for [`RESERVED_FLOWS`] is reserved: address space only, as pages are backed when
+/// first touched, so the arrays then grow in place; a copy into a fresh allocation (advised
+/// before its pages are touched, so that it too is on huge pages) each time they doubled cost
+/// a tenth of a pass over many small packets. Where the system refuses that much address
+/// space, the arrays grow by copying.
+fn regrow<T: Copy>(v: Vec<T>, cap: usize) -> Vec<T> {
+    if cap <= v.capacity() {
+        return v;
+    }
+    let mut grown = Vec::new();
+    if v.capacity() >= RESERVED_FLOWS || grown.try_reserve_exact(RESERVED_FLOWS.max(cap)).is_err() {
+        grown = Vec::with_capacity(cap);
+    }
     huge_pages(&grown);
-    grown.extend_from_slice(v);
+    grown.extend_from_slice(&v);
     grown
 }
 
@@ -210,8 +224,8 @@ impl FlowTable {
         // the old part on small pages.
         let flows = cap / 2;
         huge_pages(&self.slots);
-        self.lines = regrow(&self.lines, flows);
-        self.stats = regrow(&self.stats, flows);
+        self.lines = regrow(std::mem::take(&mut self.lines), flows);
+        self.stats = regrow(std::mem::take(&mut self.stats), flows);
         let mask = cap - 1;
         for (idx, l) in self.lines.iter().enumerate() {
             let h = l.key.hash();
@@ -346,7 +360,12 @@ impl FlowTable {
     #[inline(always)]
     pub fn prefetch_slot(&self, key: &PackedKey) -> u64 {
         let h = key.hash();
-        prefetch(self.slots.as_ptr().wrapping_add(h as usize & self.mask()).cast());
+        prefetch(
+            self.slots
+                .as_ptr()
+                .wrapping_add(h as usize & self.mask())
+                .cast(),
+        );
         h
     }
 
