@@ -108,7 +108,11 @@ impl Default for FlowTable {
 }
 
 /// Flows the dense arrays reserve address space for at once: growing past it copies them.
+#[cfg(not(test))]
 const RESERVED_FLOWS: usize = 1 << 22;
+/// Small in unit tests, so that they grow past it.
+#[cfg(test)]
+const RESERVED_FLOWS: usize = 1 << 10;
 
 /// `v` with room for `cap` elements, backed by huge pages where the system allows. The first
 /// time, room for [`RESERVED_FLOWS`] is reserved: address space only, as pages are backed when
