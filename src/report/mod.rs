@@ -899,6 +899,9 @@ struct Head<'r> {
 /// Rows rendered per thread before they are written; bounds memory to threads × this many.
 const CHUNK: usize = 4096;
 
+/// A JSON row of a TCP flow takes about this many bytes (less for UDP, or CSV).
+const ROW_BYTES: usize = 640;
+
 /// Renders every flow row with `render(index, row, buffer)` on up to `threads` threads and
 /// writes the buffers in order.
 fn write_rows(
@@ -909,7 +912,11 @@ fn write_rows(
 ) -> io::Result<()> {
     let n = flows.len();
     let threads = threads.clamp(1, n.div_ceil(CHUNK).max(1));
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); threads];
+    // Room for a chunk of typical rows up front, rather than twenty reallocations on the
+    // first chunk.
+    let mut bufs: Vec<Vec<u8>> = (0..threads)
+        .map(|_| Vec::with_capacity(CHUNK * ROW_BYTES))
+        .collect();
     let render_range = |range: std::ops::Range<usize>, buf: &mut Vec<u8>| -> io::Result<()> {
         // Rendered into a vector of the thread's own, not in place: the `Vec`s of `bufs`
         // share a cache line, and every push writing its length there made the threads

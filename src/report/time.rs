@@ -127,7 +127,9 @@ pub(crate) fn write_secs(secs: f64, whole: &[u8], buf: &mut Vec<u8>) -> bool {
     if !(1e4..1e15).contains(&scaled) {
         return false;
     }
-    let ns = scaled.round() as i64;
+    // Rounding half up is right here (`scaled` is positive and far below 2^52), and unlike
+    // `round` it needs no call into libm.
+    let ns = (scaled + 0.5) as i64;
     if !(10_000..1_000_000_000_000_000).contains(&ns) || ns as f64 / 1e9 != secs {
         return false;
     }
