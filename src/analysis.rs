@@ -241,9 +241,10 @@ impl Analyzer {
 }
 
 /// Walks a reader to its end or its damage, counting and accounting every record; returns
-/// the damage, if any. The flow table is left for [`crate::flow::FlowTable::settle`]. A reader over a window stops at the window's end (see
-/// [`Reader::need`]); its last batch is then accounted before this returns, because the records
-/// borrow from the window.
+/// the damage, if any. A reader over a window stops at the window's end (see
+/// [`Reader::need`]); its last batch is then accounted before this returns, because the
+/// records borrow from the window. The flow table is left for
+/// [`crate::flow::FlowTable::settle`].
 pub fn run(
     reader: &mut Reader<'_>,
     counters: &mut FileCounters,
