@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
-    let _ = nwcap::report::build(&a, &sel, &[], 10);
+    let _ = nwcap::report::build(&a, &sel, &[], 10, 1);
 
     let window = 1 + usize::from(data.last().copied().unwrap_or(0) % 64);
     for threads in [1, 2] {

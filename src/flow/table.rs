@@ -107,9 +107,11 @@ impl Default for FlowTable {
     }
 }
 
-/// Flows the dense arrays reserve address space for at once: growing past it copies them.
+/// Flows the dense arrays reserve address space for at once (208 MiB of it): growing past it
+/// copies them. Kept modest because where the kernel accounts address space strictly
+/// (`vm.overcommit_memory = 2`), a reservation counts against the limit even untouched.
 #[cfg(not(test))]
-const RESERVED_FLOWS: usize = 1 << 22;
+const RESERVED_FLOWS: usize = 1 << 20;
 /// Small in unit tests, so that they grow past it.
 #[cfg(test)]
 const RESERVED_FLOWS: usize = 1 << 10;

@@ -112,8 +112,9 @@ pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
 }
 
 /// Writes `secs` as the shortest decimal that reads back as the same `f64`, without the
-/// general float formatter (a third of a flow row's cost), when `secs` is a whole number of
-/// nanoseconds from 10 µs to 10^6 s: what [`duration_s`] makes of any duration in that range.
+/// general float formatter (about a sixth of a flow row's instructions), when `secs` is a
+/// whole number of nanoseconds from 10 µs to 10^6 s: what [`duration_s`] makes of any
+/// duration in that range.
 /// Whole seconds end in `whole` (`.0` in JSON, nothing in Rust's `Display`). Returns `false`,
 /// writing nothing, for any other value.
 ///
