@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use crate::addr_table::AddrTable;
-
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};

@@ -1,5 +1,6 @@
 //! Per-flow counters: [`FlowStats`] (packets, bytes, times) and [`TcpStats`] (flags and
-//! handshake), laid out so the fields every packet touches share one cache line.
+//! handshake), in the complete form reports read. While a pass runs, the flow table keeps
+//! what every packet touches elsewhere (see `table.rs`); here are the rarer updates.
 
 use crate::decode::tcp_flags;
 
@@ -109,7 +110,7 @@ pub struct FlowStats {
     pub tcp: TcpStats,
     /// Wire minus captured bytes per direction, modulo 2^64 (a broken file may claim more
     /// captured than wire bytes).
-    uncaptured: [u64; 2],
+    pub(super) uncaptured: [u64; 2],
     /// `true` when the first packet went `lo → hi`.
     pub first_dir_lo: bool,
 }

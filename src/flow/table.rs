@@ -120,14 +120,15 @@ const RESERVED_FLOWS: usize = 1 << 10;
 /// time, room for [`RESERVED_FLOWS`] is reserved: address space only, as pages are backed when
 /// first touched, so the arrays then grow in place; a copy into a fresh allocation (advised
 /// before its pages are touched, so that it too is on huge pages) each time they doubled cost
-/// a tenth of a pass over many small packets. Where the system refuses that much address
-/// space, the arrays grow by copying.
+/// a few per cent of a pass. Where the system refuses that much address space, or past it,
+/// the arrays grow by copying.
 fn regrow<T: Copy>(v: Vec<T>, cap: usize) -> Vec<T> {
     if cap <= v.capacity() {
         return v;
     }
     let mut grown = Vec::new();
-    if v.capacity() >= RESERVED_FLOWS || grown.try_reserve_exact(RESERVED_FLOWS.max(cap)).is_err() {
+    let first = v.capacity() < RESERVED_FLOWS;
+    if !first || grown.try_reserve_exact(RESERVED_FLOWS.max(cap)).is_err() {
         grown = Vec::with_capacity(cap);
     }
     huge_pages(&grown);
@@ -225,9 +226,7 @@ impl FlowTable {
         }
         let cap = need.next_power_of_two().max(1024);
         self.slots = vec![0; cap];
-        // Grow the dense arrays with the slots (not by doubling on push), each into a fresh
-        // allocation advised before its pages are first touched: growing in place would keep
-        // the old part on small pages.
+        // The dense arrays grow with the slots, not by doubling on push (see `regrow`).
         let flows = cap / 2;
         huge_pages(&self.slots);
         self.lines = regrow(std::mem::take(&mut self.lines), flows);
@@ -315,8 +314,13 @@ impl FlowTable {
             prefetch(tcp);
             prefetch(tcp.wrapping_add(std::mem::size_of_val(&s.tcp) - 1));
         }
-        if cold & !Cold::TCP != 0 {
-            prefetch((s as *const FlowStats).cast());
+        // Cut: every packet of a capture whose snap length is below its frames. (Carries,
+        // once in 65536 packets or 4 GiB, are not worth a hint.)
+        if cold & Cold::CUT != 0 {
+            prefetch((&s.uncaptured as *const [u64; 2]).cast());
+        }
+        if cold & Cold::EARLY != 0 {
+            prefetch((&s.first as *const i64).cast());
         }
     }
 
