@@ -464,15 +464,14 @@ impl<'a> LocalSet<'a> {
         let mut n = 0;
         let mut flows = analyzer.flows.iter().peekable();
         while let Some((k, s)) = flows.next() {
-            for a in [k.lo.0, k.hi.0]
-                .iter()
-                .take(1 + usize::from(k.hi.0 != k.lo.0))
-            {
-                addrs[n] = *a;
-                packets[n] = s.total_packets();
-                n += 1;
-            }
-            if n + 2 > BATCH || flows.peek().is_none() {
+            let p = s.total_packets();
+            addrs[n] = k.lo.0;
+            packets[n] = p;
+            // A flow between an address and itself counts once.
+            addrs[n + 1] = k.hi.0;
+            packets[n + 1] = if k.hi.0 == k.lo.0 { 0 } else { p };
+            n += 2;
+            if n == BATCH || flows.peek().is_none() {
                 seen.update(&addrs[..n], |v, i| *v += packets[i]);
                 n = 0;
             }
@@ -533,5 +532,48 @@ fn non_ip_name(r: NonIp) -> &'static str {
         NonIp::TruncatedLink => "link header cut short",
         NonIp::OtherProtocol => "not IP",
         NonIp::BadIp => "IP header cut short or invalid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::proto;
+    use crate::flow::Ts;
+
+    /// `n` packets of a UDP flow between `a` and `b`.
+    fn flow(analyzer: &mut Analyzer, a: [u8; 4], b: [u8; 4], n: usize) {
+        let key = FlowKey {
+            proto: proto::UDP,
+            ports_known: true,
+            lo: (Addr::v4(a), 53),
+            hi: (Addr::v4(b), 53),
+            icmp_id: None,
+        };
+        for i in 0..n {
+            analyzer.flows.add(&Pending {
+                key: key.pack(),
+                dir: (i % 2) as u8,
+                tcp_flags: None,
+                ts: Ts::new(Some(i as i64)),
+                wire: 100,
+                cap: 100,
+            });
+        }
+    }
+
+    #[test]
+    fn the_local_guess_counts_a_flow_with_itself_once() {
+        // 10.0.0.1 talks to itself in 10 packets; 10.0.0.2 takes part in 12. Counted twice,
+        // the self-flow would win.
+        let mut analyzer = Analyzer::new();
+        flow(&mut analyzer, [10, 0, 0, 1], [10, 0, 0, 1], 10);
+        flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 3], 8);
+        flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 4], 4);
+        let filters = FilterSet::default();
+        assert_eq!(analyzer.select(&filters).local.names(), ["10.0.0.2"]);
+        // Three packets more, and it wins 13 to 12.
+        flow(&mut analyzer, [10, 0, 0, 1], [10, 0, 0, 1], 3);
+        assert_eq!(analyzer.select(&filters).local.names(), ["10.0.0.1"]);
     }
 }
