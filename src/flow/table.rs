@@ -116,19 +116,24 @@ const RESERVED_FLOWS: usize = 1 << 20;
 #[cfg(test)]
 const RESERVED_FLOWS: usize = 1 << 10;
 
-/// `v` with room for `cap` elements, backed by huge pages where the system allows. The first
-/// time, room for [`RESERVED_FLOWS`] is reserved: address space only, as pages are backed when
-/// first touched, so the arrays then grow in place; a copy into a fresh allocation (advised
-/// before its pages are touched, so that it too is on huge pages) each time they doubled cost
-/// a few per cent of a pass. Where the system refuses that much address space, or past it,
-/// the arrays grow by copying.
+/// `v` with room for `cap` elements, backed by huge pages where the system allows. Room for
+/// [`RESERVED_FLOWS`] is reserved the first time, and 8 times `cap` when that runs out:
+/// address space only, as pages are backed when first touched, so the arrays then grow in
+/// place. A copy into a fresh allocation (advised before its pages are touched, so that it
+/// too is on huge pages) each time they doubled cost a few per cent of a pass, and for a
+/// moment kept both copies resident: ~350 bytes per flow just after a doubling. Where the
+/// system refuses that much address space, the arrays grow by copying.
 fn regrow<T: Copy>(v: Vec<T>, cap: usize) -> Vec<T> {
     if cap <= v.capacity() {
         return v;
     }
+    let room = if v.capacity() < RESERVED_FLOWS {
+        RESERVED_FLOWS.max(cap)
+    } else {
+        cap.saturating_mul(8)
+    };
     let mut grown = Vec::new();
-    let first = v.capacity() < RESERVED_FLOWS;
-    if !first || grown.try_reserve_exact(RESERVED_FLOWS.max(cap)).is_err() {
+    if grown.try_reserve_exact(room).is_err() {
         grown = Vec::with_capacity(cap);
     }
     huge_pages(&grown);
