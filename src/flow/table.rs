@@ -448,7 +448,6 @@ impl FlowTable {
             return;
         }
         self.reserve(other.len());
-        let mask = self.mask();
         let mut hashes = [0u64; MAX_BATCH];
         for (lines, stats) in other
             .lines
@@ -457,8 +456,7 @@ impl FlowTable {
         {
             // Every flow is a miss in `self`: overlap them as `add_batch` does.
             for (h, l) in hashes.iter_mut().zip(lines) {
-                *h = l.key.hash();
-                prefetch(self.slots.as_ptr().wrapping_add(*h as usize & mask).cast());
+                *h = self.prefetch_slot(&l.key);
             }
             for (&h, (l, v)) in hashes.iter().zip(lines.iter().zip(stats)) {
                 match self.find(&l.key, h) {
