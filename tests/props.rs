@@ -1,6 +1,9 @@
 //! Property tests: no input makes the readers, the decoder or the analyzer panic, and what
 //! `--write` emits reads back unchanged. Runs in seconds; `fuzz/` has the open-ended version.
 
+mod mutation;
+
+use mutation::mutation;
 use nwcap::analysis::Analyzer;
 use nwcap::capture::write::CaptureWriter;
 use nwcap::capture::{Reader, Record};
@@ -55,26 +58,6 @@ fn corpus() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A random mutation: overwrite, truncate, or splice bytes.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Set(usize, u8),
-    Truncate(usize),
-    Insert(usize, Vec<u8>),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (
-            any::<usize>(),
-            proptest::collection::vec(any::<u8>(), 1..16)
-        )
-            .prop_map(|(i, v)| Mutation::Insert(i, v)),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -105,13 +88,7 @@ proptest! {
     ) {
         let files = corpus();
         let mut data = pick.get(&files).clone();
-        for m in muts {
-            match m {
-                Mutation::Set(i, b) => { if !data.is_empty() { let n = data.len(); data[i % n] = b; } }
-                Mutation::Truncate(i) => data.truncate(i % (data.len() + 1)),
-                Mutation::Insert(i, v) => { let at = i % (data.len() + 1); data.splice(at..at, v); }
-            }
-        }
+        mutation::apply(&mut data, muts);
         run_pipeline(&data);
     }
 

@@ -3,8 +3,10 @@
 //! error, the header facts and the final position of walking the whole file in memory.
 
 mod craft;
+mod mutation;
 
 use craft::*;
+use mutation::mutation;
 use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
 use nwcap::capture::{CaptureError, FileInfo, Reader};
 use nwcap::flow::{FlowKey, FlowStats};
@@ -379,26 +381,6 @@ fn a_failed_read_stops_the_pass_with_its_offset_after_every_record_before_it() {
     }
 }
 
-/// A random mutation: overwrite, truncate, or splice bytes.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Set(usize, u8),
-    Truncate(usize),
-    Insert(usize, Vec<u8>),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (
-            any::<usize>(),
-            proptest::collection::vec(any::<u8>(), 1..16)
-        )
-            .prop_map(|(i, v)| Mutation::Insert(i, v)),
-    ]
-}
-
 /// Read once: every proptest case picks one.
 fn small_captures() -> &'static [Vec<u8>] {
     static FILES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
@@ -422,13 +404,7 @@ proptest! {
         windows in proptest::collection::vec(1usize..3000, 1..4),
     ) {
         let mut data = pick.get(small_captures()).clone();
-        for m in muts {
-            match m {
-                Mutation::Set(i, b) => { if !data.is_empty() { let n = data.len(); data[i % n] = b; } }
-                Mutation::Truncate(i) => data.truncate(i % (data.len() + 1)),
-                Mutation::Insert(i, v) => { let at = i % (data.len() + 1); data.splice(at..at, v); }
-            }
-        }
+        mutation::apply(&mut data, muts);
         if let Some(expected) = whole(&data) {
             for w in windows {
                 let got = windowed(&data, w);
