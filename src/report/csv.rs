@@ -104,8 +104,6 @@ fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::Analyzer;
-    use crate::capture::Reader;
     use crate::decode::Addr;
     use crate::filter::FilterSet;
     use crate::report::{self, DirCount, Proto, TcpRow, Timestamp};
@@ -157,20 +155,8 @@ mod tests {
 
     #[test]
     fn corpus_rows_match_the_formatter() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
         let mut rows = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let Ok(opened) = crate::input::open(path.to_str().unwrap()) else {
-                continue;
-            };
-            let Ok(reader) = Reader::new(&opened.data) else {
-                continue;
-            };
-            let mut analyzer = Analyzer::new();
-            for r in reader.map_while(Result::ok) {
-                analyzer.feed(&r);
-            }
+        for (_, analyzer, _) in report::corpus_analyses() {
             let filters = FilterSet::default();
             let sel = analyzer.select(&filters);
             let r = report::build(&analyzer, &sel, &[], 10, 2);

@@ -169,8 +169,6 @@ fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{Analyzer, FileCounters};
-    use crate::capture::Reader;
     use crate::decode::Addr;
     use crate::filter::{FilterSet, FilterSpec};
     use crate::report::{self, DirCount, FileFacts, Readable};
@@ -191,22 +189,8 @@ mod tests {
     /// `analyze` builds them, with and without a given local address.
     #[test]
     fn corpus_rows_match_serde_json() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
         let mut rows = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let Ok(opened) = crate::input::open(path.to_str().unwrap()) else {
-                continue;
-            };
-            let Ok(reader) = Reader::new(&opened.data) else {
-                continue;
-            };
-            let mut analyzer = Analyzer::new();
-            let mut counters = FileCounters::default();
-            for r in reader.map_while(Result::ok) {
-                counters.add(&r);
-                analyzer.feed(&r);
-            }
+        for (path, analyzer, counters) in report::corpus_analyses() {
             let facts = FileFacts {
                 path: path.display().to_string(),
                 format: None,

@@ -896,6 +896,31 @@ struct Head<'r> {
     protocols: &'r [ProtocolRow],
 }
 
+/// Every corpus capture that reads as pcap or pcapng, fed record by record through an
+/// analyzer: its path, the analyzer and the file's counters. For the row writers' tests.
+#[cfg(test)]
+fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileCounters)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(opened) = crate::input::open(path.to_str().unwrap()) else {
+            continue;
+        };
+        let Ok(reader) = crate::capture::Reader::new(&opened.data) else {
+            continue;
+        };
+        let mut analyzer = Analyzer::new();
+        let mut counters = FileCounters::default();
+        for r in reader.map_while(Result::ok) {
+            counters.add(&r);
+            analyzer.feed(&r);
+        }
+        out.push((path, analyzer, counters));
+    }
+    out
+}
+
 /// Rows rendered per thread before they are written; bounds memory to threads × this many.
 const CHUNK: usize = 4096;
 
