@@ -122,29 +122,22 @@ impl<'a> PcapReader<'a> {
 
     /// The reader's state without its window, to be [attached](Self::attach) to the next.
     pub fn detach(self) -> PcapReader<'static> {
-        PcapReader {
-            data: &[],
-            base: self.base + self.pos,
-            pos: 0,
-            len: self.len,
-            big_endian: self.big_endian,
-            nanos: self.nanos,
-            modified: self.modified,
-            snaplen: self.snaplen,
-            linktype: self.linktype,
-            end: self.end,
-            done: self.done,
-            need: self.need,
-            error: self.error,
-        }
+        let (done, need) = (self.done, self.need);
+        self.rebase(&[], done, need)
     }
 
     /// Goes on in `window`, whose first byte is the file's byte at
     /// [`position`](Self::position).
     pub fn attach<'b>(self, window: &'b [u8]) -> PcapReader<'b> {
-        let waiting = self.need != 0;
+        let done = self.done && self.need == 0;
+        self.rebase(window, done, 0)
+    }
+
+    /// The same reader over `data`, which starts at [`position`](Self::position). Spelled out
+    /// field by field: struct update syntax cannot change the lifetime.
+    fn rebase<'b>(self, data: &'b [u8], done: bool, need: usize) -> PcapReader<'b> {
         PcapReader {
-            data: window,
+            data,
             base: self.base + self.pos,
             pos: 0,
             len: self.len,
@@ -154,8 +147,8 @@ impl<'a> PcapReader<'a> {
             snaplen: self.snaplen,
             linktype: self.linktype,
             end: self.end,
-            done: self.done && !waiting,
-            need: 0,
+            done,
+            need,
             error: self.error,
         }
     }

@@ -111,28 +111,22 @@ impl<'a> PcapngReader<'a> {
     /// The reader's state (section byte order, interfaces, counters) without its window, to
     /// be [attached](Self::attach) to the next.
     pub fn detach(self) -> PcapngReader<'static> {
-        PcapngReader {
-            data: &[],
-            base: self.base + self.pos,
-            pos: 0,
-            len: self.len,
-            big_endian: self.big_endian,
-            interfaces: self.interfaces,
-            info: self.info,
-            end: self.end,
-            saw_layout_block: self.saw_layout_block,
-            done: self.done,
-            need: self.need,
-            error: self.error,
-        }
+        let (done, need) = (self.done, self.need);
+        self.rebase(&[], done, need)
     }
 
     /// Goes on in `window`, whose first byte is the file's byte at
     /// [`position`](Self::position).
     pub fn attach<'b>(self, window: &'b [u8]) -> PcapngReader<'b> {
-        let waiting = self.need != 0;
+        let done = self.done && self.need == 0;
+        self.rebase(window, done, 0)
+    }
+
+    /// The same reader over `data`, which starts at [`position`](Self::position). Spelled out
+    /// field by field: struct update syntax cannot change the lifetime.
+    fn rebase<'b>(self, data: &'b [u8], done: bool, need: usize) -> PcapngReader<'b> {
         PcapngReader {
-            data: window,
+            data,
             base: self.base + self.pos,
             pos: 0,
             len: self.len,
@@ -141,8 +135,8 @@ impl<'a> PcapngReader<'a> {
             info: self.info,
             end: self.end,
             saw_layout_block: self.saw_layout_block,
-            done: self.done && !waiting,
-            need: 0,
+            done,
+            need,
             error: self.error,
         }
     }
