@@ -6,7 +6,7 @@ mod craft;
 mod mutation;
 
 use craft::*;
-use mutation::mutation;
+use mutation::{magic, mutation};
 use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
 use nwcap::capture::{CaptureError, FileInfo, Reader};
 use nwcap::flow::{FlowKey, FlowStats};
@@ -415,12 +415,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_behind_valid_magics_read_the_same_through_random_windows(
-        magic in prop_oneof![
-            Just(vec![0xd4, 0xc3, 0xb2, 0xa1]),
-            Just(vec![0xa1, 0xb2, 0x3c, 0x4d]),
-            Just(vec![0x34, 0xcd, 0xb2, 0xa1]),
-            Just(vec![0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a]),
-        ],
+        magic in magic(),
         rest in proptest::collection::vec(any::<u8>(), 0..4096),
         window in 1usize..600,
     ) {

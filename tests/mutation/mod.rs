@@ -1,4 +1,5 @@
-//! Random mutations of capture bytes for property tests: overwrite, truncate, or splice.
+//! Random capture bytes for property tests: mutations (overwrite, truncate, or splice), and
+//! the magic numbers random bytes can start with to get past format detection.
 
 use proptest::prelude::*;
 
@@ -40,4 +41,16 @@ pub fn apply(data: &mut Vec<u8>, muts: Vec<Mutation>) {
             }
         }
     }
+}
+
+/// The start of a pcap file (both byte orders, micro- and nanoseconds) or of a pcapng section.
+pub fn magic() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(vec![0xd4, 0xc3, 0xb2, 0xa1]),
+        Just(vec![0xa1, 0xb2, 0x3c, 0x4d]),
+        Just(vec![0x34, 0xcd, 0xb2, 0xa1]),
+        Just(vec![
+            0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a
+        ]),
+    ]
 }
