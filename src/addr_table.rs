@@ -8,7 +8,7 @@
 //! the entries the slots point to, before reading any.
 
 use crate::decode::Addr;
-use crate::hint::prefetch;
+use crate::hint::{prefetch, written_zeros};
 
 /// Addresses whose misses overlap at a time.
 const BATCH: usize = 64;
@@ -41,7 +41,7 @@ impl<V: Copy + Default> AddrTable<V> {
     /// An empty table with room for `n` addresses before it grows.
     pub fn with_capacity(n: usize) -> Self {
         AddrTable {
-            slots: vec![0; (n * 2).next_power_of_two().max(64)],
+            slots: written_zeros((n * 2).next_power_of_two().max(64), false),
             entries: Vec::with_capacity(n),
         }
     }
@@ -126,7 +126,7 @@ impl<V: Copy + Default> AddrTable<V> {
         if need <= self.slots.len() {
             return;
         }
-        self.slots = vec![0; need.next_power_of_two()];
+        self.slots = written_zeros(need.next_power_of_two(), false);
         let mask = self.slots.len() - 1;
         for (idx, (a, _)) in self.entries.iter().enumerate() {
             let h = hash(a);

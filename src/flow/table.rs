@@ -10,7 +10,7 @@ use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
 use super::Pending;
 use crate::decode::tcp_flags;
-use crate::hint::{huge_pages, prefetch};
+use crate::hint::{huge_pages, prefetch, written_zeros};
 
 /// A flow's key and hot counters, on one cache line. The counters hold the low bits of
 /// packets and bytes since the last [`FlowTable::settle`]; their carries go to the flow's
@@ -230,10 +230,9 @@ impl FlowTable {
             return;
         }
         let cap = need.next_power_of_two().max(1024);
-        self.slots = vec![0; cap];
+        self.slots = written_zeros(cap, true);
         // The dense arrays grow with the slots, not by doubling on push (see `regrow`).
         let flows = cap / 2;
-        huge_pages(&self.slots);
         self.lines = regrow(std::mem::take(&mut self.lines), flows);
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
         let mask = cap - 1;
