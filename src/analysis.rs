@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::addr_table::AddrTable;
+use crate::addr_sums::AddrSums;
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
@@ -220,16 +220,21 @@ impl Analyzer {
 
     /// Decides which addresses are local and which flows pass the filters.
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
-        let local = LocalSet::decide(self, filters);
-        let mut flows = Vec::with_capacity(self.flows.len());
-        if filters.keeps_all() {
-            // Nothing to orient or match: most runs have no filter at all.
-            flows.extend(self.flows.iter());
+        let mut flows: Vec<_> = self.flows.iter().collect();
+        let given = filters.local_addresses();
+        let local = if !given.is_empty() {
+            Some(LocalSet::Given(given))
+        } else if filters.keeps_all() {
+            // Left to the report, which sums the traffic of every address anyway.
+            None
         } else {
-            flows.extend(self.flows.iter().filter(|(k, _)| {
+            Some(LocalSet::Inferred(AddrSums::over(&flows).busiest()))
+        };
+        if let Some(local) = local.as_ref().filter(|_| !filters.keeps_all()) {
+            flows.retain(|(k, _)| {
                 let [a, b] = k.endpoints();
                 filters.matches_flow(k.proto, a, b, local.side(&a.0, &b.0))
-            }));
+            });
         }
         Selection {
             local,
@@ -432,8 +437,10 @@ pub fn run_parallel<'a>(
 /// The outcome of filtering: the local addresses and the flows that passed.
 #[derive(Debug)]
 pub struct Selection<'a> {
-    /// Which addresses are local.
-    pub local: LocalSet<'a>,
+    /// Which addresses are local. `None` when no filter needed to know and none was given:
+    /// every flow is then selected, and the report makes the guess (see
+    /// [`LocalSet::Inferred`]) from the per-address sums it adds up for the top talkers.
+    pub local: Option<LocalSet<'a>>,
     /// Flows that passed the filters.
     pub flows: Vec<(FlowKey, &'a FlowStats)>,
     /// Whether packets without IP passed (only when nothing is filtered).
@@ -441,50 +448,16 @@ pub struct Selection<'a> {
 }
 
 /// The addresses taken as the capturing VM's.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum LocalSet<'a> {
     /// Named by the filters' `localIPAddress`.
     Given(Vec<&'a RangeSet<Addr>>),
-    /// The address present in the most packets (none when there is no IP traffic).
+    /// The address present in the most packets of all flows (none when there is no IP
+    /// traffic): [`AddrSums::busiest`].
     Inferred(Option<Addr>),
 }
 
 impl<'a> LocalSet<'a> {
-    fn decide(analyzer: &Analyzer, filters: &'a FilterSet) -> Self {
-        let given = filters.local_addresses();
-        if !given.is_empty() {
-            return LocalSet::Given(given);
-        }
-        // Packets per address, summed in batches: two lookups per flow make this map most of
-        // the selection's cost.
-        const BATCH: usize = 64;
-        let mut seen: AddrTable<u64> = AddrTable::with_capacity(analyzer.flows.len());
-        let mut addrs = [Addr::default(); BATCH];
-        let mut packets = [0u64; BATCH];
-        let mut n = 0;
-        let mut flows = analyzer.flows.iter().peekable();
-        while let Some((k, s)) = flows.next() {
-            let p = s.total_packets();
-            addrs[n] = k.lo.0;
-            packets[n] = p;
-            // A flow between an address and itself counts once.
-            addrs[n + 1] = k.hi.0;
-            packets[n + 1] = if k.hi.0 == k.lo.0 { 0 } else { p };
-            n += 2;
-            if n == BATCH || flows.peek().is_none() {
-                seen.update(&addrs[..n], |v, i| *v += packets[i]);
-                n = 0;
-            }
-        }
-        // Ties go to the lower address so that the choice does not depend on table order.
-        let best = seen
-            .entries()
-            .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|&(a, _)| a);
-        LocalSet::Inferred(best)
-    }
-
     /// Whether `a` is local.
     pub fn contains(&self, a: &Addr) -> bool {
         match self {
@@ -570,10 +543,13 @@ mod tests {
         flow(&mut analyzer, [10, 0, 0, 1], [10, 0, 0, 1], 10);
         flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 3], 8);
         flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 4], 4);
-        let filters = FilterSet::default();
-        assert_eq!(analyzer.select(&filters).local.names(), ["10.0.0.2"]);
+        let busiest = |a: &Analyzer| {
+            let flows: Vec<_> = a.flows.iter().collect();
+            AddrSums::over(&flows).busiest().map(|x| x.to_string())
+        };
+        assert_eq!(busiest(&analyzer).as_deref(), Some("10.0.0.2"));
         // Three packets more, and it wins 13 to 12.
         flow(&mut analyzer, [10, 0, 0, 1], [10, 0, 0, 1], 3);
-        assert_eq!(analyzer.select(&filters).local.names(), ["10.0.0.1"]);
+        assert_eq!(busiest(&analyzer).as_deref(), Some("10.0.0.1"));
     }
 }

@@ -4,6 +4,7 @@
 //! and know nothing of Azure (`input` and `window` bring them the bytes of local files); `azure` talks to Resource Manager and Blob Storage and knows
 //! nothing of packets; `commands` glues them to the CLI.
 
+pub mod addr_sums;
 pub mod addr_table;
 pub mod analysis;
 pub mod azure;

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-use crate::addr_table::AddrTable;
+use crate::addr_sums::{AddrSums, Sums};
 use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
@@ -116,7 +116,7 @@ pub struct Flows<'a> {
     flows: &'a [(FlowKey, &'a FlowStats)],
     /// Indexes into `flows`, largest flow first.
     order: Vec<usize>,
-    local: &'a LocalSet<'a>,
+    local: LocalSet<'a>,
 }
 
 impl<'a> Flows<'a> {
@@ -138,7 +138,7 @@ impl<'a> Flows<'a> {
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
         let (k, s) = &self.flows[self.order[i]];
-        flow_row(k, s, self.local)
+        flow_row(k, s, &self.local)
     }
 
     /// Starts loading what the rows a little after `i` will read: in size order, their
@@ -484,7 +484,8 @@ pub struct Talker {
 }
 
 /// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
-/// `threads` > 1, the talkers are counted on a thread of their own while the flows are
+/// `threads` > 1, the traffic per address (the talkers, and the local address when the
+/// selection left it to be guessed) is summed on a thread of its own while the flows are
 /// ordered.
 pub fn build<'a>(
     analyzer: &Analyzer,
@@ -509,18 +510,22 @@ pub fn build<'a>(
         ));
     }
 
-    let (top_talkers, (order, mut matched, per_proto)) = if threads > 1 {
+    let (sums, (order, mut matched, per_proto)) = if threads > 1 {
         std::thread::scope(|s| {
-            let talkers = s.spawn(|| talkers(&sel.flows, top));
+            let sums = s.spawn(|| AddrSums::over(&sel.flows));
             let sized = size_order(&sel.flows);
-            let talkers = talkers
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (talkers, sized)
+            let sums = sums.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sums, sized)
         })
     } else {
-        (talkers(&sel.flows, top), size_order(&sel.flows))
+        (AddrSums::over(&sel.flows), size_order(&sel.flows))
     };
+    // Without a local address from the selection, every flow is selected: its sums are the
+    // guess's.
+    let local = sel
+        .local
+        .clone()
+        .unwrap_or_else(|| LocalSet::Inferred(sums.busiest()));
 
     let mut protocols: Vec<ProtocolRow> = (0..=255u8)
         .zip(per_proto)
@@ -560,16 +565,16 @@ pub fn build<'a>(
         },
         matched,
         local: Local {
-            addresses: sel.local.names(),
-            inferred: sel.local.inferred(),
+            addresses: local.names(),
+            inferred: local.inferred(),
         },
         protocols,
         flows: Flows {
             flows: &sel.flows,
             order,
-            local: &sel.local,
+            local,
         },
-        top_talkers,
+        top_talkers: talkers(&sums, top),
     }
 }
 
@@ -631,35 +636,11 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
     (order, matched, per_proto)
 }
 
-/// Flows whose two addresses [`talkers`] looks up together.
-const TALKER_BATCH: usize = 32;
-
 /// The `top` addresses that moved the most bytes, with what each sent and received.
-fn talkers(flows: &[(FlowKey, &FlowStats)], top: usize) -> Vec<Talker> {
-    // Per address: packets sent, bytes sent, packets received, bytes received, flows. One
-    // remote address per flow is common, so there are about as many as flows.
-    let mut table: AddrTable<[u64; 5]> = AddrTable::with_capacity(flows.len());
-    let mut addrs = [Addr::default(); 2 * TALKER_BATCH];
-    for chunk in flows.chunks(TALKER_BATCH) {
-        for ((k, _), pair) in chunk.iter().zip(addrs.chunks_mut(2)) {
-            pair.copy_from_slice(&[k.lo.0, k.hi.0]);
-        }
-        table.update(&addrs[..2 * chunk.len()], |t, i| {
-            let s = chunk[i / 2].1;
-            let (sent, recv) = if i % 2 == 0 { (0, 1) } else { (1, 0) };
-            t[0] += s.packets[sent];
-            t[1] += s.bytes[sent];
-            t[2] += s.packets[recv];
-            t[3] += s.bytes[recv];
-            t[4] += 1;
-        });
-    }
-    let mut talkers = table.into_entries();
-    let by_bytes = |a: &(Addr, [u64; 5]), b: &(Addr, [u64; 5])| {
-        (b.1[1] + b.1[3])
-            .cmp(&(a.1[1] + a.1[3]))
-            .then(a.0.cmp(&b.0))
-    };
+fn talkers(sums: &AddrSums, top: usize) -> Vec<Talker> {
+    let mut talkers: Vec<&(Addr, Sums)> = sums.entries().iter().collect();
+    let by_bytes =
+        |a: &&(Addr, Sums), b: &&(Addr, Sums)| b.1.bytes().cmp(&a.1.bytes()).then(a.0.cmp(&b.0));
     // Only the first `top` are reported: picking them before sorting spares sorting every
     // address, and the order is total, so they are the same ones.
     if top < talkers.len() {
@@ -673,11 +654,11 @@ fn talkers(flows: &[(FlowKey, &FlowStats)], top: usize) -> Vec<Talker> {
         .into_iter()
         .map(|(a, t)| Talker {
             address: a.to_string(),
-            packets_sent: t[0],
-            bytes_sent: t[1],
-            packets_received: t[2],
-            bytes_received: t[3],
-            flows: t[4],
+            packets_sent: t.packets_sent,
+            bytes_sent: t.bytes_sent,
+            packets_received: t.packets_received,
+            bytes_received: t.bytes_received,
+            flows: t.flows,
         })
         .collect()
 }
@@ -1005,6 +986,38 @@ fn write_rows(
 mod tests {
     use super::IpText;
     use crate::decode::Addr;
+
+    /// Without filters the selection leaves the local address to the report; the report's
+    /// guess, with one thread or two, is the one a selection that needs it (a remote-address
+    /// filter) makes over all flows, and so are the top talkers' figures.
+    #[test]
+    fn the_report_guesses_the_local_address_as_a_filtered_selection_does() {
+        use super::{build, corpus_analyses};
+        use crate::filter::{FilterSet, FilterSpec};
+
+        let wide = FilterSet::compile(&[FilterSpec {
+            remote_ip_address: Some(
+                "0.0.0.0-255.255.255.255;::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".into(),
+            ),
+            ..FilterSpec::default()
+        }])
+        .unwrap();
+        let none = FilterSet::default();
+        let mut guessed = 0;
+        for (path, analyzer, _) in corpus_analyses() {
+            let all = analyzer.select(&none);
+            assert!(all.local.is_none(), "{path:?}");
+            let filtered = analyzer.select(&wide);
+            let expected = filtered.local.as_ref().unwrap().names();
+            guessed += expected.len();
+            for threads in [1, 2] {
+                let report = build(&analyzer, &all, &[], 10, threads);
+                assert_eq!(report.local.addresses, expected, "{path:?}");
+                assert!(report.local.inferred);
+            }
+        }
+        assert!(guessed > 10, "only {guessed} corpus files with IP traffic");
+    }
 
     /// Every format renders the same bytes on 1 to 4 threads, chunk after chunk; a writer
     /// that fails midway gets its error back (the helpers do not hang on it).
