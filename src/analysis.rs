@@ -206,13 +206,13 @@ impl Analyzer {
     /// Adds an analyzer that saw the packets right after this one's. Its deferred fragments
     /// are keyed first, against the fragments this one remembers, so the result equals one
     /// sequential pass.
-    pub fn merge(&mut self, other: Analyzer) {
+    pub fn merge(&mut self, other: Analyzer, threads: usize) {
         for d in other.deferred.into_iter().flatten() {
             let p = Pending::new(&mut self.keyer, &d.packet, d.ts, d.wire, d.cap);
             self.flows.add(&p);
         }
         self.keyer.absorb(other.keyer);
-        self.flows.merge(other.flows);
+        self.flows.merge(other.flows, threads);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
         }
@@ -417,7 +417,7 @@ pub fn run_parallel<'a>(
     let mut error = None;
     for (c, a, e) in results {
         counters.merge(&c);
-        analyzer.merge(a);
+        analyzer.merge(a, threads);
         error = e;
     }
     let mut info = shard::head_info(&mut reader);

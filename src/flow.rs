@@ -304,7 +304,7 @@ mod table_tests {
         batched.settle();
         let [a, b] = halves;
         let mut merged = a;
-        merged.merge(b);
+        merged.merge(b, 2);
         for t in [&single, &batched, &merged] {
             assert_eq!(t.len(), expect.len());
             for (k, (pk, by)) in &expect {

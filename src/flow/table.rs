@@ -434,11 +434,17 @@ impl FlowTable {
         }
     }
 
-    /// Adds the flows of a table built from later packets of the same capture.
+    /// Adds the flows of a table built from later packets of the same capture, on up to
+    /// `threads` threads.
+    ///
+    /// Most flows of a shard are in the shard before it too: their lookups, then their
+    /// merges, are split over the threads, and only the new flows are appended one by one, in
+    /// `other`'s order, as one pass would have created them. The lookups only read `self`,
+    /// and the merges of each thread write a part of `self`'s arrays of its own.
     ///
     /// # Panics
     /// As [`FlowTable::iter`], when either table is not settled.
-    pub fn merge(&mut self, other: FlowTable) {
+    pub fn merge(&mut self, other: FlowTable, threads: usize) {
         self.check_settled();
         other.check_settled();
         if self.is_empty() {
@@ -446,31 +452,103 @@ impl FlowTable {
             *self = other;
             return;
         }
-        self.reserve(other.len());
+        let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
+        let found = self.locate(&other.lines, threads);
+        self.merge_found(&other, &found, threads);
+        let new: Vec<usize> = (0..found.len()).filter(|&j| found[j].is_none()).collect();
+        self.reserve(new.len());
         let mut hashes = [0u64; MAX_BATCH];
-        for (lines, stats) in other
-            .lines
-            .chunks(MAX_BATCH)
-            .zip(other.stats.chunks(MAX_BATCH))
-        {
-            // Every flow is a miss in `self`: overlap them as `add_batch` does.
-            for (h, l) in hashes.iter_mut().zip(lines) {
-                *h = self.prefetch_slot(&l.key);
+        for batch in new.chunks(MAX_BATCH) {
+            // Every new flow's slot is a miss: overlap them as `add_batch` does.
+            for (h, &j) in hashes.iter_mut().zip(batch) {
+                *h = self.prefetch_slot(&other.lines[j].key);
             }
-            for (&h, (l, v)) in hashes.iter().zip(lines.iter().zip(stats)) {
-                match self.find(&l.key, h) {
-                    Ok(i) => {
-                        self.stats[i].merge(v);
-                        self.lines[i] = Line::of(l.key, &self.stats[i]);
-                    }
-                    Err(pos) => {
-                        self.insert_at(pos, l.key, h, *v);
-                    }
+            for (&h, &j) in hashes.iter().zip(batch) {
+                let key = other.lines[j].key;
+                // Not found before, and keys of one table are distinct: still not there.
+                if let Err(pos) = self.find(&key, h) {
+                    self.insert_at(pos, key, h, other.stats[j]);
                 }
             }
         }
     }
+
+    /// Where each of `lines`' keys is in this table, looked up in parts on `threads` threads.
+    fn locate(&self, lines: &[Line], threads: usize) -> Vec<Option<u32>> {
+        let look = |lines: &[Line], out: &mut [Option<u32>]| {
+            let mut hashes = [0u64; MAX_BATCH];
+            for (batch, out) in lines.chunks(MAX_BATCH).zip(out.chunks_mut(MAX_BATCH)) {
+                for (h, l) in hashes.iter_mut().zip(batch) {
+                    *h = self.prefetch_slot(&l.key);
+                }
+                for ((&h, l), o) in hashes.iter().zip(batch).zip(out) {
+                    *o = self.find(&l.key, h).ok().map(|i| i as u32);
+                }
+            }
+        };
+        let mut found = vec![None; lines.len()];
+        let per = lines.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let mut parts = lines.chunks(per).zip(found.chunks_mut(per));
+            let first = parts.next();
+            for (l, o) in parts {
+                s.spawn(move || look(l, o));
+            }
+            if let Some((l, o)) = first {
+                look(l, o);
+            }
+        });
+        found
+    }
+
+    /// Merges `other`'s flow `j` into this table's flow `i` for every `found[j] = Some(i)`.
+    /// This table's arrays are cut into `threads` parts, each merged on a thread.
+    fn merge_found(&mut self, other: &FlowTable, found: &[Option<u32>], threads: usize) {
+        let per = self.len().div_ceil(threads).max(1);
+        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); threads];
+        for (j, i) in found.iter().enumerate() {
+            if let Some(i) = *i {
+                pairs[i as usize / per].push((i as usize, j));
+            }
+        }
+        let apply =
+            |lines: &mut [Line], stats: &mut [FlowStats], base: usize, pairs: &[(usize, usize)]| {
+                for (n, &(i, j)) in pairs.iter().enumerate() {
+                    if let Some(&(ahead, _)) = pairs.get(n + MERGE_AHEAD) {
+                        prefetch((&stats[ahead - base] as *const FlowStats).cast());
+                    }
+                    let (line, s) = (&mut lines[i - base], &mut stats[i - base]);
+                    s.merge(&other.stats[j]);
+                    *line = Line::of(line.key, s);
+                }
+            };
+        std::thread::scope(|s| {
+            let mut parts = self
+                .lines
+                .chunks_mut(per)
+                .zip(self.stats.chunks_mut(per))
+                .zip(&pairs)
+                .enumerate();
+            let first = parts.next();
+            for (k, ((l, st), p)) in parts {
+                s.spawn(move || apply(l, st, k * per, p));
+            }
+            if let Some((_, ((l, st), p))) = first {
+                apply(l, st, 0, p);
+            }
+        });
+    }
 }
+
+/// Flows of the later table below which another merging thread is not worth starting.
+#[cfg(not(test))]
+const MIN_MERGE_SHARE: usize = 4096;
+/// Tiny in unit tests, so that their tables are merged on several threads.
+#[cfg(test)]
+const MIN_MERGE_SHARE: usize = 16;
+
+/// How many merges ahead [`FlowTable::merge_found`] starts loading a flow's stats.
+const MERGE_AHEAD: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -596,7 +674,7 @@ mod tests {
         let [mut a, mut b] = halves;
         a.settle();
         b.settle();
-        a.merge(b);
+        a.merge(b, 1);
         assert_eq!(contents(&a), expect);
         // `mixed` saw each chunk's first packet twice.
         let mut twice = Vec::new();
@@ -605,6 +683,58 @@ mod tests {
             twice.push(chunk[0]);
         }
         assert_eq!(contents(&mixed), reference(&twice));
+    }
+
+    /// Shards share most flows and have some of their own: merged on 1 to 4 threads, at two
+    /// cut points, they give the flows of one packet-by-packet pass, in its order.
+    #[test]
+    fn merges_on_threads_equal_one_pass() {
+        let mut r = Rng(0xD1CE);
+        let ps: Vec<Pending> = (0..60_000u32)
+            .map(|i| {
+                let x = r.next();
+                // The first and last thirds have flows of their own; the middle is shared.
+                let flow = match i / 20_000 {
+                    1 => (x % 3000) as u16,
+                    third => 3000 + third as u16 * 1000 + (x % 1000) as u16,
+                };
+                Pending {
+                    key: FlowKey {
+                        proto: proto::UDP,
+                        ports_known: true,
+                        lo: (Addr::v4([10, 0, (flow >> 8) as u8, flow as u8]), 53),
+                        hi: (Addr::v4([10, 9, 9, 9]), 5353),
+                        icmp_id: None,
+                    }
+                    .pack(),
+                    dir: (x >> 20) as u8 & 1,
+                    tcp_flags: None,
+                    ts: Ts::new(Some(i64::from(i))),
+                    wire: 60 + (x >> 40) as u32 % 1400,
+                    cap: 60,
+                }
+            })
+            .collect();
+        let mut single = FlowTable::new();
+        for p in &ps {
+            single.add(p);
+        }
+        let expect = contents(&single);
+        for cut in [30_000, 25_000] {
+            let mut halves = [FlowTable::new(), FlowTable::new()];
+            for (n, chunk) in ps.chunks(100).enumerate() {
+                halves[usize::from(n * 100 >= cut)].add_batch(chunk);
+            }
+            let [mut a, mut b] = halves;
+            a.settle();
+            b.settle();
+            assert!(a.len() + b.len() > expect.len() + 2000, "little in common");
+            for threads in 1..=4 {
+                let mut merged = a.clone();
+                merged.merge(b.clone(), threads);
+                assert!(contents(&merged) == expect, "cut {cut}, {threads} threads");
+            }
+        }
     }
 
     #[test]
