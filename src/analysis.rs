@@ -203,9 +203,9 @@ impl Analyzer {
         }
     }
 
-    /// Adds an analyzer that saw the packets right after this one's. Its deferred fragments
-    /// are keyed first, against the fragments this one remembers, so the result equals one
-    /// sequential pass.
+    /// Adds an analyzer that saw the packets right after this one's, its flows on up to
+    /// `threads` threads (see [`FlowTable::merge`]). Its deferred fragments are keyed first,
+    /// against the fragments this one remembers, so the result equals one sequential pass.
     pub fn merge(&mut self, other: Analyzer, threads: usize) {
         for d in other.deferred.into_iter().flatten() {
             let p = Pending::new(&mut self.keyer, &d.packet, d.ts, d.wire, d.cap);
@@ -378,7 +378,11 @@ pub fn run_parallel<'a>(
             shards: 1,
         }
     };
-    let Some(shards) = shard::split(&reader, data, threads) else {
+    let peek = |at: usize, buf: &mut [u8]| {
+        windowed.map_or(0, |w| w.src.read_at(buf, at as u64).unwrap_or(0))
+    };
+    let peek = windowed.is_some().then_some(&peek as shard::Peek<'_>);
+    let Some(shards) = shard::split(&reader, data, threads, peek) else {
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();

@@ -98,7 +98,7 @@ fn threads_give_the_single_pass_report() {
     ] {
         // The split must really happen, or this test proves nothing.
         let reader = Reader::new(&bytes).unwrap();
-        let shards = shard::split(&reader, &bytes, 4).expect("split");
+        let shards = shard::split(&reader, &bytes, 4, None).expect("split");
         assert_eq!(shards.len(), 4, "{name}");
 
         let path = dir.path().join(name);
