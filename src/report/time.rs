@@ -43,7 +43,15 @@ impl Timestamp {
         let secs = ns.div_euclid(1_000_000_000);
         let frac = ns.rem_euclid(1_000_000_000) as u32;
         let sod = secs.rem_euclid(86_400) as u32;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let days = secs.div_euclid(86_400);
+        let (y, m, d) = LAST_DAY.with(|last| match last.get() {
+            (day, date) if day == days => date,
+            _ => {
+                let date = civil_from_days(days);
+                last.set((days, date));
+                date
+            }
+        });
         if !(0..=9999).contains(&y) {
             // Outside four-digit years the general formatter handles signs and widths.
             let s = self.to_string();
@@ -81,6 +89,14 @@ impl Timestamp {
         }
         30
     }
+}
+
+thread_local! {
+    /// The day [`Timestamp::render_ascii`] last turned into a date, and that date: a
+    /// capture's times fall on a day or two, and the calendar arithmetic is a third of a
+    /// timestamp's cost.
+    static LAST_DAY: std::cell::Cell<(i64, (i64, u32, u32))> =
+        const { std::cell::Cell::new((i64::MIN, (0, 0, 0))) };
 }
 
 /// `00` to `99`: two digits per lookup instead of a division each.
@@ -140,18 +156,23 @@ pub(crate) fn write_secs(secs: f64, whole: &[u8], buf: &mut Vec<u8>) -> bool {
         buf.extend_from_slice(whole);
         return true;
     }
-    let mut digits = 9;
-    while frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
+    // All nine digits by pairs, then the trailing zeros cut: fewer dependent divisions than
+    // a digit at a time.
+    let mut text = [b'.'; 10];
+    text[1] = b'0' + (frac / 100_000_000) as u8;
+    frac %= 100_000_000;
+    for (at, pair) in [
+        (2, frac / 1_000_000),
+        (4, frac / 10_000 % 100),
+        (6, frac / 100 % 100),
+        (8, frac % 100),
+    ] {
+        let i = 2 * pair as usize;
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
     }
-    let mut text = [b'0'; 10];
-    text[0] = b'.';
-    for d in text[1..=digits].iter_mut().rev() {
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
-    }
-    buf.extend_from_slice(&text[..=digits]);
+    // `frac` was not 0, so a digit other than 0 ends the number.
+    let end = text.iter().rposition(|&d| d != b'0').map_or(10, |i| i + 1);
+    buf.extend_from_slice(&text[..end]);
     true
 }
 
