@@ -914,9 +914,10 @@ struct Head<'r> {
 }
 
 /// Every corpus capture that reads as pcap or pcapng, fed record by record through an
-/// analyzer: its path, the analyzer and the file's counters. For the row writers' tests.
+/// analyzer: its path, the analyzer and the file's facts (its counters, read in full). For the
+/// report's tests.
 #[cfg(test)]
-fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileCounters)> {
+fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -933,7 +934,17 @@ fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileCounters)> {
             counters.add(&r);
             analyzer.feed(&r);
         }
-        out.push((path, analyzer, counters));
+        let facts = FileFacts {
+            path: path.display().to_string(),
+            format: None,
+            snaplen: 0,
+            interfaces: 0,
+            counters,
+            readable: Readable::Full,
+            error: None,
+            warnings: vec![],
+        };
+        out.push((path, analyzer, facts));
     }
     out
 }
@@ -1058,7 +1069,7 @@ mod tests {
     /// that fails midway gets its error back (the helpers do not hang on it).
     #[test]
     fn rows_come_in_order_on_any_number_of_threads() {
-        use super::{build, corpus_analyses, write, FileFacts, OutputFormat, Readable};
+        use super::{build, corpus_analyses, write, OutputFormat};
         use crate::filter::FilterSet;
         use std::io::{self, Write};
 
@@ -1077,17 +1088,7 @@ mod tests {
         }
 
         let mut chunks = 0;
-        for (path, analyzer, counters) in corpus_analyses() {
-            let facts = FileFacts {
-                path: path.display().to_string(),
-                format: None,
-                snaplen: 0,
-                interfaces: 0,
-                counters,
-                readable: Readable::Full,
-                error: None,
-                warnings: vec![],
-            };
+        for (path, analyzer, facts) in corpus_analyses() {
             let filters = FilterSet::default();
             let sel = analyzer.select(&filters);
             let report = build(&analyzer, &sel, std::slice::from_ref(&facts), 10, 1);
