@@ -913,6 +913,17 @@ struct Head<'r> {
     protocols: &'r [ProtocolRow],
 }
 
+/// A tiny deterministic generator (xorshift64) for the report's tests, so failures replay.
+#[cfg(test)]
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// Every corpus capture that reads as pcap or pcapng, fed record by record through an
 /// analyzer: its path, the analyzer and the file's facts (its counters, read in full). For the
 /// report's tests.
@@ -1133,13 +1144,7 @@ mod tests {
     /// (many ties), wide ones and the extremes, at several lengths.
     #[test]
     fn sizes_sort_as_the_comparison_does() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = super::xorshift(0x2545_F491_4F6C_DD1D);
         for (n, spread) in [
             (0, 1),
             (1, 1),
@@ -1170,13 +1175,7 @@ mod tests {
     #[test]
     fn key_rank_orders_like_flow_keys() {
         use crate::flow::FlowKey;
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = super::xorshift(0x9E37_79B9_7F4A_7C15);
         let addr = |r: u64, v6: bool| {
             let mut bytes = [0u8; 16];
             let n = if v6 { 16 } else { 4 };
@@ -1241,11 +1240,9 @@ mod tests {
                 check(Addr::v6(bytes));
             }
         }
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = super::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let b = x.to_be_bytes();
             check(Addr::v4([b[0], b[1], b[2], b[3]]));
             let mut bytes = [0u8; 16];

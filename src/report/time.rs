@@ -200,13 +200,7 @@ mod tests {
     #[test]
     fn seconds_are_written_as_the_float_formatters_write_them() {
         use serde_json::ser::{CompactFormatter, Formatter};
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::report::xorshift(0x2545_F491_4F6C_DD1D);
         let mut values: Vec<f64> = Vec::new();
         for _ in 0..200_000 {
             let r = next();
