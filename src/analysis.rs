@@ -222,15 +222,17 @@ impl Analyzer {
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
         let mut flows: Vec<_> = self.flows.iter().collect();
         let given = filters.local_addresses();
+        let keeps_all = filters.keeps_all();
         let local = if !given.is_empty() {
             Some(LocalSet::Given(given))
-        } else if filters.keeps_all() {
+        } else if keeps_all {
             // Left to the report, which sums the traffic of every address anyway.
             None
         } else {
             Some(LocalSet::Inferred(AddrSums::over(&flows).busiest()))
         };
-        if let Some(local) = local.as_ref().filter(|_| !filters.keeps_all()) {
+        // Whenever something is filtered, the local side is decided above.
+        if let (false, Some(local)) = (keeps_all, &local) {
             flows.retain(|(k, _)| {
                 let [a, b] = k.endpoints();
                 filters.matches_flow(k.proto, a, b, local.side(&a.0, &b.0))
@@ -378,10 +380,10 @@ pub fn run_parallel<'a>(
             shards: 1,
         }
     };
-    let peek = |at: usize, buf: &mut [u8]| {
-        windowed.map_or(0, |w| w.src.read_at(buf, at as u64).unwrap_or(0))
-    };
-    let peek = windowed.is_some().then_some(&peek as shard::Peek<'_>);
+    // A file on disk is sampled by reads, like its pass (see `shard::split`).
+    let peek = windowed
+        .map(|w| move |at: usize, buf: &mut [u8]| w.src.read_at(buf, at as u64).unwrap_or(0));
+    let peek = peek.as_ref().map(|p| p as shard::Peek<'_>);
     let Some(shards) = shard::split(&reader, data, threads, peek) else {
         return sequential(reader, counters, analyzer);
     };
