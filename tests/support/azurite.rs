@@ -41,11 +41,12 @@ fn azurite_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+/// The port in Azurite's "successfully listens on http://127.0.0.1:PORT" line.
+fn listening_port(log: &str) -> Option<u16> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("successfully listens on"))?;
+    line.rsplit(':').next()?.trim().parse().ok()
 }
 
 impl Azurite {
@@ -65,13 +66,17 @@ impl Azurite {
     fn launch(extra: &[&str], https: bool) -> Self {
         let bin = azurite_bin();
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("azurite.log")).expect("log");
+        let log_path = dir.path().join("azurite.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        // Port 0: Azurite takes a free port from the kernel and prints it. Choosing a free
+        // port here and handing it over raced with the other test processes doing the same:
+        // two Azurites on one port, the loser exiting unseen while its test talked to the
+        // winner, until the winner's test ended ("connection refused" mid-test).
         let mut args: Vec<String> = vec![
             "--blobHost".into(),
             "127.0.0.1".into(),
             "--blobPort".into(),
-            port.to_string(),
+            "0".into(),
             "--inMemoryPersistence".into(),
             "--skipApiVersionCheck".into(),
             "--loose".into(),
@@ -81,11 +86,14 @@ impl Azurite {
             "512".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        // The wrapper starts Azurite, then waits for EOF on its stdin (our end of the pipe
-        // closes when this value is dropped or the test process dies) and kills it.
+        // The wrapper starts Azurite and exits with it; a second job kills it at EOF on the
+        // wrapper's stdin (our end of the pipe closes when this value is dropped or the test
+        // process dies).
         let mut wrapper = Command::new("bash")
             .arg("-c")
-            .arg(r#"exec 3<&0; "$0" "$@" </dev/null & pid=$!; read -r _ <&3; kill $pid; wait $pid"#)
+            .arg(
+                r#"exec 3<&0; "$0" "$@" </dev/null & pid=$!; (read -r _ <&3; kill $pid 2>/dev/null) </dev/null & wait $pid"#,
+            )
             .arg(&bin)
             .args(&args)
             .stdin(Stdio::piped())
@@ -95,18 +103,20 @@ impl Azurite {
             .expect("cannot run bash to start Azurite");
         let lifeline = wrapper.stdin.take();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let port = loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(port) = listening_port(&text) {
+                break port;
+            }
             if let Ok(Some(st)) = wrapper.try_wait() {
-                let log =
-                    std::fs::read_to_string(dir.path().join("azurite.log")).unwrap_or_default();
-                panic!("Azurite exited ({st}) before listening:\n{log}");
+                panic!("Azurite exited ({st}) before listening:\n{text}");
             }
             assert!(
                 Instant::now() < deadline,
-                "Azurite did not listen on port {port} within 30 s"
+                "Azurite did not say it listens within 30 s:\n{text}"
             );
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         Self {
             port,
             https,
