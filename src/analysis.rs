@@ -327,12 +327,15 @@ pub struct Pass {
     pub shards: usize,
 }
 
-/// How a pass reads a file that is on disk: positioned reads into a reused window (see
-/// `crate::window` for why) rather than walking its memory map.
+/// How a pass reads a file that is on disk: window by window, each copied in by positioned
+/// reads or, where records are small, walked in the file's map (see [`window::walk`] for
+/// why), rather than the whole map at once.
 #[derive(Clone, Copy)]
 pub struct Windowed<'a> {
     /// The file.
     pub src: &'a (dyn ReadAt + Sync),
+    /// The same file, memory-mapped, if it is.
+    pub map: Option<&'a memmap2::Mmap>,
     /// Bytes per window: [`crate::window::WINDOW`]; tests make it tiny.
     pub window: usize,
 }
@@ -350,9 +353,11 @@ fn walk<'a>(
         return (reader, damage.map(PassError::Damage));
     };
     let mut damage = None;
-    let (reader, read) = window::walk(reader, w.src, w.window, |r| {
+    let (reader, read) = window::walk(reader, w.src, w.map, w.window, |r| {
+        let before = counters.packets;
         // Only the last window can end in damage: the walk stops there.
         damage = run(r, counters, analyzer);
+        counters.packets - before
     });
     analyzer.flows.settle();
     let error = damage.map(PassError::Damage).or(read.map(PassError::Read));

@@ -60,6 +60,15 @@ pub struct Opened {
 }
 
 impl Opened {
+    /// The file's map, when it is read from disk as it is; `None` as for
+    /// [`Opened::file`].
+    pub fn map(&self) -> Option<&Mmap> {
+        match &self.data {
+            Input::Mapped { map, .. } => Some(map),
+            Input::Owned(_) => None,
+        }
+    }
+
     /// The file itself when it is read from disk as it is (mapped); `None` for bytes held in
     /// memory (standard input, gzip, empty files, pipes).
     pub fn file(&self) -> Option<&File> {

@@ -12,6 +12,9 @@ use nwcap::capture::{CaptureError, FileInfo, Reader};
 use nwcap::flow::{FlowKey, FlowStats};
 use nwcap::window;
 use proptest::prelude::*;
+use std::io::Write;
+
+use memmap2::Mmap;
 
 /// Window sizes that make records straddle windows constantly, and the production one.
 const WINDOWS: [usize; 6] = [1, 7, 64, 100, 4096, window::WINDOW];
@@ -60,20 +63,45 @@ fn whole(data: &[u8]) -> Option<Walk> {
     })
 }
 
-/// The same file read through `window`-byte windows.
+/// `data` written to a temporary file and mapped, as `analyze` maps a capture; the file lives
+/// as long as the map is used.
+fn mapped(data: &[u8]) -> (tempfile::NamedTempFile, Mmap) {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(data).unwrap();
+    // SAFETY: the file is this test's own and is not changed while mapped.
+    let map = unsafe { Mmap::map(f.as_file()) }.unwrap();
+    (f, map)
+}
+
+/// The same file read through `window`-byte windows; every window copied, and windows of
+/// small records walked in the file's map as `analyze` does: both must give the same walk.
 fn windowed(data: &[u8], window: usize) -> Option<Walk> {
-    let reader = Reader::new(data).ok()?;
-    let (mut records, mut error) = (Vec::new(), None);
-    let (r, read) = window::walk(reader, data, window, |r| {
-        take(r, &mut records, &mut error);
-    });
-    assert!(read.is_none(), "{read:?}");
-    Some(Walk {
-        records,
-        error,
-        info: r.info(),
-        position: r.position(),
-    })
+    let walk = |map: Option<&Mmap>| {
+        let reader = Reader::new(data).ok()?;
+        let (mut records, mut error) = (Vec::new(), None);
+        let (r, read) = window::walk(reader, data, map, window, |r| {
+            let before = records.len();
+            take(r, &mut records, &mut error);
+            (records.len() - before) as u64
+        });
+        assert!(read.is_none(), "{read:?}");
+        Some(Walk {
+            records,
+            error,
+            info: r.info(),
+            position: r.position(),
+        })
+    };
+    let copied = walk(None);
+    if !data.is_empty() {
+        let (_file, map) = mapped(data);
+        assert_eq!(
+            walk(Some(&map)),
+            copied,
+            "mapped and copied, window {window}"
+        );
+    }
+    copied
 }
 
 fn assert_same(name: &str, data: &[u8], windows: &[usize]) {
@@ -203,6 +231,29 @@ fn crafted() -> Vec<(&'static str, Vec<u8>)> {
     cases
 }
 
+/// Tens of MiB of small records, then large ones, then small again: the walk moves between
+/// the map and copied windows, and lets mapped pages behind it go, without changing a record.
+#[test]
+fn a_long_mapped_walk_that_lets_pages_go_reads_every_record() {
+    let t0 = 1_700_000_000_000_000_000i64;
+    let mut recs = Vec::new();
+    for i in 0..300_000u32 {
+        let big = (100_000..110_000).contains(&i);
+        let payload = if big { 1400 } else { (i % 50) as usize };
+        let port = (i % 60_000) as u16;
+        recs.push(Rec::new(
+            t0 + i64::from(i),
+            tcp("10.1.0.4", port, "10.9.0.1", 443, ACK, payload),
+        ));
+    }
+    let data = pcap(&recs, false, true, 65535);
+    assert!(data.len() > 32 << 20, "{} bytes", data.len());
+    let expected = whole(&data).unwrap();
+    for w in [4096, window::WINDOW] {
+        assert_eq!(windowed(&data, w).unwrap(), expected, "window {w}");
+    }
+}
+
 #[test]
 fn corpus_files_read_the_same_through_small_windows() {
     let files = corpus();
@@ -291,18 +342,24 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
             &mut c0,
             &mut a0,
         );
-        for (threads, window) in [(1, 1), (1, 333), (4, 1), (4, 333), (4, window::WINDOW)] {
+        let (_file, map_of_bytes) = mapped(&bytes);
+        let runs = [(1, 1), (1, 333), (4, 1), (4, 333), (4, window::WINDOW)];
+        for ((threads, window), map) in runs.into_iter().flat_map(|r| [(r, false), (r, true)]) {
             let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
             let src: &[u8] = &bytes;
             let pass = analysis::run_parallel(
                 Reader::new(&bytes).unwrap(),
                 &bytes,
-                Some(Windowed { src: &src, window }),
+                Some(Windowed {
+                    src: &src,
+                    map: map.then_some(&map_of_bytes),
+                    window,
+                }),
                 threads,
                 &mut c,
                 &mut a,
             );
-            let what = format!("{name}, {threads} threads, window {window}");
+            let what = format!("{name}, {threads} threads, window {window}, mapped {map}");
             assert_eq!(pass.shards, threads, "{what}: the split must really happen");
             assert_eq!(c, c0, "{what}");
             assert_eq!(flows(&a), flows(&a0), "{what}");
@@ -357,6 +414,7 @@ fn a_failed_read_stops_the_pass_with_its_offset_after_every_record_before_it() {
             &data,
             Some(Windowed {
                 src: &src,
+                map: None,
                 window: 4096,
             }),
             threads,

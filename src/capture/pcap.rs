@@ -11,8 +11,6 @@ const FILE_HEADER: usize = 24;
 /// libpcap refuses records above this captured length unless the header's snaplen is larger;
 /// beyond it a length field is taken as corrupt rather than as a cut-off file.
 const MAX_SANE_CAPLEN: u32 = 262_144;
-/// How far ahead of the record walk to prefetch.
-const PREFETCH_AHEAD: usize = 16 << 10;
 
 /// Record walker over a pcap file, or over a window of it (see `capture`'s contract).
 #[derive(Debug, Clone)]
@@ -239,10 +237,7 @@ impl<'a> PcapReader<'a> {
                 ),
             });
         }
-        // Touch the bytes well ahead of the walk: a whole-file buffer (standard input, gzip)
-        // is cold, and the hardware prefetcher stops at every 4 KiB page boundary. In an
-        // L2-hot window the hint costs next to nothing.
-        crate::hint::prefetch(d.as_ptr().wrapping_add(pos + PREFETCH_AHEAD));
+        super::prefetch_ahead(d, pos);
         let start = pos + hl;
         let end = start + caplen as usize;
         let Some(data) = d.get(start..end) else {

@@ -250,6 +250,7 @@ impl<'a> PcapngReader<'a> {
         let field = |i: usize| if be { le(i).swap_bytes() } else { le(i) };
         let (btype, total) = (field(0), field(4));
         check_length(total, at)?;
+        super::prefetch_ahead(d, pos);
         let Some(block) = d.get(pos..pos + total as usize) else {
             let left = self.len.saturating_sub(at);
             if total as usize > left {

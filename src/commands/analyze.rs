@@ -242,6 +242,7 @@ fn analyze_one(
     // A file on disk is read through a window; bytes already in memory are walked in place.
     let windowed = opened.file().map(|f| analysis::Windowed {
         src: f,
+        map: opened.map(),
         window: window::WINDOW,
     });
     let pass = analysis::run_parallel(
