@@ -237,7 +237,7 @@ impl<'a> PcapReader<'a> {
                 ),
             });
         }
-        super::prefetch_ahead(d, pos);
+        super::prefetch_ahead(d, pos, 64);
         let start = pos + hl;
         let end = start + caplen as usize;
         let Some(data) = d.get(start..end) else {

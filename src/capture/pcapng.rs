@@ -250,7 +250,8 @@ impl<'a> PcapngReader<'a> {
         let field = |i: usize| if be { le(i).swap_bytes() } else { le(i) };
         let (btype, total) = (field(0), field(4));
         check_length(total, at)?;
-        super::prefetch_ahead(d, pos);
+        // Besides the header, the walk reads the trailing length at the block's end.
+        super::prefetch_ahead(d, pos, total as usize - 4);
         let Some(block) = d.get(pos..pos + total as usize) else {
             let left = self.len.saturating_sub(at);
             if total as usize > left {
