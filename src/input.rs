@@ -1,7 +1,7 @@
 //! Opens analysis inputs: memory-maps files, reads standard input, inflates gzip. The bytes
 //! are handed to `capture` as one slice, and a mapped file is kept open beside its map so the
-//! analysis pass can read it through a window (`crate::window`) instead; this module knows
-//! nothing of the formats inside.
+//! analysis pass can read it window by window (`crate::window`), copied or mapped; this module
+//! knows nothing of the formats inside.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -11,8 +11,9 @@ use memmap2::Mmap;
 
 /// The bytes of one input.
 pub enum Input {
-    /// A memory-mapped file. The map serves the few pages that finding shard boundaries and
-    /// `--write` touch; the analysis pass reads `file` with positioned reads.
+    /// A memory-mapped file. The map serves finding shard boundaries, `--write`, and the
+    /// analysis pass's windows of small records; its windows of large records are read from
+    /// `file` with positioned reads.
     Mapped {
         /// The whole file, mapped.
         map: Mmap,
@@ -106,9 +107,10 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
         } else {
             // SAFETY: the map is read-only and private to this process; a capture file being
             // truncated by another process while nwcap reads it is the one hazard, the same
-            // one every mmap-based reader (tshark's included) accepts. Only the header, shard
-            // boundaries and `--write` go through the map; the analysis pass reads the file
-            // and reports a file that shrank as a read error.
+            // one every mmap-based reader (tshark's included) accepts. The header, shard
+            // boundaries, `--write` and the pass's windows of small records go through the
+            // map; windows of large records are read from the file, and there a file that
+            // shrank is reported as a read error.
             match unsafe { Mmap::map(&file) } {
                 Ok(map) => Input::Mapped { map, file },
                 // Pipes and special files cannot be mapped: read them instead.

@@ -1,10 +1,12 @@
-//! Reading a capture file through one reused buffer (a "window") instead of a memory map.
+//! Reading a capture file window by window: each window copied into one reused buffer, or,
+//! where records are small, walked where the file's memory map holds it (see [`walk`]).
 //!
-//! Owns the positioned reads into the window, the carry of a record that straddles two
-//! windows, and the growth of the buffer for a record larger than it. It never parses (the
-//! `capture` readers do, and say how many bytes they need to go on) and never decides what a
-//! record means (the caller drains the reader of each window). Records borrow from the window;
-//! the one copy of the packet bytes is the kernel's, into it.
+//! Owns the positioned reads into the buffer, the choice between copy and map per window, the
+//! carry of a record that straddles two windows, the growth of the buffer for a record larger
+//! than it, and letting mapped pages behind the walk go. It never parses (the `capture`
+//! readers do, and say how many bytes they need to go on) and never decides what a record
+//! means (the caller drains the reader of each window). Records borrow from the window: the
+//! one copy of the packet bytes, if any, is the kernel's, into it.
 
 use std::fs::File;
 use std::io;
@@ -32,13 +34,20 @@ use crate::capture::Reader;
 /// the map with a prefetch streaming 4 KiB ahead took 40-70 ms against 86-118 ms with `read()`,
 /// but a whole `analyze -j1` only went from 0.18 to 0.17 s; in 4 KiB pages (a file read at
 /// random), the map took 115-120 ms plus 25 ms to unmap, against 106-150 ms; and a map makes
-/// the whole file part of the process's resident memory. The window stays.
+/// the whole file part of the process's resident memory. The window stayed, for large records:
+/// small ones are walked in the map since, with two prefetched lines per record (see [`walk`]).
 pub const WINDOW: usize = 1 << 20;
 
 /// Positioned reads, as `pread(2)`: files in production, byte slices in tests.
 pub trait ReadAt {
     /// Reads up to `buf.len()` bytes at `offset`; 0 at the end of the data.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+
+    /// The length of the data now, where another process may change it (a file); `None` when
+    /// it cannot change or cannot be known.
+    fn len_now(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl ReadAt for File {
@@ -48,6 +57,10 @@ impl ReadAt for File {
         // Moves the file cursor, which nothing else here uses.
         #[cfg(windows)]
         return std::os::windows::fs::FileExt::seek_read(self, buf, offset);
+    }
+
+    fn len_now(&self) -> Option<u64> {
+        self.metadata().ok().map(|m| m.len())
     }
 }
 
@@ -63,6 +76,10 @@ impl ReadAt for [u8] {
 impl<T: ReadAt + ?Sized> ReadAt for &T {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         (**self).read_at(buf, offset)
+    }
+
+    fn len_now(&self) -> Option<u64> {
+        (**self).len_now()
     }
 }
 
@@ -99,9 +116,11 @@ const RELEASE_STEP: usize = 4 << 20;
 /// copied and 0.47 s mapped. Large records are still copied: the hardware prefetcher fetches
 /// the payloads between their headers anyway, and 1 GiB of 720-byte records took 0.22 s
 /// through the map against 0.20 s copied. Mapped pages behind the walk are let go as it goes,
-/// so the file adds only a few MiB to the process's resident memory. A file cut short while
-/// mapped raises SIGBUS, the hazard every mmap-based reader (tshark's too) accepts; a copied
-/// window reports it as a read error instead.
+/// so the file adds only a few MiB to the process's resident memory. The file's length is
+/// checked before each mapped window (an `fstat` per MiB), so that a file cut short is read,
+/// and reported as a read error, where the map would raise SIGBUS; only a cut in the
+/// millisecond a window takes can still raise it, the hazard every mmap-based reader
+/// (tshark's too) accepts.
 pub fn walk<S: ReadAt + ?Sized>(
     reader: Reader<'_>,
     src: &S,
@@ -124,7 +143,11 @@ pub fn walk<S: ReadAt + ?Sized>(
     loop {
         let at = reader.position();
         let want = window.max(need).min(reader.file_len().saturating_sub(at));
-        let mapped = map.filter(|m| small && m.len() >= at + want);
+        // A window past the end of a file that shrank would raise SIGBUS through the map; read,
+        // it is a read error. (A file cut short while its window is walked still raises it.)
+        let mapped = map.filter(|m| {
+            small && m.len() >= at + want && src.len_now().is_none_or(|n| n >= (at + want) as u64)
+        });
         let (r, used, taken) = if let Some(m) = mapped {
             // The bytes carried in `buf` are in the map too.
             have = 0;

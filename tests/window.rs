@@ -231,6 +231,43 @@ fn crafted() -> Vec<(&'static str, Vec<u8>)> {
     cases
 }
 
+/// A file cut short after it was mapped: the walk reads its windows rather than walking them
+/// in the map (which would raise SIGBUS past the new end), and stops with a read error at the
+/// cut, after every whole record before it.
+#[test]
+fn a_mapped_file_cut_short_is_a_read_error_not_a_crash() {
+    let recs: Vec<_> = (0..200_000u32)
+        .map(|i| Rec::new(i64::from(i), udp("10.1.0.4", 5353, "10.0.0.53", 53, 20)))
+        .collect();
+    let data = pcap(&recs, false, true, 65535);
+    let (file, map) = mapped(&data);
+    let cut = 9_000_001;
+    file.as_file().set_len(cut).unwrap();
+    let mut records = 0u64;
+    let (r, read) = window::walk(
+        Reader::new(&map).unwrap(),
+        file.as_file(),
+        Some(&map),
+        1 << 20,
+        |r| {
+            let before = records;
+            while let Some(x) = r.next_record() {
+                assert!(x.unwrap().offset + 16 + 62 <= cut);
+                records += 1;
+            }
+            records - before
+        },
+    );
+    let e = read.expect("a read error at the cut");
+    assert_eq!(
+        (e.offset, e.source.kind()),
+        (cut, std::io::ErrorKind::UnexpectedEof)
+    );
+    // 16 + 62 bytes a record after the 24-byte file header.
+    assert_eq!(records, (cut - 24) / 78);
+    assert!(r.position() as u64 <= cut);
+}
+
 /// Tens of MiB of small records, then large ones, then small again: the walk moves between
 /// the map and copied windows, and lets mapped pages behind it go, without changing a record.
 #[test]
