@@ -138,8 +138,9 @@ pub fn walk<S: ReadAt + ?Sized>(
     let mut failed = None;
     // Whether the last window's records were small; the first window is copied.
     let mut small = false;
-    // Map bytes before this offset were let go.
-    let mut released = 0;
+    // Map bytes from the walk's start to this offset were let go. (Bytes before the start are
+    // another shard's, which its own walk may still be reading.)
+    let mut released = reader.position();
     loop {
         let at = reader.position();
         let want = window.max(need).min(reader.file_len().saturating_sub(at));
