@@ -34,8 +34,8 @@ use crate::capture::Reader;
 /// the map with a prefetch streaming 4 KiB ahead took 40-70 ms against 86-118 ms with `read()`,
 /// but a whole `analyze -j1` only went from 0.18 to 0.17 s; in 4 KiB pages (a file read at
 /// random), the map took 115-120 ms plus 25 ms to unmap, against 106-150 ms; and a map makes
-/// the whole file part of the process's resident memory. The window stayed, for large records:
-/// small ones are walked in the map since, with two prefetched lines per record (see [`walk`]).
+/// the whole file part of the process's resident memory. Large records are still copied; small
+/// ones have been walked in the map since each record prefetches two lines (see [`walk`]).
 pub const WINDOW: usize = 1 << 20;
 
 /// Positioned reads, as `pread(2)`: files in production, byte slices in tests.
@@ -109,8 +109,8 @@ const RELEASE_STEP: usize = 4 << 20;
 /// record before the failed offset has then been drained.
 ///
 /// With `map` (the same file, memory-mapped: only a map of a file may have its pages let go),
-/// a window that follows one of small records
-/// (under [`MAP_BELOW`] bytes each) is walked in the map instead of copied. The copy costs
+/// a window that follows one of small records (under [`MAP_BELOW`] bytes each) is walked in
+/// the map instead of copied. The copy costs
 /// what `cat` pays, about 0.11 s a GiB here, while lines read through the map stream in ahead
 /// of the walk (see `capture::prefetch_ahead`): 10 M small packets (1 GiB) took 0.59 s
 /// copied and 0.47 s mapped. Large records are still copied: the hardware prefetcher fetches
@@ -144,8 +144,7 @@ pub fn walk<S: ReadAt + ?Sized>(
     loop {
         let at = reader.position();
         let want = window.max(need).min(reader.file_len().saturating_sub(at));
-        // A window past the end of a file that shrank would raise SIGBUS through the map; read,
-        // it is a read error. (A file cut short while its window is walked still raises it.)
+        // Past the end of a file that shrank, the map raises SIGBUS; a read reports it.
         let mapped = map.filter(|m| {
             small && m.len() >= at + want && src.len_now().is_none_or(|n| n >= (at + want) as u64)
         });

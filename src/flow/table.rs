@@ -80,7 +80,7 @@ pub const MAX_BATCH: usize = 64;
 const TAG: u64 = 0xFFFF_FFFF_0000_0000;
 
 /// The flow table: open addressing over 8-byte slots (hash tag + index) pointing into dense
-/// arrays of [`Line`]s and [`FlowStats`].
+/// arrays of `Line`s and [`FlowStats`].
 ///
 /// With tens of thousands of flows every lookup is a cache miss; [`FlowTable::add_batch`]
 /// therefore prefetches the slots, then the lines, of a whole batch before touching any, so

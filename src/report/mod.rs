@@ -89,7 +89,7 @@ pub struct DirCount {
     pub captured_bytes: u64,
 }
 
-/// The whole report; written by [`write`] (JSON fields in this order).
+/// The whole report; written by [`write()`] (JSON fields in this order).
 #[derive(Debug)]
 pub struct Report<'a> {
     /// Always [`SCHEMA`].
