@@ -237,7 +237,8 @@ impl<'a> PcapReader<'a> {
                 ),
             });
         }
-        super::prefetch_ahead(d, pos, 64);
+        // The walk reads the record header and the packet's headers: 64 bytes and a few more.
+        super::prefetch_ahead(d, pos, [64]);
         let start = pos + hl;
         let end = start + caplen as usize;
         let Some(data) = d.get(start..end) else {

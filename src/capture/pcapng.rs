@@ -250,8 +250,9 @@ impl<'a> PcapngReader<'a> {
         let field = |i: usize| if be { le(i).swap_bytes() } else { le(i) };
         let (btype, total) = (field(0), field(4));
         check_length(total, at)?;
-        // Besides the header, the walk reads the trailing length at the block's end.
-        super::prefetch_ahead(d, pos, total as usize - 4);
+        // Besides the headers, the walk reads the trailing length at the block's end: every
+        // line of a small block.
+        super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
         let Some(block) = d.get(pos..pos + total as usize) else {
             let left = self.len.saturating_sub(at);
             if total as usize > left {
