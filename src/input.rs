@@ -61,20 +61,11 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// The file's map, when it is read from disk as it is; `None` as for
-    /// [`Opened::file`].
-    pub fn map(&self) -> Option<&Mmap> {
+    /// The file itself and its map when it is read from disk as it is; `None` for bytes held
+    /// in memory (standard input, gzip, empty files, pipes).
+    pub fn on_disk(&self) -> Option<(&File, &Mmap)> {
         match &self.data {
-            Input::Mapped { map, .. } => Some(map),
-            Input::Owned(_) => None,
-        }
-    }
-
-    /// The file itself when it is read from disk as it is (mapped); `None` for bytes held in
-    /// memory (standard input, gzip, empty files, pipes).
-    pub fn file(&self) -> Option<&File> {
-        match &self.data {
-            Input::Mapped { file, .. } => Some(file),
+            Input::Mapped { file, map } => Some((file, map)),
             Input::Owned(_) => None,
         }
     }

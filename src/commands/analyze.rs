@@ -240,9 +240,9 @@ fn analyze_one(
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
     // A file on disk is read through a window; bytes already in memory are walked in place.
-    let windowed = opened.file().map(|f| analysis::Windowed {
+    let windowed = opened.on_disk().map(|(f, map)| analysis::Windowed {
         src: f,
-        map: opened.map(),
+        map: Some(map),
         window: window::WINDOW,
     });
     let pass = analysis::run_parallel(
