@@ -217,16 +217,13 @@ impl<'a> PcapReader<'a> {
         if d.len() - pos < hl {
             return self.short(at, "pcap record header", hl);
         }
-        let be = self.big_endian;
-        let field = |i: usize| {
-            let b = [h[i], h[i + 1], h[i + 2], h[i + 3]];
-            if be {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
-        let (sec, frac, caplen, wire_len) = (field(0), field(4), field(8), field(12));
+        let field = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let mut fields = [field(0), field(4), field(8), field(12)];
+        // One branch for the four fields: per field it cost a tenth of the walk's instructions.
+        if self.big_endian {
+            fields = fields.map(u32::swap_bytes);
+        }
+        let [sec, frac, caplen, wire_len] = fields;
         if caplen > MAX_SANE_CAPLEN.max(self.snaplen) {
             return self.fail(CaptureError::Corrupt {
                 offset: at as u64,
