@@ -310,21 +310,25 @@ impl<'a> PcapngReader<'a> {
                 Ok(None)
             }
             EPB | OBSOLETE_PB => {
-                let (if_id, hdr) = if btype == EPB {
-                    (u32_at(body, 0, be), 20)
-                } else {
-                    (u16_at(body, 0, be).map(u32::from), 20)
-                };
-                let fields = (
-                    if_id,
-                    u32_at(body, 4, be),
-                    u32_at(body, 8, be),
-                    u32_at(body, 12, be),
-                    u32_at(body, 16, be),
-                );
-                let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(wire_len)) = fields else {
+                let Some(f) = body.first_chunk::<20>() else {
                     return Err(corrupt(format!("body of {} bytes", body.len())));
                 };
+                let le = |i: usize| u32::from_le_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+                let mut v = [le(0), le(4), le(8), le(12), le(16)];
+                // One byte-order branch for the five fields, not one each.
+                if be {
+                    v = v.map(u32::swap_bytes);
+                }
+                let [mut if_id, hi, lo, caplen, wire_len] = v;
+                if btype == OBSOLETE_PB {
+                    // A 16-bit interface id, then a 16-bit drop count.
+                    if_id = u32::from(if be {
+                        (if_id >> 16) as u16
+                    } else {
+                        if_id as u16
+                    });
+                }
+                let hdr = 20;
                 let Some(iface) = self.interfaces.get(if_id as usize).copied() else {
                     return Err(corrupt(format!(
                         "interface {if_id} not described ({} interfaces in this section)",
@@ -481,7 +485,7 @@ fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::ticks_to_ns;
+    use super::*;
 
     #[test]
     fn tsresol_decimal_and_binary() {
@@ -500,5 +504,65 @@ mod tests {
             ticks_to_ns(i64::MAX as u64 / 1000, 6, 0),
             i64::MAX / 1000 * 1000
         );
+    }
+
+    /// A block of type `btype` around `body`, in either byte order.
+    fn block(f: &mut Vec<u8>, btype: u32, body: &[u8], be: bool) {
+        let put = |f: &mut Vec<u8>, v: u32| {
+            f.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() })
+        };
+        let total = (12 + body.len().div_ceil(4) * 4) as u32;
+        put(f, btype);
+        put(f, total);
+        f.extend_from_slice(body);
+        f.resize(f.len() + (4 - body.len() % 4) % 4, 0);
+        put(f, total);
+    }
+
+    /// The obsolete Packet Block (a 16-bit interface id and drop count where the Enhanced
+    /// Packet Block has a 32-bit id) and an EPB, both byte orders.
+    #[test]
+    fn obsolete_and_enhanced_packet_blocks() {
+        for be in [false, true] {
+            let (w16, w32) = (
+                |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() },
+                |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() },
+            );
+            let mut f = Vec::new();
+            let shb = [&w32(BYTE_ORDER_MAGIC)[..], &w16(1), &w16(0), &[0xff; 8]].concat();
+            block(&mut f, SHB, &shb, be);
+            // Two Ethernet interfaces, microseconds.
+            for _ in 0..2 {
+                block(&mut f, IDB, &[&w16(1)[..], &w16(0), &w32(0)].concat(), be);
+            }
+            let data = [0xAB; 5];
+            let times = (w32(0), w32(1_500_000));
+            // Interface 1, 7 drops.
+            let pb = [
+                &w16(1)[..],
+                &w16(7),
+                &times.0,
+                &times.1,
+                &w32(5),
+                &w32(60),
+                &data,
+            ]
+            .concat();
+            block(&mut f, OBSOLETE_PB, &pb, be);
+            let epb = [&w32(1)[..], &times.0, &times.1, &w32(5), &w32(61), &data].concat();
+            block(&mut f, EPB, &epb, be);
+            // An interface the section does not describe.
+            let epb = [&w32(2)[..], &times.0, &times.1, &w32(5), &w32(62), &data].concat();
+            block(&mut f, EPB, &epb, be);
+
+            let mut r = crate::capture::Reader::new(&f).unwrap();
+            for wire_len in [60, 61] {
+                let rec = r.next().unwrap().unwrap();
+                assert_eq!((rec.wire_len, rec.data), (wire_len, &data[..]), "be {be}");
+                assert_eq!(rec.ts_ns, Some(1_500_000_000), "be {be}");
+            }
+            let err = r.next().unwrap().unwrap_err().to_string();
+            assert!(err.contains("interface 2 not described"), "be {be}: {err}");
+        }
     }
 }
