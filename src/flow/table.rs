@@ -315,15 +315,12 @@ impl FlowTable {
                 l.last = l.last.max(t);
             }
         }
-        if let Some(f) = p.tcp_flags {
-            l.flags[d] |= f;
-            const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
-            let first_ack = f & tcp_flags::ACK != 0 && l.ack_seen & (1 << d) == 0;
-            if f & RARE != 0 || first_ack {
-                cold |= Cold::TCP;
-            }
-        }
-        cold
+        // TCP or UDP is a coin toss per packet too: no branch on it. UDP's 0 changes nothing.
+        let f = p.tcp_flags.unwrap_or(0);
+        l.flags[d] |= f;
+        const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
+        let first_ack = (f & tcp_flags::ACK != 0) & (l.ack_seen & (1 << d) == 0);
+        cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP)
     }
 
     /// Starts loading the parts of a flow's [`FlowStats`] that `cold` will touch.
@@ -440,11 +437,13 @@ impl FlowTable {
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
             let cold = self.account(idx, p);
-            if cold != 0 {
-                self.prefetch_cold(idx, cold);
-                colds[n] = (idx as u32, i as u8, cold);
-                n += 1;
-            }
+            // Appended whatever `cold` is, and kept if it is not 0: whether a packet has cold
+            // work is as unpredictable as the flags and times behind it.
+            colds[n] = (idx as u32, i as u8, cold);
+            n += usize::from(cold != 0);
+        }
+        for &(idx, _, cold) in &colds[..n] {
+            self.prefetch_cold(idx as usize, cold);
         }
         for &(idx, i, cold) in &colds[..n] {
             self.account_cold(idx as usize, &batch[usize::from(i)], cold);
