@@ -460,10 +460,13 @@ fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
 fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
     // The two resolutions real files use, without the 128-bit arithmetic below (a power and
     // a wide multiply per packet); same results, since nothing here can overflow.
-    if tsoffset == 0 && ticks <= (i64::MAX / 1000) as u64 {
+    // Each bound keeps the result below the clamp at the end (`i64::MAX - 1`). A bound of
+    // `i64::MAX / 1000` for both sent every nanosecond timestamp after 1970-04-17 (all of them)
+    // the slow way.
+    if tsoffset == 0 {
         match tsresol {
-            9 => return ticks as i64,
-            6 => return ticks as i64 * 1000,
+            9 if ticks < i64::MAX as u64 => return ticks as i64,
+            6 if ticks <= (i64::MAX / 1000) as u64 => return ticks as i64 * 1000,
             _ => {}
         }
     }
@@ -495,6 +498,13 @@ mod tests {
         assert_eq!(ticks_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
         assert_eq!(ticks_to_ns(12_345, 12, 0), 12);
         assert_eq!(ticks_to_ns(u64::MAX, 9, 0), i64::MAX - 1);
+        // Both sides of the nanosecond shortcut's bound, and a time of today.
+        assert_eq!(ticks_to_ns(i64::MAX as u64, 9, 0), i64::MAX - 1);
+        assert_eq!(ticks_to_ns(i64::MAX as u64 - 1, 9, 0), i64::MAX - 1);
+        assert_eq!(ticks_to_ns(i64::MAX as u64 - 2, 9, 0), i64::MAX - 2);
+        let today = 1_764_806_400_123_456_789;
+        assert_eq!(ticks_to_ns(today, 9, 0), today as i64);
+        assert_eq!(ticks_to_ns(today / 1000, 6, 0), today as i64 / 1000 * 1000);
         assert_eq!(ticks_to_ns(u64::MAX / 100, 6, 0), i64::MAX - 1);
         assert_eq!(
             ticks_to_ns(0, 9, i64::MIN / 1_000_000_000 - 1),
