@@ -203,6 +203,54 @@ impl<'a> PcapngReader<'a> {
         None
     }
 
+    /// The record of the Enhanced Packet Block at `pos` when it is whole in `d`, sound, and of
+    /// an interface the section described; `None` for anything else, left to
+    /// [`Self::next_block`]'s general reading, which also words any error. Nearly every block
+    /// is one of these: read straight, with one byte-order branch for its seven fields, it
+    /// costs about a third fewer instructions than through the general reading.
+    #[inline(always)]
+    fn packet_block(&mut self, d: &'a [u8], pos: usize, at: usize) -> Option<Record<'a>> {
+        let h = d.get(pos..)?.first_chunk::<28>()?;
+        let le = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let mut v = [le(0), le(4), le(8), le(12), le(16), le(20), le(24)];
+        if self.big_endian {
+            v = v.map(u32::swap_bytes);
+        }
+        let [btype, total, if_id, hi, lo, caplen, wire_len] = v;
+        let end = pos + total as usize;
+        // 32 bytes of header and trailing length around the packet, padded to 4 bytes.
+        let sound = (btype == EPB)
+            & (total >= 32)
+            & total.is_multiple_of(4)
+            & (total <= MAX_BLOCK)
+            & (caplen <= total - 32);
+        if !sound || end > d.len() {
+            return None;
+        }
+        let iface = self.interfaces.get(if_id as usize).copied()?;
+        let trailer = u32::from_le_bytes(d[end - 4..end].try_into().ok()?);
+        let trailer = if self.big_endian {
+            trailer.swap_bytes()
+        } else {
+            trailer
+        };
+        if trailer != total {
+            return None;
+        }
+        // Besides the headers, the walk reads the trailing length at the block's end: every
+        // line of a small block.
+        super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
+        self.pos = end;
+        let ticks = (u64::from(hi) << 32) | u64::from(lo);
+        Some(Record {
+            ts_ns: Some(ticks_to_ns(ticks, iface.tsresol, iface.tsoffset)),
+            wire_len,
+            linktype: iface.linktype,
+            data: &d[pos + 28..pos + 28 + caplen as usize],
+            offset: at as u64,
+        })
+    }
+
     /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else. When the block
     /// is not all in the window it changes nothing but `need`, so that the same block is read
     /// again, whole, from the next window.
@@ -214,6 +262,9 @@ impl<'a> PcapngReader<'a> {
         if at >= self.end {
             self.done = true;
             return Ok(None);
+        }
+        if let Some(rec) = self.packet_block(d, pos, at) {
+            return Ok(Some(rec));
         }
         // Every check before the length is known reads the first 12 bytes.
         let Some(h) = d.get(pos..).and_then(<[u8]>::first_chunk::<12>) else {
