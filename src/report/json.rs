@@ -13,157 +13,255 @@ use std::io;
 
 use serde_json::ser::{CompactFormatter, Formatter};
 
+use super::time::DIGIT_PAIRS;
 use super::{DirCount, Flags, FlowRow, IpText, Proto, TcpRow, Timestamp};
 use crate::decode::proto_name;
 
+/// Longer than any row can be (~900 bytes at most: every number at its widest, IPv6
+/// addresses of 39 characters), with room for the fixed-size writes that run past a piece's end.
+const ROW_MAX: usize = 1536;
+
+/// A row being written: a buffer longer than any row, and how much of it is used. Pieces go in
+/// with fixed-size copies and digits written in place: appending each piece to the `Vec`, as
+/// before, called `memcpy` for each of a row's ~25 pieces of varying length and checked the
+/// capacity for each, a fifth of a row's cost.
+struct Row {
+    b: [u8; ROW_MAX],
+    n: usize,
+}
+
+impl Row {
+    fn new() -> Row {
+        Row {
+            b: [0; ROW_MAX],
+            n: 0,
+        }
+    }
+
+    /// What was written.
+    fn text(&self) -> &[u8] {
+        &self.b[..self.n]
+    }
+
+    /// A literal.
+    #[inline(always)]
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
+        self.b[self.n..self.n + N].copy_from_slice(s);
+        self.n += N;
+    }
+
+    /// A string of any length (protocol names, states: a few a row).
+    #[inline(always)]
+    fn bytes(&mut self, s: &[u8]) {
+        self.b[self.n..self.n + s.len()].copy_from_slice(s);
+        self.n += s.len();
+    }
+
+    /// The next `N` bytes, for a renderer that writes in place and says how many it used.
+    #[inline(always)]
+    fn room<const N: usize>(&mut self) -> &mut [u8; N] {
+        let room = &mut self.b[self.n..self.n + N];
+        room.try_into().expect("a slice of N bytes")
+    }
+
+    /// An integer in decimal, as `itoa` (and so `serde_json`) writes it: digits by pairs,
+    /// from the last, straight into place.
+    #[inline(always)]
+    fn int(&mut self, v: impl Into<u64>) {
+        let mut v: u64 = v.into();
+        // Digits: the power of ten just below 2^bits, corrected by one comparison.
+        let bits = 64 - (v | 1).leading_zeros() as usize;
+        let guess = (bits * 1233) >> 12;
+        let len = guess + usize::from(v >= POW10[guess]);
+        let mut end = self.n + len.max(1);
+        self.n = end;
+        while v >= 100 {
+            let i = 2 * (v % 100) as usize;
+            v /= 100;
+            end -= 2;
+            self.b[end..end + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+        }
+        if v >= 10 {
+            let i = 2 * v as usize;
+            self.b[end - 2..end].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+        } else {
+            self.b[end - 1] = b'0' + v as u8;
+        }
+    }
+}
+
+/// 10^i.
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
 /// Appends one flow as a JSON object (no separator, no newline) to `buf`.
 pub(super) fn flow_row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.extend_from_slice(b"{\"protocol\":");
-    proto(f.protocol, buf);
-    buf.extend_from_slice(b",\"local_ip\":");
-    ip(f.local_ip, buf);
-    buf.extend_from_slice(b",\"local_port\":");
-    opt_int(f.local_port, buf);
-    buf.extend_from_slice(b",\"remote_ip\":");
-    ip(f.remote_ip, buf);
-    buf.extend_from_slice(b",\"remote_port\":");
-    opt_int(f.remote_port, buf);
-    buf.extend_from_slice(b",\"icmp_id\":");
-    opt_int(f.icmp_id, buf);
-    buf.extend_from_slice(b",\"out\":");
-    dir(&f.out, buf);
-    buf.extend_from_slice(b",\"in\":");
-    dir(&f.inbound, buf);
-    buf.extend_from_slice(b",\"first_ts\":");
-    opt_ts(f.first_ts, buf);
-    buf.extend_from_slice(b",\"last_ts\":");
-    opt_ts(f.last_ts, buf);
-    buf.extend_from_slice(b",\"duration_s\":");
-    opt_f64(f.duration_s, buf)?;
-    buf.extend_from_slice(b",\"tcp\":");
+    let mut r = Row::new();
+    r.lit(b"{\"protocol\":");
+    proto(f.protocol, &mut r);
+    r.lit(b",\"local_ip\":");
+    ip(f.local_ip, &mut r);
+    r.lit(b",\"local_port\":");
+    opt_int(f.local_port, &mut r);
+    r.lit(b",\"remote_ip\":");
+    ip(f.remote_ip, &mut r);
+    r.lit(b",\"remote_port\":");
+    opt_int(f.remote_port, &mut r);
+    r.lit(b",\"icmp_id\":");
+    opt_int(f.icmp_id, &mut r);
+    r.lit(b",\"out\":");
+    dir(&f.out, &mut r);
+    r.lit(b",\"in\":");
+    dir(&f.inbound, &mut r);
+    r.lit(b",\"first_ts\":");
+    opt_ts(f.first_ts, &mut r);
+    r.lit(b",\"last_ts\":");
+    opt_ts(f.last_ts, &mut r);
+    r.lit(b",\"duration_s\":");
+    opt_f64(f.duration_s, &mut r)?;
+    r.lit(b",\"tcp\":");
     match &f.tcp {
-        Some(t) => tcp(t, buf)?,
-        None => buf.extend_from_slice(b"null"),
+        Some(t) => tcp(t, &mut r)?,
+        None => r.lit(b"null"),
     }
-    buf.push(b'}');
+    r.lit(b"}");
+    buf.extend_from_slice(r.text());
     Ok(())
 }
 
-fn tcp(t: &TcpRow, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.extend_from_slice(b"{\"initiator\":");
+fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
+    r.lit(b"{\"initiator\":");
     match t.initiator {
-        Some(s) => string(s, buf),
-        None => buf.extend_from_slice(b"null"),
+        Some(s) => string(s, r),
+        None => r.lit(b"null"),
     }
-    buf.extend_from_slice(b",\"state\":");
-    string(t.state, buf);
-    buf.extend_from_slice(b",\"flags_out\":");
-    flags(t.flags_out, buf);
-    buf.extend_from_slice(b",\"flags_in\":");
-    flags(t.flags_in, buf);
-    buf.extend_from_slice(b",\"syn_fin_rst_out\":");
-    counts(t.syn_fin_rst_out, buf);
-    buf.extend_from_slice(b",\"syn_fin_rst_in\":");
-    counts(t.syn_fin_rst_in, buf);
-    buf.extend_from_slice(b",\"syn_to_synack_s\":");
-    opt_f64(t.syn_to_synack_s, buf)?;
-    buf.extend_from_slice(b",\"synack_to_ack_s\":");
-    opt_f64(t.synack_to_ack_s, buf)?;
-    buf.extend_from_slice(b",\"handshake_rtt_s\":");
-    opt_f64(t.handshake_rtt_s, buf)?;
-    buf.push(b'}');
+    r.lit(b",\"state\":");
+    string(t.state, r);
+    r.lit(b",\"flags_out\":");
+    flags(t.flags_out, r);
+    r.lit(b",\"flags_in\":");
+    flags(t.flags_in, r);
+    r.lit(b",\"syn_fin_rst_out\":");
+    counts(t.syn_fin_rst_out, r);
+    r.lit(b",\"syn_fin_rst_in\":");
+    counts(t.syn_fin_rst_in, r);
+    r.lit(b",\"syn_to_synack_s\":");
+    opt_f64(t.syn_to_synack_s, r)?;
+    r.lit(b",\"synack_to_ack_s\":");
+    opt_f64(t.synack_to_ack_s, r)?;
+    r.lit(b",\"handshake_rtt_s\":");
+    opt_f64(t.handshake_rtt_s, r)?;
+    r.lit(b"}");
     Ok(())
 }
 
 /// A string that needs no escaping (see the module documentation).
-fn string(s: &str, buf: &mut Vec<u8>) {
-    buf.push(b'"');
-    buf.extend_from_slice(s.as_bytes());
-    buf.push(b'"');
+fn string(s: &str, r: &mut Row) {
+    r.lit(b"\"");
+    r.bytes(s.as_bytes());
+    r.lit(b"\"");
 }
 
 /// The protocol's name, or its number when it has none, as [`Proto`] serializes.
-fn proto(p: Proto, buf: &mut Vec<u8>) {
+fn proto(p: Proto, r: &mut Row) {
     match proto_name(p.0) {
-        Cow::Borrowed(name) => string(name, buf),
-        Cow::Owned(_) => int(p.0, buf),
+        Cow::Borrowed(name) => string(name, r),
+        Cow::Owned(_) => r.int(p.0),
     }
 }
 
-fn ip(a: IpText, buf: &mut Vec<u8>) {
-    let mut text = [0u8; IpText::MAX_LEN];
-    let n = a.render_ascii(&mut text);
-    buf.push(b'"');
-    buf.extend_from_slice(&text[..n]);
-    buf.push(b'"');
+fn ip(a: IpText, r: &mut Row) {
+    r.lit(b"\"");
+    let n = a.render_ascii(r.room());
+    r.n += n;
+    r.lit(b"\"");
 }
 
-fn flags(f: Flags, buf: &mut Vec<u8>) {
-    buf.push(b'"');
+/// The letters of the flags set, in `FSRPAUEC` order: each letter is written, and kept when
+/// its flag is set (no branch on flags, which vary from flow to flow).
+fn flags(f: Flags, r: &mut Row) {
+    r.lit(b"\"");
     for (i, letter) in b"FSRPAUEC".iter().enumerate() {
-        if f.0 & (1 << i) != 0 {
-            buf.push(*letter);
-        }
+        r.b[r.n] = *letter;
+        r.n += usize::from(f.0 >> i & 1);
     }
-    buf.push(b'"');
+    r.lit(b"\"");
 }
 
-fn counts(c: [u32; 3], buf: &mut Vec<u8>) {
-    buf.push(b'[');
-    int(c[0], buf);
-    buf.push(b',');
-    int(c[1], buf);
-    buf.push(b',');
-    int(c[2], buf);
-    buf.push(b']');
+fn counts(c: [u32; 3], r: &mut Row) {
+    r.lit(b"[");
+    r.int(c[0]);
+    r.lit(b",");
+    r.int(c[1]);
+    r.lit(b",");
+    r.int(c[2]);
+    r.lit(b"]");
 }
 
-fn dir(d: &DirCount, buf: &mut Vec<u8>) {
-    buf.extend_from_slice(b"{\"packets\":");
-    int(d.packets, buf);
-    buf.extend_from_slice(b",\"bytes\":");
-    int(d.bytes, buf);
-    buf.extend_from_slice(b",\"captured_bytes\":");
-    int(d.captured_bytes, buf);
-    buf.push(b'}');
+fn dir(d: &DirCount, r: &mut Row) {
+    r.lit(b"{\"packets\":");
+    r.int(d.packets);
+    r.lit(b",\"bytes\":");
+    r.int(d.bytes);
+    r.lit(b",\"captured_bytes\":");
+    r.int(d.captured_bytes);
+    r.lit(b"}");
 }
 
-fn opt_ts(t: Option<Timestamp>, buf: &mut Vec<u8>) {
+fn opt_ts(t: Option<Timestamp>, r: &mut Row) {
     match t {
         Some(t) => {
-            let mut text = [0u8; 30];
-            let n = t.render_ascii(&mut text);
-            buf.push(b'"');
-            buf.extend_from_slice(&text[..n]);
-            buf.push(b'"');
+            r.lit(b"\"");
+            let n = t.render_ascii(r.room());
+            r.n += n;
+            r.lit(b"\"");
         }
-        None => buf.extend_from_slice(b"null"),
+        None => r.lit(b"null"),
     }
 }
 
-/// Integers through `itoa`, which is what `serde_json` uses for them.
-fn int(v: impl itoa::Integer, buf: &mut Vec<u8>) {
-    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-fn opt_int(v: Option<u16>, buf: &mut Vec<u8>) {
+fn opt_int(v: Option<u16>, r: &mut Row) {
     match v {
-        Some(v) => int(v, buf),
-        None => buf.extend_from_slice(b"null"),
+        Some(v) => r.int(v),
+        None => r.lit(b"null"),
     }
 }
 
-/// A float through `serde_json`'s own formatter, so that the digits cannot differ; NaN and
-/// infinities become `null`, as `serde_json` writes them.
-fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
+/// A float as `serde_json` writes it: durations that are whole nanoseconds (nearly all) by
+/// [`super::time::exact_secs`], which writes the same digits, and others through
+/// `serde_json`'s own formatter, so that the digits cannot differ; NaN and infinities become
+/// `null`, as `serde_json` writes them.
+fn opt_f64(v: Option<f64>, r: &mut Row) -> io::Result<()> {
     match v {
-        Some(v) if super::time::write_secs(v, b".0", buf) => Ok(()),
-        Some(v) if v.is_finite() => CompactFormatter.write_f64(buf, v),
-        _ => {
-            buf.extend_from_slice(b"null");
-            Ok(())
-        }
+        Some(v) => match super::time::exact_secs(v) {
+            Some((int, frac)) => {
+                r.int(int);
+                match super::time::frac_text(frac) {
+                    // All ten bytes are written; those past `len` are written over next.
+                    Some((text, len)) => {
+                        r.lit(&text);
+                        r.n -= 10 - len;
+                    }
+                    None => r.lit(b".0"),
+                }
+            }
+            None if v.is_finite() => {
+                let mut text = Vec::with_capacity(32);
+                CompactFormatter.write_f64(&mut text, v)?;
+                r.bytes(&text);
+            }
+            None => r.lit(b"null"),
+        },
+        None => r.lit(b"null"),
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -314,9 +412,70 @@ mod tests {
                 _ => i,
             } as i64;
             let d = Some(ns as f64 / 1e9);
-            let mut mine = Vec::new();
+            let mut mine = Row::new();
             opt_f64(d, &mut mine).unwrap();
-            assert_eq!(mine, serde_json::to_vec(&d).unwrap(), "{ns}");
+            assert_eq!(mine.text(), serde_json::to_vec(&d).unwrap(), "{ns}");
+        }
+    }
+
+    /// Every field at its widest at once still leaves the row room to spare.
+    #[test]
+    fn the_widest_row_fits() {
+        let v6 = IpText(
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"
+                .parse::<std::net::IpAddr>()
+                .unwrap()
+                .into(),
+        );
+        let wide = DirCount {
+            packets: u64::MAX,
+            bytes: u64::MAX,
+            captured_bytes: u64::MAX,
+        };
+        let f = Some(-2.225_073_858_507_201_4e-308);
+        let row = FlowRow {
+            protocol: Proto(crate::decode::proto::ICMPV6),
+            local_ip: v6,
+            local_port: Some(u16::MAX),
+            remote_ip: v6,
+            remote_port: Some(u16::MAX),
+            icmp_id: Some(u16::MAX),
+            out: wide,
+            inbound: wide,
+            first_ts: Some(Timestamp(i64::MIN)),
+            last_ts: Some(Timestamp(i64::MIN)),
+            duration_s: f,
+            tcp: Some(TcpRow {
+                initiator: Some("remote"),
+                state: "RSTOS0",
+                flags_out: Flags(0xff),
+                flags_in: Flags(0xff),
+                syn_fin_rst_out: [u32::MAX; 3],
+                syn_fin_rst_in: [u32::MAX; 3],
+                syn_to_synack_s: f,
+                synack_to_ack_s: f,
+                handshake_rtt_s: f,
+            }),
+        };
+        check(&row);
+        let len = serde_json::to_vec(&row).unwrap().len();
+        assert!(len + 64 < ROW_MAX, "{len} bytes");
+    }
+
+    /// Integers at every digit count's edges, as `itoa` writes them.
+    #[test]
+    fn integers_match_itoa() {
+        let mut values = vec![0, u64::MAX, u64::MAX - 1];
+        for p in POW10 {
+            values.extend([p - 1, p, p + 1, p / 2 * 3]);
+        }
+        for b in 0..64 {
+            values.extend([1u64 << b, (1u64 << b) - 1]);
+        }
+        for v in values {
+            let mut mine = Row::new();
+            mine.int(v);
+            assert_eq!(mine.text(), itoa::Buffer::new().format(v).as_bytes(), "{v}");
         }
     }
 }

@@ -100,7 +100,7 @@ thread_local! {
 }
 
 /// `00` to `99`: two digits per lookup instead of a division each.
-const DIGIT_PAIRS: &[u8; 200] = b"\
+pub(crate) const DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
@@ -140,21 +140,39 @@ pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
 /// decimal of as few digits reads back as `secs`. From 10^-5 up, both formatters write that
 /// decimal in plain notation.
 pub(crate) fn write_secs(secs: f64, whole: &[u8], buf: &mut Vec<u8>) -> bool {
+    let Some((int, frac)) = exact_secs(secs) else {
+        return false;
+    };
+    buf.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+    match frac_text(frac) {
+        Some((text, len)) => buf.extend_from_slice(&text[..len]),
+        None => buf.extend_from_slice(whole),
+    }
+    true
+}
+
+/// Whole seconds and nanoseconds of `secs` when [`write_secs`] can write it.
+#[inline]
+pub(crate) fn exact_secs(secs: f64) -> Option<(u64, u32)> {
     let scaled = secs * 1e9;
     if !(1e4..1e15).contains(&scaled) {
-        return false;
+        return None;
     }
     // Rounding half up is right here (`scaled` is positive and far below 2^52), and unlike
     // `round` it needs no call into libm.
-    let ns = (scaled + 0.5) as i64;
+    let ns = (scaled + 0.5) as u64;
     if !(10_000..1_000_000_000_000_000).contains(&ns) || ns as f64 / 1e9 != secs {
-        return false;
+        return None;
     }
-    let (int, mut frac) = (ns / 1_000_000_000, (ns % 1_000_000_000) as u32);
-    buf.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+    Some((ns / 1_000_000_000, (ns % 1_000_000_000) as u32))
+}
+
+/// `.` and the nine digits of `frac` nanoseconds, and how many of those ten bytes to keep
+/// (trailing zeros cut); `None` for 0.
+#[inline]
+pub(crate) fn frac_text(mut frac: u32) -> Option<([u8; 10], usize)> {
     if frac == 0 {
-        buf.extend_from_slice(whole);
-        return true;
+        return None;
     }
     // All nine digits by pairs, then the trailing zeros cut: fewer dependent divisions than
     // a digit at a time.
@@ -172,8 +190,7 @@ pub(crate) fn write_secs(secs: f64, whole: &[u8], buf: &mut Vec<u8>) -> bool {
     }
     // `frac` was not 0, so a digit other than 0 ends the number.
     let end = text.iter().rposition(|&d| d != b'0').map_or(10, |i| i + 1);
-    buf.extend_from_slice(&text[..end]);
-    true
+    Some((text, end))
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
