@@ -223,7 +223,7 @@ impl<'a> PcapngReader<'a> {
             & (total >= 32)
             & total.is_multiple_of(4)
             & (total <= MAX_BLOCK)
-            & (caplen <= total - 32);
+            & (u64::from(caplen) + 32 <= u64::from(total));
         if !sound || end > d.len() {
             return None;
         }
