@@ -17,18 +17,24 @@ pub fn prefetch(p: *const u8) {
 /// Asks the kernel to back a large allocation with transparent huge pages (where the system
 /// leaves that to `madvise`, as Debian does). The flow table is touched at random: with 4 KiB
 /// pages nearly every lookup misses the TLB, and filling tens of megabytes costs a fault per
-/// page. Only whole 2 MiB pages inside the allocation are advised; elsewhere this does nothing.
+/// page. Allocations without a whole 2 MiB page are left alone. The advice covers every page
+/// the allocation touches, the allocator's header in its first page included: advising only
+/// the 2 MiB pages inside split the mapping in three, and `mremap` refuses to move a range
+/// that spans mappings, so `realloc` fell back to copying (see `flow::table::regrow`).
 pub fn huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
         let start = v.as_ptr() as usize;
         let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
-        let first = start.next_multiple_of(HUGE);
-        let end = (start + bytes) / HUGE * HUGE;
-        if end > first {
-            // SAFETY: the range lies inside `v`'s live allocation, and MADV_HUGEPAGE changes
-            // only how the kernel backs those pages, never their contents.
+        if (start + bytes) / HUGE * HUGE > start.next_multiple_of(HUGE) {
+            let first = start / page * page;
+            let end = (start + bytes).next_multiple_of(page);
+            // SAFETY: the range holds `v`'s live allocation and the rest of the pages it
+            // shares, all mapped; MADV_HUGEPAGE changes only how the kernel backs those pages,
+            // never their contents.
             unsafe {
                 libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
             }
