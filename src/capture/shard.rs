@@ -23,8 +23,10 @@ const SAMPLES: usize = 32;
 const SAMPLE_RECORDS: usize = 32;
 /// Bytes read at a sample point, to find a record boundary in and walk records from.
 const SAMPLE_SCAN: usize = 64 << 10;
-/// The work of one record, in bytes' worth (see [`balanced_targets`]).
-const RECORD_COST: f64 = 330.0;
+/// The work of one record, in bytes' worth of a copied window (see [`balanced_targets`]).
+const RECORD_COST: f64 = 270.0;
+/// The work of a byte in a window walked in the file's map, against 1 for a copied one.
+const MAPPED_BYTE: f64 = 0.26;
 /// Below this many bytes per shard, threads cost more than they save.
 pub const MIN_SHARD: usize = 256 << 10;
 
@@ -174,13 +176,23 @@ fn boundaries(
 }
 
 /// Points that cut `first..len` into `parts` of equal estimated work. A pass costs per byte
-/// (the copy, the walk) and per record (decoding, the flow table). Fitted on the shards' CPU
-/// times over a capture of 700 k realistic packets then 5 M small ones, that is about
-/// 0.11 ns a byte and 35 ns a record on the development VM, so a record weighs as much as
-/// [`RECORD_COST`] bytes. Records per byte come from `density` at [`SAMPLES`] evenly spaced
-/// points, each standing for the stretch up to the next (the mean of the others where it has
-/// none). Cut into equal bytes, that capture's shards took 88 and 220 ms (-j2 gained 1.33x
-/// over -j1); cut by work, ~150 ms each (1.8x).
+/// (the copy or the map, the walk) and per record (decoding, the flow table). On the
+/// development VM, one-thread passes over the bench's captures take about 0.116 ns a byte
+/// where windows are copied (records of 400 bytes and more, see `window::MAP_BELOW`),
+/// 0.03 ns where they are walked in the map, and 31 ns a record: a record weighs
+/// [`RECORD_COST`] bytes of a copied window, and a mapped byte [`MAPPED_BYTE`] of one. Records
+/// per byte come from `density` at [`SAMPLES`] evenly spaced points, each standing for the
+/// stretch up to the next (the mean of the others where it has none). Cut into equal bytes,
+/// a capture of 700 k realistic packets then 5 M small ones had shards of 88 and 220 ms (-j2
+/// gained 1.33x over -j1); cut by work at one byte cost for both kinds of window, 160 and
+/// 133 ms; now ~150 and ~145.
+/// The estimated work of a byte where records come `density` to a byte (see
+/// [`balanced_targets`]).
+fn work_per_byte(density: f64) -> f64 {
+    let mapped = density * crate::window::MAP_BELOW as f64 > 1.0;
+    (if mapped { MAPPED_BYTE } else { 1.0 }) + RECORD_COST * density
+}
+
 fn balanced_targets(
     first: usize,
     len: usize,
@@ -197,7 +209,7 @@ fn balanced_targets(
     let mean = known.iter().sum::<f64>() / known.len().max(1) as f64;
     let end = |k: usize| points.get(k + 1).copied().unwrap_or(len);
     let work: Vec<f64> = (0..points.len())
-        .map(|k| (end(k) - points[k]) as f64 * (1.0 + RECORD_COST * sampled[k].unwrap_or(mean)))
+        .map(|k| (end(k) - points[k]) as f64 * work_per_byte(sampled[k].unwrap_or(mean)))
         .collect();
     let total: f64 = work.iter().sum();
     let (mut k, mut done) = (0, 0.0);
@@ -326,7 +338,7 @@ impl Walk {
 
 #[cfg(test)]
 mod tests {
-    use super::{balanced_targets, split, RECORD_COST};
+    use super::{balanced_targets, split, work_per_byte, MAPPED_BYTE, RECORD_COST};
     use crate::capture::Reader;
 
     /// A pcap of 60-byte records, then as many bytes of 1500-byte ones.
@@ -366,11 +378,13 @@ mod tests {
         };
         let in_place = starts(None);
         assert_eq!(starts(Some(&copy)), in_place);
-        // By hand: the small records are 1 520 000 bytes + 20 000 records of work, the big
-        // ones 1 516 000 + 1 000; half the total is reached 61 % into the small ones, at
-        // ~933 000 (sampling and interpolation leave a few percent).
+        // By hand: the small records are 1 520 000 bytes walked in the map + 20 000 records of
+        // work, the big ones 1 516 000 copied bytes + 1 000 records; half the total is reached
+        // 65 % into the small ones, at ~990 000 (sampling and interpolation leave a few
+        // percent).
         let w = |bytes: f64, records: f64| bytes + RECORD_COST * records;
-        let (small, big) = (w(1_520_000.0, 20_000.0), w(1_516_000.0, 1_000.0));
+        let small = w(1_520_000.0 * MAPPED_BYTE, 20_000.0);
+        let big = w(1_516_000.0, 1_000.0);
         let expect = 24.0 + (small + big) / 2.0 / small * 1_520_000.0;
         assert!(in_place[1] < dense_end, "{in_place:?}");
         assert!(
@@ -387,14 +401,17 @@ mod tests {
         for (t, expect) in uniform.iter().zip([250_000, 500_000, 750_000]) {
             assert!(t.abs_diff(expect) <= 1, "{uniform:?}");
         }
-        // Work per byte: 1 + 330 / 100 = 4.3 in the first half, 1.33 in the second. Half of
-        // the total, (4.3 + 1.33) / 2 * 500 000, is reached at 1 407 500 / 4.3 = 327 326.
+        // Work per byte: 0.26 + 270 / 100 = 2.96 in the first half (100-byte records, walked
+        // in the map), 1 + 270 / 1000 = 1.27 in the second. Half of the total,
+        // (2.96 + 1.27) / 2 * 500 000, is reached at 1 057 500 / 2.96 = 357 264.
         let dense = |at: usize| Some(if at < 500_000 { 0.01 } else { 0.001 });
         let [t] = balanced_targets(0, 1_000_000, 2, dense)[..] else {
             panic!("one cut expected");
         };
-        let w = |d: f64| 1.0 + RECORD_COST * d;
-        let expect = (w(0.01) + w(0.001)) / 2.0 * 500_000.0 / w(0.01);
+        let w = |d: f64, byte: f64| byte + RECORD_COST * d;
+        let (first, second) = (w(0.01, MAPPED_BYTE), w(0.001, 1.0));
+        assert_eq!((work_per_byte(0.01), work_per_byte(0.001)), (first, second));
+        let expect = (first + second) / 2.0 * 500_000.0 / first;
         assert!((t as f64 - expect).abs() < 2.0, "{t} vs {expect}");
         // Unsampled stretches take the others' mean, here the same density all over.
         let half = balanced_targets(0, 1_000_000, 2, |at| (at >= 500_000).then_some(0.01));
