@@ -4,7 +4,7 @@
 //! A record can be up to `max(262144, snaplen)` bytes plus its header, so a window-fed reader
 //! may ask for a window larger than the usual one.
 
-use super::bytes::u32_at;
+use super::bytes::{u32_at, u32s};
 use super::{CaptureError, FileInfo, Format, Record};
 
 const FILE_HEADER: usize = 24;
@@ -211,19 +211,14 @@ impl<'a> PcapReader<'a> {
         }
         let hl = self.header_len();
         // The first 16 bytes hold every field (the modified format's 8 more are not used).
-        let Some(h) = d.get(pos..).and_then(<[u8]>::first_chunk::<16>) else {
+        let be = self.big_endian;
+        let Some([sec, frac, caplen, wire_len]) = d.get(pos..).and_then(|h| u32s::<4>(h, be))
+        else {
             return self.short(at, "pcap record header", hl);
         };
         if d.len() - pos < hl {
             return self.short(at, "pcap record header", hl);
         }
-        let field = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let mut fields = [field(0), field(4), field(8), field(12)];
-        // One branch for the four fields: per field it cost a tenth of the walk's instructions.
-        if self.big_endian {
-            fields = fields.map(u32::swap_bytes);
-        }
-        let [sec, frac, caplen, wire_len] = fields;
         if caplen > MAX_SANE_CAPLEN.max(self.snaplen) {
             return self.fail(CaptureError::Corrupt {
                 offset: at as u64,
