@@ -302,21 +302,13 @@ impl IpText {
                 put_v4(buf, 7, [a.bytes[12], a.bytes[13], a.bytes[14], a.bytes[15]])
             } else {
                 // The first longest run of at least two zero groups becomes `::` (RFC 5952).
-                let (mut run, mut best) = ((0, 0), (0, 0));
-                for (i, &g) in groups.iter().enumerate() {
-                    if g != 0 {
-                        run = (i + 1, 0);
-                    } else {
-                        run.1 += 1;
-                        if run.1 > best.1 {
-                            best = run;
-                        }
-                    }
-                }
-                if best.1 > 1 {
-                    let n = put_groups(buf, 0, &groups[..best.0]);
+                let zeros = (0..8).fold(0u8, |m, i| m | u8::from(groups[i] == 0) << i);
+                let (start, len) = ZERO_RUNS[usize::from(zeros)];
+                let (start, len) = (usize::from(start), usize::from(len));
+                if len > 1 {
+                    let n = put_groups(buf, 0, &groups[..start]);
                     buf[n..n + 2].copy_from_slice(b"::");
-                    put_groups(buf, n + 2, &groups[best.0 + best.1..])
+                    put_groups(buf, n + 2, &groups[start + len..])
                 } else {
                     put_groups(buf, 0, &groups)
                 }
@@ -325,41 +317,92 @@ impl IpText {
     }
 }
 
-/// Writes a dotted quad at `at`; returns where it ends.
-fn put_v4(buf: &mut [u8], mut at: usize, octets: [u8; 4]) -> usize {
-    for (i, octet) in octets.into_iter().enumerate() {
-        if i > 0 {
-            buf[at] = b'.';
-            at += 1;
+/// For each set of zero groups (bit `i` for group `i`), where the first longest run of them
+/// starts and how long it is: the run is found without a branch per group, which varies from
+/// one address to the next.
+const ZERO_RUNS: [(u8, u8); 256] = {
+    let mut t = [(0u8, 0u8); 256];
+    let mut zeros = 0;
+    while zeros < 256 {
+        let (mut run, mut best) = ((0u8, 0u8), (0u8, 0u8));
+        let mut i = 0;
+        while i < 8 {
+            if zeros >> i & 1 == 0 {
+                run = (i as u8 + 1, 0);
+            } else {
+                run.1 += 1;
+                if run.1 > best.1 {
+                    best = run;
+                }
+            }
+            i += 1;
         }
-        if octet >= 100 {
-            buf[at] = b'0' + octet / 100;
-            at += 1;
-        }
-        if octet >= 10 {
-            buf[at] = b'0' + octet / 10 % 10;
-            at += 1;
-        }
-        buf[at] = b'0' + octet % 10;
-        at += 1;
+        t[zeros] = best;
+        zeros += 1;
     }
-    at
+    t
+};
+
+/// Each octet's decimal digits followed by a dot, as the bytes of a little-endian `u32`, and
+/// how many digits: a dotted quad is written without a branch on each octet's length, which
+/// varies from one address to the next.
+const OCTETS: [(u32, u8); 256] = {
+    let mut t = [(0u32, 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = if i >= 100 {
+            (
+                digit(i / 100)
+                    | digit(i / 10 % 10) << 8
+                    | digit(i % 10) << 16
+                    | (b'.' as u32) << 24,
+                3,
+            )
+        } else if i >= 10 {
+            (digit(i / 10) | digit(i % 10) << 8 | (b'.' as u32) << 16, 2)
+        } else {
+            (digit(i) | (b'.' as u32) << 8, 1)
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The ASCII digit `v` (0–9) as a `u32`.
+const fn digit(v: usize) -> u32 {
+    b'0' as u32 + v as u32
 }
 
-/// Writes IPv6 groups in lowercase hex without leading zeros, colon-separated, at `at`;
-/// returns where they end.
+/// Writes a dotted quad at `at`, and up to three bytes past it, which `buf` must have room
+/// for; returns where it ends.
+fn put_v4(buf: &mut [u8], mut at: usize, octets: [u8; 4]) -> usize {
+    for o in octets {
+        let (text, len) = OCTETS[usize::from(o)];
+        buf[at..at + 4].copy_from_slice(&text.to_le_bytes());
+        at += usize::from(len) + 1;
+    }
+    // Without the last octet's dot.
+    at - 1
+}
+
+/// Writes IPv6 groups in lowercase hex without leading zeros, colon-separated, at `at`, and
+/// up to three bytes past their end, which `buf` must have room for; returns where they end.
+/// Each group's four digits are made at once and shifted past its leading zeros: a branch per
+/// digit varied from group to group.
 fn put_groups(buf: &mut [u8], mut at: usize, groups: &[u16]) -> usize {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, &g) in groups.iter().enumerate() {
-        if i > 0 {
-            buf[at] = b':';
-            at += 1;
-        }
-        let digits = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
-        for d in (0..digits).rev() {
-            buf[at] = HEX[usize::from(g >> (4 * d) & 0xf)];
-            at += 1;
-        }
+        // The first group's colon is written over by its digits.
+        buf[at] = b':';
+        at += usize::from(i > 0);
+        let g = u32::from(g);
+        // One nibble a byte, the most significant first (in memory order).
+        let x = (g >> 12) | (g >> 8 & 0xf) << 8 | (g >> 4 & 0xf) << 16 | (g & 0xf) << 24;
+        // Bytes of 10 and more carry into their bit 4 when 6 is added: those become letters.
+        let letters = (x + 0x0606_0606) >> 4 & 0x0101_0101;
+        let text = x + 0x3030_3030 + letters * (u32::from(b'a') - u32::from(b'0') - 10);
+        let digits = (32 - g.leading_zeros() as usize).div_ceil(4).max(1);
+        buf[at..at + 4].copy_from_slice(&(text >> (8 * (4 - digits))).to_le_bytes());
+        at += digits;
     }
     at
 }

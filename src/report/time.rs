@@ -42,61 +42,67 @@ impl Timestamp {
         let ns = self.0;
         let secs = ns.div_euclid(1_000_000_000);
         let frac = ns.rem_euclid(1_000_000_000) as u32;
-        let sod = secs.rem_euclid(86_400) as u32;
-        let days = secs.div_euclid(86_400);
-        let (y, m, d) = LAST_DAY.with(|last| match last.get() {
-            (day, date) if day == days => date,
+        let minute = secs.div_euclid(60);
+        let cached = LAST_MINUTE.with(|last| match last.get() {
+            (m, text) if m == minute => Some(text),
             _ => {
-                let date = civil_from_days(days);
-                last.set((days, date));
-                date
+                let text = minute_text(minute)?;
+                last.set((minute, text));
+                Some(text)
             }
         });
-        if !(0..=9999).contains(&y) {
+        let Some(text) = cached else {
             // Outside four-digit years the general formatter handles signs and widths.
             let s = self.to_string();
             let n = s.len().min(30);
             buf[..n].copy_from_slice(&s.as_bytes()[..n]);
             return n;
-        }
-        let y = y as u32;
+        };
+        buf[..17].copy_from_slice(&text);
         let mut put2 = |at: usize, v: u32| {
             let i = 2 * v as usize;
             buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
-        put2(0, y / 100);
-        put2(2, y % 100);
-        put2(5, m);
-        put2(8, d);
-        put2(11, sod / 3600);
-        put2(14, sod % 3600 / 60);
-        put2(17, sod % 60);
+        put2(17, secs.rem_euclid(60) as u32);
         put2(21, frac / 1_000_000 % 100);
         put2(23, frac / 10_000 % 100);
         put2(25, frac / 100 % 100);
         put2(27, frac % 100);
+        buf[19] = b'.';
         buf[20] = b'0' + (frac / 100_000_000) as u8;
-        for (at, c) in [
-            (4, b'-'),
-            (7, b'-'),
-            (10, b'T'),
-            (13, b':'),
-            (16, b':'),
-            (19, b'.'),
-            (29, b'Z'),
-        ] {
-            buf[at] = c;
-        }
+        buf[29] = b'Z';
         30
     }
 }
 
+/// `2026-11-25T08:00:` for the `minute`-th minute since the epoch; `None` outside four-digit
+/// years.
+fn minute_text(minute: i64) -> Option<[u8; 17]> {
+    let (y, m, d) = civil_from_days(minute.div_euclid(1440));
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let of_day = minute.rem_euclid(1440) as u32;
+    let mut text = *b"0000-00-00T00:00:";
+    let mut put2 = |at: usize, v: u32| {
+        let i = 2 * v as usize;
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+    };
+    put2(0, y as u32 / 100);
+    put2(2, y as u32 % 100);
+    put2(5, m);
+    put2(8, d);
+    put2(11, of_day / 60);
+    put2(14, of_day % 60);
+    Some(text)
+}
+
 thread_local! {
-    /// The day [`Timestamp::render_ascii`] last turned into a date, and that date: a
-    /// capture's times fall on a day or two, and the calendar arithmetic is a third of a
-    /// timestamp's cost.
-    static LAST_DAY: std::cell::Cell<(i64, (i64, u32, u32))> =
-        const { std::cell::Cell::new((i64::MIN, (0, 0, 0))) };
+    /// The minute [`Timestamp::render_ascii`] last wrote, and its text up to the seconds: a
+    /// capture's times fall within a few minutes, and the calendar arithmetic and the digits
+    /// of the date and time were most of a timestamp's cost.
+    static LAST_MINUTE: std::cell::Cell<(i64, [u8; 17])> =
+        const { std::cell::Cell::new((i64::MIN, [0; 17])) };
 }
 
 /// `00` to `99`: two digits per lookup instead of a division each.
@@ -280,6 +286,23 @@ mod tests {
                     super::Timestamp(t).render(&mut buf),
                     super::Timestamp(t).to_string()
                 );
+            }
+        }
+        // Times about a second apart, as a capture's are, so that most reuse the text of the
+        // minute before them: across minutes, days and a year's end, before and after 1970,
+        // with a time of another century now and then.
+        for start in [-180_000_000_000, 1_704_067_020_000_000_000] {
+            for k in 0..2_000 {
+                let mut buf = [0u8; 30];
+                let t = start + k * 997_000_123;
+                assert_eq!(
+                    super::Timestamp(t).render(&mut buf),
+                    super::Timestamp(t).to_string()
+                );
+                if k % 300 == 0 {
+                    let far = super::Timestamp(i64::MAX - k);
+                    assert_eq!(far.render(&mut buf), far.to_string());
+                }
             }
         }
     }
