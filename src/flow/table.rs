@@ -260,14 +260,21 @@ impl FlowTable {
         let flows = cap / 2;
         self.lines = regrow(std::mem::take(&mut self.lines), flows);
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
-        let mask = cap - 1;
-        for (idx, l) in self.lines.iter().enumerate() {
-            let h = l.key.hash();
-            let mut pos = h as usize & mask;
-            while self.slots[pos] != 0 {
-                pos = (pos + 1) & mask;
+        // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
+        // `add_batch` (a flow a time, growing to 1 M slots and merging shards waited on each
+        // miss: 3.6 ms of small.pcap's -j2 merge).
+        let mut hashes = [0u64; MAX_BATCH];
+        for (b, batch) in self.lines.chunks(MAX_BATCH).enumerate() {
+            for (h, l) in hashes.iter_mut().zip(batch) {
+                *h = self.prefetch_slot(&l.key);
             }
-            self.slots[pos] = (h & TAG) | (idx as u64 + 1);
+            for (k, &h) in hashes[..batch.len()].iter().enumerate() {
+                let mut pos = h as usize & (cap - 1);
+                while self.slots[pos] != 0 {
+                    pos = (pos + 1) & (cap - 1);
+                }
+                self.slots[pos] = (h & TAG) | ((b * MAX_BATCH + k) as u64 + 1);
+            }
         }
     }
 
