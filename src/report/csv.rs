@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::{Flags, FlowRow, IpText};
+use super::{Flags, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
 pub(super) const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_port,icmp_id,\
@@ -45,7 +45,7 @@ pub(super) fn row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
         }
     }
     buf.push(b',');
-    opt_f64(f.duration_s, buf)?;
+    opt_secs(f.duration_s, buf)?;
     let tcp = f.tcp.as_ref();
     buf.push(b',');
     if let Some(i) = tcp.and_then(|t| t.initiator) {
@@ -64,7 +64,7 @@ pub(super) fn row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
         flags(t.flags_in, buf);
     }
     buf.push(b',');
-    opt_f64(tcp.and_then(|t| t.handshake_rtt_s), buf)?;
+    opt_secs(tcp.and_then(|t| t.handshake_rtt_s), buf)?;
     buf.push(b'\n');
     Ok(())
 }
@@ -93,9 +93,9 @@ fn opt_int(v: Option<u16>, buf: &mut Vec<u8>) {
     }
 }
 
-fn opt_f64(v: Option<f64>, buf: &mut Vec<u8>) -> io::Result<()> {
+fn opt_secs(v: Option<Secs>, buf: &mut Vec<u8>) -> io::Result<()> {
     match v {
-        Some(v) if super::time::write_secs(v, b"", buf) => Ok(()),
+        Some(v) if v.write_exact(b"", buf) => Ok(()),
         Some(v) => write!(buf, "{v}"),
         None => Ok(()),
     }
@@ -106,7 +106,7 @@ mod tests {
     use super::*;
     use crate::decode::Addr;
     use crate::filter::FilterSet;
-    use crate::report::{self, DirCount, Proto, TcpRow, Timestamp};
+    use crate::report::{self, DirCount, Proto, Secs, TcpRow, Timestamp};
 
     /// The row as it was written with `write!` before the hand-written version: the oracle.
     fn with_fmt(f: &FlowRow) -> Vec<u8> {
@@ -170,17 +170,18 @@ mod tests {
 
     #[test]
     fn made_up_rows_match_the_formatter() {
-        let floats = [
+        let extreme = i128::from(i64::MAX) - i128::from(i64::MIN);
+        let secs = [
             None,
-            Some(0.0),
-            Some(-0.0),
-            Some(8.119),
-            Some(1e-9),
-            Some(-2.5),
-            Some(1e21),
-            Some(f64::MAX),
-            Some(f64::NAN),
-            Some(f64::NEG_INFINITY),
+            Some(Secs(0)),
+            Some(Secs(8_119_000_000)),
+            Some(Secs(1)),
+            Some(Secs(-2_500_000_000)),
+            Some(Secs(999_999_999_999_999)),
+            Some(Secs(1_000_000_000_000_000)),
+            Some(Secs(extreme)),
+            Some(Secs(-extreme)),
+            Some(Secs(10i128.pow(30))),
         ];
         let v6 = |s: &str| IpText(s.parse::<std::net::IpAddr>().unwrap().into());
         let ips = [
@@ -205,7 +206,7 @@ mod tests {
                     syn_fin_rst_in: [4, 5, 6],
                     syn_to_synack_s: None,
                     synack_to_ack_s: None,
-                    handshake_rtt_s: floats[pick(floats.len(), 3)],
+                    handshake_rtt_s: secs[pick(secs.len(), 3)],
                 });
                 check(&FlowRow {
                     protocol: Proto(p),
@@ -222,7 +223,7 @@ mod tests {
                     inbound: DirCount::default(),
                     first_ts: times[pick(times.len(), 9)].map(Timestamp),
                     last_ts: times[pick(times.len(), 10)].map(Timestamp),
-                    duration_s: floats[pick(floats.len(), 11)],
+                    duration_s: secs[pick(secs.len(), 11)],
                     tcp,
                 });
             }

@@ -14,7 +14,7 @@ use std::io;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::time::DIGIT_PAIRS;
-use super::{DirCount, Flags, FlowRow, IpText, Proto, TcpRow, Timestamp};
+use super::{DirCount, Flags, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
 use crate::decode::proto_name;
 
 /// Longer than any row can be (~900 bytes at most: every number at its widest, IPv6
@@ -126,7 +126,7 @@ pub(super) fn flow_row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
         r.lit(b",\"last_ts\":");
         opt_ts(f.last_ts, r);
         r.lit(b",\"duration_s\":");
-        opt_f64(f.duration_s, r)?;
+        opt_secs(f.duration_s, r)?;
         r.lit(b",\"tcp\":");
         match &f.tcp {
             Some(t) => tcp(t, r)?,
@@ -161,11 +161,11 @@ fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
     r.lit(b",\"syn_fin_rst_in\":");
     counts(t.syn_fin_rst_in, r);
     r.lit(b",\"syn_to_synack_s\":");
-    opt_f64(t.syn_to_synack_s, r)?;
+    opt_secs(t.syn_to_synack_s, r)?;
     r.lit(b",\"synack_to_ack_s\":");
-    opt_f64(t.synack_to_ack_s, r)?;
+    opt_secs(t.synack_to_ack_s, r)?;
     r.lit(b",\"handshake_rtt_s\":");
-    opt_f64(t.handshake_rtt_s, r)?;
+    opt_secs(t.handshake_rtt_s, r)?;
     r.lit(b"}");
     Ok(())
 }
@@ -242,32 +242,31 @@ fn opt_int(v: Option<u16>, r: &mut Row) {
     }
 }
 
-/// A float as `serde_json` writes it: durations that are whole nanoseconds (nearly all) by
-/// [`super::time::exact_secs`], which writes the same digits, and others through
-/// `serde_json`'s own formatter, so that the digits cannot differ; NaN and infinities become
-/// `null`, as `serde_json` writes them.
-fn opt_f64(v: Option<f64>, r: &mut Row) -> io::Result<()> {
-    match v {
-        Some(v) => match super::time::exact_secs(v) {
-            Some((int, frac)) => {
-                r.int(int);
-                match super::time::frac_text(frac) {
-                    // All ten bytes are written; those past `len` are written over next.
-                    Some((text, len)) => {
-                        r.lit(&text);
-                        r.n -= 10 - len;
-                    }
-                    None => r.lit(b".0"),
+/// Seconds as `serde_json` writes [`Secs::as_f64`]: from the nanoseconds' own digits where
+/// those are the float's shortest (nearly always, see [`Secs::exact`]), else through
+/// `serde_json`'s formatter, so that the digits cannot differ.
+fn opt_secs(v: Option<Secs>, r: &mut Row) -> io::Result<()> {
+    let Some(v) = v else {
+        r.lit(b"null");
+        return Ok(());
+    };
+    match v.exact() {
+        Some((int, frac)) => {
+            r.int(int);
+            match super::time::frac_text(frac) {
+                // All ten bytes are written; those past `len` are written over next.
+                Some((text, len)) => {
+                    r.lit(&text);
+                    r.n -= 10 - len;
                 }
+                None => r.lit(b".0"),
             }
-            None if v.is_finite() => {
-                let mut text = Vec::with_capacity(32);
-                CompactFormatter.write_f64(&mut text, v)?;
-                r.bytes(&text);
-            }
-            None => r.lit(b"null"),
-        },
-        None => r.lit(b"null"),
+        }
+        None => {
+            let mut text = Vec::with_capacity(32);
+            CompactFormatter.write_f64(&mut text, v.as_f64())?;
+            r.bytes(&text);
+        }
     }
     Ok(())
 }
@@ -322,26 +321,27 @@ mod tests {
     }
 
     /// Hand-made rows: every `None`/`Some`, every protocol number, IPv6, ICMP ids, extreme
-    /// counters, timestamps and durations (negative, tiny, huge, non-finite).
+    /// counters, timestamps and durations (negative, tiny, huge, at the edges of the exact
+    /// digits' range).
     #[test]
     fn made_up_rows_match_serde_json() {
-        let floats = [
+        let extreme = i128::from(i64::MAX) - i128::from(i64::MIN);
+        let secs = [
             None,
-            Some(0.0),
-            Some(-0.0),
-            Some(8.119),
-            Some(0.0001),
-            Some(1e-9),
-            Some(-1.5e-9),
-            Some(1e21),
-            Some(123_456_789.123_456_79),
-            Some(-9.223_372_036_854_776e9),
-            Some(f64::MAX),
-            Some(f64::MIN_POSITIVE),
-            Some(5e-324),
-            Some(f64::NAN),
-            Some(f64::INFINITY),
-            Some(f64::NEG_INFINITY),
+            Some(Secs(0)),
+            Some(Secs(8_119_000_000)),
+            Some(Secs(100_000)),
+            Some(Secs(1)),
+            Some(Secs(-2)),
+            Some(Secs(9_999)),
+            Some(Secs(10_000)),
+            Some(Secs(999_999_999_999_999)),
+            Some(Secs(1_000_000_000_000_000)),
+            Some(Secs(123_456_789_123_456_789)),
+            Some(Secs(i128::from(i64::MIN))),
+            Some(Secs(extreme)),
+            Some(Secs(-extreme)),
+            Some(Secs(10i128.pow(30))),
         ];
         let times = [
             None,
@@ -383,9 +383,9 @@ mod tests {
                     flags_in: Flags([0, 0xff, 0x12][r(&mut x, 3)]),
                     syn_fin_rst_out: [0, 1, u32::MAX],
                     syn_fin_rst_in: [xorshift(&mut x) as u32, 7, 0],
-                    syn_to_synack_s: floats[r(&mut x, floats.len())],
-                    synack_to_ack_s: floats[r(&mut x, floats.len())],
-                    handshake_rtt_s: floats[r(&mut x, floats.len())],
+                    syn_to_synack_s: secs[r(&mut x, secs.len())],
+                    synack_to_ack_s: secs[r(&mut x, secs.len())],
+                    handshake_rtt_s: secs[r(&mut x, secs.len())],
                 });
                 let row = FlowRow {
                     protocol: Proto(p),
@@ -398,7 +398,7 @@ mod tests {
                     inbound: dir(&mut x),
                     first_ts: times[r(&mut x, times.len())].map(Timestamp),
                     last_ts: times[r(&mut x, times.len())].map(Timestamp),
-                    duration_s: floats[r(&mut x, floats.len())],
+                    duration_s: secs[r(&mut x, secs.len())],
                     tcp,
                 };
                 check(&row);
@@ -419,10 +419,13 @@ mod tests {
                 2 => xorshift(&mut x) >> 1,
                 _ => i,
             } as i64;
-            let d = Some(ns as f64 / 1e9);
             let mut mine = Row::new();
-            opt_f64(d, &mut mine).unwrap();
-            assert_eq!(mine.text(), serde_json::to_vec(&d).unwrap(), "{ns}");
+            opt_secs(Some(Secs(i128::from(ns))), &mut mine).unwrap();
+            assert_eq!(
+                mine.text(),
+                serde_json::to_vec(&(ns as f64 / 1e9)).unwrap(),
+                "{ns}"
+            );
         }
     }
 
@@ -440,7 +443,8 @@ mod tests {
             bytes: u64::MAX,
             captured_bytes: u64::MAX,
         };
-        let f = Some(-2.225_073_858_507_201_4e-308);
+        // Seconds in exponent notation with 17 significant digits (-1.2345678901234568e29).
+        let f = Some(Secs(-123_456_789_012_345_678_901_234_567_890_123_456_789));
         let row = FlowRow {
             protocol: Proto(crate::decode::proto::ICMPV6),
             local_ip: v6,

@@ -18,7 +18,7 @@ use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
 use crate::flow::{FlowKey, FlowStats};
 
-pub use time::{duration_s, rfc3339, Timestamp};
+pub use time::{duration_s, rfc3339, Secs, Timestamp};
 
 /// JSON schema identifier; bump on incompatible changes.
 pub const SCHEMA: &str = "nwcap.analysis/1";
@@ -480,7 +480,7 @@ pub struct FlowRow {
     /// Last packet time.
     pub last_ts: Option<Timestamp>,
     /// Seconds between them.
-    pub duration_s: Option<f64>,
+    pub duration_s: Option<Secs>,
     /// TCP details, null for other protocols.
     pub tcp: Option<TcpRow>,
 }
@@ -502,11 +502,11 @@ pub struct TcpRow {
     /// SYN, FIN, RST counts remote → local.
     pub syn_fin_rst_in: [u32; 3],
     /// SYN to SYN-ACK, seconds.
-    pub syn_to_synack_s: Option<f64>,
+    pub syn_to_synack_s: Option<Secs>,
     /// SYN-ACK to the initiator's ACK, seconds.
-    pub synack_to_ack_s: Option<f64>,
+    pub synack_to_ack_s: Option<Secs>,
     /// SYN to the handshake's final ACK, seconds.
-    pub handshake_rtt_s: Option<f64>,
+    pub handshake_rtt_s: Option<Secs>,
 }
 
 /// Traffic of one address.
@@ -834,7 +834,7 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         inbound: dir(remote),
         first_ts: s.first_ts().map(Timestamp),
         last_ts: s.last_ts().map(Timestamp),
-        duration_s: duration_s(s.first_ts(), s.last_ts()),
+        duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
     }
 }
@@ -850,9 +850,9 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         flags_in: Flags(t.flags[remote]),
         syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
         syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
-        syn_to_synack_s: duration_s(syn, synack),
-        synack_to_ack_s: duration_s(synack, ack),
-        handshake_rtt_s: duration_s(syn, ack),
+        syn_to_synack_s: Secs::between(syn, synack),
+        synack_to_ack_s: Secs::between(synack, ack),
+        handshake_rtt_s: Secs::between(syn, ack),
     }
 }
 

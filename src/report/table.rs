@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{FlowRow, IpText, Report};
+use super::{FlowRow, IpText, Report, Secs};
 
 fn endpoint(ip: IpText, p: Option<u16>) -> String {
     match p {
@@ -155,7 +155,7 @@ fn write_flow(f: &FlowRow, out: &mut dyn Write) -> io::Result<()> {
         f.out.bytes,
         f.inbound.packets,
         f.inbound.bytes,
-        f.duration_s.unwrap_or(0.0),
+        f.duration_s.map_or(0.0, Secs::as_f64),
         f.tcp.as_ref().map_or("", |t| t.state)
     )
 }
