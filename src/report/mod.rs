@@ -1004,8 +1004,10 @@ fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)> {
 }
 
 /// Rows rendered per thread before they are written; bounds memory to threads × this many.
+/// With two threads, 190 k rows were written in 19.9 ms in chunks of 1024 and 21.1 ms in
+/// chunks of 4096 (means of 25): the helpers' shares of the last round differ less.
 #[cfg(not(test))]
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 /// Tiny in unit tests, so that the corpus makes many chunks.
 #[cfg(test)]
 const CHUNK: usize = 7;
