@@ -77,7 +77,7 @@ impl AddrSums {
         self.0
             .entries()
             .iter()
-            .max_by(|a, b| a.1.packets().cmp(&b.1.packets()).then(b.0.cmp(&a.0)))
+            .max_by(|a, b| busier(a, b))
             .map(|&(a, _)| a)
     }
 
@@ -85,4 +85,10 @@ impl AddrSums {
     pub fn entries(&self) -> &[(Addr, Sums)] {
         self.0.entries()
     }
+}
+
+/// Orders addresses by how many packets they took part in, a tie going to the lower address
+/// (the greater is the busier): the order [`AddrSums::busiest`] picks by.
+pub fn busier(a: &(Addr, Sums), b: &(Addr, Sums)) -> std::cmp::Ordering {
+    a.1.packets().cmp(&b.1.packets()).then(b.0.cmp(&a.0))
 }
