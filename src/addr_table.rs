@@ -8,7 +8,7 @@
 //! the entries the slots point to, before reading any.
 
 use crate::decode::Addr;
-use crate::hint::{prefetch, written_zeros};
+use crate::hint::{prefault, prefetch, written_zeros};
 
 /// Addresses whose misses overlap at a time.
 const BATCH: usize = 64;
@@ -40,9 +40,11 @@ fn hash(a: &Addr) -> u64 {
 impl<V: Copy + Default> AddrTable<V> {
     /// An empty table with room for `n` addresses before it grows.
     pub fn with_capacity(n: usize) -> Self {
+        let entries = Vec::with_capacity(n);
+        prefault(&entries);
         AddrTable {
             slots: written_zeros((n * 2).next_power_of_two().max(64), false),
-            entries: Vec::with_capacity(n),
+            entries,
         }
     }
 

@@ -220,7 +220,9 @@ impl Analyzer {
 
     /// Decides which addresses are local and which flows pass the filters.
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
-        let mut flows: Vec<_> = self.flows.iter().collect();
+        let mut flows = Vec::with_capacity(self.flows.len());
+        crate::hint::prefault(&flows);
+        flows.extend(self.flows.iter());
         let given = filters.local_addresses();
         let keeps_all = filters.keeps_all();
         let local = if !given.is_empty() {

@@ -44,6 +44,37 @@ pub fn huge_pages<T>(v: &Vec<T>) {
     let _ = v;
 }
 
+/// Faults in the pages of `v`'s whole capacity, writable, in one system call
+/// (`MADV_POPULATE_WRITE`), for a vector about to be filled: a fault per 4 KiB page as it is
+/// written costs more. The report's vectors of 190 k flows and addresses (tens of MiB, fresh
+/// from the kernel) took 1.6–2.7 ms less to fill (selection and report phases of small.pcap
+/// -j1, means of 15, two comparisons). Contents are unchanged; a kernel without the call (before Linux 5.14) leaves
+/// the pages to fault as they are written.
+pub fn prefault<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let start = v.as_ptr() as usize;
+        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        // Pages shared with other allocations are left alone: they are mapped already.
+        let (first, end) = (start.next_multiple_of(page), (start + bytes) / page * page);
+        if end > first {
+            // SAFETY: the range lies inside `v`'s allocation, mapped; populating only maps its
+            // pages, never changes their contents.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    end - first,
+                    libc::MADV_POPULATE_WRITE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
 /// `n` zeroed table slots whose pages are already written, on huge pages when `huge` (see
 /// [`huge_pages`]). `vec![0; n]` gets untouched memory from the kernel, which a table reads
 /// (probing empty slots) before it writes: the read maps the shared zero page, and the first

@@ -17,6 +17,7 @@ use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
 use crate::flow::{FlowKey, FlowStats};
+use crate::hint::prefault;
 
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
 
@@ -632,6 +633,7 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
     // through them cost two cache misses per comparison. The selection is in table order, so
     // this loop reads the stats sequentially, once.
     let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(flows.len());
+    prefault(&order);
     for (i, (k, s)) in flows.iter().enumerate() {
         let (packets, bytes) = (s.total_packets(), s.total_bytes());
         order.push((bytes, packets, i));
@@ -762,7 +764,9 @@ fn sort_by_size(order: &mut Vec<(u64, u64, usize)>) {
             c[digit(t, pass)] += 1;
         }
     }
-    let mut spare = vec![(0, 0, 0); order.len()];
+    let mut spare = Vec::with_capacity(order.len());
+    prefault(&spare);
+    spare.resize(order.len(), (0, 0, 0));
     for (pass, c) in counts.iter_mut().enumerate() {
         if c.contains(&order.len()) {
             continue;
