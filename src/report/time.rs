@@ -127,8 +127,8 @@ pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
 
 /// The time between two timestamps, kept in nanoseconds: reports show it in seconds, as the
 /// `f64` [`Secs::as_f64`] makes of it (and serialize it so), but writers that print its
-/// digits take them from the integer, without the float's round trip (a fifth of a JSON
-/// row's time when it went through the float).
+/// digits take them from the integer, without the float's round trip (a multiplication, a
+/// rounding and a checking division per duration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Secs(pub i128);
 
