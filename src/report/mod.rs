@@ -628,15 +628,20 @@ type PerProto = [(Count, u64); 256];
 fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) {
     let mut matched = Count::default();
     let mut per_proto = [(Count::default(), 0u64); 256];
-    // The flows are sorted as (bytes, packets, index) triples, not as the selection's pairs:
-    // their stats sit behind pointers into a table of tens of megabytes, and comparing
-    // through them cost two cache misses per comparison. The selection is in table order, so
-    // this loop reads the stats sequentially, once.
-    let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(flows.len());
+    // The flows are sorted as (figures, index) pairs, not as the selection's pairs: their
+    // stats sit behind pointers into a table of tens of megabytes, and comparing through
+    // them cost two cache misses per comparison. The selection is in table order, so this
+    // loop reads the stats sequentially, once. Both figures fit one word, complemented so
+    // that ascending words are descending figures, unless a flow has 2^40 bytes or 2^24
+    // packets (a 16-byte pair sorts faster than the 24-byte triple it was).
+    let mut order: Vec<(u64, u32)> = Vec::with_capacity(flows.len());
     prefault(&order);
+    let mut fits = true;
     for (i, (k, s)) in flows.iter().enumerate() {
         let (packets, bytes) = (s.total_packets(), s.total_bytes());
-        order.push((bytes, packets, i));
+        fits &= bytes < 1 << 40 && packets < 1 << 24;
+        // A table holds fewer than 2^32 flows (see `FlowTable`'s slots).
+        order.push((!(bytes << 24 | packets), i as u32));
         matched.packets += packets;
         matched.bytes += bytes;
         let p = &mut per_proto[usize::from(k.proto)];
@@ -644,18 +649,22 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
         p.0.bytes += bytes;
         p.1 += 1;
     }
-    sort_by_size(&mut order);
+    if fits {
+        radix_sort(&mut order);
+    } else {
+        order = ranked_by_size(flows);
+    }
     // Ties go to the key order, which makes the order total and independent of the table's.
     // Most flows of a small-packet capture share their figures with others, so ties are
     // settled afterwards, run by run, on ranks that compare in a few instructions: comparing
     // keys field by field, inside the sort above or in the runs, cost over twice as much.
-    let mut ranked: Vec<([u128; 3], usize)> = Vec::new();
+    let mut ranked: Vec<([u128; 3], u32)> = Vec::new();
     let mut start = 0;
     while start < order.len() {
-        let figures = (order[start].0, order[start].1);
+        let figures = order[start].0;
         let end = order[start..]
             .iter()
-            .position(|e| (e.0, e.1) != figures)
+            .position(|e| e.0 != figures)
             .map_or(order.len(), |n| start + n);
         if end - start > 1 {
             ranked.clear();
@@ -663,20 +672,40 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
                 // In this order the keys are at random places in the selection: loading
                 // them ahead lets the cache misses overlap instead of queueing.
                 if let Some(ahead) = order.get(p + RANK_AHEAD) {
-                    prefetch_entry(&flows[ahead.2]);
+                    prefetch_entry(&flows[ahead.1 as usize]);
                 }
-                let i = order[p].2;
-                ranked.push((key_rank(&flows[i].0), i));
+                let i = order[p].1;
+                ranked.push((key_rank(&flows[i as usize].0), i));
             }
             ranked.sort_unstable();
             for (slot, &(_, i)) in order[start..end].iter_mut().zip(&ranked) {
-                slot.2 = i;
+                slot.1 = i;
             }
         }
         start = end;
     }
-    let order = order.into_iter().map(|(_, _, i)| i).collect();
+    let order = order.into_iter().map(|(_, i)| i as usize).collect();
     (order, matched, per_proto)
+}
+
+/// The flows as `size_order` pairs when their figures do not fit one word: sorted by
+/// comparison, equal figures sharing one rank in place of the word.
+#[cold]
+fn ranked_by_size(flows: &[(FlowKey, &FlowStats)]) -> Vec<(u64, u32)> {
+    let mut wide: Vec<(u64, u64, u32)> = flows
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| (s.total_bytes(), s.total_packets(), i as u32))
+        .collect();
+    wide.sort_unstable_by_key(|t| std::cmp::Reverse((t.0, t.1)));
+    let mut rank = 0;
+    wide.iter()
+        .enumerate()
+        .map(|(n, t)| {
+            rank += u64::from(n > 0 && (t.0, t.1) != (wide[n - 1].0, wide[n - 1].1));
+            (rank, t.2)
+        })
+        .collect()
 }
 
 /// The `top` addresses that moved the most bytes (ties to the lower address), with what each
@@ -747,18 +776,13 @@ fn prefetch_entry(e: &(FlowKey, &FlowStats)) {
     crate::hint::prefetch(p.wrapping_add(std::mem::size_of_val(e) - 1));
 }
 
-/// Sorts (bytes, packets, index) triples whose indexes ascend by bytes, then packets, both
-/// descending, then index: a stable radix sort, a byte of a figure per pass from the packets'
-/// lowest to the bytes' highest, skipping the passes where every triple has the same byte (the
-/// high bytes of small figures). On 190 k flows it took 5 ms where the comparison sort took
-/// 11.
-fn sort_by_size(order: &mut Vec<(u64, u64, usize)>) {
-    // Complemented, so that ascending digits make descending figures.
-    let digit = |t: &(u64, u64, usize), pass: usize| {
-        let figure = if pass < 8 { t.1 } else { t.0 };
-        (!figure >> (8 * (pass % 8))) as u8 as usize
-    };
-    let mut counts = vec![[0usize; 256]; 16];
+/// Sorts (word, index) pairs whose indexes ascend by word, then index: a stable radix sort, a
+/// byte of the word per pass from the lowest, skipping the passes where every pair has the
+/// same byte (the high bytes of small figures). On 190 k flows it took 5 ms where the
+/// comparison sort took 11, with the figures in two words.
+fn radix_sort(order: &mut Vec<(u64, u32)>) {
+    let digit = |t: &(u64, u32), pass: usize| (t.0 >> (8 * pass)) as u8 as usize;
+    let mut counts = vec![[0usize; 256]; 8];
     for t in order.iter() {
         for (pass, c) in counts.iter_mut().enumerate() {
             c[digit(t, pass)] += 1;
@@ -766,7 +790,7 @@ fn sort_by_size(order: &mut Vec<(u64, u64, usize)>) {
     }
     let mut spare = Vec::with_capacity(order.len());
     prefault(&spare);
-    spare.resize(order.len(), (0, 0, 0));
+    spare.resize(order.len(), (0, 0));
     for (pass, c) in counts.iter_mut().enumerate() {
         if c.contains(&order.len()) {
             continue;
@@ -1217,10 +1241,10 @@ mod tests {
         assert_eq!(serde_json::to_string(&v6).unwrap(), "\"2001:db8::1\"");
     }
 
-    /// The radix sort orders as the comparison it replaced: figures drawn from narrow ranges
+    /// The radix sort orders as a stable comparison sort: words drawn from narrow ranges
     /// (many ties), wide ones and the extremes, at several lengths.
     #[test]
-    fn sizes_sort_as_the_comparison_does() {
+    fn words_sort_as_the_comparison_does() {
         let mut next = super::xorshift(0x2545_F491_4F6C_DD1D);
         for (n, spread) in [
             (0, 1),
@@ -1230,20 +1254,79 @@ mod tests {
             (5000, 1 << 20),
             (5000, u64::MAX),
         ] {
-            let mut order: Vec<(u64, u64, usize)> = (0..n)
+            let mut order: Vec<(u64, u32)> = (0..n)
                 .map(|i| {
-                    let pick = |r: u64| match r % 16 {
+                    let r = next();
+                    let word = match r % 16 {
                         0 => 0,
                         1 => u64::MAX,
-                        _ => r % spread.max(1),
+                        _ => (r >> 4) % spread.max(1),
                     };
-                    (pick(next()), pick(next()), i)
+                    (word, i)
                 })
                 .collect();
             let mut expect = order.clone();
-            expect.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-            super::sort_by_size(&mut order);
-            assert!(order == expect, "{n} triples within {spread}");
+            expect.sort_by_key(|t| t.0);
+            super::radix_sort(&mut order);
+            assert!(order == expect, "{n} pairs within {spread}");
+        }
+    }
+
+    /// Flows come largest first, by bytes, then packets, then key, whether their figures fit
+    /// one word or not (2^40 bytes, 2^24 packets), with many ties: as a comparison sort of
+    /// the flows orders them.
+    #[test]
+    fn size_order_equals_a_comparison_sort() {
+        use crate::flow::FlowKey;
+        let (_, analyzer, _) = super::corpus_analyses()
+            .into_iter()
+            .find(|(_, a, _)| !a.flows.is_empty())
+            .unwrap();
+        let base = *analyzer.flows.iter().next().unwrap().1;
+        let mut next = super::xorshift(0x9E37_79B9_7F4A_7C15);
+        for (n, wide) in [(3000, false), (3000, true), (1, true), (0, false)] {
+            let stats: Vec<_> = (0..n)
+                .map(|_| {
+                    let mut s = base;
+                    let mut pick = |narrow: u64, huge: u64| {
+                        let r = next();
+                        if wide && r.is_multiple_of(8) {
+                            huge + (r >> 8) % 3
+                        } else {
+                            (r >> 8) % narrow
+                        }
+                    };
+                    s.packets = [pick(4, 1 << 24), pick(4, 1 << 30)];
+                    s.bytes = [pick(300, 1 << 40), pick(300, 1 << 50)];
+                    s
+                })
+                .collect();
+            let flows: Vec<(FlowKey, &_)> = stats
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let b = (next() as u32 % 50 + i as u32 % 3).to_be_bytes();
+                    let key = FlowKey {
+                        proto: 6,
+                        ports_known: true,
+                        lo: (Addr::v4(b), (i % 7) as u16),
+                        hi: (Addr::v4([10, 0, 0, 1]), 443),
+                        icmp_id: None,
+                    };
+                    (key, s)
+                })
+                .collect();
+            let (order, matched, _) = super::size_order(&flows);
+            let mut expect: Vec<usize> = (0..flows.len()).collect();
+            expect.sort_by(|&a, &b| {
+                let (fa, fb) = (flows[a].1, flows[b].1);
+                (fb.total_bytes(), fb.total_packets())
+                    .cmp(&(fa.total_bytes(), fa.total_packets()))
+                    .then(flows[a].0.cmp(&flows[b].0))
+            });
+            assert!(order == expect, "{n} flows, wide {wide}");
+            let packets: u64 = stats.iter().map(|s| s.total_packets()).sum();
+            assert_eq!(matched.packets, packets);
         }
     }
 
