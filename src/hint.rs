@@ -48,9 +48,10 @@ pub fn huge_pages<T>(v: &Vec<T>) {
 /// (`MADV_POPULATE_WRITE`), for a vector about to be filled: a fault per 4 KiB page as it is
 /// written costs more. The report's vectors of 190 k flows and addresses (tens of MiB, fresh
 /// from the kernel) took 1.6–2.7 ms less to fill (selection and report phases of small.pcap
-/// -j1, means of 15, two comparisons). Contents are unchanged; a kernel without the call (before Linux 5.14) leaves
-/// the pages to fault as they are written.
-pub fn prefault<T>(v: &Vec<T>) {
+/// -j1, means of 15, two comparisons). Contents are unchanged. Returns `false` where the
+/// system has no such call (Linux before 5.14, other systems): the pages then fault as they
+/// are written.
+pub fn prefault<T>(v: &Vec<T>) -> bool {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: sysconf has no preconditions.
@@ -59,20 +60,24 @@ pub fn prefault<T>(v: &Vec<T>) {
         let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
         // Pages shared with other allocations are left alone: they are mapped already.
         let (first, end) = (start.next_multiple_of(page), (start + bytes) / page * page);
-        if end > first {
-            // SAFETY: the range lies inside `v`'s allocation, mapped; populating only maps its
-            // pages, never changes their contents.
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    end - first,
-                    libc::MADV_POPULATE_WRITE,
-                );
-            }
+        if end <= first {
+            return true;
+        }
+        // SAFETY: the range lies inside `v`'s allocation, mapped; populating only maps its
+        // pages, never changes their contents.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                end - first,
+                libc::MADV_POPULATE_WRITE,
+            ) == 0
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = v;
+    {
+        let _ = v;
+        false
+    }
 }
 
 /// `n` zeroed table slots whose pages are already mapped writable, on huge pages when `huge`
@@ -81,14 +86,16 @@ pub fn prefault<T>(v: &Vec<T>) {
 /// the first write then replaces that mapping, which flushes the TLB of every CPU the process
 /// runs on. With other threads at work, each flush interrupts them: 22 ms of CPU in a
 /// two-thread pass over a 1 GiB capture (`perf`: `do_wp_page` → `flush_tlb_mm_range`).
-/// [`prefault`] maps each page once, writable, and zeroed by the kernel; writing the zeros
-/// from here, as before, cost a pass over them (growing to 1 M slots at 131 k flows: 2.4–2.6
-/// ms instead of 2.8–2.9).
+/// [`prefault`] maps each page once, writable, and zeroed by the kernel. Where it cannot, the
+/// zeros are written from here, as they always were before, at the cost of a pass over them
+/// (growing to 1 M slots at 131 k flows: 2.8–2.9 ms, against 2.4–2.6 populated).
 pub fn written_zeros(n: usize, huge: bool) -> Vec<u64> {
-    let v = vec![0; n];
+    let mut v = vec![0; n];
     if huge {
         huge_pages(&v);
     }
-    prefault(&v);
+    if !prefault(&v) {
+        v.fill(0);
+    }
     v
 }
