@@ -43,13 +43,13 @@ impl Timestamp {
         let secs = ns.div_euclid(1_000_000_000);
         let frac = ns.rem_euclid(1_000_000_000) as u32;
         let minute = secs.div_euclid(60);
-        let cached = LAST_MINUTE.with(|last| match last.get() {
-            (m, text) if m == minute => Some(text),
-            _ => {
-                let text = minute_text(minute)?;
-                last.set((minute, text));
-                Some(text)
+        let cached = MINUTES.with_borrow_mut(|minutes| {
+            // Direct-mapped by the minute's low bits.
+            let slot = &mut minutes[(minute as usize) % MINUTE_SLOTS];
+            if slot.0 != minute {
+                *slot = (minute, minute_text(minute)?);
             }
+            Some(slot.1)
         });
         let Some(text) = cached else {
             // Outside four-digit years the general formatter handles signs and widths.
@@ -97,12 +97,16 @@ fn minute_text(minute: i64) -> Option<[u8; 17]> {
     Some(text)
 }
 
+/// Minutes whose text [`Timestamp::render_ascii`] keeps.
+const MINUTE_SLOTS: usize = 64;
+
 thread_local! {
-    /// The minute [`Timestamp::render_ascii`] last wrote, and its text up to the seconds: a
-    /// capture's times fall within a few minutes, and the calendar arithmetic and the digits
-    /// of the date and time were most of a timestamp's cost.
-    static LAST_MINUTE: std::cell::Cell<(i64, [u8; 17])> =
-        const { std::cell::Cell::new((i64::MIN, [0; 17])) };
+    /// Minutes [`Timestamp::render_ascii`] wrote, and their text up to the seconds: the
+    /// calendar arithmetic and the digits of the date and time were most of a timestamp's
+    /// cost. Reports list flows by size, so consecutive rows jump between the minutes of the
+    /// capture: keeping only the last one missed for most rows of a capture of two minutes.
+    static MINUTES: std::cell::RefCell<[(i64, [u8; 17]); MINUTE_SLOTS]> =
+        const { std::cell::RefCell::new([(i64::MIN, [0; 17]); MINUTE_SLOTS]) };
 }
 
 /// `00` to `99`: two digits per lookup instead of a division each.
