@@ -175,6 +175,13 @@ fn boundaries(
     (starts.len() > 1).then_some(starts)
 }
 
+/// The estimated work of a byte where records come `density` to a byte (see
+/// [`balanced_targets`]).
+fn work_per_byte(density: f64) -> f64 {
+    let mapped = density * crate::window::MAP_BELOW as f64 > 1.0;
+    (if mapped { MAPPED_BYTE } else { 1.0 }) + RECORD_COST * density
+}
+
 /// Points that cut `first..len` into `parts` of equal estimated work. A pass costs per byte
 /// (the copy or the map, the walk) and per record (decoding, the flow table). On the
 /// development VM, one-thread passes over the bench's captures take about 0.116 ns a byte
@@ -186,13 +193,6 @@ fn boundaries(
 /// a capture of 700 k realistic packets then 5 M small ones had shards of 88 and 220 ms (-j2
 /// gained 1.33x over -j1); cut by work at one byte cost for both kinds of window, 160 and
 /// 133 ms; now ~150 and ~145.
-/// The estimated work of a byte where records come `density` to a byte (see
-/// [`balanced_targets`]).
-fn work_per_byte(density: f64) -> f64 {
-    let mapped = density * crate::window::MAP_BELOW as f64 > 1.0;
-    (if mapped { MAPPED_BYTE } else { 1.0 }) + RECORD_COST * density
-}
-
 fn balanced_targets(
     first: usize,
     len: usize,
