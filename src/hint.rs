@@ -25,13 +25,10 @@ pub fn huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let start = v.as_ptr() as usize;
-        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
-        if (start + bytes) / HUGE * HUGE > start.next_multiple_of(HUGE) {
+        let (page, (start, end)) = (page_size(), span(v));
+        if end / HUGE * HUGE > start.next_multiple_of(HUGE) {
             let first = start / page * page;
-            let end = (start + bytes).next_multiple_of(page);
+            let end = end.next_multiple_of(page);
             // SAFETY: the range holds `v`'s live allocation and the rest of the pages it
             // shares, all mapped; MADV_HUGEPAGE changes only how the kernel backs those pages,
             // never their contents.
@@ -44,6 +41,23 @@ pub fn huge_pages<T>(v: &Vec<T>) {
     let _ = v;
 }
 
+/// The system's page size.
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+}
+
+/// The addresses `v`'s whole capacity spans: its first byte and the one past its last.
+#[cfg(target_os = "linux")]
+fn span<T>(v: &Vec<T>) -> (usize, usize) {
+    let start = v.as_ptr() as usize;
+    (
+        start,
+        start + v.capacity().saturating_mul(std::mem::size_of::<T>()),
+    )
+}
+
 /// Faults in the pages of `v`'s whole capacity, writable, in one system call
 /// (`MADV_POPULATE_WRITE`), for a vector about to be filled: a fault per 4 KiB page as it is
 /// written costs more. The report's vectors of 190 k flows and addresses (tens of MiB, fresh
@@ -54,12 +68,9 @@ pub fn huge_pages<T>(v: &Vec<T>) {
 pub fn prefault<T>(v: &Vec<T>) -> bool {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let start = v.as_ptr() as usize;
-        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        let (page, (start, end)) = (page_size(), span(v));
         // Pages shared with other allocations are left alone: they are mapped already.
-        let (first, end) = (start.next_multiple_of(page), (start + bytes) / page * page);
+        let (first, end) = (start.next_multiple_of(page), end / page * page);
         if end <= first {
             return true;
         }
