@@ -164,7 +164,7 @@ impl Analyzer {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
             return true;
         }
-        match self.key(r) {
+        match self.key(r.linktype, r.data, r.ts_ns, r.wire_len) {
             Some(p) => {
                 *slot = p;
                 true
@@ -174,12 +174,13 @@ impl Analyzer {
     }
 
     /// Decodes a record the fast path did not take into a keyed packet, or counts it as
-    /// non-IP.
+    /// non-IP. Takes the record's fields, not the record: a pointer to it, even on this rare
+    /// path, would keep every record in memory rather than in registers.
     #[inline(never)]
-    fn key(&mut self, r: &Record<'_>) -> Option<Pending> {
-        match decode::decode(r.linktype, r.data) {
+    fn key(&mut self, linktype: u16, data: &[u8], ts: Option<i64>, wire: u32) -> Option<Pending> {
+        match decode::decode(linktype, data) {
             Decoded::Ip(p) => {
-                let (ts, wire, cap) = (r.ts_ns, r.wire_len, r.data.len() as u32);
+                let cap = data.len() as u32;
                 if let Some(d) = &mut self.deferred {
                     if !self.keyer.knows(&p) {
                         d.push(Deferred {
@@ -197,7 +198,7 @@ impl Analyzer {
                 self.non_ip
                     .entry(non_ip_name(reason))
                     .or_default()
-                    .add(r.wire_len);
+                    .add(wire);
                 None
             }
         }

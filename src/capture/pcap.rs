@@ -214,13 +214,15 @@ impl<'a> PcapReader<'a> {
         let be = self.big_endian;
         let Some([sec, frac, caplen, wire_len]) = d.get(pos..).and_then(|h| u32s::<4>(h, be))
         else {
-            return self.short(at, "pcap record header", hl);
+            self.short(at, "pcap record header", hl);
+            return None;
         };
         if d.len() - pos < hl {
-            return self.short(at, "pcap record header", hl);
+            self.short(at, "pcap record header", hl);
+            return None;
         }
         if caplen > MAX_SANE_CAPLEN.max(self.snaplen) {
-            return self.fail(CaptureError::Corrupt {
+            self.fail(CaptureError::Corrupt {
                 offset: at as u64,
                 what: "pcap record",
                 detail: format!(
@@ -228,13 +230,15 @@ impl<'a> PcapReader<'a> {
                     MAX_SANE_CAPLEN.max(self.snaplen)
                 ),
             });
+            return None;
         }
         // The walk reads the record header and the packet's headers: 64 bytes and a few more.
         super::prefetch_ahead(d, pos, [64]);
         let start = pos + hl;
         let end = start + caplen as usize;
         let Some(data) = d.get(start..end) else {
-            return self.short(at, "pcap record", hl + caplen as usize);
+            self.short(at, "pcap record", hl + caplen as usize);
+            return None;
         };
         self.pos = end;
         let frac_ns = if self.nanos {
@@ -253,13 +257,15 @@ impl<'a> PcapReader<'a> {
 
     /// `need` bytes at file offset `at` are not all in the window: the clean end when the
     /// file ends at `at`, cut short when it ends before `at + need`, else a stop to wait for a
-    /// window that holds them.
+    /// window that holds them. Like [`fail`](Self::fail), it returns nothing, and `pull`
+    /// returns `None` itself: a record returned from a call is written through a pointer to
+    /// the caller's record, which then stays in memory for every packet.
     #[cold]
-    fn short(&mut self, at: usize, what: &'static str, need: usize) -> Option<Record<'a>> {
+    fn short(&mut self, at: usize, what: &'static str, need: usize) {
         let left = self.len.saturating_sub(at);
         if left == 0 {
             self.done = true;
-            return None;
+            return;
         }
         if left < need {
             return self.fail(CaptureError::Truncated {
@@ -271,13 +277,11 @@ impl<'a> PcapReader<'a> {
         }
         self.need = need;
         self.done = true;
-        None
     }
 
     #[cold]
-    fn fail(&mut self, e: CaptureError) -> Option<Record<'a>> {
+    fn fail(&mut self, e: CaptureError) {
         self.done = true;
         self.error = Some(e);
-        None
     }
 }
