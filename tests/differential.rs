@@ -249,4 +249,31 @@ proptest! {
         prop_assert!(compare_fast(1, &f).is_ok(), "{:?}", compare_fast(1, &f));
         prop_assert!(compare_fast(1, &g).is_ok(), "{:?}", compare_fast(1, &g));
     }
+
+    /// The fields the fast path tests without branching (version and header length, the
+    /// lengths, the fragment word), set at random, IPv4's and IPv6's alike, whatever the
+    /// ethertype says.
+    #[test]
+    fn random_ip_header_fields_take_the_same_flow_on_the_fast_path(
+        f in frame(),
+        first in any::<u8>(),
+        lengths in any::<[u8; 6]>(),
+        which in 0u8..16,
+    ) {
+        let mut g = f.clone();
+        let ip = 14;
+        for (bit, at) in [(1, 0), (2, 2), (4, 4)] {
+            if which & bit != 0 && g.len() > ip + at + 1 {
+                if at == 0 {
+                    g[ip] = first;
+                } else {
+                    g[ip + at..ip + at + 2].copy_from_slice(&lengths[at - 2..at]);
+                }
+            }
+        }
+        if which & 8 != 0 && g.len() > ip + 7 {
+            g[ip + 6..ip + 8].copy_from_slice(&lengths[4..6]);
+        }
+        prop_assert!(compare_fast(1, &g).is_ok(), "{:?}", compare_fast(1, &g));
+    }
 }
