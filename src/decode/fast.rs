@@ -7,8 +7,6 @@
 //! (`tests/differential.rs` checks it on the corpus and random packets). It borrows the
 //! packet, never panics, and copies nothing but the fields it returns.
 
-use std::hint::select_unpredictable;
-
 use super::proto;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
@@ -20,8 +18,9 @@ pub struct Tuple {
     pub src: [u64; 2],
     /// Destination address words.
     pub dst: [u64; 2],
-    /// IPv6.
-    pub v6: bool,
+    /// 1 for IPv6, 0 for IPv4: an integer, not a `bool`, so that what is computed from it
+    /// stays arithmetic (LLVM turns work on a `bool` into branches, on a coin toss here).
+    pub v6: u8,
     /// TCP or UDP.
     pub proto: u8,
     /// Source port.
@@ -46,10 +45,96 @@ fn le64(h: &[u8; 40], i: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-#[inline(always)]
-fn be16_at(h: &[u8; 40], i: usize) -> usize {
-    usize::from(u16::from_be_bytes([h[i], h[i + 1]]))
+/// How [`tuple()`] reads one IP version: row 0 IPv4, row 1 IPv6 (picked by the ethertype's
+/// top bit).
+struct Version {
+    /// The ethertype.
+    ethertype: u16,
+    /// The lowest first byte taken, and how far above it the highest is.
+    first: u8,
+    first_span: u8,
+    /// The bits of bytes 6..8 that mark a fragment.
+    fragment: u16,
+    /// Mask of the header length from the first byte (IPv4), and the fixed header length
+    /// (IPv6): exactly one of them is not 0.
+    ihl: usize,
+    header: usize,
+    /// Where the length field is, and what to add to it for the end of the transport header.
+    length_at: usize,
+    length_plus: usize,
+    /// An end below the transport header's start plus this means "all".
+    all_below: usize,
+    /// Where the protocol is.
+    proto_at: usize,
+    /// How the address words come from bytes 8..40 (see [`tuple()`]).
+    src_shift: u32,
+    dst_at: usize,
+    dst_mask: u64,
+    v6_only: u64,
+    /// [`Tuple::v6`].
+    v6: u8,
 }
+
+static VERSIONS: [Version; 2] = [
+    Version {
+        ethertype: 0x0800,
+        first: 0x45,
+        first_span: 10,
+        fragment: 0x3fff,
+        ihl: usize::MAX,
+        header: 0,
+        length_at: 2,
+        length_plus: 0,
+        all_below: 0,
+        proto_at: 9,
+        src_shift: 32,
+        dst_at: 16,
+        dst_mask: 0xFFFF_FFFF,
+        v6_only: 0,
+        v6: 0,
+    },
+    Version {
+        ethertype: 0x86DD,
+        first: 0x60,
+        first_span: 15,
+        fragment: 0,
+        ihl: 0,
+        header: 40,
+        length_at: 4,
+        length_plus: 40,
+        all_below: 1,
+        proto_at: 6,
+        src_shift: 0,
+        dst_at: 24,
+        dst_mask: u64::MAX,
+        v6_only: u64::MAX,
+        v6: 1,
+    },
+];
+
+/// How [`tuple()`] reads a transport header besides its ports, per IP protocol: the byte it
+/// reads (0: not TCP or UDP, not this path's) and the mask of the flags in it.
+#[derive(Clone, Copy)]
+struct Transport {
+    flags_at: u8,
+    flags_mask: u8,
+}
+
+static TRANSPORTS: [Transport; 256] = {
+    let mut t = [Transport {
+        flags_at: 0,
+        flags_mask: 0,
+    }; 256];
+    t[proto::TCP as usize] = Transport {
+        flags_at: 13,
+        flags_mask: 0xff,
+    };
+    t[proto::UDP as usize] = Transport {
+        flags_at: 3,
+        flags_mask: 0,
+    };
+    t
+};
 
 /// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
 /// of the pass's decoding, and a call returns the tuple through memory.
@@ -67,59 +152,55 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
     let at = at + 4 * tag(be16(d, at)?);
     let et = be16(d, at)?;
     let ip = d.get(at + 2..)?;
-    // IPv4 or IPv6, and TCP or UDP, are coin tosses per packet too, so both readings are made
-    // and the right one selected without a branch: branches on them were ~6 M of a 10 M-packet
-    // pass's 15 M mispredictions. The first 40 bytes are read whatever the version; an IPv4
-    // packet shorter than that (a 28-byte UDP datagram cut by the snap length) is left to the
-    // general decoder.
+    // IPv4 or IPv6, and TCP or UDP, are coin tosses per packet too: a branch on either was
+    // mispredicted for a good part of the packets (~6 M of a 10 M-packet pass's 15 M
+    // mispredictions). So both versions are read by the same instructions, with offsets and
+    // masks from a table row that the ethertype picks; an IPv4 packet shorter than IPv6's
+    // 40-byte header (a 28-byte UDP datagram cut by the snap length) is left to the general
+    // decoder. The rows are read through `black_box`: LLVM, knowing their contents, would
+    // otherwise compare the ethertype and branch again (as it does for `if`, `select`, or
+    // masks made from a comparison).
     let h: &[u8; 40] = ip.get(..40)?.try_into().ok()?;
-    let v6 = et == 0x86DD;
-    let sel = select_unpredictable::<usize>;
-    // What disqualifies the packet is gathered as integer bits and tested once: LLVM splits a
-    // test of `a || b` into a branch each, which would bring the coin toss back.
+    let v = &std::hint::black_box(&VERSIONS)[usize::from(et >> 15)];
     // IPv4 with a header of at least 20 bytes starts 0x45..=0x4f; IPv6 0x60..=0x6f.
-    let first = h[0].wrapping_sub(select_unpredictable(v6, 0x60, 0x45));
-    let version_bad = usize::from(first > select_unpredictable(v6, 15, 10));
-    let not_v4 = usize::from(et ^ 0x0800) & sel(v6, 0, usize::MAX);
-    // IPv4's "more fragments" flag and fragment offset.
-    let fragment = be16_at(h, 6) & sel(v6, 0, 0x3fff);
-    if version_bad | not_v4 | fragment != 0 {
+    let version_bad = u64::from(h[0].wrapping_sub(v.first) > v.first_span);
+    let fragment = u64::from(u16::from_be_bytes([h[6], h[7]]) & v.fragment);
+    if u64::from(et ^ v.ethertype) | version_bad | fragment != 0 {
         return None;
     }
     // The transport header, up to the end the IP header gives, cut to what was captured.
-    // IPv4 also counts its header, IPv6 not. Below the header's own length (0 included)
-    // means "all": IPv4 under TSO, Ethernet padding after a short total, or an IPv6
-    // jumbogram (whose hop-by-hop option is not this path's business, but the general path
-    // takes everything captured, and so do we).
+    // IPv4's total length counts its header, IPv6's payload length not. Below the header's own
+    // length (0 included) means "all": IPv4 under TSO, Ethernet padding after a short total,
+    // or an IPv6 jumbogram (whose hop-by-hop option is not this path's business, but the
+    // general path takes everything captured, and so do we).
     let ihl = usize::from(h[0] & 0x0f) * 4;
-    let start = sel(v6, 40, ihl);
-    let declared = sel(v6, 40 + be16_at(h, 4), be16_at(h, 2));
-    let end = sel(
-        declared <= sel(v6, 40, ihl.wrapping_sub(1)),
-        ip.len(),
-        declared.min(ip.len()),
-    );
+    let start = (ihl & v.ihl) | v.header;
+    let at = v.length_at;
+    let declared = usize::from(u16::from_be_bytes([h[at], h[at + 1]])) + v.length_plus;
+    let all = declared < start + v.all_below;
+    let end = if all {
+        ip.len()
+    } else {
+        declared.min(ip.len())
+    };
     let l4 = ip.get(start..end)?;
-    let proto = select_unpredictable(v6, h[6], h[9]);
-    // TCP or UDP, as a bit of a mask: LLVM makes a lookup table, or a test of one protocol
-    // or the other, into two branches, the first a coin toss.
-    const TCP_OR_UDP: u32 = 1 << proto::TCP | 1 << proto::UDP;
-    if u32::from(proto >> 5) | (!TCP_OR_UDP >> (proto & 31) & 1) != 0 {
+    let proto = h[v.proto_at];
+    // TCP's flags are byte 13; UDP reads byte 3 (a port's, there anyway) and masks it off.
+    let t = std::hint::black_box(&TRANSPORTS)[usize::from(proto)];
+    if t.flags_at == 0 {
         return None;
     }
-    let tcp = proto == proto::TCP;
-    // TCP's flags are byte 13; UDP reads byte 3 (a port's, there anyway) and masks it off.
-    let tcp_flags = *l4.get(sel(tcp, 13, 3))? & u8::from(tcp).wrapping_neg();
+    let tcp_flags = *l4.get(usize::from(t.flags_at))? & t.flags_mask;
     // IPv4's addresses are the high half of bytes 8..16 and the low half of 16..24.
     let (w8, w16) = (le64(h, 8), le64(h, 16));
-    let pick = select_unpredictable::<u64>;
+    let (src, dst) = (
+        [w8 >> v.src_shift, w16 & v.v6_only],
+        [le64(h, v.dst_at) & v.dst_mask, le64(h, 32) & v.v6_only],
+    );
     Some(Tuple {
-        src: [pick(v6, w8, w8 >> 32), pick(v6, w16, 0)],
-        dst: [
-            pick(v6, le64(h, 24), w16 & 0xFFFF_FFFF),
-            pick(v6, le64(h, 32), 0),
-        ],
-        v6,
+        src,
+        dst,
+        v6: v.v6,
         proto,
         sport: be16(l4, 0)?,
         dport: be16(l4, 2)?,
