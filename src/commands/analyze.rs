@@ -276,7 +276,7 @@ fn analyze_one(
     if facts.counters.packets == 0 && facts.error.is_none() {
         facts.warnings.push("the capture holds no packets".into());
     }
-    for &(lt, n) in &facts.counters.linktypes {
+    for (lt, n) in facts.counters.linktypes() {
         if crate::decode::linktype_name(lt).ends_with("(unsupported)") {
             facts.warnings.push(format!(
                 "{n} packets of unsupported link type {lt} counted but not decoded"

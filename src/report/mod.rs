@@ -190,9 +190,9 @@ impl From<&FileCounters> for Totals {
             bytes: c.bytes,
             captured_bytes: c.captured_bytes,
             truncated_packets: c.truncated_packets,
-            first_ts: c.first_ts.map(Timestamp),
-            last_ts: c.last_ts.map(Timestamp),
-            duration_s: duration_s(c.first_ts, c.last_ts),
+            first_ts: c.first_ts().map(Timestamp),
+            last_ts: c.last_ts().map(Timestamp),
+            duration_s: duration_s(c.first_ts(), c.last_ts()),
         }
     }
 }
@@ -846,9 +846,9 @@ fn file_row(f: &FileFacts) -> FileRow {
         path: f.path.clone(),
         format: f.format.clone(),
         link_types: c
-            .linktypes
-            .iter()
-            .map(|&(lt, n)| LinkTypeRow {
+            .linktypes()
+            .into_iter()
+            .map(|(lt, n)| LinkTypeRow {
                 linktype: lt,
                 name: linktype_name(lt),
                 packets: n,
