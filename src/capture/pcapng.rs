@@ -25,6 +25,50 @@ struct Interface {
     tsresol: u8,
     /// if_tsoffset in seconds.
     tsoffset: i64,
+    /// Ticks below this are `ticks * scale` nanoseconds (see [`Interface::ns`]); 0 when the
+    /// interface's resolution and offset need the general conversion.
+    fast_below: u64,
+    scale: i64,
+}
+
+impl Interface {
+    /// An interface with the default resolution (microseconds) and no offset.
+    fn new(linktype: u16, snaplen: u32) -> Self {
+        Interface {
+            linktype,
+            snaplen,
+            tsresol: 6,
+            tsoffset: 0,
+            fast_below: 0,
+            scale: 0,
+        }
+        .settled()
+    }
+
+    /// Sets the shortcut of [`Interface::ns`] for the resolution and offset now set: the two
+    /// resolutions real files use, without an offset, convert by one multiplication instead of
+    /// the general 128-bit arithmetic (a power and a wide multiply per packet) and its four
+    /// tests of the interface's fields. Each bound keeps the result below the general path's
+    /// clamp (`i64::MAX - 1`): the same results. (A bound of `i64::MAX / 1000` for both sent
+    /// every nanosecond timestamp after 1970-04-17, all of them, the slow way.)
+    fn settled(mut self) -> Self {
+        (self.fast_below, self.scale) = match (self.tsresol, self.tsoffset) {
+            (9, 0) => (i64::MAX as u64, 1),
+            (6, 0) => ((i64::MAX / 1000) as u64 + 1, 1000),
+            _ => (0, 0),
+        };
+        self
+    }
+
+    /// Nanoseconds since the epoch of a timestamp of `ticks` of this interface.
+    #[inline(always)]
+    fn ns(&self, ticks: u64) -> i64 {
+        if ticks < self.fast_below {
+            ticks as i64 * self.scale
+        } else {
+            ticks_to_ns(ticks, self.tsresol, self.tsoffset)
+        }
+    }
 }
 
 /// Block walker over a pcapng file, or over a window of it (see `capture`'s contract).
@@ -232,7 +276,7 @@ impl<'a> PcapngReader<'a> {
         self.pos = end;
         let ticks = (u64::from(hi) << 32) | u64::from(lo);
         Some(Record {
-            ts_ns: Some(ticks_to_ns(ticks, iface.tsresol, iface.tsoffset)),
+            ts_ns: Some(iface.ns(ticks)),
             wire_len,
             linktype: iface.linktype,
             data: &d[pos + 28..pos + 28 + caplen as usize],
@@ -336,14 +380,9 @@ impl<'a> PcapngReader<'a> {
                 else {
                     return Err(corrupt(format!("body of {} bytes", body.len())));
                 };
-                let mut iface = Interface {
-                    linktype,
-                    snaplen,
-                    tsresol: 6,
-                    tsoffset: 0,
-                };
+                let mut iface = Interface::new(linktype, snaplen);
                 parse_idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
-                self.interfaces.push(iface);
+                self.interfaces.push(iface.settled());
                 self.saw_layout_block = true;
                 self.info.interfaces += 1;
                 self.info.snaplen = self.info.snaplen.max(snaplen);
@@ -375,7 +414,7 @@ impl<'a> PcapngReader<'a> {
                 };
                 let ticks = (u64::from(hi) << 32) | u64::from(lo);
                 Ok(Some(Record {
-                    ts_ns: Some(ticks_to_ns(ticks, iface.tsresol, iface.tsoffset)),
+                    ts_ns: Some(iface.ns(ticks)),
                     wire_len,
                     linktype: iface.linktype,
                     data,
@@ -488,21 +527,10 @@ fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
 }
 
 /// Converts interface ticks to nanoseconds since the epoch, saturating on absurd values one
-/// short of the `i64` ends, which the flow table reserves for "no timestamp".
-#[inline]
+/// short of the `i64` ends, which the flow table reserves for "no timestamp". The common
+/// cases take [`Interface::ns`]'s shortcut instead.
+#[inline(never)]
 fn ticks_to_ns(ticks: u64, tsresol: u8, tsoffset: i64) -> i64 {
-    // The two resolutions real files use, without the 128-bit arithmetic below (a power and
-    // a wide multiply per packet); same results, since nothing here can overflow.
-    // Each bound keeps the result below the clamp at the end (`i64::MAX - 1`). A bound of
-    // `i64::MAX / 1000` for both sent every nanosecond timestamp after 1970-04-17 (all of them)
-    // the slow way.
-    if tsoffset == 0 {
-        match tsresol {
-            9 if ticks < i64::MAX as u64 => return ticks as i64,
-            6 if ticks <= (i64::MAX / 1000) as u64 => return ticks as i64 * 1000,
-            _ => {}
-        }
-    }
     let exp = u32::from(tsresol & 0x7f);
     let ns: i128 = if tsresol & 0x80 == 0 {
         if exp <= 9 {
@@ -525,28 +553,34 @@ mod tests {
 
     #[test]
     fn tsresol_decimal_and_binary() {
-        assert_eq!(ticks_to_ns(1_500_000, 6, 0), 1_500_000_000);
-        assert_eq!(ticks_to_ns(7, 9, 0), 7);
-        assert_eq!(ticks_to_ns(3, 0, 2), 5_000_000_000);
-        assert_eq!(ticks_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
-        assert_eq!(ticks_to_ns(12_345, 12, 0), 12);
-        assert_eq!(ticks_to_ns(u64::MAX, 9, 0), i64::MAX - 1);
+        // Through an interface, shortcut or not, and always the general conversion too.
+        let ns = |ticks: u64, tsresol: u8, tsoffset: i64| {
+            let mut iface = Interface::new(1, 0);
+            (iface.tsresol, iface.tsoffset) = (tsresol, tsoffset);
+            let fast = iface.settled().ns(ticks);
+            assert_eq!(
+                fast,
+                ticks_to_ns(ticks, tsresol, tsoffset),
+                "{ticks} {tsresol}"
+            );
+            fast
+        };
+        assert_eq!(ns(1_500_000, 6, 0), 1_500_000_000);
+        assert_eq!(ns(7, 9, 0), 7);
+        assert_eq!(ns(3, 0, 2), 5_000_000_000);
+        assert_eq!(ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
+        assert_eq!(ns(12_345, 12, 0), 12);
+        assert_eq!(ns(u64::MAX, 9, 0), i64::MAX - 1);
         // Both sides of the nanosecond shortcut's bound, and a time of today.
-        assert_eq!(ticks_to_ns(i64::MAX as u64, 9, 0), i64::MAX - 1);
-        assert_eq!(ticks_to_ns(i64::MAX as u64 - 1, 9, 0), i64::MAX - 1);
-        assert_eq!(ticks_to_ns(i64::MAX as u64 - 2, 9, 0), i64::MAX - 2);
+        assert_eq!(ns(i64::MAX as u64, 9, 0), i64::MAX - 1);
+        assert_eq!(ns(i64::MAX as u64 - 1, 9, 0), i64::MAX - 1);
+        assert_eq!(ns(i64::MAX as u64 - 2, 9, 0), i64::MAX - 2);
         let today = 1_764_806_400_123_456_789;
-        assert_eq!(ticks_to_ns(today, 9, 0), today as i64);
-        assert_eq!(ticks_to_ns(today / 1000, 6, 0), today as i64 / 1000 * 1000);
-        assert_eq!(ticks_to_ns(u64::MAX / 100, 6, 0), i64::MAX - 1);
-        assert_eq!(
-            ticks_to_ns(0, 9, i64::MIN / 1_000_000_000 - 1),
-            i64::MIN + 1
-        );
-        assert_eq!(
-            ticks_to_ns(i64::MAX as u64 / 1000, 6, 0),
-            i64::MAX / 1000 * 1000
-        );
+        assert_eq!(ns(today, 9, 0), today as i64);
+        assert_eq!(ns(today / 1000, 6, 0), today as i64 / 1000 * 1000);
+        assert_eq!(ns(u64::MAX / 100, 6, 0), i64::MAX - 1);
+        assert_eq!(ns(0, 9, i64::MIN / 1_000_000_000 - 1), i64::MIN + 1);
+        assert_eq!(ns(i64::MAX as u64 / 1000, 6, 0), i64::MAX / 1000 * 1000);
     }
 
     /// A block of type `btype` around `body`, in either byte order.
