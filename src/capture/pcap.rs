@@ -28,6 +28,11 @@ pub struct PcapReader<'a> {
     nanos: bool,
     modified: bool,
     snaplen: u32,
+    /// The largest captured length taken as sound: `max(MAX_SANE_CAPLEN, snaplen)`, worked
+    /// out once rather than for every record.
+    max_caplen: u32,
+    /// Bytes of a record header: 16, or 24 in the modified format.
+    header_len: usize,
     linktype: u16,
     /// Records starting at or after this file offset belong to the next shard.
     end: usize,
@@ -71,6 +76,8 @@ impl<'a> PcapReader<'a> {
             nanos,
             modified,
             snaplen,
+            max_caplen: MAX_SANE_CAPLEN.max(snaplen),
+            header_len: if modified { 24 } else { 16 },
             linktype,
             end: usize::MAX,
             done: false,
@@ -143,6 +150,8 @@ impl<'a> PcapReader<'a> {
             nanos: self.nanos,
             modified: self.modified,
             snaplen: self.snaplen,
+            max_caplen: self.max_caplen,
+            header_len: self.header_len,
             linktype: self.linktype,
             end: self.end,
             done,
@@ -177,15 +186,7 @@ impl<'a> PcapReader<'a> {
 
     /// Record header length (16, or 24 in the modified format).
     pub fn record_header_len(&self) -> usize {
-        self.header_len()
-    }
-
-    fn header_len(&self) -> usize {
-        if self.modified {
-            24
-        } else {
-            16
-        }
+        self.header_len
     }
 
     /// The damage that stopped the walk, once.
@@ -209,7 +210,7 @@ impl<'a> PcapReader<'a> {
             self.done = true;
             return None;
         }
-        let hl = self.header_len();
+        let hl = self.header_len;
         // The first 16 bytes hold every field (the modified format's 8 more are not used).
         let be = self.big_endian;
         let Some([sec, frac, caplen, wire_len]) = d.get(pos..).and_then(|h| u32s::<4>(h, be))
@@ -221,13 +222,13 @@ impl<'a> PcapReader<'a> {
             self.short(at, "pcap record header", hl);
             return None;
         }
-        if caplen > MAX_SANE_CAPLEN.max(self.snaplen) {
+        if caplen > self.max_caplen {
             self.fail(CaptureError::Corrupt {
                 offset: at as u64,
                 what: "pcap record",
                 detail: format!(
                     "captured length {caplen} exceeds the maximum {}",
-                    MAX_SANE_CAPLEN.max(self.snaplen)
+                    self.max_caplen
                 ),
             });
             return None;
