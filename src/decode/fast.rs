@@ -46,7 +46,8 @@ fn le64(h: &[u8; 40], i: usize) -> u64 {
 }
 
 /// How [`tuple()`] reads one IP version: row 0 IPv4, row 1 IPv6 (picked by the ethertype's
-/// top bit).
+/// top bit). Fields both versions have at different places are read at both and masked, so
+/// that no offset comes from the row (each would cost a bounds check).
 struct Version {
     /// The ethertype.
     ethertype: u16,
@@ -59,58 +60,24 @@ struct Version {
     /// (IPv6): exactly one of them is not 0.
     ihl: usize,
     header: usize,
-    /// Where the length field is, and what to add to it for the end of the transport header.
-    length_at: usize,
+    /// Masks of IPv4's total length (bytes 2..4) and IPv6's payload length (4..6), and what
+    /// to add to the length for the end of the transport header.
+    total: usize,
+    payload: usize,
     length_plus: usize,
     /// An end below the transport header's start plus this means "all".
     all_below: usize,
-    /// Where the protocol is.
-    proto_at: usize,
-    /// How the address words come from bytes 8..40 (see [`tuple()`]).
+    /// Masks of IPv4's protocol (byte 9) and IPv6's next header (byte 6).
+    proto4: u8,
+    proto6: u8,
+    /// How the address words come from bytes 8..40 (see [`tuple()`]): IPv4's are the high
+    /// half of bytes 8..16 and the low half of 16..24.
     src_shift: u32,
-    dst_at: usize,
-    dst_mask: u64,
+    v4_only: u64,
     v6_only: u64,
     /// [`Tuple::v6`].
     v6: u8,
 }
-
-static VERSIONS: [Version; 2] = [
-    Version {
-        ethertype: 0x0800,
-        first: 0x45,
-        first_span: 10,
-        fragment: 0x3fff,
-        ihl: usize::MAX,
-        header: 0,
-        length_at: 2,
-        length_plus: 0,
-        all_below: 0,
-        proto_at: 9,
-        src_shift: 32,
-        dst_at: 16,
-        dst_mask: 0xFFFF_FFFF,
-        v6_only: 0,
-        v6: 0,
-    },
-    Version {
-        ethertype: 0x86DD,
-        first: 0x60,
-        first_span: 15,
-        fragment: 0,
-        ihl: 0,
-        header: 40,
-        length_at: 4,
-        length_plus: 40,
-        all_below: 1,
-        proto_at: 6,
-        src_shift: 0,
-        dst_at: 24,
-        dst_mask: u64::MAX,
-        v6_only: u64::MAX,
-        v6: 1,
-    },
-];
 
 /// How [`tuple()`] reads a transport header besides its ports, per IP protocol: the byte it
 /// reads (0: not TCP or UDP, not this path's) and the mask of the flags in it.
@@ -120,20 +87,66 @@ struct Transport {
     flags_mask: u8,
 }
 
-static TRANSPORTS: [Transport; 256] = {
-    let mut t = [Transport {
-        flags_at: 0,
-        flags_mask: 0,
-    }; 256];
-    t[proto::TCP as usize] = Transport {
-        flags_at: 13,
-        flags_mask: 0xff,
-    };
-    t[proto::UDP as usize] = Transport {
-        flags_at: 3,
-        flags_mask: 0,
-    };
-    t
+/// [`tuple()`]'s tables, in one static so that one `black_box` hides both.
+struct Tables {
+    versions: [Version; 2],
+    transports: [Transport; 256],
+}
+
+static TABLES: Tables = Tables {
+    versions: [
+        Version {
+            ethertype: 0x0800,
+            first: 0x45,
+            first_span: 10,
+            fragment: 0x3fff,
+            ihl: usize::MAX,
+            header: 0,
+            total: usize::MAX,
+            payload: 0,
+            length_plus: 0,
+            all_below: 0,
+            proto4: 0xff,
+            proto6: 0,
+            src_shift: 32,
+            v4_only: 0xFFFF_FFFF,
+            v6_only: 0,
+            v6: 0,
+        },
+        Version {
+            ethertype: 0x86DD,
+            first: 0x60,
+            first_span: 15,
+            fragment: 0,
+            ihl: 0,
+            header: 40,
+            total: 0,
+            payload: usize::MAX,
+            length_plus: 40,
+            all_below: 1,
+            proto4: 0,
+            proto6: 0xff,
+            src_shift: 0,
+            v4_only: 0,
+            v6_only: u64::MAX,
+            v6: 1,
+        },
+    ],
+    transports: {
+        let mut t = [Transport {
+            flags_at: 0,
+            flags_mask: 0,
+        }; 256];
+        t[proto::TCP as usize] = Transport {
+            flags_at: 13,
+            flags_mask: 0xff,
+        };
+        t[proto::UDP as usize] = Transport {
+            flags_at: 3,
+            flags_mask: 0,
+        };
+        t
+    },
 };
 
 /// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
@@ -161,10 +174,12 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
     // otherwise compare the ethertype and branch again (as it does for `if`, `select`, or
     // masks made from a comparison).
     let h: &[u8; 40] = ip.get(..40)?.try_into().ok()?;
-    let v = &std::hint::black_box(&VERSIONS)[usize::from(et >> 15)];
+    let tables = std::hint::black_box(&TABLES);
+    let v = &tables.versions[usize::from(et >> 15)];
+    let field = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
     // IPv4 with a header of at least 20 bytes starts 0x45..=0x4f; IPv6 0x60..=0x6f.
     let version_bad = u64::from(h[0].wrapping_sub(v.first) > v.first_span);
-    let fragment = u64::from(u16::from_be_bytes([h[6], h[7]]) & v.fragment);
+    let fragment = u64::from(field(6) & v.fragment);
     if u64::from(et ^ v.ethertype) | version_bad | fragment != 0 {
         return None;
     }
@@ -175,8 +190,8 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
     // general path takes everything captured, and so do we).
     let ihl = usize::from(h[0] & 0x0f) * 4;
     let start = (ihl & v.ihl) | v.header;
-    let at = v.length_at;
-    let declared = usize::from(u16::from_be_bytes([h[at], h[at + 1]])) + v.length_plus;
+    let declared =
+        (usize::from(field(2)) & v.total) + (usize::from(field(4)) & v.payload) + v.length_plus;
     let all = declared < start + v.all_below;
     let end = if all {
         ip.len()
@@ -184,18 +199,20 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
         declared.min(ip.len())
     };
     let l4 = ip.get(start..end)?;
-    let proto = h[v.proto_at];
+    let proto = (h[9] & v.proto4) | (h[6] & v.proto6);
     // TCP's flags are byte 13; UDP reads byte 3 (a port's, there anyway) and masks it off.
-    let t = std::hint::black_box(&TRANSPORTS)[usize::from(proto)];
+    let t = tables.transports[usize::from(proto)];
     if t.flags_at == 0 {
         return None;
     }
     let tcp_flags = *l4.get(usize::from(t.flags_at))? & t.flags_mask;
-    // IPv4's addresses are the high half of bytes 8..16 and the low half of 16..24.
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],
-        [le64(h, v.dst_at) & v.dst_mask, le64(h, 32) & v.v6_only],
+        [
+            (le64(h, 24) & v.v6_only) | (w16 & v.v4_only),
+            le64(h, 32) & v.v6_only,
+        ],
     );
     Some(Tuple {
         src,
