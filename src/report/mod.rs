@@ -978,25 +978,25 @@ pub fn write(
             head.pop();
             out.write_all(&head)?;
             out.write_all(b",\"flows\":[")?;
-            write_rows(&report.flows, threads, out, |i, row, buf| {
+            write_rows(&report.flows, threads, out, |i, row, r, buf| {
                 if i > 0 {
                     buf.push(b',');
                 }
-                json::flow_row(row, buf)
+                json::flow_row(row, r, buf)
             })?;
             out.write_all(b"],\"top_talkers\":")?;
             serde_json::to_writer(&mut *out, &report.top_talkers)?;
             out.write_all(b"}\n")
         }
-        OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, buf| {
-            json::flow_row(row, buf)?;
+        OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, r, buf| {
+            json::flow_row(row, r, buf)?;
             buf.push(b'\n');
             Ok(())
         }),
         OutputFormat::Csv => {
             out.write_all(csv::HEADER.as_bytes())?;
             out.write_all(b"\n")?;
-            write_rows(&report.flows, threads, out, |_, row, buf| {
+            write_rows(&report.flows, threads, out, |_, row, (), buf| {
                 csv::row(row, buf)
             })
         }
@@ -1072,17 +1072,18 @@ const CHUNK: usize = 7;
 /// A JSON row of a TCP flow takes about this many bytes (less for UDP, or CSV).
 const ROW_BYTES: usize = 640;
 
-/// Renders every flow row with `render(index, row, buffer)` on up to `threads` threads and
-/// writes the chunks in order: chunk `c` is rendered by helper `c % threads`, and this thread
+/// Renders every flow row with `render(index, row, scratch, buffer)` on up to `threads`
+/// threads, each with a scratch `S` of its own for all the rows of a chunk, and writes the
+/// chunks in order: chunk `c` is rendered by helper `c % threads`, and this thread
 /// only writes. The helpers are started once, not per round of chunks as they were (one
 /// round per thread started on the development VM, ~2 ms faster on 62 k rows with 2 threads),
 /// and each renders a chunk ahead, so that writing to a pipe or a slow disk overlaps their
 /// rendering. One thread renders and writes by itself.
-fn write_rows(
+fn write_rows<S: Default>(
     flows: &Flows<'_>,
     threads: usize,
     out: &mut dyn Write,
-    render: impl Fn(usize, &FlowRow, &mut Vec<u8>) -> io::Result<()> + Sync,
+    render: impl Fn(usize, &FlowRow, &mut S, &mut Vec<u8>) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
     let n = flows.len();
     let chunks = n.div_ceil(CHUNK);
@@ -1092,9 +1093,10 @@ fn write_rows(
     // than one.
     let render_chunk = |c: usize, buf: &mut Vec<u8>| -> io::Result<()> {
         buf.clear();
+        let mut scratch = S::default();
         (c * CHUNK..n.min((c + 1) * CHUNK)).try_for_each(|i| {
             flows.prefetch(i);
-            render(i, &flows.row(i), buf)
+            render(i, &flows.row(i), &mut scratch, buf)
         })
     };
     // Room for a chunk of typical rows up front, rather than twenty reallocations on the
