@@ -111,39 +111,37 @@ const POW10: [u64; 20] = {
 /// Appends one flow as a JSON object (no separator, no newline) to `buf`, written in `r`
 /// first.
 pub(super) fn flow_row(f: &FlowRow, r: &mut Row, buf: &mut Vec<u8>) -> io::Result<()> {
-    {
-        r.n = 0;
-        r.lit(b"{\"protocol\":");
-        proto(f.protocol, r);
-        r.lit(b",\"local_ip\":");
-        ip(f.local_ip, r);
-        r.lit(b",\"local_port\":");
-        opt_int(f.local_port, r);
-        r.lit(b",\"remote_ip\":");
-        ip(f.remote_ip, r);
-        r.lit(b",\"remote_port\":");
-        opt_int(f.remote_port, r);
-        r.lit(b",\"icmp_id\":");
-        opt_int(f.icmp_id, r);
-        r.lit(b",\"out\":");
-        dir(&f.out, r);
-        r.lit(b",\"in\":");
-        dir(&f.inbound, r);
-        r.lit(b",\"first_ts\":");
-        opt_ts(f.first_ts, r);
-        r.lit(b",\"last_ts\":");
-        opt_ts(f.last_ts, r);
-        r.lit(b",\"duration_s\":");
-        opt_secs(f.duration_s, r)?;
-        r.lit(b",\"tcp\":");
-        match &f.tcp {
-            Some(t) => tcp(t, r)?,
-            None => r.lit(b"null"),
-        }
-        r.lit(b"}");
-        buf.extend_from_slice(r.text());
-        Ok(())
+    r.n = 0;
+    r.lit(b"{\"protocol\":");
+    proto(f.protocol, r);
+    r.lit(b",\"local_ip\":");
+    ip(f.local_ip, r);
+    r.lit(b",\"local_port\":");
+    opt_int(f.local_port, r);
+    r.lit(b",\"remote_ip\":");
+    ip(f.remote_ip, r);
+    r.lit(b",\"remote_port\":");
+    opt_int(f.remote_port, r);
+    r.lit(b",\"icmp_id\":");
+    opt_int(f.icmp_id, r);
+    r.lit(b",\"out\":");
+    dir(&f.out, r);
+    r.lit(b",\"in\":");
+    dir(&f.inbound, r);
+    r.lit(b",\"first_ts\":");
+    opt_ts(f.first_ts, r);
+    r.lit(b",\"last_ts\":");
+    opt_ts(f.last_ts, r);
+    r.lit(b",\"duration_s\":");
+    opt_secs(f.duration_s, r)?;
+    r.lit(b",\"tcp\":");
+    match &f.tcp {
+        Some(t) => tcp(t, r)?,
+        None => r.lit(b"null"),
     }
+    r.lit(b"}");
+    buf.extend_from_slice(r.text());
+    Ok(())
 }
 
 fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
