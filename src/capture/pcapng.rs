@@ -254,20 +254,19 @@ impl<'a> PcapngReader<'a> {
     /// costs about a third fewer instructions than through the general reading.
     #[inline(always)]
     fn packet_block(&mut self, d: &'a [u8], pos: usize, at: usize) -> Option<Record<'a>> {
-        let [btype, total, if_id, hi, lo, caplen, wire_len] =
-            u32s::<7>(d.get(pos..)?, self.big_endian)?;
+        let raw = u32s::<7>(d.get(pos..)?, false)?;
+        let [btype, total, if_id, hi, lo, caplen, wire_len] = if self.big_endian {
+            raw.map(u32::swap_bytes)
+        } else {
+            raw
+        };
         let end = pos + total as usize;
-        // 32 bytes of header and trailing length around the packet, padded to 4 bytes.
-        let sound = (btype == EPB)
-            & (total >= 32)
-            & total.is_multiple_of(4)
-            & (total <= MAX_BLOCK)
-            & (u64::from(caplen) + 32 <= u64::from(total));
-        if !sound || end > d.len() {
+        if !((btype == EPB) & epb_lengths_sound(total, caplen)) || end > d.len() {
             return None;
         }
         let iface = self.interfaces.get(if_id as usize).copied()?;
-        if u32_at(d, end - 4, self.big_endian) != Some(total) {
+        // Both lengths in the file's byte order: equal bytes, no need to swap either.
+        if u32_at(d, end - 4, false) != Some(raw[1]) {
             return None;
         }
         // Besides the headers, the walk reads the trailing length at the block's end: every
@@ -485,6 +484,16 @@ impl PcapngReader<'_> {
     }
 }
 
+/// Whether an Enhanced Packet Block of `total` bytes can hold `caplen` captured bytes: 32 bytes
+/// of header and trailing length around the packet, padded to 4 bytes, at most `MAX_BLOCK`.
+/// The rotation leaves a multiple of 4 in range small and moves any other remainder into the
+/// top bits: one comparison for the three tests of the total.
+#[inline(always)]
+fn epb_lengths_sound(total: u32, caplen: u32) -> bool {
+    (total.wrapping_sub(32).rotate_right(2) <= (MAX_BLOCK - 32) / 4)
+        & (u64::from(caplen) + 32 <= u64::from(total))
+}
+
 /// A block length that cannot be right: below the 12 bytes of header and trailer, not a
 /// multiple of 4, or beyond `MAX_BLOCK`.
 fn check_length(total: u32, at: usize) -> Result<(), CaptureError> {
@@ -581,6 +590,77 @@ mod tests {
         assert_eq!(ns(u64::MAX / 100, 6, 0), i64::MAX - 1);
         assert_eq!(ns(0, 9, i64::MIN / 1_000_000_000 - 1), i64::MIN + 1);
         assert_eq!(ns(i64::MAX as u64 / 1000, 6, 0), i64::MAX / 1000 * 1000);
+    }
+
+    /// The Enhanced Packet Block shortcut takes a block exactly when its lengths are sound:
+    /// its one-comparison range test against the three plain ones around every bound, then
+    /// whole blocks of every small length, with the trailing length equal or not, in both byte
+    /// orders.
+    #[test]
+    fn packet_block_shortcut_takes_exactly_the_sound_blocks() {
+        let plain = |total: u32, caplen: u32| {
+            total >= 32
+                && total.is_multiple_of(4)
+                && total <= MAX_BLOCK
+                && u64::from(caplen) + 32 <= u64::from(total)
+        };
+        for edge in [0, 32, MAX_BLOCK, 1 << 30, 1 << 31, u32::MAX - 31, u32::MAX] {
+            for total in (0..80).map(|d| edge.wrapping_sub(40).wrapping_add(d)) {
+                for caplen in [
+                    0,
+                    total.wrapping_sub(33),
+                    total.wrapping_sub(32),
+                    total.wrapping_sub(31),
+                ] {
+                    assert_eq!(
+                        epb_lengths_sound(total, caplen),
+                        plain(total, caplen),
+                        "total {total} caplen {caplen}"
+                    );
+                }
+            }
+        }
+        let totals: Vec<u32> = (0..=72).collect();
+        for be in [false, true] {
+            let w = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+            let shb = [&w(BYTE_ORDER_MAGIC)[..], &[1, 0, 0, 0], &[0xff; 8]].concat();
+            let mut head = Vec::new();
+            block(&mut head, SHB, &shb, be);
+            block(&mut head, IDB, &[0; 8], be);
+            for &total in &totals {
+                for caplen in [0, total.wrapping_sub(32), total.wrapping_sub(31), 8] {
+                    for trailer_ok in [true, false] {
+                        let mut d = head.clone();
+                        let pos = d.len();
+                        for v in [EPB, total, 0, 0, 1, caplen, caplen] {
+                            d.extend_from_slice(&w(v));
+                        }
+                        // Room for every block up to 72 bytes; the larger ones do not fit.
+                        d.resize(pos + 72, 0);
+                        let fits = total as usize <= 72;
+                        if fits && total >= 4 {
+                            let t = if trailer_ok { total } else { total ^ 0x100 };
+                            let end = pos + total as usize;
+                            d[end - 4..end].copy_from_slice(&w(t));
+                        }
+                        let sound = plain(total, caplen) && fits && trailer_ok;
+                        // A reader that has read the section's interface.
+                        let mut r = PcapngReader::new(&head).unwrap();
+                        assert!(r.pull().is_none() && r.take_error().is_none());
+                        let rec = r.packet_block(&d, pos, pos);
+                        assert_eq!(
+                            rec.is_some(),
+                            sound,
+                            "be {be} total {total} caplen {caplen}"
+                        );
+                        if let Some(rec) = rec {
+                            assert_eq!(rec.data.len(), caplen as usize);
+                            assert_eq!(r.pos, pos + total as usize);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A block of type `btype` around `body`, in either byte order.
