@@ -5,7 +5,7 @@
 
 use crate::addr_table::AddrTable;
 use crate::decode::Addr;
-use crate::flow::{FlowKey, FlowStats};
+use crate::flow::FlowList;
 
 /// Flows summed a batch at a time: two lookups per flow make the table most of the cost, and
 /// [`AddrTable::update`] overlaps the misses of a batch.
@@ -46,16 +46,18 @@ pub struct AddrSums(AddrTable<Sums>);
 
 impl AddrSums {
     /// Sums every flow of `flows` into both of its ends.
-    pub fn over(flows: &[(FlowKey, &FlowStats)]) -> Self {
+    pub fn over(flows: &FlowList<'_>) -> Self {
         // One new remote address per flow is common: about as many addresses as flows.
         let mut table: AddrTable<Sums> = AddrTable::with_capacity(flows.len());
         let mut addrs = [Addr::default(); 2 * BATCH];
-        for chunk in flows.chunks(BATCH) {
-            for ((k, _), pair) in chunk.iter().zip(addrs.chunks_mut(2)) {
+        for start in (0..flows.len()).step_by(BATCH) {
+            let n = BATCH.min(flows.len() - start);
+            for (pair, i) in addrs.chunks_mut(2).zip(start..start + n) {
+                let k = flows.key(i);
                 pair.copy_from_slice(&[k.lo.0, k.hi.0]);
             }
-            table.update(&addrs[..2 * chunk.len()], |t, i| {
-                let (k, s) = &chunk[i / 2];
+            table.update(&addrs[..2 * n], |t, i| {
+                let s = flows.stats(start + i / 2);
                 // The low end sent direction 0, the high end direction 1.
                 let (sent, recv) = if i % 2 == 0 { (0, 1) } else { (1, 0) };
                 t.packets_sent += s.packets[sent];
@@ -63,7 +65,7 @@ impl AddrSums {
                 t.packets_received += s.packets[recv];
                 t.bytes_received += s.bytes[recv];
                 t.flows += 1;
-                if i % 2 == 0 && k.lo.0 == k.hi.0 {
+                if i % 2 == 0 && addrs[i] == addrs[i + 1] {
                     t.own_packets += s.packets[0] + s.packets[1];
                 }
             });

@@ -9,7 +9,7 @@ use crate::addr_sums::AddrSums;
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
-use crate::flow::{FlowKey, FlowStats, FlowTable, Keyer, Pending};
+use crate::flow::{FlowList, FlowTable, Keyer, Pending};
 use crate::window::{self, ReadAt, ReadError};
 
 /// Records keyed by [`run`] before the flow table accounts them together (see
@@ -294,9 +294,7 @@ impl Analyzer {
 
     /// Decides which addresses are local and which flows pass the filters.
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
-        let mut flows = Vec::with_capacity(self.flows.len());
-        crate::hint::prefault(&flows);
-        flows.extend(self.flows.iter());
+        let mut flows = self.flows.list();
         let given = filters.local_addresses();
         let keeps_all = filters.keeps_all();
         let local = if !given.is_empty() {
@@ -309,7 +307,7 @@ impl Analyzer {
         };
         // Whenever something is filtered, the local side is decided above.
         if let (false, Some(local)) = (keeps_all, &local) {
-            flows.retain(|(k, _)| {
+            flows.retain(|k| {
                 let [a, b] = k.endpoints();
                 filters.matches_flow(k.proto, a, b, local.side(&a.0, &b.0))
             });
@@ -529,7 +527,7 @@ pub struct Selection<'a> {
     /// [`LocalSet::Inferred`]) from the per-address sums it adds up for the top talkers.
     pub local: Option<LocalSet<'a>>,
     /// Flows that passed the filters.
-    pub flows: Vec<(FlowKey, &'a FlowStats)>,
+    pub flows: FlowList<'a>,
     /// Whether packets without IP passed (only when nothing is filtered).
     pub non_ip: bool,
 }
@@ -599,7 +597,7 @@ fn non_ip_name(r: NonIp) -> &'static str {
 mod tests {
     use super::*;
     use crate::decode::proto;
-    use crate::flow::Ts;
+    use crate::flow::{FlowKey, Ts};
 
     /// `n` packets of a UDP flow between `a` and `b`.
     fn flow(analyzer: &mut Analyzer, a: [u8; 4], b: [u8; 4], n: usize) {
@@ -670,8 +668,9 @@ mod tests {
         flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 3], 8);
         flow(&mut analyzer, [10, 0, 0, 2], [10, 0, 0, 4], 4);
         let busiest = |a: &Analyzer| {
-            let flows: Vec<_> = a.flows.iter().collect();
-            AddrSums::over(&flows).busiest().map(|x| x.to_string())
+            AddrSums::over(&a.flows.list())
+                .busiest()
+                .map(|x| x.to_string())
         };
         assert_eq!(busiest(&analyzer).as_deref(), Some("10.0.0.2"));
         // Three packets more, and it wins 13 to 12.

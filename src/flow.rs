@@ -19,7 +19,7 @@ use crate::decode::{proto, Addr, Fragment, IpPacket};
 
 pub use key::{FlowKey, PackedKey};
 pub use stats::{FlowStats, TcpStats, Ts};
-pub use table::{FlowTable, MAX_BATCH};
+pub use table::{FlowList, FlowTable, MAX_BATCH};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -279,6 +279,35 @@ mod table_tests {
             wire: 100,
             cap: 60,
         }
+    }
+
+    /// A list narrowed twice keeps, in table order, exactly the flows that pass both tests,
+    /// each with its own counters.
+    #[test]
+    fn flow_list_narrows_in_table_order() {
+        let mut t = FlowTable::new();
+        for i in 0..3000u32 {
+            t.add(&pending(i * 7919 % 1000, 0));
+        }
+        t.settle();
+        let all: Vec<(FlowKey, FlowStats)> = t.iter().map(|(k, s)| (k, *s)).collect();
+        let mut list = t.list();
+        assert_eq!(list.len(), all.len());
+        assert!(list.iter().map(|(k, s)| (k, *s)).eq(all.iter().copied()));
+        list.retain(|k| k.lo.1 % 2 == 0);
+        list.retain(|k| k.lo.0.bytes[3] % 3 != 0);
+        let expect: Vec<_> = all
+            .iter()
+            .filter(|(k, _)| k.lo.1 % 2 == 0 && k.lo.0.bytes[3] % 3 != 0)
+            .copied()
+            .collect();
+        assert!(!expect.is_empty() && expect.len() < all.len() / 2);
+        assert_eq!(list.len(), expect.len());
+        for (i, (k, s)) in expect.iter().enumerate() {
+            assert_eq!((list.key(i), list.stats(i)), (*k, s));
+        }
+        list.retain(|_| false);
+        assert!(list.is_empty() && list.iter().next().is_none());
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn write_matched(
         Some(lt) => CaptureWriter::new_pcap(out, lt)?,
         None => CaptureWriter::new_pcapng(out)?,
     };
-    let keys: HashSet<FlowKey> = sel.flows.iter().map(|(k, _)| *k).collect();
+    let keys: HashSet<FlowKey> = sel.flows.iter().map(|(k, _)| k).collect();
     for (_, opened) in inputs {
         let Ok(reader) = Reader::new(&opened.data) else {
             continue;

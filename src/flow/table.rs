@@ -56,6 +56,83 @@ impl Line {
     }
 }
 
+/// Some or all of a settled table's flows, by position, in the table's order: the report reads
+/// them where they are rather than from a list of copies (56 bytes a flow, 10 MiB of fresh
+/// pages at 190 k flows, read at random in size order through 4 KiB pages).
+#[derive(Debug, Clone)]
+pub struct FlowList<'a> {
+    table: &'a FlowTable,
+    /// The kept flows' indexes, ascending; `None` = every flow.
+    kept: Option<Vec<u32>>,
+}
+
+impl<'a> FlowList<'a> {
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.kept.as_ref().map_or(self.table.len(), Vec::len)
+    }
+
+    /// `true` when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    fn index(&self, i: usize) -> usize {
+        match &self.kept {
+            None => i,
+            Some(k) => k[i] as usize,
+        }
+    }
+
+    /// The key of the flow at `i`.
+    #[inline]
+    pub fn key(&self, i: usize) -> FlowKey {
+        self.table.lines[self.index(i)].key.unpack()
+    }
+
+    /// The counters of the flow at `i`.
+    #[inline]
+    pub fn stats(&self, i: usize) -> &'a FlowStats {
+        &self.table.stats[self.index(i)]
+    }
+
+    /// The flows in order.
+    pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &'a FlowStats)> + '_ {
+        (0..self.len()).map(|i| (self.key(i), self.stats(i)))
+    }
+
+    /// Keeps the flows whose key passes `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&FlowKey) -> bool) {
+        let kept = (0..self.len())
+            .filter(|&i| keep(&self.key(i)))
+            .map(|i| self.index(i) as u32)
+            .collect();
+        self.kept = Some(kept);
+    }
+
+    /// Starts loading the key of the flow at `i`, if there is one.
+    #[inline]
+    pub fn prefetch_key(&self, i: usize) {
+        if i < self.len() {
+            prefetch((&self.table.lines[self.index(i)] as *const Line).cast());
+        }
+    }
+
+    /// Starts loading the key and the counters of the flow at `i`, if there is one.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        if i < self.len() {
+            let at = self.index(i);
+            prefetch((&self.table.lines[at] as *const Line).cast());
+            let stats: *const u8 = (&self.table.stats[at] as *const FlowStats).cast();
+            for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
+                prefetch(stats.wrapping_add(line));
+            }
+        }
+    }
+}
+
 /// Bits of what a packet's accounting leaves for its flow's [`FlowStats`].
 struct Cold;
 
@@ -203,6 +280,32 @@ impl FlowTable {
         self.check_settled();
         let k = key.pack();
         self.find(&k, k.hash()).ok().map(|i| &self.stats[i])
+    }
+
+    /// A settled table of the given flows, in that order (keys must be distinct).
+    #[cfg(test)]
+    pub fn of_flows(flows: impl IntoIterator<Item = (FlowKey, FlowStats)>) -> Self {
+        let mut t = FlowTable::new();
+        for (k, s) in flows {
+            t.reserve(1);
+            let key = k.pack();
+            let h = key.hash();
+            let pos = t.find(&key, h).expect_err("keys must be distinct");
+            t.insert_at(pos, key, h, s);
+        }
+        t
+    }
+
+    /// Every flow, as a list that filters can narrow (see [`FlowList`]).
+    ///
+    /// # Panics
+    /// As [`FlowTable::iter`].
+    pub fn list(&self) -> FlowList<'_> {
+        self.check_settled();
+        FlowList {
+            table: self,
+            kept: None,
+        }
     }
 
     fn check_settled(&self) {

@@ -16,7 +16,7 @@ use crate::addr_sums::{self, AddrSums, Sums};
 use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
-use crate::flow::{FlowKey, FlowStats};
+use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::hint::prefault;
 
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
@@ -114,7 +114,7 @@ pub struct Report<'a> {
 #[derive(Debug)]
 pub struct Flows<'a> {
     /// The selection's flows, in its order.
-    flows: &'a [(FlowKey, &'a FlowStats)],
+    flows: &'a FlowList<'a>,
     /// Indexes into `flows`, largest flow first.
     order: Vec<usize>,
     local: LocalSet<'a>,
@@ -138,24 +138,16 @@ impl<'a> Flows<'a> {
 
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
-        let (k, s) = &self.flows[self.order[i]];
-        flow_row(k, s, &self.local)
+        let j = self.order[i];
+        flow_row(&self.flows.key(j), self.flows.stats(j), &self.local)
     }
 
-    /// Starts loading what the rows a little after `i` will read: in size order, their
-    /// selection entries and their stats are at random places in tables of tens of
-    /// megabytes, and waiting for each in turn took nearly half the time of writing them. The
-    /// entry is loaded [`ROW_AHEAD`] rows ahead, and its stats, whose address is in the
-    /// entry, half as far ahead, when the entry has arrived.
+    /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
+    /// flows are at random places in tables of tens of megabytes, and waiting for each in turn
+    /// took nearly half the time of writing them.
     fn prefetch(&self, i: usize) {
         if let Some(&j) = self.order.get(i + ROW_AHEAD) {
-            prefetch_entry(&self.flows[j]);
-        }
-        if let Some(&j) = self.order.get(i + ROW_AHEAD / 2) {
-            let stats: *const u8 = (self.flows[j].1 as *const FlowStats).cast();
-            for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
-                crate::hint::prefetch(stats.wrapping_add(line));
-            }
+            self.flows.prefetch(j);
         }
     }
 }
@@ -625,13 +617,13 @@ type PerProto = [(Count, u64); 256];
 
 /// Indexes of `flows`, largest first (bytes, then packets, then key), with the totals of all
 /// of them and per protocol.
-fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) {
+fn size_order(flows: &FlowList<'_>) -> (Vec<usize>, Count, PerProto) {
     let mut matched = Count::default();
     let mut per_proto = [(Count::default(), 0u64); 256];
-    // The flows are sorted as (figures, index) pairs, not as the selection's pairs: their
-    // stats sit behind pointers into a table of tens of megabytes, and comparing through
-    // them cost two cache misses per comparison. The selection is in table order, so this
-    // loop reads the stats sequentially, once. Both figures fit one word, complemented so
+    // The flows are sorted as (figures, index) pairs, not as flows: their stats sit in a
+    // table of tens of megabytes, and comparing them there cost two cache misses per
+    // comparison. The list is in table order, so this loop reads the stats sequentially,
+    // once. Both figures fit one word, complemented so
     // that ascending words are descending figures, unless a flow has 2^40 bytes or 2^24
     // packets (a 16-byte pair sorts faster than the 24-byte triple it was).
     let mut order: Vec<(u64, u32)> = Vec::with_capacity(flows.len());
@@ -669,13 +661,13 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
         if end - start > 1 {
             ranked.clear();
             for p in start..end {
-                // In this order the keys are at random places in the selection: loading
+                // In this order the keys are at random places in the table: loading
                 // them ahead lets the cache misses overlap instead of queueing.
                 if let Some(ahead) = order.get(p + RANK_AHEAD) {
-                    prefetch_entry(&flows[ahead.1 as usize]);
+                    flows.prefetch_key(ahead.1 as usize);
                 }
                 let i = order[p].1;
-                ranked.push((key_rank(&flows[i as usize].0), i));
+                ranked.push((key_rank(&flows.key(i as usize)), i));
             }
             ranked.sort_unstable();
             for (slot, &(_, i)) in order[start..end].iter_mut().zip(&ranked) {
@@ -691,7 +683,7 @@ fn size_order(flows: &[(FlowKey, &FlowStats)]) -> (Vec<usize>, Count, PerProto) 
 /// The flows as `size_order` pairs when their figures do not fit one word: sorted by
 /// comparison, equal figures sharing one rank in place of the word.
 #[cold]
-fn ranked_by_size(flows: &[(FlowKey, &FlowStats)]) -> Vec<(u64, u32)> {
+fn ranked_by_size(flows: &FlowList<'_>) -> Vec<(u64, u32)> {
     let mut wide: Vec<(u64, u64, u32)> = flows
         .iter()
         .enumerate()
@@ -768,13 +760,6 @@ fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr
 /// How many flows ahead [`build`] starts loading the keys it ranks (a rank costs ~100
 /// instructions, a miss several hundred cycles).
 const RANK_AHEAD: usize = 16;
-
-/// Starts loading a selection entry, which may straddle two cache lines.
-fn prefetch_entry(e: &(FlowKey, &FlowStats)) {
-    let p: *const u8 = (e as *const (FlowKey, &FlowStats)).cast();
-    crate::hint::prefetch(p);
-    crate::hint::prefetch(p.wrapping_add(std::mem::size_of_val(e) - 1));
-}
 
 /// Sorts (word, index) pairs whose indexes ascend by word, then index: a stable radix sort, a
 /// byte of the word per pass from the lowest, skipping the passes where every pair has the
@@ -1304,7 +1289,7 @@ mod tests {
                     s
                 })
                 .collect();
-            let flows: Vec<(FlowKey, &_)> = stats
+            let flows: Vec<(FlowKey, _)> = stats
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
@@ -1313,22 +1298,24 @@ mod tests {
                         proto: 6,
                         ports_known: true,
                         lo: (Addr::v4(b), (i % 7) as u16),
-                        hi: (Addr::v4([10, 0, 0, 1]), 443),
+                        // Distinct keys, as a table holds, that often differ only here.
+                        hi: (Addr::v4([10, 0, 0, 1]), (i / 7) as u16),
                         icmp_id: None,
                     };
-                    (key, s)
+                    (key, *s)
                 })
                 .collect();
-            let (order, matched, _) = super::size_order(&flows);
+            let table = crate::flow::FlowTable::of_flows(flows.iter().copied());
+            let (order, matched, _) = super::size_order(&table.list());
             let mut expect: Vec<usize> = (0..flows.len()).collect();
             expect.sort_by(|&a, &b| {
-                let (fa, fb) = (flows[a].1, flows[b].1);
+                let (fa, fb) = (&flows[a].1, &flows[b].1);
                 (fb.total_bytes(), fb.total_packets())
                     .cmp(&(fa.total_bytes(), fa.total_packets()))
                     .then(flows[a].0.cmp(&flows[b].0))
             });
             assert!(order == expect, "{n} flows, wide {wide}");
-            let packets: u64 = stats.iter().map(|s| s.total_packets()).sum();
+            let packets: u64 = flows.iter().map(|(_, s)| s.total_packets()).sum();
             assert_eq!(matched.packets, packets);
         }
     }
