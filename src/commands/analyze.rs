@@ -94,6 +94,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         files.push(facts);
     }
     lap("pass");
+    analyzer.flows.release_index();
     let selection = analyzer.select(&filters);
     lap("selection");
     if let Some(path) = &args.write {
