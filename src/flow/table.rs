@@ -181,7 +181,8 @@ const TAG: u64 = 0xFFFF_FFFF_0000_0000;
 #[derive(Debug, Clone)]
 pub struct FlowTable {
     /// 0 = empty; else hash tag in the high 32 bits ([`TAG`]), index + 1 in the low 32 (the
-    /// 2^32 - 1 flows that allows would take a terabyte of table first).
+    /// 2^32 - 1 flows that allows would take a terabyte of table first). No slots at all
+    /// after [`FlowTable::release_index`], until `reserve` places the flows again.
     slots: Vec<u64>,
     lines: Vec<Line>,
     stats: Vec<FlowStats>,
