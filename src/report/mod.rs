@@ -623,9 +623,9 @@ fn size_order(flows: &FlowList<'_>) -> (Vec<usize>, Count, PerProto) {
     // The flows are sorted as (figures, index) pairs, not as flows: their stats sit in a
     // table of tens of megabytes, and comparing them there cost two cache misses per
     // comparison. The list is in table order, so this loop reads the stats sequentially,
-    // once. Both figures fit one word, complemented so
-    // that ascending words are descending figures, unless a flow has 2^40 bytes or 2^24
-    // packets (a 16-byte pair sorts faster than the 24-byte triple it was).
+    // once. Both figures fit one word, complemented so that ascending words are descending
+    // figures, unless a flow has 2^40 bytes or 2^24 packets (a 16-byte pair sorts faster than
+    // the 24-byte triple it was).
     let mut order: Vec<(u64, u32)> = Vec::with_capacity(flows.len());
     prefault(&order);
     let mut fits = true;
