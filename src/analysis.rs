@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::addr_sums::AddrSums;
+use crate::capture::pcap::Shape;
 use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
@@ -333,11 +334,35 @@ pub fn run(
     // One loop per format, so that each reader's record walk is inlined into it.
     match reader {
         Reader::Pcap(r) => {
-            account_all(|| r.pull(), counters, analyzer);
+            if !r.is_done() {
+                // The common shapes as constants, each with a loop of its own.
+                let shape = |big_endian, nanos| Shape {
+                    big_endian,
+                    nanos,
+                    header_len: 16,
+                };
+                match r.shape() {
+                    s if s == shape(false, false) => {
+                        account_all(|| r.pull_shaped(shape(false, false)), counters, analyzer)
+                    }
+                    s if s == shape(false, true) => {
+                        account_all(|| r.pull_shaped(shape(false, true)), counters, analyzer)
+                    }
+                    s if s == shape(true, false) => {
+                        account_all(|| r.pull_shaped(shape(true, false)), counters, analyzer)
+                    }
+                    s if s == shape(true, true) => {
+                        account_all(|| r.pull_shaped(shape(true, true)), counters, analyzer)
+                    }
+                    s => account_all(|| r.pull_shaped(s), counters, analyzer),
+                }
+            }
             r.take_error()
         }
         Reader::Pcapng(r) => {
-            account_all(|| r.pull(), counters, analyzer);
+            if !r.is_done() {
+                account_all(|| r.pull_live(), counters, analyzer);
+            }
             r.take_error()
         }
     }

@@ -234,17 +234,36 @@ impl<'a> PcapngReader<'a> {
     /// walk, left for [`take_error`](Self::take_error).
     #[inline(always)]
     pub fn pull(&mut self) -> Option<Record<'a>> {
-        while !self.done {
+        if self.done {
+            return None;
+        }
+        self.pull_live()
+    }
+
+    /// Whether the walk has stopped: [`pull`](Self::pull) would return `None`.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// [`pull`](Self::pull) for a reader that is not [done](Self::is_done). Every `None`
+    /// leaves it done, so a loop that stops at the first `None` calls this without testing
+    /// `done` for every block (2 of ~460 instructions a packet).
+    #[inline(always)]
+    pub fn pull_live(&mut self) -> Option<Record<'a>> {
+        debug_assert!(!self.done);
+        loop {
             match self.next_block() {
                 Ok(Some(rec)) => return Some(rec),
-                Ok(None) => continue,
+                // Not a packet: a block to step over, or the end.
+                Ok(None) if !self.done => continue,
+                Ok(None) => return None,
                 Err(e) => {
                     self.done = true;
                     self.error = Some(e);
+                    return None;
                 }
             }
         }
-        None
     }
 
     /// The record of the Enhanced Packet Block at `pos` when it is whole in `d`, sound, and of
