@@ -136,7 +136,10 @@ impl PackedKey {
         (PackedKey(words), dir)
     }
 
-    /// A fast, fixed hash (the folded-multiply construction of wyhash/foldhash).
+    /// A fast, fixed hash (the folded-multiply construction of wyhash/foldhash). Three
+    /// multiplies: one multiply of two words folded onto one, with a last fold of its halves,
+    /// was 17 instructions a packet cheaper but spread structured keys worse (see
+    /// `structured_keys_hash_like_random_ones`).
     #[inline]
     pub fn hash(&self) -> u64 {
         let [a, b, c, d, meta] = self.0;
@@ -179,6 +182,90 @@ mod tests {
             },
         ] {
             assert_eq!(key.pack().unpack(), key);
+        }
+    }
+
+    /// Flows that differ in one field only, the way real traffic's do (a client's ports, the
+    /// hosts of one subnet, sequential IPv6 interface ids or prefixes), spread over the slots
+    /// and tags of a [`crate::flow::FlowTable`] as random keys would: no two share a hash,
+    /// and in a table of four slots per key, linear probing moves a key 0.17 slots from home
+    /// on average (α / 2(1 − α) at load α = 1/4); this hash gives 0.159–0.170. One multiply
+    /// of the words folded two by two, then its halves folded, gave 0.208–0.221 on three sets
+    /// and two equal hashes on a fourth.
+    #[test]
+    fn structured_keys_hash_like_random_ones() {
+        let v4 = |x: u16| Addr::v4([10, 0, (x >> 8) as u8, x as u8]);
+        let v6 = |at: usize, x: u16| {
+            let mut b = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+            b[at..at + 2].copy_from_slice(&x.to_be_bytes());
+            Addr::v6(b)
+        };
+        let key = |lo: (Addr, u16), hi: (Addr, u16)| FlowKey {
+            proto: proto::TCP,
+            ports_known: true,
+            lo,
+            hi,
+            icmp_id: None,
+        };
+        let n = 1u16 << 14;
+        let sets: [(&str, Vec<FlowKey>); 6] = [
+            (
+                "client ports",
+                (0..n)
+                    .map(|i| key((v4(1), 1024 + i), (v4(2), 443)))
+                    .collect(),
+            ),
+            (
+                "v4 hosts",
+                (0..n)
+                    .map(|i| key((v4(i), 50000), (Addr::v4([203, 0, 113, 9]), 443)))
+                    .collect(),
+            ),
+            (
+                "v4 pairs",
+                (0..n)
+                    .map(|i| key((v4(i & 127), 80), (v4(i >> 7 | 0x8000), 80)))
+                    .collect(),
+            ),
+            (
+                "v6 interface ids",
+                (0..n)
+                    .map(|i| key((v6(14, 1), 443), (v6(14, 2 + i), 443)))
+                    .collect(),
+            ),
+            (
+                "v6 prefixes",
+                (0..n)
+                    .map(|i| key((v6(4, i), 443), (v6(4, 0xffff), 443)))
+                    .collect(),
+            ),
+            (
+                "v6 ids both ends",
+                (0..n)
+                    .map(|i| key((v6(12, i & 127), 53), (v6(14, i >> 7 | 0x8000), 53)))
+                    .collect(),
+            ),
+        ];
+        for (name, keys) in sets {
+            let hashes: Vec<u64> = keys.iter().map(|k| k.pack().hash()).collect();
+            let distinct: std::collections::HashSet<u64> = hashes.iter().copied().collect();
+            assert_eq!(distinct.len(), keys.len(), "{name}: hashes collide");
+            let slots = 4 * keys.len();
+            let mut taken = vec![false; slots];
+            let mut moved = 0;
+            for h in hashes {
+                let mut pos = h as usize & (slots - 1);
+                while taken[pos] {
+                    pos = (pos + 1) & (slots - 1);
+                    moved += 1;
+                }
+                taken[pos] = true;
+            }
+            let mean = moved as f64 / keys.len() as f64;
+            assert!(
+                mean < 0.22,
+                "{name}: keys {mean:.3} slots from home on average"
+            );
         }
     }
 }
