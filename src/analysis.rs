@@ -223,7 +223,7 @@ impl Analyzer {
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
         let mut p = Pending::EMPTY;
-        if self.key_into(r, &mut p) {
+        if self.key_into(fast::Decoder::new(), r, &mut p) {
             self.flows.add(&p);
         }
     }
@@ -233,8 +233,8 @@ impl Analyzer {
     /// packet in place: one copied in from elsewhere would be written in pieces and read back
     /// whole, which stalls store forwarding.
     #[inline(always)]
-    fn key_into(&mut self, r: &Record<'_>, slot: &mut Pending) -> bool {
-        if let Some(t) = fast::tuple(r.linktype, r.data) {
+    fn key_into(&mut self, fast: fast::Decoder, r: &Record<'_>, slot: &mut Pending) -> bool {
+        if let Some(t) = fast.tuple(r.linktype, r.data) {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
             return true;
         }
@@ -379,6 +379,7 @@ fn account_all<'a>(
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
     let mut hashes = [0u64; BATCH];
+    let fast = fast::Decoder::new();
     loop {
         let (mut taken, mut n) = (0, 0);
         while taken < BATCH {
@@ -390,7 +391,7 @@ fn account_all<'a>(
             };
             taken += 1;
             counters.add(r);
-            if analyzer.key_into(r, &mut pending[n]) {
+            if analyzer.key_into(fast, r, &mut pending[n]) {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;

@@ -149,10 +149,41 @@ static TABLES: Tables = Tables {
     },
 };
 
-/// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
-/// of the pass's decoding, and a call returns the tuple through memory.
+/// The tuple of a common-shape packet, `None` for any other: [`Decoder::tuple`].
 #[inline(always)]
 pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
+    Decoder::new().tuple(linktype, d)
+}
+
+/// The fast path, its tables hidden from the optimizer (see [`Decoder::tuple`]) once, for as
+/// many packets as a loop that holds it decodes: hiding them for every packet stored their
+/// address on the stack and read it back (3 instructions a packet).
+#[derive(Clone, Copy)]
+pub struct Decoder(&'static Tables);
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// The decoder.
+    #[inline(always)]
+    pub fn new() -> Self {
+        Decoder(std::hint::black_box(&TABLES))
+    }
+
+    /// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
+    /// of the pass's decoding, and a call returns the tuple through memory.
+    #[inline(always)]
+    pub fn tuple(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
+        tuple_in(self.0, linktype, d)
+    }
+}
+
+#[inline(always)]
+fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
     if linktype != ETHERNET {
         return None;
     }
@@ -170,11 +201,10 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
     // mispredictions). So both versions are read by the same instructions, with offsets and
     // masks from a table row that the ethertype picks; an IPv4 packet shorter than IPv6's
     // 40-byte header (a 28-byte UDP datagram cut by the snap length) is left to the general
-    // decoder. The rows are read through `black_box`: LLVM, knowing their contents, would
-    // otherwise compare the ethertype and branch again (as it does for `if`, `select`, or
-    // masks made from a comparison).
+    // decoder. The rows are read through `black_box` (in `Decoder::new`): LLVM, knowing their
+    // contents, would otherwise compare the ethertype and branch again (as it does for `if`,
+    // `select`, or masks made from a comparison).
     let h: &[u8; 40] = ip.get(..40)?.try_into().ok()?;
-    let tables = std::hint::black_box(&TABLES);
     let v = &tables.versions[usize::from(et >> 15)];
     let field = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
     // IPv4 with a header of at least 20 bytes starts 0x45..=0x4f; IPv6 0x60..=0x6f.
