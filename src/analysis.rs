@@ -102,8 +102,16 @@ impl FileCounters {
     /// Accounts one record.
     #[inline]
     pub fn add(&mut self, r: &Record<'_>) {
-        let cap = r.data.len() as u64;
         self.packets += 1;
+        self.add_uncounted(r);
+    }
+
+    /// [`add`](Self::add) but for the count of packets, for a loop that adds its count of
+    /// records at once: counted with the byte sums, it was added with the wire bytes as a
+    /// vector, in 6 instructions a record instead of 2.
+    #[inline(always)]
+    fn add_uncounted(&mut self, r: &Record<'_>) {
+        let cap = r.data.len() as u64;
         self.bytes += u64::from(r.wire_len);
         self.captured_bytes += cap;
         self.truncated_packets += u64::from(cap < u64::from(r.wire_len));
@@ -390,13 +398,14 @@ fn account_all<'a>(
                 break;
             };
             taken += 1;
-            counters.add(r);
+            counters.add_uncounted(r);
             if analyzer.key_into(fast, r, &mut pending[n]) {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;
             }
         }
+        counters.packets += taken as u64;
         analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
         if taken < BATCH {
             return;
