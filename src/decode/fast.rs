@@ -157,7 +157,7 @@ pub fn tuple(linktype: u16, d: &[u8]) -> Option<Tuple> {
 
 /// The fast path, its tables hidden from the optimizer (see [`Decoder::tuple`]) once, for as
 /// many packets as a loop that holds it decodes: hiding them for every packet stored their
-/// address on the stack and read it back (3 instructions a packet).
+/// address on the stack and read it back.
 #[derive(Clone, Copy)]
 pub struct Decoder(&'static Tables);
 

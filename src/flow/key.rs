@@ -263,7 +263,7 @@ mod tests {
             }
             let mean = moved as f64 / keys.len() as f64;
             assert!(
-                mean < 0.22,
+                mean < 0.19,
                 "{name}: keys {mean:.3} slots from home on average"
             );
         }
