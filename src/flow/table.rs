@@ -189,7 +189,7 @@ pub struct FlowTable {
     /// 0 = empty; else the flow's index + 1 in the bits of the slots' mask (their number is a
     /// power of two), and above them as many bits of its hash as a tag ([`tag`]): 12 at 1 M
     /// slots, 22 at the first 1024. Half the 8 bytes a slot took with a 32-bit tag, so more of
-    /// them stay in the cache: small.pcap -j1 0.477 → 0.458 s, small.pcapng 0.527 → 0.508
+    /// them stay in the cache: small.pcap -j1 0.466 → 0.453 s, small.pcapng 0.577 → 0.558
     /// (medians of 21 and 15 interleaved runs). A table is limited to 2^31 slots, 2^30 flows,
     /// which would take 200 GiB of table first. No slots at all after
     /// [`FlowTable::release_index`], until `reserve` places the flows again.
