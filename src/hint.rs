@@ -113,7 +113,7 @@ pub fn written_zeros<T: Slot>(n: usize, huge: bool) -> Vec<T> {
 }
 
 /// An integer a table's slots are made of (see [`written_zeros`]).
-pub trait Slot: Copy + std::fmt::Debug {
+pub trait Slot: Copy {
     /// Zero: an empty slot.
     const ZERO: Self;
 }

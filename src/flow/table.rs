@@ -157,8 +157,7 @@ pub const MAX_BATCH: usize = 64;
 /// [`ROOMY_FLOWS`], two from there on. A lookup whose flow is not in its home slot walks on,
 /// and the walk's end is a branch the CPU mispredicts: with at most 1/2, 10 M small packets
 /// over 190 k flows took 0.451 s; with 1/4, 0.433 s, for 4 MiB more of slots (at 1/8,
-/// 0.444 s). Beyond, two slots a flow keep the memory per flow within its bound as it was
-/// when slots took 8 bytes.
+/// 0.444 s). Beyond, two, to save memory where flows are many.
 fn slots_for(flows: usize) -> usize {
     flows * if flows < ROOMY_FLOWS { 4 } else { 2 }
 }
@@ -171,8 +170,8 @@ const ROOMY_FLOWS: usize = 1 << 19;
 const ROOMY_FLOWS: usize = 1 << 9;
 
 /// The tag of hash `h` in a slot whose index bits are `mask`: the hash's bits from 32 up,
-/// above the mask. Slots hold at least twice as many flows as there are, so the index + 1 of
-/// any flow fits in the mask's bits.
+/// above the mask. There are at least twice as many slots as flows, so the index + 1 of any
+/// flow fits in the mask's bits.
 #[inline(always)]
 fn tag(h: u64, mask: u32) -> u32 {
     (h >> 32) as u32 & !mask
