@@ -177,6 +177,18 @@ fn tag(h: u64, mask: u32) -> u32 {
     (h >> 32) as u32 & !mask
 }
 
+/// The slot of flow `idx`, whose hash is `h`, among slots whose index bits are `mask`.
+#[inline(always)]
+fn slot(h: u64, idx: usize, mask: u32) -> u32 {
+    tag(h, mask) | (idx as u32 + 1)
+}
+
+/// The flow a taken slot `s` points to, if its tag is that of hash `h`.
+#[inline(always)]
+fn slot_flow(s: u32, h: u64, mask: u32) -> Option<usize> {
+    (s & !mask == tag(h, mask)).then(|| (s & mask) as usize - 1)
+}
+
 /// The flow table: open addressing over 4-byte slots (hash tag + index) pointing into dense
 /// arrays of `Line`s and [`FlowStats`].
 ///
@@ -329,9 +341,9 @@ impl FlowTable {
     }
 
     /// Frees the slots, which only lookups need, once the table is complete: the report
-    /// reads flows by position. At 190 k flows they are 8 MiB, and the report's own vectors
-    /// then take the pages they leave instead of fresh ones (small.pcap -j1: peak RSS 79 →
-    /// 71 MiB). The next packet added or table merged indexes the flows again first.
+    /// reads flows by position. At 190 k flows they are 4 MiB (8 MiB when they were 8-byte
+    /// slots), and the report's own vectors then take the pages they leave instead of fresh
+    /// ones (small.pcap -j1, with 8-byte slots: peak RSS 79 → 71 MiB). The next packet added or table merged indexes the flows again first.
     pub fn release_index(&mut self) {
         self.slots = Vec::new();
     }
@@ -388,15 +400,13 @@ impl FlowTable {
     #[inline]
     fn find(&self, key: &PackedKey, h: u64) -> Result<usize, usize> {
         let mask = self.mask();
-        let tag = tag(h, mask as u32);
         let mut pos = h as usize & mask;
         loop {
             let s = self.slots[pos];
             if s == 0 {
                 return Err(pos);
             }
-            if s & !(mask as u32) == tag {
-                let idx = (s & mask as u32) as usize - 1;
+            if let Some(idx) = slot_flow(s, h, mask as u32) {
                 if self.lines[idx].key == *key {
                     return Ok(idx);
                 }
@@ -432,7 +442,7 @@ impl FlowTable {
                 while self.slots[pos] != 0 {
                     pos = (pos + 1) & (cap - 1);
                 }
-                self.slots[pos] = tag(h, (cap - 1) as u32) | ((b * MAX_BATCH + k) as u32 + 1);
+                self.slots[pos] = slot(h, b * MAX_BATCH + k, (cap - 1) as u32);
             }
         }
     }
@@ -440,7 +450,7 @@ impl FlowTable {
     /// Puts a new flow whose full counters are `s` into empty slot `pos`.
     fn insert_at(&mut self, pos: usize, key: PackedKey, h: u64, s: FlowStats) -> usize {
         let idx = self.lines.len();
-        self.slots[pos] = tag(h, self.mask() as u32) | (idx as u32 + 1);
+        self.slots[pos] = slot(h, idx, self.mask() as u32);
         self.lines.push(Line::of(key, &s));
         self.stats.push(s);
         idx
@@ -597,15 +607,13 @@ impl FlowTable {
         // stays valid through the batch, as slots never move between `reserve`s.
         let mut candidate = [usize::MAX; MAX];
         for (c, &h) in candidate.iter_mut().zip(hashes) {
-            let tag = tag(h, mask as u32);
             let mut pos = h as usize & mask;
             loop {
                 let s = self.slots[pos];
                 if s == 0 {
                     break;
                 }
-                if s & !(mask as u32) == tag {
-                    let idx = (s & mask as u32) as usize - 1;
+                if let Some(idx) = slot_flow(s, h, mask as u32) {
                     *c = idx;
                     prefetch((&self.lines[idx] as *const Line).cast());
                     break;
