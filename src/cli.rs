@@ -24,9 +24,10 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Flow statistics of local capture files (pcap or pcapng, `-` for stdin, .gz ok).
+    /// Flow statistics of captures: local files (pcap or pcapng, `-` for stdin, .gz ok), or a
+    /// capture's files in Blob Storage (--capture, --url) fetched into memory.
     #[command(after_help = crate::exit::HELP)]
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Download a finished capture's file(s) from Blob Storage: by capture name or blob URL.
     #[command(after_help = crate::exit::HELP)]
     Download(DownloadArgs),
@@ -71,10 +72,10 @@ pub struct ArmArgs {
     /// Resource group of the network watcher [default: NetworkWatcherRG].
     #[arg(short = 'g', long, value_name = "NAME")]
     pub resource_group: Option<String>,
-    /// Network watcher name [default with --location: NetworkWatcher_<location>].
+    /// Network watcher name (default with --location: `NetworkWatcher_<location>`).
     #[arg(short = 'w', long, value_name = "NAME")]
     pub watcher: Option<String>,
-    /// Region of the default watcher (NetworkWatcher_<location> in NetworkWatcherRG).
+    /// Region of the default watcher (`NetworkWatcher_<location>` in NetworkWatcherRG).
     #[arg(short = 'l', long, value_name = "REGION")]
     pub location: Option<String>,
     /// Credential. `token` uses the bearer token in NWCAP_ACCESS_TOKEN as is
@@ -264,9 +265,17 @@ pub struct FilterArgs {
 /// `nwcap analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture files; `-` reads standard input. Several files give one merged report.
-    #[arg(required = true, value_name = "FILE")]
+    /// Capture files; `-` reads standard input. Several files (and blobs) give one merged
+    /// report.
+    #[arg(value_name = "FILE", required_unless_present_any = ["capture", "url"])]
     pub files: Vec<String>,
+    /// Also analyze this capture's file(s) from Blob Storage (name or full resource id),
+    /// fetched into memory: nothing is written to disk.
+    #[arg(long, value_name = "CAPTURE", conflicts_with = "url")]
+    pub capture: Option<String>,
+    /// Also analyze this blob (URL, may carry a SAS), fetched into memory. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub url: Vec<String>,
     /// Output format (default: table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
@@ -284,6 +293,9 @@ pub struct AnalyzeArgs {
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Where `--capture` is, and how to fetch its blobs.
+    #[command(flatten, next_help_heading = "Capture in Azure (--capture, --url)")]
+    pub remote: RemoteArgs,
 }
 
 /// `nwcap download`.
@@ -296,16 +308,36 @@ pub struct DownloadArgs {
         conflicts_with = "url"
     )]
     pub capture: Option<String>,
+    /// Blob URL to download instead of resolving a capture; may carry a SAS. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub url: Vec<String>,
+    /// Where to save: a folder (existing, or ending in `/`), or a file name for one blob.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+    /// Replace an existing file even when it already holds this blob version.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no summary lines (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Where the capture is, and how to reach its blob.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Where a capture's blobs are and how to fetch them: shared by `download` and `analyze`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
     /// Subscription id of the capture.
     #[arg(short = 's', long, env = "AZURE_SUBSCRIPTION_ID")]
     pub subscription: Option<String>,
     /// Resource group of the network watcher [default: NetworkWatcherRG].
     #[arg(short = 'g', long, value_name = "NAME")]
     pub resource_group: Option<String>,
-    /// Network watcher name (default: NetworkWatcher_<location>).
+    /// Network watcher name (default: `NetworkWatcher_<location>`).
     #[arg(short = 'w', long)]
     pub watcher: Option<String>,
-    /// Region of the default watcher (NetworkWatcher_<location> in NetworkWatcherRG).
+    /// Region of the default watcher (`NetworkWatcher_<location>` in NetworkWatcherRG).
     #[arg(short = 'l', long, value_name = "REGION")]
     pub location: Option<String>,
     /// Resource Manager endpoint (Azure China, US Government, tests).
@@ -314,37 +346,25 @@ pub struct DownloadArgs {
     /// REST api-version of Microsoft.Network.
     #[arg(long, default_value = DEFAULT_API_VERSION, value_name = "VERSION")]
     pub api_version: String,
-    /// Blob URL to download instead of resolving a capture; may carry a SAS. Repeatable.
-    #[arg(long, value_name = "URL")]
-    pub url: Vec<String>,
     /// SAS token for the blob(s), e.g. `sv=...&sig=...`; without one nwcap uses Entra ID.
     #[arg(long, value_name = "TOKEN", env = "NWCAP_SAS", hide_env_values = true)]
     pub sas: Option<String>,
-    /// Where to save: a folder (existing, or ending in `/`), or a file name for one blob.
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
-    pub output: Option<std::path::PathBuf>,
     /// Concurrent ranged GETs per blob.
     #[arg(long, default_value_t = crate::azure::blob::DEFAULT_PARALLEL, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub parallel: usize,
     /// Bytes per ranged GET, e.g. 8MiB, 512KiB, 4M (64KiB..=256MiB).
     #[arg(long, default_value = "16MiB", value_parser = parse_block_size)]
     pub block_size: usize,
-    /// Replace an existing file even when it already holds this blob version.
-    #[arg(long)]
-    pub force: bool,
-    /// How often a broken transfer is resumed before giving up (then rerun to resume).
+    /// How often a broken transfer is resumed before giving up.
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
-    /// No progress bar and no summary lines (errors are still printed).
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Credential for Resource Manager and, without a SAS, for Blob Storage. `token` uses the
     /// bearer token in NWCAP_ACCESS_TOKEN (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
     #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = AuthKind::Auto)]
     pub auth: AuthKind,
 }
 
-impl DownloadArgs {
+impl RemoteArgs {
     /// The Resource Manager settings, for resolving a capture name (download's `--output` is a
     /// path, so it cannot share the ARM commands' argument group).
     pub fn arm(&self) -> ArmArgs {

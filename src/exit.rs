@@ -23,10 +23,11 @@ pub const TIMEOUT: i32 = 8;
 /// Azure was unavailable: throttled (429) or failing (5xx) after retries, or no answer.
 /// Trying again later may work.
 pub const UNAVAILABLE: i32 = 9;
-/// `download`: the blob changed during the download, or failed its size/Content-MD5 check;
-/// nothing was kept under the final name.
+/// `download` (or `analyze --capture`): the blob changed during the download, or failed its
+/// size/Content-MD5 check; nothing was kept under the final name, nor analyzed.
 pub const BLOB_CHANGED: i32 = 10;
-/// `download`: Blob Storage refused access (401/403: SAS or Entra ID role).
+/// `download` (or `analyze --capture`): Blob Storage refused access (401/403: SAS or Entra ID
+/// role).
 pub const STORAGE_AUTH: i32 = 11;
 
 /// Text for `--help`.
@@ -42,9 +43,10 @@ pub const HELP: &str = "Exit codes:
   7  the capture ended in Error, or an Azure operation reported Failed/Canceled
   8  wait: the capture was still running at --timeout
   9  Azure unavailable: throttled (429), server errors (5xx) or no answer, after retries
-  10 download: the blob changed mid-download or failed its size/MD5 check (no file kept)
-  11 download: storage access denied (bad or expired SAS, or missing role
-     \"Storage Blob Data Reader\")";
+  10 download, analyze --capture/--url: the blob changed mid-download or failed its
+     size/MD5 check (no file kept, nothing analyzed)
+  11 download, analyze --capture/--url: storage access denied (bad or expired SAS,
+     or missing role \"Storage Blob Data Reader\")";
 
 /// An error that decides the process exit code.
 #[derive(Debug, thiserror::Error)]

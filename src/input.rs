@@ -113,6 +113,16 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
             }
         }
     };
+    Ok(inflated(data))
+}
+
+/// Bytes already in memory (a blob fetched by `analyze --capture`), inflated when gzip.
+pub fn from_memory(data: Vec<u8>) -> Opened {
+    inflated(Input::Owned(data))
+}
+
+/// `data` as opened: inflated when it is gzip, as it is otherwise.
+fn inflated(data: Input) -> Opened {
     if data.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         let warning = flate2::read::MultiGzDecoder::new(&data[..])
@@ -124,15 +134,15 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
                     out.len()
                 )
             });
-        return Ok(Opened {
+        return Opened {
             data: Input::Owned(out),
             warning,
             gzip: true,
-        });
+        };
     }
-    Ok(Opened {
+    Opened {
         data,
         warning: None,
         gzip: false,
-    })
+    }
 }

@@ -154,6 +154,13 @@ impl BlobUrl {
         Ok(Self { url, container_at })
     }
 
+    /// The URL without its query, and so without any SAS: how reports name the blob.
+    pub fn location(&self) -> String {
+        let mut u = self.url.clone();
+        u.set_query(None);
+        u.to_string()
+    }
+
     /// True when the URL carries a SAS signature (then no token credential is needed).
     pub fn has_sas(&self) -> bool {
         self.url.query_pairs().any(|(k, _)| k == "sig")
@@ -511,13 +518,15 @@ impl BlobDownloader {
         }
         write_record(&files.part_record, &props.etag)
             .map_err(|e| io_err("cannot write", &files.part_record, &e))?;
-        let writer = Writer::open(&files.part, offset, props.md5.is_some())?;
+        let mut writer = Writer::open(&files.part, offset, props.md5.is_some())?;
 
         obs.start(&shown, props.size, offset);
         let result = self
-            .transfer(url, &props, offset, writer, obs)
+            .transfer(url, &props, offset, &mut writer, obs)
             .await
-            .and_then(|(written, md5)| verify(&shown, &props, written, md5));
+            .and_then(|(written, md5)| {
+                verify(&shown, &props, written, md5, "the file was not kept")
+            });
         obs.finish();
 
         match result {
@@ -542,13 +551,52 @@ impl BlobDownloader {
         }
     }
 
+    /// Downloads one blob into memory, checked as [`BlobDownloader::download`] checks a file
+    /// (size, and Content-MD5 when the blob has one), for `analyze` to read without a file on
+    /// disk. The blob must fit in memory: it is held whole.
+    pub async fn fetch(&self, url: &BlobUrl, obs: &dyn Observer) -> Result<Vec<u8>, BlobError> {
+        let props = self.properties(url).await?;
+        let shown = url.to_string();
+        let mut buf = Vec::new();
+        usize::try_from(props.size)
+            .ok()
+            .and_then(|n| buf.try_reserve_exact(n).ok())
+            .ok_or_else(|| {
+                BlobError::Io(format!(
+                    "{shown}: {} bytes do not fit in memory; `nwcap download` it and analyze the file",
+                    props.size
+                ))
+            })?;
+        if props.md5.is_none() {
+            obs.detail(&format!(
+                "{url}: the blob has no Content-MD5; only its size will be checked"
+            ));
+        }
+        let mut writer = Writer::memory(buf, props.md5.is_some())?;
+        obs.start(&shown, props.size, 0);
+        let result = self
+            .transfer(url, &props, 0, &mut writer, obs)
+            .await
+            .and_then(|(written, md5)| {
+                verify(&shown, &props, written, md5, "nothing was analyzed")
+            });
+        obs.finish();
+        result?;
+        match writer.to {
+            Target::Memory(buf) => Ok(buf),
+            Target::File(_) => Err(BlobError::Io(format!(
+                "{shown}: not downloaded into memory"
+            ))),
+        }
+    }
+
     /// Streams bytes `offset..size` to the writer, resuming after transient failures.
     async fn transfer(
         &self,
         url: &BlobUrl,
         props: &BlobProps,
         mut offset: u64,
-        mut writer: Writer,
+        writer: &mut Writer,
         obs: &dyn Observer,
     ) -> Result<(u64, Option<[u8; 16]>), BlobError> {
         let client = self.client(url)?;
@@ -619,10 +667,15 @@ impl BlobDownloader {
             }
             failures += 1;
             if failures > self.options.retries {
+                let keeps = writer.keeps();
                 let (written, _) = writer.finish().await?;
+                let then = if keeps {
+                    "the bytes so far are kept: run the same command again to resume"
+                } else {
+                    "run the command again, or `nwcap download` the blob, which can resume"
+                };
                 return Err(BlobError::Interrupted(format!(
-                    "{name}: transfer failed at byte {written} of {} ({err}); the bytes so far \
-                     are kept: run the same command again to resume",
+                    "{name}: transfer failed at byte {written} of {} ({err}); {then}",
                     props.size
                 )));
             }
@@ -645,6 +698,7 @@ fn verify(
     props: &BlobProps,
     written: u64,
     md5: Option<[u8; 16]>,
+    then: &str,
 ) -> Result<bool, BlobError> {
     if written != props.size {
         return Err(BlobError::Integrity(format!(
@@ -655,7 +709,7 @@ fn verify(
     match (&props.md5, md5) {
         (Some(want), Some(got)) if want.as_slice() != got.as_slice() => {
             Err(BlobError::Integrity(format!(
-                "{shown}: Content-MD5 mismatch (blob {}, downloaded {}); the file was not kept",
+                "{shown}: Content-MD5 mismatch (blob {}, downloaded {}); {then}",
                 hex(want),
                 hex(&got)
             )))
@@ -716,12 +770,20 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> BlobError {
 /// What the writer ends with: bytes in the file, and the MD5 of all of them when hashing.
 type Written = Result<(u64, Option<[u8; 16]>), BlobError>;
 
-/// Writes chunks on one thread and hashes them on another, so disk writes, MD5 and the
-/// network overlap; each channel holds at most two chunks (`Bytes` clones share memory), which
-/// bounds memory.
+/// Writes chunks on one thread (or into memory) and hashes them on another, so disk writes,
+/// MD5 and the network overlap; each channel holds at most two chunks (`Bytes` clones share
+/// memory), which bounds memory.
 struct Writer {
-    file: Stage<u64>,
+    to: Target,
     hash: Option<Stage<[u8; 16]>>,
+}
+
+/// Where a [`Writer`] puts the bytes.
+enum Target {
+    /// A file, written on a thread of its own; the thread returns the file's length.
+    File(Stage<u64>),
+    /// Memory: the whole blob, for `analyze` (see [`BlobDownloader::fetch`]).
+    Memory(Vec<u8>),
 }
 
 /// A thread fed through a bounded channel.
@@ -804,7 +866,7 @@ impl Writer {
             None
         };
         let path = path.to_owned();
-        let file = Stage::spawn("nwcap-writer", move |mut rx| {
+        let to = Stage::spawn("nwcap-writer", move |mut rx| {
             let mut written = keep;
             while let Some(chunk) = rx.blocking_recv() {
                 file.write_all(&chunk)
@@ -816,7 +878,34 @@ impl Writer {
                 .map_err(|e| io_err("cannot write", &path, &e))?;
             Ok(written)
         })?;
-        Ok(Self { file, hash })
+        Ok(Self {
+            to: Target::File(to),
+            hash,
+        })
+    }
+
+    /// A writer into `buf` (empty; its capacity the blob's size), hashing when `hash`.
+    fn memory(buf: Vec<u8>, hash: bool) -> Result<Self, BlobError> {
+        let hash = if hash {
+            Some(Stage::spawn("nwcap-md5", move |mut rx| {
+                let mut h = Md5::new();
+                while let Some(chunk) = rx.blocking_recv() {
+                    h.update(&chunk);
+                }
+                Ok(h.finalize().into())
+            })?)
+        } else {
+            None
+        };
+        Ok(Self {
+            to: Target::Memory(buf),
+            hash,
+        })
+    }
+
+    /// Whether the bytes written so far outlive the process, for a later run to resume.
+    fn keeps(&self) -> bool {
+        matches!(self.to, Target::File(_))
     }
 
     /// Queues a chunk; on a failure returns the writer's (or hasher's) error.
@@ -825,7 +914,15 @@ impl Writer {
             Some(h) => h.send(chunk.clone()).await,
             None => true,
         };
-        if hashed && self.file.send(chunk).await {
+        let stored = hashed
+            && match &mut self.to {
+                Target::File(f) => f.send(chunk).await,
+                Target::Memory(buf) => {
+                    buf.extend_from_slice(&chunk);
+                    true
+                }
+            };
+        if stored {
             return Ok(());
         }
         Err(self
@@ -835,9 +932,12 @@ impl Writer {
             .unwrap_or_else(|| BlobError::Io("the writer stopped".into())))
     }
 
-    /// Flushes, syncs and returns (bytes in the file, MD5 of the whole file when hashing).
+    /// Flushes, syncs and returns (bytes written, MD5 of them all when hashing).
     async fn finish(&mut self) -> Written {
-        let written = self.file.join().await;
+        let written = match &mut self.to {
+            Target::File(f) => f.join().await,
+            Target::Memory(buf) => Ok(buf.len() as u64),
+        };
         let md5 = match self.hash.as_mut() {
             Some(h) => Some(h.join().await?),
             None => None,

@@ -6,7 +6,9 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
 
+use super::download;
 use crate::analysis::{self, Analyzer, FileCounters, Selection};
+use crate::azure::blob::Observer;
 use crate::capture::write::CaptureWriter;
 use crate::capture::{Format, Reader};
 use crate::cli::{AnalyzeArgs, FilterArgs};
@@ -63,11 +65,12 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let filters = FilterSet::compile(&specs).map_err(exit::usage)?;
 
     // Open everything first so a typo in the last path fails before any work.
-    let inputs = args
+    let mut inputs = args
         .files
         .iter()
         .map(|p| input::open(p).map(|o| (p.clone(), o)))
         .collect::<Result<Vec<_>, _>>()?;
+    inputs.extend(fetch_remote(args, verbose)?);
 
     let threads = args
         .threads
@@ -131,6 +134,36 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         exit::DAMAGED_INPUT
     } else {
         exit::OK
+    })
+}
+
+/// The blobs of `--capture` or `--url`, fetched into memory and checked as `download` checks
+/// them, each named by its URL without the query (no SAS in a report).
+fn fetch_remote(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<Vec<(String, Opened)>> {
+    if args.capture.is_none() && args.url.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let ui = download::Ui::new(verbose, false);
+        let (downloader, urls) = download::blobs(
+            args.capture.as_deref(),
+            &args.url,
+            &args.remote,
+            false,
+            verbose,
+            &ui,
+        )
+        .await?;
+        let mut fetched = Vec::with_capacity(urls.len());
+        for url in &urls {
+            let bytes = downloader.fetch(url, &ui).await.map_err(download::coded)?;
+            ui.detail(&format!("fetched {url} ({} bytes)", bytes.len()));
+            fetched.push((url.location(), input::from_memory(bytes)));
+        }
+        Ok(fetched)
     })
 }
 

@@ -15,7 +15,7 @@ use crate::azure::blob::{
     redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer, Outcome,
 };
 use crate::azure::packet_capture::PacketCaptures;
-use crate::cli::DownloadArgs;
+use crate::cli::{DownloadArgs, RemoteArgs};
 use crate::exit::{self, Coded};
 
 /// Downloads every blob of the capture (or the `--url`s); stops at the first failure, whose
@@ -29,41 +29,15 @@ pub fn run(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
 
 async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
     let ui = Ui::new(verbose, args.quiet);
-    let options = DownloadOptions {
-        parallel: NonZero::new(args.parallel.max(1)).expect("at least 1"),
-        block_size: NonZero::new(args.block_size.max(1)).expect("at least 1"),
-        force: args.force,
-        retries: args.retries,
-        ..Default::default()
-    };
-
-    let (urls, storage_paths) = if args.url.is_empty() {
-        (Vec::new(), capture_storage_paths(args, verbose).await?)
-    } else {
-        let urls = args
-            .url
-            .iter()
-            .map(|u| BlobUrl::parse(u, args.sas.as_deref()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(coded)?;
-        (urls, Vec::new())
-    };
-    let needs_token =
-        urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && args.sas.is_none());
-    let credential = if needs_token {
-        Some(arm_common::credential(args.auth)?)
-    } else {
-        None
-    };
-    let downloader = BlobDownloader::new(credential, options);
-    let urls = if storage_paths.is_empty() {
-        urls
-    } else {
-        resolve_storage_paths(&downloader, &storage_paths, args.sas.as_deref(), &ui)
-            .await
-            .map_err(coded)?
-    };
-
+    let (downloader, urls) = blobs(
+        args.capture.as_deref(),
+        &args.url,
+        &args.remote,
+        args.force,
+        verbose,
+        &ui,
+    )
+    .await?;
     for (url, dest) in plan_destinations(&urls, args.output.as_deref())? {
         match downloader.download(&url, &dest, &ui).await {
             Ok(Outcome::Downloaded {
@@ -89,10 +63,63 @@ async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
+/// The blobs of `capture` (looked up in Resource Manager) or the blob `urls`, and a downloader
+/// that can read them: with the SAS of `remote`, else with an Entra ID token.
+pub(crate) async fn blobs(
+    capture: Option<&str>,
+    urls: &[String],
+    remote: &RemoteArgs,
+    force: bool,
+    verbose: u8,
+    obs: &dyn Observer,
+) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>)> {
+    let options = DownloadOptions {
+        parallel: NonZero::new(remote.parallel.max(1)).expect("at least 1"),
+        block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
+        force,
+        retries: remote.retries,
+        ..Default::default()
+    };
+    let sas = remote.sas.as_deref();
+    let (urls, storage_paths) = if urls.is_empty() {
+        let name = capture.unwrap_or_default();
+        (
+            Vec::new(),
+            capture_storage_paths(name, remote, verbose).await?,
+        )
+    } else {
+        let urls = urls
+            .iter()
+            .map(|u| BlobUrl::parse(u, sas))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(coded)?;
+        (urls, Vec::new())
+    };
+    let needs_token =
+        urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
+    let credential = if needs_token {
+        Some(arm_common::credential(remote.auth)?)
+    } else {
+        None
+    };
+    let downloader = BlobDownloader::new(credential, options);
+    let urls = if storage_paths.is_empty() {
+        urls
+    } else {
+        resolve_storage_paths(&downloader, &storage_paths, sas, obs)
+            .await
+            .map_err(coded)?
+    };
+    Ok((downloader, urls))
+}
+
 /// The capture's `storageLocation.storagePath`, from Resource Manager.
-async fn capture_storage_paths(args: &DownloadArgs, verbose: u8) -> anyhow::Result<Vec<String>> {
-    let name = args.capture.as_deref().unwrap_or_default();
-    let arm = args.arm();
+async fn capture_storage_paths(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> anyhow::Result<Vec<String>> {
+    let arm = remote.arm();
     let id = arm_common::capture(name, &arm)?;
     let client = arm_common::client(&arm, verbose)?;
     let c = PacketCaptures::new(&client)
@@ -248,7 +275,7 @@ fn common_folder(names: &[String]) -> String {
 
 /// Maps a blob failure to its exit code: 2 bad URL, 10 blob changed or failed verification,
 /// 11 storage access denied, 1 anything else.
-fn coded(e: BlobError) -> anyhow::Error {
+pub(crate) fn coded(e: BlobError) -> anyhow::Error {
     let code = match &e {
         BlobError::BadUrl(_) => exit::USAGE,
         BlobError::Changed(_) | BlobError::Integrity(_) => exit::BLOB_CHANGED,
@@ -264,7 +291,7 @@ fn coded(e: BlobError) -> anyhow::Error {
 
 /// Terminal output: a progress bar on a terminal stderr, messages by verbosity. Everything
 /// printed goes through [`redact`].
-struct Ui {
+pub(crate) struct Ui {
     verbose: u8,
     quiet: bool,
     bars: bool,
@@ -272,7 +299,8 @@ struct Ui {
 }
 
 impl Ui {
-    fn new(verbose: u8, quiet: bool) -> Self {
+    /// Progress and messages by `verbose`; only errors and warnings when `quiet`.
+    pub(crate) fn new(verbose: u8, quiet: bool) -> Self {
         Self {
             verbose,
             quiet,

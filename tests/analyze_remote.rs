@@ -1,0 +1,219 @@
+//! `nwcap analyze --url` and `--capture` end to end: blobs in a real Azurite (see
+//! tests/support/azurite.rs; run `scripts/install-test-tools` first), a capture in the fake
+//! Resource Manager. A fetched blob must give the report its file gives when analyzed from
+//! disk (which tests/oracle.rs holds to tshark), and nothing may reach the disk.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use support::azurite::{self, Azurite};
+use support::fake_arm::{FakeArm, TOKEN};
+
+const C: &str = "network-watcher-logs";
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/corpus")
+        .join(name)
+}
+
+fn nwcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(args)
+        .env_remove("NWCAP_SAS")
+        .env_remove("NWCAP_ACCESS_TOKEN")
+        .output()
+        .expect("run nwcap")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn report(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "nwcap failed ({:?}):\n{}",
+        o.status.code(),
+        stderr(o)
+    );
+    serde_json::from_slice(&o.stdout).expect("a JSON report")
+}
+
+/// The report without the inputs' names, which differ between a file and a blob.
+fn without_paths(mut r: Value) -> Value {
+    for f in r["summary"]["files"].as_array_mut().expect("files") {
+        f["path"] = Value::Null;
+    }
+    r
+}
+
+fn local(file: &Path) -> Value {
+    report(&nwcap(&[
+        "analyze",
+        file.to_str().unwrap(),
+        "--output",
+        "json",
+        "-j",
+        "2",
+    ]))
+}
+
+#[test]
+fn blobs_give_the_report_of_their_files() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let dir = tempfile::tempdir().unwrap();
+    // pcap (Content-MD5 checked), pcapng in blocks (no Content-MD5), gzip inflated as from disk.
+    let cases = [
+        ("zeek__http-bro.org.pcap", false),
+        ("zeek__pcapng-multi-interface.pcapng", true),
+        ("zeek__echo-connections.pcap.gz", false),
+    ];
+    for (name, blocks) in cases {
+        let file = corpus(name);
+        let bytes = std::fs::read(&file).unwrap();
+        let blob = format!("vm1/2026/12/04/{name}");
+        if blocks {
+            az.put_blob_in_blocks(C, &blob, &bytes, 64 * 1024);
+        } else {
+            az.put_blob(C, &blob, &bytes);
+        }
+        let url = az.blob_url(C, &blob);
+        let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+            .args(["analyze", "--url", &url, "--output", "json", "-j", "2"])
+            .args(["--block-size", "64KiB", "-v"])
+            .current_dir(dir.path())
+            .env_remove("NWCAP_SAS")
+            .output()
+            .unwrap();
+        let got = report(&o);
+        let path = got["summary"]["files"][0]["path"].as_str().unwrap();
+        assert_eq!(path, format!("{}/{C}/{blob}", az.endpoint()), "{name}");
+        let err = stderr(&o);
+        let sig = &url[url.find("sig=").unwrap() + 4..];
+        assert!(!err.contains(sig), "signature leaked: {err}");
+        assert!(err.contains(&format!("({} bytes)", bytes.len())), "{err}");
+        assert_eq!(without_paths(got), without_paths(local(&file)), "{name}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "analyze wrote to disk"
+    );
+
+    // A local file and a blob together: one report over both, as for two files.
+    let a = corpus("zeek__http-bro.org.pcap");
+    let b = corpus("zeek__pcapng-multi-interface.pcapng");
+    let url = az.blob_url(C, "vm1/2026/12/04/zeek__pcapng-multi-interface.pcapng");
+    let mixed = report(&nwcap(&[
+        "analyze",
+        a.to_str().unwrap(),
+        "--url",
+        &url,
+        "--output",
+        "json",
+    ]));
+    let files = report(&nwcap(&[
+        "analyze",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert!(mixed["matched"]["packets"].as_u64().unwrap() > 0);
+    assert_eq!(without_paths(mixed), without_paths(files));
+}
+
+#[test]
+fn a_capture_name_is_resolved_and_its_blob_analyzed() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let blob = "subscriptions/subid/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1/2026/12/04/packetcapture_10_00_00_000.cap";
+    let file = corpus("zeek__http-bro.org.pcap");
+    az.put_blob(C, blob, &std::fs::read(&file).unwrap());
+    let arm = FakeArm::start();
+    arm.add_capture("TestCapture", std::time::Duration::ZERO, false);
+    arm.set_storage_path("TestCapture", &format!("{}/{C}/{blob}", az.endpoint()));
+
+    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(["analyze", "--capture", "TestCapture", "--output", "json"])
+        .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
+        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token", "-v"])
+        .args(["--sas", &azurite::blob_sas(C, blob)])
+        .env("NWCAP_ACCESS_TOKEN", TOKEN)
+        .env_remove("NWCAP_SAS")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+    assert!(!all.contains(TOKEN), "token leaked: {all}");
+    assert!(
+        !all.contains("sig=") || all.contains("sig=REDACTED"),
+        "{all}"
+    );
+    assert_eq!(without_paths(report(&o)), without_paths(local(&file)));
+
+    // An unknown capture: Resource Manager's 404, named, exit 5, no report.
+    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args(["analyze", "--capture", "Nope", "-s", "subid", "-g", "rg1"])
+        .args([
+            "-w",
+            "nw1",
+            "--arm-endpoint",
+            &arm.endpoint(),
+            "--auth",
+            "token",
+        ])
+        .env("NWCAP_ACCESS_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Nope"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn failed_fetches_give_one_line_and_no_report() {
+    let az = Azurite::start();
+    az.create_container(C);
+    let bytes = std::fs::read(corpus("zeek__http-bro.org.pcap")).unwrap();
+    az.put_blob(C, "a.cap", &bytes);
+    let good = az.blob_url(C, "a.cap");
+    let check = |o: &Output, code: i32, want: &str| {
+        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert!(err.contains(want), "expected '{want}' in: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line expected: {err}"
+        );
+        assert!(o.stdout.is_empty(), "a report was printed");
+    };
+
+    check(
+        &nwcap(&["analyze", "--url", &az.blob_url(C, "nope.cap")]),
+        1,
+        "not found (404",
+    );
+    let sig = good.find("sig=").unwrap() + 4;
+    let mut bad = good.clone();
+    bad.replace_range(sig..sig + 6, "AAAAAA");
+    check(
+        &nwcap(&["analyze", "--url", &bad]),
+        11,
+        "access denied (403",
+    );
+    az.set_content_md5(C, "a.cap", "AAAAAAAAAAAAAAAAAAAAAA==");
+    check(
+        &nwcap(&["analyze", "--url", &good]),
+        10,
+        "Content-MD5 mismatch",
+    );
+    // Neither files nor a capture: a usage error.
+    let o = nwcap(&["analyze"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
