@@ -18,4 +18,5 @@ pub mod flow;
 pub mod hint;
 pub mod input;
 pub mod report;
+pub mod streamed;
 pub mod window;

@@ -551,43 +551,35 @@ impl BlobDownloader {
         }
     }
 
-    /// Downloads one blob into memory, checked as [`BlobDownloader::download`] checks a file
-    /// (size, and Content-MD5 when the blob has one), for `analyze` to read without a file on
-    /// disk. The blob must fit in memory: it is held whole.
-    pub async fn fetch(&self, url: &BlobUrl, obs: &dyn Observer) -> Result<Vec<u8>, BlobError> {
-        let props = self.properties(url).await?;
+    /// Downloads one blob as its bytes in order into `to`, whose receiver reads them as they
+    /// come (`analyze` streams a capture through its pass so), and checks them as
+    /// [`BlobDownloader::download`] checks a file (size, and Content-MD5 when the blob has
+    /// one) once the last is sent: until this returns `Ok`, the bytes are not to be trusted.
+    /// `props` come from [`BlobDownloader::properties`], so that the reader knows the size
+    /// before the first byte. The channel closes when this returns.
+    pub async fn stream(
+        &self,
+        url: &BlobUrl,
+        props: &BlobProps,
+        to: tokio::sync::mpsc::Sender<Bytes>,
+        obs: &dyn Observer,
+    ) -> Result<(), BlobError> {
         let shown = url.to_string();
-        let mut buf = Vec::new();
-        usize::try_from(props.size)
-            .ok()
-            .and_then(|n| buf.try_reserve_exact(n).ok())
-            .ok_or_else(|| {
-                BlobError::Io(format!(
-                    "{shown}: {} bytes do not fit in memory; `nwcap download` it and analyze the file",
-                    props.size
-                ))
-            })?;
         if props.md5.is_none() {
             obs.detail(&format!(
                 "{url}: the blob has no Content-MD5; only its size will be checked"
             ));
         }
-        let mut writer = Writer::memory(buf, props.md5.is_some())?;
+        let mut writer = Writer::channel(to, props.md5.is_some())?;
         obs.start(&shown, props.size, 0);
         let result = self
-            .transfer(url, &props, 0, &mut writer, obs)
+            .transfer(url, props, 0, &mut writer, obs)
             .await
             .and_then(|(written, md5)| {
-                verify(&shown, &props, written, md5, "nothing was analyzed")
+                verify(&shown, props, written, md5, "its report was not printed")
             });
         obs.finish();
-        result?;
-        match writer.to {
-            Target::Memory(buf) => Ok(buf),
-            Target::File(_) => Err(BlobError::Io(format!(
-                "{shown}: not downloaded into memory"
-            ))),
-        }
+        result.map(|_| ())
     }
 
     /// Streams bytes `offset..size` to the writer, resuming after transient failures.
@@ -782,8 +774,9 @@ struct Writer {
 enum Target {
     /// A file, written on a thread of its own; the thread returns the file's length.
     File(Stage<u64>),
-    /// Memory: the whole blob, for `analyze` (see [`BlobDownloader::fetch`]).
-    Memory(Vec<u8>),
+    /// A channel, read as the bytes come (see [`BlobDownloader::stream`]); `None` once
+    /// closed. Counts what it sent.
+    Channel(Option<tokio::sync::mpsc::Sender<Bytes>>, u64),
 }
 
 /// A thread fed through a bounded channel.
@@ -884,8 +877,8 @@ impl Writer {
         })
     }
 
-    /// A writer into `buf` (empty; its capacity the blob's size), hashing when `hash`.
-    fn memory(buf: Vec<u8>, hash: bool) -> Result<Self, BlobError> {
+    /// A writer into the channel `to`, hashing when `hash`.
+    fn channel(to: tokio::sync::mpsc::Sender<Bytes>, hash: bool) -> Result<Self, BlobError> {
         let hash = if hash {
             Some(Stage::spawn("nwcap-md5", move |mut rx| {
                 let mut h = Md5::new();
@@ -898,7 +891,7 @@ impl Writer {
             None
         };
         Ok(Self {
-            to: Target::Memory(buf),
+            to: Target::Channel(Some(to), 0),
             hash,
         })
     }
@@ -917,9 +910,12 @@ impl Writer {
         let stored = hashed
             && match &mut self.to {
                 Target::File(f) => f.send(chunk).await,
-                Target::Memory(buf) => {
-                    buf.extend_from_slice(&chunk);
-                    true
+                Target::Channel(to, sent) => {
+                    *sent += chunk.len() as u64;
+                    match to {
+                        Some(to) => to.send(chunk).await.is_ok(),
+                        None => false,
+                    }
                 }
             };
         if stored {
@@ -936,7 +932,11 @@ impl Writer {
     async fn finish(&mut self) -> Written {
         let written = match &mut self.to {
             Target::File(f) => f.join().await,
-            Target::Memory(buf) => Ok(buf.len() as u64),
+            Target::Channel(to, sent) => {
+                // The reader sees the end.
+                *to = None;
+                Ok(*sent)
+            }
         };
         let md5 = match self.hash.as_mut() {
             Some(h) => Some(h.join().await?),

@@ -229,6 +229,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The same reader, for a file of which the bytes it was made from are only the first
+    /// (a capture streamed in: the rest comes window by window) and whose length is `len`.
+    pub fn with_len(self, len: usize) -> Self {
+        match self {
+            Reader::Pcap(r) => Reader::Pcap(r.with_len(len)),
+            Reader::Pcapng(r) => Reader::Pcapng(r.with_len(len)),
+        }
+    }
+
     /// Length of the whole file.
     pub fn file_len(&self) -> usize {
         match self {

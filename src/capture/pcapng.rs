@@ -141,6 +141,13 @@ impl<'a> PcapngReader<'a> {
         self.base + self.pos
     }
 
+    /// The same reader, for a file of which the bytes it was made from are only the first
+    /// (a capture streamed in: the rest comes window by window) and whose length is `len`.
+    pub fn with_len(mut self, len: usize) -> Self {
+        self.len = len;
+        self
+    }
+
     /// Length of the whole file.
     pub fn file_len(&self) -> usize {
         self.len

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::download;
 use crate::analysis::{self, Analyzer, FileCounters, Selection};
-use crate::azure::blob::Observer;
+use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
 use crate::capture::write::CaptureWriter;
 use crate::capture::{Format, Reader};
 use crate::cli::{AnalyzeArgs, FilterArgs};
@@ -18,6 +18,7 @@ use crate::filter::{FilterSet, FilterSpec};
 use crate::flow::{FlowKey, Keyer};
 use crate::input::{self, Opened};
 use crate::report::{self, FileFacts, OutputFormat, Readable};
+use crate::streamed::Streamed;
 use crate::window;
 
 /// Builds the filter list: each `--filter` (and `--filters-json` entry) with the single-field
@@ -64,13 +65,14 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let specs = filter_specs(&args.filter)?;
     let filters = FilterSet::compile(&specs).map_err(exit::usage)?;
 
-    // Open everything first so a typo in the last path fails before any work.
+    // Open everything first so a typo in the last path fails before any work; blobs are
+    // found (and their access checked) before any is read.
     let mut inputs = args
         .files
         .iter()
         .map(|p| input::open(p).map(|o| (p.clone(), o)))
         .collect::<Result<Vec<_>, _>>()?;
-    inputs.extend(fetch_remote(args, verbose)?);
+    let remote = Remote::find(args, verbose)?;
 
     let threads = args
         .threads
@@ -89,12 +91,29 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, opened) in &inputs {
-        let facts = analyze_one(path, opened, threads, verbose, &mut analyzer);
-        if let Some(e) = &facts.error {
-            eprintln!("nwcap: {path}: {e}");
+        files.push(analyze_one(
+            path,
+            Source::of(opened),
+            threads,
+            verbose,
+            &mut analyzer,
+        ));
+    }
+    if let Some(remote) = &remote {
+        for url in &remote.urls {
+            let (facts, kept) =
+                remote.analyze(url, args.write.is_some(), verbose, &mut analyzer)?;
+            files.push(facts);
+            if let Some(kept) = kept {
+                inputs.push((url.location(), kept));
+            }
+        }
+    }
+    for f in &files {
+        if let Some(e) = &f.error {
+            eprintln!("nwcap: {}: {e}", f.path);
             damaged = true;
         }
-        files.push(facts);
     }
     lap("pass");
     analyzer.flows.release_index();
@@ -137,34 +156,132 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     })
 }
 
-/// The blobs of `--capture` or `--url`, fetched into memory and checked as `download` checks
-/// them, each named by its URL without the query (no SAS in a report).
-fn fetch_remote(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<Vec<(String, Opened)>> {
-    if args.capture.is_none() && args.url.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
+/// The blobs of `--capture` or `--url`, and what reads them.
+struct Remote {
+    rt: tokio::runtime::Runtime,
+    downloader: BlobDownloader,
+    urls: Vec<BlobUrl>,
+    ui: download::Ui,
+}
+
+/// Chunks a blob's download may hold ready for the pass, beyond the ranges the SDK buffers
+/// itself: it delivers each range (`--block-size`, 16 MiB by default) as one chunk, so this
+/// bounds memory as `download` bounds it, whatever the blob's size.
+const AHEAD: usize = 2;
+
+impl Remote {
+    /// Resolves `--capture` (in Resource Manager, then in the storage account) or `--url`;
+    /// `None` when there is neither.
+    fn find(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<Option<Remote>> {
+        if args.capture.is_none() && args.url.is_empty() {
+            return Ok(None);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         let ui = download::Ui::new(verbose, false);
-        let (downloader, urls) = download::blobs(
+        let (downloader, urls) = rt.block_on(download::blobs(
             args.capture.as_deref(),
             &args.url,
             &args.remote,
             false,
             verbose,
             &ui,
-        )
-        .await?;
-        let mut fetched = Vec::with_capacity(urls.len());
-        for url in &urls {
-            let bytes = downloader.fetch(url, &ui).await.map_err(download::coded)?;
-            ui.detail(&format!("fetched {url} ({} bytes)", bytes.len()));
-            fetched.push((url.location(), input::from_memory(bytes)));
+        ))?;
+        Ok(Some(Remote {
+            rt,
+            downloader,
+            urls,
+            ui,
+        }))
+    }
+
+    /// Streams the blob at `url` through one pass while it downloads, so that memory does not
+    /// grow with its size and the two overlap. The report of a blob that fails its checks
+    /// (size, Content-MD5, etag) is not returned: the error is. With `keep`, also returns the
+    /// whole blob, for `--write`'s second pass; a gzip blob is inflated in memory first.
+    fn analyze(
+        &self,
+        url: &BlobUrl,
+        keep: bool,
+        verbose: u8,
+        analyzer: &mut Analyzer,
+    ) -> anyhow::Result<(FileFacts, Option<Opened>)> {
+        let props = self
+            .rt
+            .block_on(self.downloader.properties(url))
+            .map_err(download::coded)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+        let path = url.location();
+        let (fetched, (facts, kept)) = std::thread::scope(|s| {
+            let pass = s.spawn(|| {
+                let mut stream = Streamed::open(rx, props.size);
+                if stream.head().starts_with(&[0x1f, 0x8b]) {
+                    stream.keep();
+                    let all = input::from_memory(stream.finish().unwrap_or_default());
+                    let facts = analyze_one(&path, Source::of(&all), 1, verbose, analyzer);
+                    return (facts, keep.then_some(all));
+                }
+                if keep {
+                    stream.keep();
+                }
+                let source = Source {
+                    data: stream.head(),
+                    len: usize::try_from(props.size).ok(),
+                    windowed: Some(analysis::Windowed {
+                        src: &stream,
+                        map: None,
+                        window: window::WINDOW,
+                    }),
+                    gzip: false,
+                    warning: None,
+                };
+                let facts = analyze_one(&path, source, 1, verbose, analyzer);
+                (facts, stream.finish().map(input::from_memory))
+            });
+            let fetched = self
+                .rt
+                .block_on(self.downloader.stream(url, &props, tx, &self.ui));
+            let done = pass.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (fetched, done)
+        });
+        fetched.map_err(download::coded)?;
+        self.ui
+            .detail(&format!("fetched {url} ({} bytes)", props.size));
+        Ok((facts, kept))
+    }
+}
+
+/// One input's bytes as the pass reads them.
+struct Source<'a> {
+    /// The whole capture, or its first bytes when it is streamed in.
+    data: &'a [u8],
+    /// The length of the whole capture, when `data` holds only its first bytes.
+    len: Option<usize>,
+    /// How to read it window by window, if not in place.
+    windowed: Option<analysis::Windowed<'a>>,
+    /// Whether the bytes were inflated from gzip.
+    gzip: bool,
+    /// A remark about how it was read.
+    warning: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    /// An opened input: a file on disk is read through a window; bytes already in memory are
+    /// walked in place.
+    fn of(opened: &'a Opened) -> Source<'a> {
+        Source {
+            data: &opened.data,
+            len: None,
+            windowed: opened.on_disk().map(|(f, map)| analysis::Windowed {
+                src: f,
+                map: Some(map),
+                window: window::WINDOW,
+            }),
+            gzip: opened.gzip,
+            warning: opened.warning.as_deref(),
         }
-        Ok(fetched)
-    })
+    }
 }
 
 /// Where the report goes: standard output. Flow rows come in chunks of megabytes, and the
@@ -245,7 +362,7 @@ fn write_matched(
 
 fn analyze_one(
     path: &str,
-    opened: &Opened,
+    source: Source<'_>,
     threads: usize,
     verbose: u8,
     analyzer: &mut Analyzer,
@@ -258,10 +375,13 @@ fn analyze_one(
         counters: FileCounters::default(),
         readable: Readable::Full,
         error: None,
-        warnings: opened.warning.iter().cloned().collect(),
+        warnings: source.warning.iter().map(|w| w.to_string()).collect(),
     };
-    let reader = match Reader::new(&opened.data) {
-        Ok(r) => r,
+    let reader = match Reader::new(source.data) {
+        Ok(r) => match source.len {
+            Some(len) => r.with_len(len),
+            None => r,
+        },
         Err(e) => {
             facts.readable = Readable::None;
             facts.error = Some(e.to_string());
@@ -269,20 +389,14 @@ fn analyze_one(
         }
     };
     let fmt = reader.format();
-    facts.format = Some(match (fmt, opened.gzip) {
+    facts.format = Some(match (fmt, source.gzip) {
         (f, true) => format!("{f}, gzip-compressed"),
         (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
     });
-    // A file on disk is read through a window; bytes already in memory are walked in place.
-    let windowed = opened.on_disk().map(|(f, map)| analysis::Windowed {
-        src: f,
-        map: Some(map),
-        window: window::WINDOW,
-    });
     let pass = analysis::run_parallel(
         reader,
-        &opened.data,
-        windowed,
+        source.data,
+        source.windowed,
         threads,
         &mut facts.counters,
         analyzer,
