@@ -762,7 +762,7 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> BlobError {
 /// What the writer ends with: bytes in the file, and the MD5 of all of them when hashing.
 type Written = Result<(u64, Option<[u8; 16]>), BlobError>;
 
-/// Writes chunks on one thread (or into memory) and hashes them on another, so disk writes,
+/// Writes chunks on one thread (or sends them on) and hashes them on another, so disk writes,
 /// MD5 and the network overlap; each channel holds at most two chunks (`Bytes` clones share
 /// memory), which bounds memory.
 struct Writer {
@@ -820,6 +820,33 @@ impl<T: Send + 'static> Stage<T> {
     }
 }
 
+/// A thread computing the MD5 of the chunks it is sent, after the first `n` bytes of the file
+/// `resumed` names when it is `Some((file, n))`: the digest covers the whole blob.
+fn md5_stage(resumed: Option<(PathBuf, u64)>) -> Result<Stage<[u8; 16]>, BlobError> {
+    Stage::spawn("nwcap-md5", move |mut rx| {
+        let mut h = Md5::new();
+        if let Some((path, n)) = resumed {
+            let mut old = fs::File::open(&path)
+                .map_err(|e| io_err("cannot read", &path, &e))?
+                .take(n);
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let got = old
+                    .read(&mut buf)
+                    .map_err(|e| io_err("cannot read", &path, &e))?;
+                if got == 0 {
+                    break;
+                }
+                h.update(&buf[..got]);
+            }
+        }
+        while let Some(chunk) = rx.blocking_recv() {
+            h.update(&chunk);
+        }
+        Ok(h.finalize().into())
+    })
+}
+
 impl Writer {
     fn open(path: &Path, keep: u64, hash: bool) -> Result<Self, BlobError> {
         let mut file = OpenOptions::new()
@@ -833,28 +860,7 @@ impl Writer {
         file.seek(SeekFrom::Start(keep))
             .map_err(|e| io_err("cannot write", path, &e))?;
         let hash = if hash {
-            let path = path.to_owned();
-            Some(Stage::spawn("nwcap-md5", move |mut rx| {
-                let mut h = Md5::new();
-                // Resuming: the digest covers the whole blob, so read back what is there.
-                let mut old = fs::File::open(&path)
-                    .map_err(|e| io_err("cannot read", &path, &e))?
-                    .take(keep);
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = old
-                        .read(&mut buf)
-                        .map_err(|e| io_err("cannot read", &path, &e))?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                while let Some(chunk) = rx.blocking_recv() {
-                    h.update(&chunk);
-                }
-                Ok(h.finalize().into())
-            })?)
+            Some(md5_stage(Some((path.to_owned(), keep)))?)
         } else {
             None
         };
@@ -879,17 +885,7 @@ impl Writer {
 
     /// A writer into the channel `to`, hashing when `hash`.
     fn channel(to: tokio::sync::mpsc::Sender<Bytes>, hash: bool) -> Result<Self, BlobError> {
-        let hash = if hash {
-            Some(Stage::spawn("nwcap-md5", move |mut rx| {
-                let mut h = Md5::new();
-                while let Some(chunk) = rx.blocking_recv() {
-                    h.update(&chunk);
-                }
-                Ok(h.finalize().into())
-            })?)
-        } else {
-            None
-        };
+        let hash = if hash { Some(md5_stage(None)?) } else { None };
         Ok(Self {
             to: Target::Channel(Some(to), 0),
             hash,
