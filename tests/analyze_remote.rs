@@ -320,6 +320,28 @@ fn write_and_damage_work_as_for_files() {
     let got = parse(&o);
     assert_eq!(got["summary"]["files"][0]["readable"], "partial");
     assert_eq!(got, parse(&l));
+
+    // Empty, and not a capture: the same errors as for such files.
+    for (name, bytes) in [
+        ("empty.cap", &b""[..]),
+        ("text.cap", &b"hello, not a capture\n"[..]),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        az.put_blob(C, name, bytes);
+        let o = nwcap(&[
+            "analyze",
+            "--url",
+            &az.blob_url(C, name),
+            "--output",
+            "json",
+        ]);
+        let l = nwcap(&["analyze", f.to_str().unwrap(), "--output", "json"]);
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        let got = parse(&o);
+        assert_eq!(got["summary"]["files"][0]["readable"], "none", "{name}");
+        assert_eq!(got, parse(&l), "{name}");
+    }
 }
 
 #[test]
