@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Flow statistics of captures: local files (pcap or pcapng, `-` for stdin, .gz ok), or a
-    /// capture's files in Blob Storage (--capture, --url) fetched into memory.
+    /// capture's files in Blob Storage (--capture, --url), read as they download.
     #[command(after_help = crate::exit::HELP)]
     Analyze(Box<AnalyzeArgs>),
     /// Download a finished capture's file(s) from Blob Storage: by capture name or blob URL.
@@ -269,11 +269,11 @@ pub struct AnalyzeArgs {
     /// report.
     #[arg(value_name = "FILE", required_unless_present_any = ["capture", "url"])]
     pub files: Vec<String>,
-    /// Also analyze this capture's file(s) from Blob Storage (name or full resource id),
-    /// fetched into memory: nothing is written to disk.
+    /// Also analyze this capture's file(s) from Blob Storage (name or full resource id), read
+    /// as they download: nothing is written to disk.
     #[arg(long, value_name = "CAPTURE", conflicts_with = "url")]
     pub capture: Option<String>,
-    /// Also analyze this blob (URL, may carry a SAS), fetched into memory. Repeatable.
+    /// Also analyze this blob (URL, may carry a SAS), read as it downloads. Repeatable.
     #[arg(long, value_name = "URL")]
     pub url: Vec<String>,
     /// Output format (default: table on a terminal, JSON otherwise).

@@ -116,7 +116,8 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
     Ok(inflated(data))
 }
 
-/// Bytes already in memory (a blob fetched by `analyze --capture`), inflated when gzip.
+/// Bytes already in memory (a blob `analyze --capture` kept whole: gzip, or for `--write`),
+/// inflated when gzip.
 pub fn from_memory(data: Vec<u8>) -> Opened {
     inflated(Input::Owned(data))
 }
