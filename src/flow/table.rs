@@ -88,13 +88,13 @@ impl<'a> FlowList<'a> {
     /// The key of the flow at `i`.
     #[inline]
     pub fn key(&self, i: usize) -> FlowKey {
-        self.table.lines[self.index(i)].key.unpack()
+        self.table.line(self.index(i)).key.unpack()
     }
 
     /// The counters of the flow at `i`.
     #[inline]
     pub fn stats(&self, i: usize) -> &'a FlowStats {
-        &self.table.stats[self.index(i)]
+        self.table.stats_at(self.index(i))
     }
 
     /// The flows in order.
@@ -115,7 +115,7 @@ impl<'a> FlowList<'a> {
     #[inline]
     pub fn prefetch_key(&self, i: usize) {
         if i < self.len() {
-            prefetch((&self.table.lines[self.index(i)] as *const Line).cast());
+            prefetch((self.table.line(self.index(i)) as *const Line).cast());
         }
     }
 
@@ -124,8 +124,8 @@ impl<'a> FlowList<'a> {
     pub fn prefetch(&self, i: usize) {
         if i < self.len() {
             let at = self.index(i);
-            prefetch((&self.table.lines[at] as *const Line).cast());
-            let stats: *const u8 = (&self.table.stats[at] as *const FlowStats).cast();
+            prefetch((self.table.line(at) as *const Line).cast());
+            let stats: *const u8 = (self.table.stats_at(at) as *const FlowStats).cast();
             for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
                 prefetch(stats.wrapping_add(line));
             }
@@ -211,6 +211,21 @@ pub struct FlowTable {
     settled: bool,
     /// The cold work of the last batch (see [`FlowTable::add_hashed`]), its stats loading.
     late: Vec<Late>,
+    /// The flows of a later shard's table that this one lacked, left where they are by
+    /// [`FlowTable::merge`] and read as if appended, in that table's order. Appending them is
+    /// copying 208 bytes a flow into fresh memory, which the kernel must zero first, and the
+    /// slots grow: after small.pcap's two shards, 79 k flows took 8–45 ms, the most of the
+    /// merge, as the VM zeroed huge pages fast or slowly. Anything that looks flows up or
+    /// adds to them appends them for real first ([`FlowTable::absorb`]).
+    appendix: Option<Box<Appendix>>,
+}
+
+/// Flows of another table, read as the end of this one (see [`FlowTable::merge`]).
+#[derive(Debug, Clone)]
+struct Appendix {
+    table: FlowTable,
+    /// Which of its flows, in order.
+    flows: Vec<u32>,
 }
 
 /// A packet's work for its flow's [`FlowStats`], done one batch after the packet's (see
@@ -249,6 +264,7 @@ impl Default for FlowTable {
             stats: Vec::new(),
             settled: true,
             late: Vec::new(),
+            appendix: None,
         }
     }
 }
@@ -303,12 +319,32 @@ impl FlowTable {
 
     /// Number of flows.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.lines.len() + self.appendix.as_ref().map_or(0, |a| a.flows.len())
     }
 
     /// `true` when no flow was seen.
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.len() == 0
+    }
+
+    /// The line of flow `i`, in this table or its appendix.
+    #[inline]
+    fn line(&self, i: usize) -> &Line {
+        match (self.lines.get(i), &self.appendix) {
+            (Some(l), _) => l,
+            (None, Some(a)) => &a.table.lines[a.flows[i - self.lines.len()] as usize],
+            (None, None) => &self.lines[i],
+        }
+    }
+
+    /// The counters of flow `i`, in this table or its appendix.
+    #[inline]
+    fn stats_at(&self, i: usize) -> &FlowStats {
+        match (self.stats.get(i), &self.appendix) {
+            (Some(s), _) => s,
+            (None, Some(a)) => &a.table.stats[a.flows[i - self.stats.len()] as usize],
+            (None, None) => &self.stats[i],
+        }
     }
 
     /// Iterates flows in first-seen order. Keys come by value: the table stores them in a
@@ -319,10 +355,7 @@ impl FlowTable {
     /// would be short.
     pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &FlowStats)> {
         self.check_settled();
-        self.lines
-            .iter()
-            .map(|l| l.key.unpack())
-            .zip(self.stats.iter())
+        (0..self.len()).map(|i| (self.line(i).key.unpack(), self.stats_at(i)))
     }
 
     /// The stats of a flow, if present.
@@ -332,12 +365,19 @@ impl FlowTable {
     pub fn get(&self, key: &FlowKey) -> Option<&FlowStats> {
         self.check_settled();
         let k = key.pack();
-        if self.slots.is_empty() {
+        let here = if self.slots.is_empty() {
             // The index was released (see `release_index`): look the slow way.
-            let i = self.lines.iter().position(|l| l.key == k)?;
-            return Some(&self.stats[i]);
+            self.lines.iter().position(|l| l.key == k)
+        } else {
+            self.find(&k, k.hash()).ok()
+        };
+        match (here, &self.appendix) {
+            (Some(i), _) => Some(&self.stats[i]),
+            // Not here: the appendix has it among the flows it adds, if at all, as the flows
+            // it has besides were merged into this table.
+            (None, Some(a)) => a.table.get(key),
+            (None, None) => None,
         }
-        self.find(&k, k.hash()).ok().map(|i| &self.stats[i])
     }
 
     /// Frees the slots, which only lookups need, once the table is complete: the report
@@ -346,6 +386,9 @@ impl FlowTable {
     /// ones (small.pcap -j1, with 8-byte slots: peak RSS 79 → 71 MiB). The next packet added or table merged indexes the flows again first.
     pub fn release_index(&mut self) {
         self.slots = Vec::new();
+        if let Some(a) = &mut self.appendix {
+            a.table.release_index();
+        }
     }
 
     /// A settled table of the given flows, in that order (keys must be distinct).
@@ -418,6 +461,7 @@ impl FlowTable {
     /// Makes room for `extra` more flows without moving slots mid-batch, at the load
     /// [`slots_for`] allows.
     fn reserve(&mut self, extra: usize) {
+        self.absorb();
         let need = slots_for(self.lines.len() + extra);
         if need <= self.slots.len() {
             return;
@@ -662,13 +706,14 @@ impl FlowTable {
     /// `threads` threads.
     ///
     /// Most flows of a shard are in the shard before it too: their lookups, then their
-    /// merges, are split over the threads, and only the new flows are appended one by one, in
-    /// `other`'s order, as one pass would have created them. The lookups only read `self`,
-    /// and the merges of each thread write a part of `self`'s arrays of its own.
+    /// merges, are split over the threads. The lookups only read `self`, and the merges of
+    /// each thread write a part of `self`'s arrays of its own. The new flows stay in `other`,
+    /// which becomes this table's appendix: they read as appended, in `other`'s order, as one
+    /// pass would have created them, and are copied over only when a lookup needs them here.
     ///
     /// # Panics
     /// As [`FlowTable::iter`], when either table is not settled.
-    pub fn merge(&mut self, other: FlowTable, threads: usize) {
+    pub fn merge(&mut self, mut other: FlowTable, threads: usize) {
         self.check_settled();
         other.check_settled();
         if self.is_empty() {
@@ -676,23 +721,44 @@ impl FlowTable {
             *self = other;
             return;
         }
+        // One appendix at a time.
         self.reserve(0);
+        other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
         self.merge_found(&other, &found, threads);
-        let new: Vec<usize> = (0..found.len()).filter(|&j| found[j].is_none()).collect();
-        self.reserve(new.len());
+        let flows: Vec<u32> = (0..found.len() as u32)
+            .filter(|&j| found[j as usize].is_none())
+            .collect();
+        if !flows.is_empty() {
+            self.appendix = Some(Box::new(Appendix {
+                table: other,
+                flows,
+            }));
+        }
+    }
+
+    /// Appends the flows of the appendix for real (see [`FlowTable::appendix`]).
+    fn absorb(&mut self) {
+        let Some(a) = self.appendix.take() else {
+            return;
+        };
+        let Appendix {
+            table: other,
+            flows,
+        } = *a;
+        self.reserve(flows.len());
         let mut hashes = [0u64; MAX_BATCH];
-        for batch in new.chunks(MAX_BATCH) {
+        for batch in flows.chunks(MAX_BATCH) {
             // Every new flow's slot is a miss: overlap them as `add_batch` does.
             for (h, &j) in hashes.iter_mut().zip(batch) {
-                *h = self.prefetch_slot(&other.lines[j].key);
+                *h = self.prefetch_slot(&other.lines[j as usize].key);
             }
             for (&h, &j) in hashes.iter().zip(batch) {
-                let key = other.lines[j].key;
+                let key = other.lines[j as usize].key;
                 // Not found before, and keys of one table are distinct: still not there.
                 if let Err(pos) = self.find(&key, h) {
-                    self.insert_at(pos, key, h, other.stats[j]);
+                    self.insert_at(pos, key, h, other.stats[j as usize]);
                 }
             }
         }
@@ -960,6 +1026,63 @@ mod tests {
                 assert!(contents(&merged) == expect, "cut {cut}, {threads} threads");
             }
         }
+    }
+
+    /// A merge leaves the later table's new flows where they are (`appendix`): read through
+    /// it, looked up in it, merged into again, counted on after it, and released, the table
+    /// is the one a single pass makes.
+    #[test]
+    fn appended_flows_read_and_count_on_as_if_copied() {
+        let ps = packets(40_000, 0xA99E);
+        // Flows 0 and 1 of `packets`, and many more, so that later parts bring new ones.
+        let ps: Vec<Pending> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Pending {
+                key: FlowKey {
+                    proto: proto::UDP,
+                    ports_known: true,
+                    lo: (Addr::v4([10, 1, (i / 7 % 200) as u8, (i % 7) as u8]), 53),
+                    hi: (Addr::v4([10, 9, 9, 9]), 1000 + (i / 10_000) as u16),
+                    icmp_id: None,
+                }
+                .pack(),
+                ..*p
+            })
+            .collect();
+        let expect = reference(&ps);
+        let parts: Vec<FlowTable> = ps[..30_000]
+            .chunks(10_000)
+            .map(|c| {
+                let mut t = FlowTable::new();
+                t.add_batch(c);
+                t.settle();
+                t
+            })
+            .collect();
+        let [a, b, c] = <[FlowTable; 3]>::try_from(parts).unwrap();
+        let mut t = a;
+        t.merge(b, 2);
+        assert!(t.appendix.is_some(), "nothing was left in place");
+        assert_eq!(contents(&t), reference(&ps[..20_000]));
+        for (k, s) in reference(&ps[..20_000]) {
+            assert_eq!(t.get(&k.unpack()), Some(&s));
+        }
+        assert_eq!(t.get(&ps[25_000].key.unpack()), None);
+        // Merged into with an appendix, then counted on, then released and merged into.
+        t.merge(c, 1);
+        t.add_batch(&ps[30_000..35_000]);
+        t.settle();
+        assert!(t.appendix.is_none());
+        t.release_index();
+        let mut rest = FlowTable::new();
+        rest.add_batch(&ps[35_000..]);
+        rest.settle();
+        t.merge(rest, 2);
+        assert_eq!(contents(&t), expect);
+        let list = t.list();
+        assert_eq!(list.len(), expect.len());
+        assert_eq!(list.key(list.len() - 1), expect.last().unwrap().0.unpack());
     }
 
     #[test]
