@@ -195,6 +195,39 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     );
     assert_eq!(without_paths(report(&o)), without_paths(local(&file)));
 
+    // A scale-set capture: one file per instance under its storagePath, listed (the account
+    // SAS may list) and analyzed into one report, as the two files would be.
+    let (a, b) = (corpus("zeek__ssh.pcap"), corpus("zeek__http-bro.org.pcap"));
+    az.put_blob(C, "vmss1/0/packetcapture.cap", &std::fs::read(&a).unwrap());
+    az.put_blob(C, "vmss1/1/packetcapture.cap", &std::fs::read(&b).unwrap());
+    arm.add_capture("ScaleSetCapture", std::time::Duration::ZERO, false);
+    arm.set_storage_path("ScaleSetCapture", &format!("{}/{C}/vmss1/", az.endpoint()));
+    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        .args([
+            "analyze",
+            "--capture",
+            "ScaleSetCapture",
+            "--output",
+            "json",
+        ])
+        .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
+        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
+        .args(["--sas", &azurite::account_sas()])
+        .env("NWCAP_ACCESS_TOKEN", TOKEN)
+        .env_remove("NWCAP_SAS")
+        .output()
+        .unwrap();
+    let got = report(&o);
+    assert_eq!(got["summary"]["files"].as_array().unwrap().len(), 2);
+    let both = report(&nwcap(&[
+        "analyze",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(without_paths(got), without_paths(both));
+
     // An unknown capture: Resource Manager's 404, named, exit 5, no report.
     let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
         .args(["analyze", "--capture", "Nope", "-s", "subid", "-g", "rg1"])
