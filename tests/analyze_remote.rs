@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::azurite::{self, Action, Azurite, Proxy};
 use support::fake_arm::{FakeArm, TOKEN};
+use support::{nwcap, stderr};
 
 const C: &str = "network-watcher-logs";
 
@@ -18,19 +19,6 @@ fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/corpus")
         .join(name)
-}
-
-fn nwcap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(args)
-        .env_remove("NWCAP_SAS")
-        .env_remove("NWCAP_ACCESS_TOKEN")
-        .output()
-        .expect("run nwcap")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[track_caller]

@@ -8,21 +8,9 @@ use std::process::{Command, Output};
 
 use support::azurite::{self, Action, Azurite, Proxy};
 use support::fake_arm::{FakeArm, TOKEN};
+use support::{nwcap, stderr};
 
 const C: &str = "network-watcher-logs";
-
-fn nwcap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(args)
-        .env_remove("NWCAP_SAS")
-        .env_remove("NWCAP_ACCESS_TOKEN")
-        .output()
-        .expect("run nwcap")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
