@@ -327,24 +327,27 @@ impl FlowTable {
         self.len() == 0
     }
 
+    /// Where flow `i` is: in this table at `i`, or in the appendix's table.
+    #[inline]
+    fn place(&self, i: usize) -> (&FlowTable, usize) {
+        match &self.appendix {
+            Some(a) if i >= self.lines.len() => (&a.table, a.flows[i - self.lines.len()] as usize),
+            _ => (self, i),
+        }
+    }
+
     /// The line of flow `i`, in this table or its appendix.
     #[inline]
     fn line(&self, i: usize) -> &Line {
-        match (self.lines.get(i), &self.appendix) {
-            (Some(l), _) => l,
-            (None, Some(a)) => &a.table.lines[a.flows[i - self.lines.len()] as usize],
-            (None, None) => &self.lines[i],
-        }
+        let (t, j) = self.place(i);
+        &t.lines[j]
     }
 
     /// The counters of flow `i`, in this table or its appendix.
     #[inline]
     fn stats_at(&self, i: usize) -> &FlowStats {
-        match (self.stats.get(i), &self.appendix) {
-            (Some(s), _) => s,
-            (None, Some(a)) => &a.table.stats[a.flows[i - self.stats.len()] as usize],
-            (None, None) => &self.stats[i],
-        }
+        let (t, j) = self.place(i);
+        &t.stats[j]
     }
 
     /// Iterates flows in first-seen order. Keys come by value: the table stores them in a
@@ -383,7 +386,8 @@ impl FlowTable {
     /// Frees the slots, which only lookups need, once the table is complete: the report
     /// reads flows by position. At 190 k flows they are 4 MiB (8 MiB when they were 8-byte
     /// slots), and the report's own vectors then take the pages they leave instead of fresh
-    /// ones (small.pcap -j1, with 8-byte slots: peak RSS 79 → 71 MiB). The next packet added or table merged indexes the flows again first.
+    /// ones (small.pcap -j1, with 8-byte slots: peak RSS 79 → 71 MiB). The next packet added
+    /// or table merged indexes the flows again first.
     pub fn release_index(&mut self) {
         self.slots = Vec::new();
         if let Some(a) = &mut self.appendix {
