@@ -49,15 +49,11 @@ fn without_paths(mut r: Value) -> Value {
     r
 }
 
-fn local(file: &Path) -> Value {
-    report(&nwcap(&[
-        "analyze",
-        file.to_str().unwrap(),
-        "--output",
-        "json",
-        "-j",
-        "2",
-    ]))
+/// The report of `files` read from disk.
+fn local(files: &[&Path]) -> Value {
+    let mut args = vec!["analyze", "--output", "json", "-j", "2"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    report(&nwcap(&args))
 }
 
 /// A pcap of `n` UDP packets over a few hundred flows, 60 to 1059 bytes each: several
@@ -125,7 +121,7 @@ fn blobs_give_the_report_of_their_files() {
         let sig = &url[url.find("sig=").unwrap() + 4..];
         assert!(!err.contains(sig), "signature leaked: {err}");
         assert!(err.contains(&format!("({} bytes)", bytes.len())), "{err}");
-        assert_eq!(without_paths(got), without_paths(local(&file)), "{name}");
+        assert_eq!(without_paths(got), without_paths(local(&[&file])), "{name}");
     }
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
@@ -144,15 +140,8 @@ fn blobs_give_the_report_of_their_files() {
         "--output",
         "json",
     ]));
-    let files = report(&nwcap(&[
-        "analyze",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--output",
-        "json",
-    ]));
     assert!(mixed["matched"]["packets"].as_u64().unwrap() > 0);
-    assert_eq!(without_paths(mixed), without_paths(files));
+    assert_eq!(without_paths(mixed), without_paths(local(&[&a, &b])));
 }
 
 #[test]
@@ -166,22 +155,26 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     arm.add_capture("TestCapture", std::time::Duration::ZERO, false);
     arm.set_storage_path("TestCapture", &format!("{}/{C}/{blob}", az.endpoint()));
 
-    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(["analyze", "--capture", "TestCapture", "--output", "json"])
-        .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
-        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token", "-v"])
-        .args(["--sas", &azurite::blob_sas(C, blob)])
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .env_remove("NWCAP_SAS")
-        .output()
-        .unwrap();
+    // `analyze --capture NAME` on the fake Resource Manager, with the token it expects.
+    let by_capture = |name: &str, more: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nwcap"))
+            .args(["analyze", "--capture", name, "--output", "json"])
+            .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
+            .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
+            .args(more)
+            .env("NWCAP_ACCESS_TOKEN", TOKEN)
+            .env_remove("NWCAP_SAS")
+            .output()
+            .unwrap()
+    };
+    let o = by_capture("TestCapture", &["-v", "--sas", &azurite::blob_sas(C, blob)]);
     let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
     assert!(!all.contains(TOKEN), "token leaked: {all}");
     assert!(
         !all.contains("sig=") || all.contains("sig=REDACTED"),
         "{all}"
     );
-    assert_eq!(without_paths(report(&o)), without_paths(local(&file)));
+    assert_eq!(without_paths(report(&o)), without_paths(local(&[&file])));
 
     // A scale-set capture: one file per instance under its storagePath, listed (the account
     // SAS may list) and analyzed into one report, as the two files would be.
@@ -190,46 +183,13 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     az.put_blob(C, "vmss1/1/packetcapture.cap", &std::fs::read(&b).unwrap());
     arm.add_capture("ScaleSetCapture", std::time::Duration::ZERO, false);
     arm.set_storage_path("ScaleSetCapture", &format!("{}/{C}/vmss1/", az.endpoint()));
-    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args([
-            "analyze",
-            "--capture",
-            "ScaleSetCapture",
-            "--output",
-            "json",
-        ])
-        .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
-        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
-        .args(["--sas", &azurite::account_sas()])
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .env_remove("NWCAP_SAS")
-        .output()
-        .unwrap();
+    let o = by_capture("ScaleSetCapture", &["--sas", &azurite::account_sas()]);
     let got = report(&o);
     assert_eq!(got["summary"]["files"].as_array().unwrap().len(), 2);
-    let both = report(&nwcap(&[
-        "analyze",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--output",
-        "json",
-    ]));
-    assert_eq!(without_paths(got), without_paths(both));
+    assert_eq!(without_paths(got), without_paths(local(&[&a, &b])));
 
     // An unknown capture: Resource Manager's 404, named, exit 5, no report.
-    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(["analyze", "--capture", "Nope", "-s", "subid", "-g", "rg1"])
-        .args([
-            "-w",
-            "nw1",
-            "--arm-endpoint",
-            &arm.endpoint(),
-            "--auth",
-            "token",
-        ])
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .output()
-        .unwrap();
+    let o = by_capture("Nope", &[]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stderr(&o).contains("Nope"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
@@ -391,5 +351,5 @@ fn a_cut_connection_is_resumed_within_the_pass() {
     let got = report(&o);
     assert!(stderr(&o).contains("resuming in"), "{}", stderr(&o));
     assert_eq!(got["matched"]["packets"], 8000);
-    assert_eq!(without_paths(got), without_paths(local(&file)));
+    assert_eq!(without_paths(got), without_paths(local(&[&file])));
 }
