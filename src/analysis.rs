@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::addr_sums::AddrSums;
 use crate::capture::pcap::Shape;
-use crate::capture::{shard, CaptureError, FileInfo, Reader, Record};
+use crate::capture::{pcapng, shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::{FlowList, FlowTable, Keyer, Pending};
@@ -368,8 +368,25 @@ pub fn run(
             r.take_error()
         }
         Reader::Pcapng(r) => {
-            if !r.is_done() {
-                account_all(|| r.pull_live(), counters, analyzer);
+            // A section header or an interface block may change the shape: the walk stops
+            // there without being done, and goes on in the loop for the new one.
+            while !r.is_done() {
+                let shape = |big_endian, scale| pcapng::Shape { big_endian, scale };
+                match r.shape() {
+                    s if s == shape(false, 1000) => {
+                        account_all(|| r.pull_shaped(shape(false, 1000)), counters, analyzer)
+                    }
+                    s if s == shape(false, 1) => {
+                        account_all(|| r.pull_shaped(shape(false, 1)), counters, analyzer)
+                    }
+                    s if s == shape(true, 1000) => {
+                        account_all(|| r.pull_shaped(shape(true, 1000)), counters, analyzer)
+                    }
+                    s if s == shape(true, 1) => {
+                        account_all(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
+                    }
+                    s => account_all(|| r.pull_general(s), counters, analyzer),
+                }
             }
             r.take_error()
         }

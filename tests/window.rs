@@ -207,6 +207,7 @@ fn crafted() -> Vec<(&'static str, Vec<u8>)> {
         ("be.pcapng", pcapng_section(&recs, true, 9, &[])),
         ("trailer.pcapng", ng_trailer),
         ("two-sections.pcapng", two_sections.clone()),
+        ("shapes.pcapng", pcapng_shapes(&recs)),
         ("bad-block-length.pcapng", ng_bad_len),
         ("shb-only.pcapng", ng[..28].to_vec()),
     ];
@@ -410,6 +411,62 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
     }
 }
 
+/// What a pass accounts: counters, flows, and the damage that stopped it.
+type Accounted = (FileCounters, Vec<(FlowKey, FlowStats)>, Option<String>);
+
+/// The reference for a pass: every record of the general walk fed to the analyzer one by one.
+fn one_by_one(data: &[u8]) -> Option<Accounted> {
+    let reader = Reader::new(data).ok()?;
+    let (mut c, mut a, mut error) = (FileCounters::default(), Analyzer::new(), None);
+    for x in reader {
+        match x {
+            Ok(r) => {
+                c.add(&r);
+                a.feed(&r);
+            }
+            Err(e) => error = Some(e.to_string()),
+        }
+    }
+    a.flows.settle();
+    Some((c, flows(&a), error))
+}
+
+/// The pass over the file in memory and through a small window: the walks it spells out for
+/// each shape of file or section, and the general one it falls back to, must account exactly
+/// what [`one_by_one`] does.
+fn assert_pass_like_one_by_one(name: &str, data: &[u8]) {
+    let Some(expected) = one_by_one(data) else {
+        return;
+    };
+    for window in [None, Some(100)] {
+        let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
+        let src: &[u8] = data;
+        let windowed = window.map(|window| Windowed {
+            src: &src,
+            map: None,
+            window,
+        });
+        let pass = analysis::run_parallel(
+            Reader::new(data).unwrap(),
+            data,
+            windowed,
+            1,
+            &mut c,
+            &mut a,
+        );
+        let got = (c, flows(&a), pass.error.map(|e| e.to_string()));
+        assert_eq!(got, expected, "{name}, window {window:?}");
+    }
+}
+
+#[test]
+fn the_pass_accounts_like_records_fed_one_by_one() {
+    let crafted = crafted().into_iter().map(|(n, d)| (n.to_string(), d));
+    for (name, data) in corpus().into_iter().chain(crafted) {
+        assert_pass_like_one_by_one(&name, &data);
+    }
+}
+
 /// A file whose bytes from `bad` on cannot be read (EIO).
 struct Faulty {
     data: Vec<u8>,
@@ -506,6 +563,16 @@ proptest! {
                 prop_assert_eq!(got.as_ref(), Some(&expected), "window {}", w);
             }
         }
+    }
+
+    #[test]
+    fn mutated_captures_pass_like_records_fed_one_by_one(
+        pick in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 0..8),
+    ) {
+        let mut data = pick.get(small_captures()).clone();
+        mutation::apply(&mut data, muts);
+        assert_pass_like_one_by_one("mutated", &data);
     }
 
     #[test]

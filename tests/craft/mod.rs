@@ -185,6 +185,135 @@ pub fn pcapng_section(recs: &[Rec], be: bool, tsresol: u8, extra: &[(u32, Vec<u8
     f
 }
 
+/// A pcapng file written block by block, for files whose sections and interfaces change as it
+/// goes. Timestamps are written in the unit of the interface each block names, as kept in
+/// `units` (nanoseconds per tick).
+pub struct Ng {
+    pub f: Vec<u8>,
+    be: bool,
+    units: Vec<i64>,
+}
+
+impl Ng {
+    pub fn new() -> Ng {
+        Ng {
+            f: Vec::new(),
+            be: false,
+            units: Vec::new(),
+        }
+    }
+
+    /// A section header: the byte order of what follows, and no interfaces.
+    pub fn section(&mut self, be: bool) -> &mut Ng {
+        self.be = be;
+        self.units.clear();
+        let mut shb = Vec::new();
+        put32(&mut shb, 0x1A2B_3C4D, be);
+        put16(&mut shb, 1, be);
+        put16(&mut shb, 0, be);
+        shb.extend_from_slice(&[0xff; 8]);
+        block(&mut self.f, 0x0A0D_0D0A, &shb, be);
+        self
+    }
+
+    /// An interface of `linktype` with an `if_tsresol` of 10^-`tsresol` seconds.
+    pub fn interface(&mut self, linktype: u16, tsresol: u8) -> &mut Ng {
+        let be = self.be;
+        let mut idb = Vec::new();
+        put16(&mut idb, linktype, be);
+        put16(&mut idb, 0, be);
+        put32(&mut idb, 0, be);
+        put16(&mut idb, 9, be);
+        put16(&mut idb, 1, be);
+        idb.extend_from_slice(&[tsresol, 0, 0, 0]);
+        put32(&mut idb, 0, be);
+        block(&mut self.f, 1, &idb, be);
+        self.units.push(10i64.pow(9 - u32::from(tsresol)));
+        self
+    }
+
+    /// An Enhanced Packet Block of interface `iface`; `ticks` overrides the timestamp.
+    pub fn packet(&mut self, iface: u32, r: &Rec, ticks: Option<u64>) -> &mut Ng {
+        let ticks = ticks.unwrap_or((r.ts_ns / self.units[iface as usize]) as u64);
+        let body = self.packet_body(iface, ticks, r);
+        block(&mut self.f, 6, &body, self.be);
+        self
+    }
+
+    /// An obsolete Packet Block of interface `iface`.
+    pub fn obsolete_packet(&mut self, iface: u16, r: &Rec) -> &mut Ng {
+        let ticks = (r.ts_ns / self.units[usize::from(iface)]) as u64;
+        let mut body = self.packet_body(u32::from(iface), ticks, r);
+        // A 16-bit interface and a 16-bit drop count in place of the 32-bit interface.
+        let id = if self.be {
+            iface.to_be_bytes()
+        } else {
+            iface.to_le_bytes()
+        };
+        body[..4].copy_from_slice(&[id[0], id[1], 0, 0]);
+        block(&mut self.f, 2, &body, self.be);
+        self
+    }
+
+    /// A Simple Packet Block (of interface 0, without a timestamp).
+    pub fn simple_packet(&mut self, r: &Rec) -> &mut Ng {
+        let mut body = Vec::new();
+        put32(&mut body, r.wire_len, self.be);
+        body.extend_from_slice(&r.data);
+        block(&mut self.f, 3, &body, self.be);
+        self
+    }
+
+    fn packet_body(&self, iface: u32, ticks: u64, r: &Rec) -> Vec<u8> {
+        let be = self.be;
+        let mut body = Vec::new();
+        put32(&mut body, iface, be);
+        put32(&mut body, (ticks >> 32) as u32, be);
+        put32(&mut body, ticks as u32, be);
+        put32(&mut body, r.data.len() as u32, be);
+        put32(&mut body, r.wire_len, be);
+        body.extend_from_slice(&r.data);
+        body
+    }
+}
+
+/// A pcapng file of `recs` (repeated as needed) whose walk changes its way of reading at every kind
+/// of block that can change it: sections in both byte orders, interfaces added mid-section
+/// alike and unlike the others, Simple and obsolete Packet Blocks among Enhanced ones, a
+/// timestamp beyond the range of nanoseconds, a millisecond interface.
+pub fn pcapng_shapes(recs: &[Rec]) -> Vec<u8> {
+    let mut r = recs.iter().cycle();
+    let mut ng = Ng::new();
+    ng.section(false).interface(1, 6);
+    for _ in 0..3 {
+        ng.packet(0, r.next().unwrap(), None);
+    }
+    ng.simple_packet(r.next().unwrap());
+    ng.packet(0, r.next().unwrap(), None);
+    // Alike: the walk of the first shape could go on, and again after the Simple block.
+    ng.interface(1, 6);
+    ng.packet(1, r.next().unwrap(), None)
+        .packet(0, r.next().unwrap(), None)
+        .obsolete_packet(1, r.next().unwrap())
+        .packet(1, r.next().unwrap(), None);
+    // Unlike: another unit.
+    ng.interface(1, 9);
+    ng.packet(2, r.next().unwrap(), None)
+        .packet(0, r.next().unwrap(), None);
+    ng.section(false).interface(1, 3);
+    ng.packet(0, r.next().unwrap(), None);
+    ng.section(true).interface(1, 9);
+    for _ in 0..3 {
+        ng.packet(0, r.next().unwrap(), None);
+    }
+    // From one fast shape straight to another of the same byte order.
+    ng.section(true).interface(1, 6);
+    ng.packet(0, r.next().unwrap(), None)
+        .packet(0, r.next().unwrap(), Some(u64::MAX))
+        .packet(0, r.next().unwrap(), None);
+    std::mem::take(&mut ng.f)
+}
+
 /// An IPv4 UDP datagram of `payload` bytes split in two fragments with IP id `id`: the first
 /// carries the UDP header and 64 bytes, the second the rest (offset 9 × 8 = 72).
 pub fn udp_fragments(
