@@ -337,11 +337,14 @@ impl<'a> PcapngReader<'a> {
     pub fn pull_shaped(&mut self, shape: Shape) -> Option<Record<'a>> {
         debug_assert!(!self.done && shape == self.shape() && shape.scale != 0);
         let be = shape.big_endian;
-        // The unit's bound keeps a timestamp in the range the general conversion gives.
-        let below = if shape.scale == 1 {
-            i64::MAX as u64
+        // Timestamps whose high word is below this convert to the general conversion's
+        // result: see `Interface::settled`'s bounds. A bound on the high word alone is one
+        // comparison with a constant; the few timestamps just below the exact bound that it
+        // sends to the general reading lie past the year 2262.
+        let hi_below = if shape.scale == 1 {
+            (i64::MAX as u64 >> 32) as u32
         } else {
-            (i64::MAX / shape.scale) as u64 + 1
+            ((i64::MAX / shape.scale) as u64 >> 32) as u32
         };
         loop {
             let d = self.data;
@@ -350,17 +353,17 @@ impl<'a> PcapngReader<'a> {
             if let Some([btype, total, if_id, hi, lo, caplen, wire_len]) =
                 d.get(pos..).and_then(|h| u32s::<7>(h, be))
             {
-                let ticks = (u64::from(hi) << 32) | u64::from(lo);
                 let block = d.get(pos..pos + total as usize).unwrap_or_default();
                 if (at < self.end)
                     & (btype == EPB)
                     & epb_lengths_sound(total, caplen)
                     & (if_id < self.uniform.interfaces)
-                    & (ticks < below)
+                    & (hi < hi_below)
                     && u32_at(block, block.len().wrapping_sub(4), be) == Some(total)
                 {
                     super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
                     self.pos = pos + block.len();
+                    let ticks = (u64::from(hi) << 32) | u64::from(lo);
                     return Some(Record {
                         ts_ns: Some(ticks as i64 * shape.scale),
                         wire_len,

@@ -306,10 +306,15 @@ pub fn pcapng_shapes(recs: &[Rec]) -> Vec<u8> {
     for _ in 0..3 {
         ng.packet(0, r.next().unwrap(), None);
     }
+    // The first timestamp past the range of nanoseconds.
+    ng.packet(0, r.next().unwrap(), Some(i64::MAX as u64));
     // From one fast shape straight to another of the same byte order.
     ng.section(true).interface(1, 6);
     ng.packet(0, r.next().unwrap(), None)
-        .packet(0, r.next().unwrap(), Some(u64::MAX))
+        .packet(0, r.next().unwrap(), Some((i64::MAX / 1000) as u64 + 1))
+        .packet(0, r.next().unwrap(), None);
+    ng.interface(1, 6);
+    ng.packet(0, r.next().unwrap(), Some(u64::MAX))
         .packet(0, r.next().unwrap(), None);
     std::mem::take(&mut ng.f)
 }
