@@ -1,6 +1,7 @@
 //! Walking a capture through small windows (records straddling windows all the time, larger
 //! than the window, shards reading past their end) yields exactly the records, the final
-//! error, the header facts and the final position of walking the whole file in memory.
+//! error, the header facts and the final position of walking the whole file in memory. The
+//! pass, with its loops for each shape of file, accounts what those records fed one by one do.
 
 mod craft;
 mod mutation;
