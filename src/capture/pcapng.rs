@@ -304,18 +304,23 @@ impl<'a> PcapngReader<'a> {
     pub fn pull_live(&mut self) -> Option<Record<'a>> {
         debug_assert!(!self.done);
         loop {
-            match self.next_block() {
-                Ok(Some(rec)) => return Some(rec),
-                // Not a packet: a block to step over, or the end.
-                Ok(None) if !self.done => continue,
-                Ok(None) => return None,
-                Err(e) => {
-                    self.done = true;
-                    self.error = Some(e);
-                    return None;
-                }
+            let rec = self.next_kept();
+            // Not a packet: a block to step over, or the end.
+            if rec.is_some() || self.done {
+                return rec;
             }
         }
+    }
+
+    /// [`Self::next_block`], its damage kept for [`take_error`](Self::take_error): the record
+    /// of a packet block, else `None`, the reader done at the end or at damage.
+    #[inline(always)]
+    fn next_kept(&mut self) -> Option<Record<'a>> {
+        self.next_block().unwrap_or_else(|e| {
+            self.done = true;
+            self.error = Some(e);
+            None
+        })
     }
 
     /// What the packet blocks of the current section share: see [`Shape`].
@@ -391,19 +396,12 @@ impl<'a> PcapngReader<'a> {
     #[inline(never)]
     fn step_over(&mut self, shape: Shape) -> bool {
         let pos = self.pos;
-        match self.next_block() {
-            Ok(Some(_)) => {
-                self.pos = pos;
-                self.uniform.scale = 0;
-                false
-            }
-            Ok(None) => !self.done && self.shape() == shape,
-            Err(e) => {
-                self.done = true;
-                self.error = Some(e);
-                false
-            }
+        if self.next_kept().is_some() {
+            self.pos = pos;
+            self.uniform.scale = 0;
+            return false;
         }
+        !self.done && self.shape() == shape
     }
 
     /// [`pull_live`](Self::pull_live) for a reader whose [`shape`](Self::shape) is `shape`,
@@ -412,21 +410,13 @@ impl<'a> PcapngReader<'a> {
     #[inline(always)]
     pub fn pull_general(&mut self, shape: Shape) -> Option<Record<'a>> {
         debug_assert!(!self.done);
-        loop {
-            if self.shape() != shape {
-                return None;
-            }
-            match self.next_block() {
-                Ok(Some(rec)) => return Some(rec),
-                Ok(None) if !self.done => continue,
-                Ok(None) => return None,
-                Err(e) => {
-                    self.done = true;
-                    self.error = Some(e);
-                    return None;
-                }
+        while self.shape() == shape {
+            let rec = self.next_kept();
+            if rec.is_some() || self.done {
+                return rec;
             }
         }
+        None
     }
 
     /// The record of the Enhanced Packet Block at `pos` when it is whole in `d`, sound, and of
