@@ -112,9 +112,13 @@ const RELEASE_STEP: usize = 4 << 20;
 /// a window that follows one of small records (under [`MAP_BELOW`] bytes each) is walked in
 /// the map instead of copied. The copy costs what `cat` pays, about 0.11 s a GiB here, while
 /// lines read through the map stream in ahead of the walk (see `capture::prefetch_ahead`):
-/// 10 M small packets (1 GiB) took 0.59 s copied and 0.47 s mapped. Large records are still copied: the hardware prefetcher fetches
-/// the payloads between their headers anyway, and 1 GiB of 720-byte records took 0.22 s
-/// through the map against 0.20 s copied. Mapped pages behind the walk are let go as it goes,
+/// 10 M small packets (1 GiB) took 0.59 s copied and 0.47 s mapped. Large records are still
+/// copied: the hardware prefetcher fetches the payloads between their headers anyway, and
+/// with two threads, where the walk is bound by memory bandwidth, 1 GiB of 720-byte records
+/// took 0.122/0.128 s copied against 0.133/0.139 mapped (fastest/median of 11, 2026-12-04).
+/// One thread alone was faster mapped that evening (0.195/0.200 s against 0.208/0.221), but
+/// not a year before (0.22 s against 0.20), and one thread beside another process on the other
+/// core is in the two-thread case. Mapped pages behind the walk are let go as it goes,
 /// so the file adds only a few MiB to the process's resident memory. The file's length is
 /// checked before each mapped window (an `fstat` per MiB), so that a file cut short is read,
 /// and reported as a read error, where the map would raise SIGBUS; only a cut in the
