@@ -335,7 +335,7 @@ impl<'a> PcapngReader<'a> {
     /// fast one (`scale` not 0). A pass that spells the shape out as constants has this
     /// inlined without the tests of byte order and interface the general walk makes on every
     /// block, nor its loop: an Enhanced Packet Block whole in the window, sound, of a
-    /// described interface, is read here, and any other block by [`Self::step_over`], which
+    /// described interface, is read here, and any other block by `step_over`, which
     /// never returns a record (see there why). `None` leaves the reader done, or of another
     /// shape: the pass goes on in that one.
     #[inline(always)]
