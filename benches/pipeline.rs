@@ -1,4 +1,5 @@
-//! Per-stage benchmarks: record walk, decoder, flow table, and the whole pass.
+//! Per-stage benchmarks: record walk, decoder, flow table, and the whole pass (the walk and
+//! the pass for pcap and pcapng).
 //! `cargo bench --bench pipeline`; `scripts/bench` compares whole runs with other tools.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -10,8 +11,10 @@ use nwcap::flow::{FlowTable, Keyer, Pending};
 #[path = "../tests/craft/mod.rs"]
 mod craft;
 
-/// 200 000 packets (60–1514 bytes, TCP and UDP, IPv4 and IPv6) over 20 000 flows.
-fn capture() -> Vec<u8> {
+/// 200 000 packets (60–1514 bytes, TCP and UDP, IPv4 and IPv6) over 20 000 flows, as pcap
+/// and as pcapng (one section, one interface, microseconds: what the pass walks with its
+/// loop for that shape).
+fn captures() -> (Vec<u8>, Vec<u8>) {
     let mut recs = Vec::new();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..200_000i64 {
@@ -34,24 +37,29 @@ fn capture() -> Vec<u8> {
         };
         recs.push(craft::Rec::new(1_700_000_000_000_000_000 + i * 1000, data));
     }
-    craft::pcap(&recs, false, false, 65535)
+    (
+        craft::pcap(&recs, false, false, 65535),
+        craft::pcapng_section(&recs, false, 6, &[]),
+    )
 }
 
 fn benches(c: &mut Criterion) {
-    let data = capture();
+    let (data, ng) = captures();
     let packets = Reader::new(&data).unwrap().count() as u64;
 
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements(packets));
-    g.bench_function("record_walk", |b| {
-        b.iter(|| {
-            Reader::new(&data)
-                .unwrap()
-                .map_while(Result::ok)
-                .map(|r| r.data.len())
-                .sum::<usize>()
-        })
-    });
+    for (name, file) in [("record_walk", &data), ("record_walk_pcapng", &ng)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                Reader::new(file)
+                    .unwrap()
+                    .map_while(Result::ok)
+                    .map(|r| r.data.len())
+                    .sum::<usize>()
+            })
+        });
+    }
     let recs: Vec<_> = Reader::new(&data).unwrap().map_while(Result::ok).collect();
     g.bench_function("decode_fast_path", |b| {
         b.iter(|| {
@@ -107,15 +115,17 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("whole_pass", |b| {
-        b.iter(|| {
-            let mut reader = Reader::new(&data).unwrap();
-            let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
-            analysis::run(&mut reader, &mut c, &mut a);
-            a.flows.len()
-        })
-    });
+    for (name, file) in [("whole_pass", &data), ("whole_pass_pcapng", &ng)] {
+        g.throughput(Throughput::Bytes(file.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut reader = Reader::new(file).unwrap();
+                let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
+                analysis::run(&mut reader, &mut c, &mut a);
+                a.flows.len()
+            })
+        });
+    }
     g.finish();
 }
 
