@@ -355,10 +355,11 @@ impl<'a> PcapngReader<'a> {
             let d = self.data;
             let pos = self.pos;
             let at = self.base + pos;
-            if let Some([btype, total, if_id, hi, lo, caplen, wire_len]) =
-                d.get(pos..).and_then(|h| u32s::<7>(h, be))
+            if let Some((rest, [btype, total, if_id, hi, lo, caplen, wire_len])) =
+                d.get(pos..).and_then(|h| Some((h, u32s::<7>(h, be)?)))
             {
-                let block = d.get(pos..pos + total as usize).unwrap_or_default();
+                // Bounded by what is left of the window: one comparison, no sum to overflow.
+                let block = rest.get(..total as usize).unwrap_or_default();
                 if (at < self.end)
                     & (btype == EPB)
                     & epb_lengths_sound(total, caplen)
