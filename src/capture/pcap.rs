@@ -257,12 +257,13 @@ impl<'a> PcapReader<'a> {
         let hl = shape.header_len;
         // The first 16 bytes hold every field (the modified format's 8 more are not used).
         let be = shape.big_endian;
-        let Some([sec, frac, caplen, wire_len]) = d.get(pos..).and_then(|h| u32s::<4>(h, be))
+        let Some((rest, [sec, frac, caplen, wire_len])) =
+            d.get(pos..).and_then(|h| Some((h, u32s::<4>(h, be)?)))
         else {
             self.short(at, "pcap record header", hl);
             return None;
         };
-        if d.len() - pos < hl {
+        if rest.len() < hl {
             self.short(at, "pcap record header", hl);
             return None;
         }
@@ -279,13 +280,12 @@ impl<'a> PcapReader<'a> {
         }
         // The walk reads the record header and the packet's headers: 64 bytes and a few more.
         super::prefetch_ahead(d, pos, [64]);
-        let start = pos + hl;
-        let end = start + caplen as usize;
-        let Some(data) = d.get(start..end) else {
+        // Bounded by what is left of the window: one comparison, no sum to overflow.
+        let Some(data) = rest.get(hl..hl + caplen as usize) else {
             self.short(at, "pcap record", hl + caplen as usize);
             return None;
         };
-        self.pos = end;
+        self.pos = pos + hl + data.len();
         let frac_ns = if shape.nanos {
             frac as i64
         } else {
