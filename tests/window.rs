@@ -381,6 +381,21 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
             &mut c0,
             &mut a0,
         );
+        // In memory (stdin, a gzip file), split as a file on disk is.
+        let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
+        let pass = analysis::run_parallel(
+            Reader::new(&bytes).unwrap(),
+            &bytes,
+            None,
+            4,
+            &mut c,
+            &mut a,
+        );
+        assert_eq!(
+            pass.shards, 4,
+            "{name} in memory: the split must really happen"
+        );
+        assert_eq!((c, flows(&a)), (c0.clone(), flows(&a0)), "{name} in memory");
         let (_file, map_of_bytes) = mapped(&bytes);
         let runs = [(1, 1), (1, 333), (4, 1), (4, 333), (4, window::WINDOW)];
         for ((threads, window), map) in runs.into_iter().flat_map(|r| [(r, false), (r, true)]) {

@@ -47,6 +47,9 @@ pub struct PcapReader<'a> {
     linktype: u16,
     /// Records starting at or after this file offset belong to the next shard.
     end: usize,
+    /// `end` as an index in `data` (0 when the window starts past it): the walk tests this,
+    /// without adding `base` for every record.
+    stop: usize,
     done: bool,
     /// When the walk stopped at the end of the window: how many bytes from `position()` the
     /// next window must hold (0 = it did not).
@@ -91,6 +94,7 @@ impl<'a> PcapReader<'a> {
             header_len: if modified { 24 } else { 16 },
             linktype,
             end: usize::MAX,
+            stop: usize::MAX,
             done: false,
             need: 0,
             error: None,
@@ -162,6 +166,7 @@ impl<'a> PcapReader<'a> {
         PcapReader {
             data,
             base: self.base + self.pos,
+            stop: self.end.saturating_sub(self.base + self.pos),
             pos: 0,
             len: self.len,
             big_endian: self.big_endian,
@@ -184,6 +189,7 @@ impl<'a> PcapReader<'a> {
         let mut r = self.clone();
         r.pos = start.max(FILE_HEADER);
         r.end = end;
+        r.stop = end.saturating_sub(r.base);
         r
     }
 
@@ -250,7 +256,7 @@ impl<'a> PcapReader<'a> {
         let d = self.data;
         let pos = self.pos;
         let at = self.base + pos;
-        if at >= self.end {
+        if pos >= self.stop {
             self.done = true;
             return None;
         }

@@ -131,6 +131,9 @@ pub struct PcapngReader<'a> {
     info: FileInfo,
     /// Blocks starting at or after this file offset belong to the next shard.
     end: usize,
+    /// `end` as an index in `data` (0 when the window starts past it): the walk tests this,
+    /// without adding `base` for every record.
+    stop: usize,
     /// Whether a section header or interface block was read since this reader was made or
     /// sharded: a later shard that assumed the earlier state would then be wrong.
     saw_layout_block: bool,
@@ -168,6 +171,7 @@ impl<'a> PcapngReader<'a> {
             uniform: Uniform::default(),
             info: FileInfo::default(),
             end: usize::MAX,
+            stop: usize::MAX,
             saw_layout_block: false,
             done: false,
             need: 0,
@@ -223,6 +227,7 @@ impl<'a> PcapngReader<'a> {
         PcapngReader {
             data,
             base: self.base + self.pos,
+            stop: self.end.saturating_sub(self.base + self.pos),
             pos: 0,
             len: self.len,
             big_endian: self.big_endian,
@@ -271,6 +276,7 @@ impl<'a> PcapngReader<'a> {
         let mut r = self.clone();
         r.pos = start;
         r.end = end;
+        r.stop = end.saturating_sub(r.base);
         r.saw_layout_block = false;
         r.info.skipped_blocks = 0;
         r
@@ -360,7 +366,7 @@ impl<'a> PcapngReader<'a> {
             {
                 // Bounded by what is left of the window: one comparison, no sum to overflow.
                 let block = rest.get(..total as usize).unwrap_or_default();
-                if (at < self.end)
+                if (pos < self.stop)
                     & (btype == EPB)
                     & epb_lengths_sound(total, caplen)
                     & (if_id < self.uniform.interfaces)
@@ -464,7 +470,7 @@ impl<'a> PcapngReader<'a> {
         let d = self.data;
         let pos = self.pos;
         let at = self.base + pos;
-        if at >= self.end {
+        if pos >= self.stop {
             self.done = true;
             return Ok(None);
         }
