@@ -381,39 +381,34 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
             &mut c0,
             &mut a0,
         );
-        // In memory (stdin, a gzip file), split as a file on disk is.
-        let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
-        let pass = analysis::run_parallel(
-            Reader::new(&bytes).unwrap(),
-            &bytes,
-            None,
-            4,
-            &mut c,
-            &mut a,
-        );
-        assert_eq!(
-            pass.shards, 4,
-            "{name} in memory: the split must really happen"
-        );
-        assert_eq!((c, flows(&a)), (c0.clone(), flows(&a0)), "{name} in memory");
         let (_file, map_of_bytes) = mapped(&bytes);
         let runs = [(1, 1), (1, 333), (4, 1), (4, 333), (4, window::WINDOW)];
-        for ((threads, window), map) in runs.into_iter().flat_map(|r| [(r, false), (r, true)]) {
+        // Through windows, copied or mapped; and in memory (stdin, a gzip file), split as a
+        // file on disk is.
+        let cases = runs
+            .into_iter()
+            .flat_map(|r| [(r, Some(false)), (r, Some(true))])
+            .chain([((4, 0), None)]);
+        for ((threads, window), map) in cases {
             let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
             let src: &[u8] = &bytes;
+            let windowed = map.map(|map| Windowed {
+                src: &src,
+                map: map.then_some(&map_of_bytes),
+                window,
+            });
             let pass = analysis::run_parallel(
                 Reader::new(&bytes).unwrap(),
                 &bytes,
-                Some(Windowed {
-                    src: &src,
-                    map: map.then_some(&map_of_bytes),
-                    window,
-                }),
+                windowed,
                 threads,
                 &mut c,
                 &mut a,
             );
-            let what = format!("{name}, {threads} threads, window {window}, mapped {map}");
+            let what = match map {
+                Some(map) => format!("{name}, {threads} threads, window {window}, mapped {map}"),
+                None => format!("{name}, {threads} threads, in memory"),
+            };
             assert_eq!(pass.shards, threads, "{what}: the split must really happen");
             assert_eq!(c, c0, "{what}");
             assert_eq!(flows(&a), flows(&a0), "{what}");
