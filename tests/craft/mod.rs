@@ -150,39 +150,15 @@ fn block(f: &mut Vec<u8>, btype: u32, body: &[u8], be: bool) {
 /// A pcapng section: SHB, one Ethernet IDB with `tsresol`, EPBs, plus `extra` raw blocks
 /// (type, body) inserted after the IDB.
 pub fn pcapng_section(recs: &[Rec], be: bool, tsresol: u8, extra: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let mut f = Vec::new();
-    let mut shb = Vec::new();
-    put32(&mut shb, 0x1A2B_3C4D, be);
-    put16(&mut shb, 1, be);
-    put16(&mut shb, 0, be);
-    shb.extend_from_slice(&[0xff; 8]);
-    block(&mut f, 0x0A0D_0D0A, &shb, be);
-    let mut idb = Vec::new();
-    put16(&mut idb, 1, be);
-    put16(&mut idb, 0, be);
-    put32(&mut idb, 0, be);
-    put16(&mut idb, 9, be);
-    put16(&mut idb, 1, be);
-    idb.extend_from_slice(&[tsresol, 0, 0, 0]);
-    put16(&mut idb, 0, be);
-    put16(&mut idb, 0, be);
-    block(&mut f, 1, &idb, be);
+    let mut ng = Ng::new();
+    ng.section(be).interface(1, tsresol);
     for (t, body) in extra {
-        block(&mut f, *t, body, be);
+        ng.block(*t, body);
     }
-    let unit = 10i64.pow(9 - u32::from(tsresol));
     for r in recs {
-        let ticks = (r.ts_ns / unit) as u64;
-        let mut epb = Vec::new();
-        put32(&mut epb, 0, be);
-        put32(&mut epb, (ticks >> 32) as u32, be);
-        put32(&mut epb, ticks as u32, be);
-        put32(&mut epb, r.data.len() as u32, be);
-        put32(&mut epb, r.wire_len, be);
-        epb.extend_from_slice(&r.data);
-        block(&mut f, 6, &epb, be);
+        ng.packet(0, r, None);
     }
-    f
+    ng.f
 }
 
 /// A pcapng file written block by block, for files whose sections and interfaces change as it
@@ -252,6 +228,12 @@ impl Ng {
         };
         body[..4].copy_from_slice(&[id[0], id[1], 0, 0]);
         block(&mut self.f, 2, &body, self.be);
+        self
+    }
+
+    /// A block of type `btype` around `body`.
+    pub fn block(&mut self, btype: u32, body: &[u8]) -> &mut Ng {
+        block(&mut self.f, btype, body, self.be);
         self
     }
 
