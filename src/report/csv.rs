@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use super::chunk::Chunk;
 use super::{Flags, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
@@ -15,7 +16,7 @@ out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
 
 /// Appends one flow's row (with its newline) to `buf`.
-pub(super) fn row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
+pub(super) fn row(f: &FlowRow, buf: &mut Chunk) -> io::Result<()> {
     match proto_name(f.protocol.0) {
         Cow::Borrowed(name) => buf.extend_from_slice(name.as_bytes()),
         Cow::Owned(_) => int(f.protocol.0, buf),
@@ -69,13 +70,13 @@ pub(super) fn row(f: &FlowRow, buf: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-fn ip(a: IpText, buf: &mut Vec<u8>) {
+fn ip(a: IpText, buf: &mut Chunk) {
     let mut text = [0u8; IpText::MAX_LEN];
     let n = a.render_ascii(&mut text);
     buf.extend_from_slice(&text[..n]);
 }
 
-fn flags(f: Flags, buf: &mut Vec<u8>) {
+fn flags(f: Flags, buf: &mut Chunk) {
     for (i, letter) in b"FSRPAUEC".iter().enumerate() {
         if f.0 & (1 << i) != 0 {
             buf.push(*letter);
@@ -83,17 +84,17 @@ fn flags(f: Flags, buf: &mut Vec<u8>) {
     }
 }
 
-fn int(v: impl itoa::Integer, buf: &mut Vec<u8>) {
+fn int(v: impl itoa::Integer, buf: &mut Chunk) {
     buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn opt_int(v: Option<u16>, buf: &mut Vec<u8>) {
+fn opt_int(v: Option<u16>, buf: &mut Chunk) {
     if let Some(v) = v {
         int(v, buf);
     }
 }
 
-fn opt_secs(v: Option<Secs>, buf: &mut Vec<u8>) -> io::Result<()> {
+fn opt_secs(v: Option<Secs>, buf: &mut Chunk) -> io::Result<()> {
     match v {
         Some(v) if v.write_exact(b"", buf) => Ok(()),
         Some(v) => write!(buf, "{v}"),
@@ -144,8 +145,9 @@ mod tests {
     }
 
     fn check(f: &FlowRow) {
-        let mut mine = Vec::new();
-        row(f, &mut mine).unwrap();
+        let mut chunk = Chunk::default();
+        row(f, &mut chunk).unwrap();
+        let mine = chunk.as_slice().to_vec();
         assert_eq!(
             String::from_utf8_lossy(&mine),
             String::from_utf8_lossy(&with_fmt(f)),

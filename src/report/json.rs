@@ -13,48 +13,54 @@ use std::io;
 
 use serde_json::ser::{CompactFormatter, Formatter};
 
+use super::chunk::Chunk;
 use super::time::DIGIT_PAIRS;
 use super::{DirCount, Flags, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
 use crate::decode::proto_name;
 
 /// Longer than any row can be (~900 bytes at most: every number at its widest, IPv6
-/// addresses of 39 characters), with room for the fixed-size writes that run past a piece's end.
-const ROW_MAX: usize = 1536;
+/// addresses of 39 characters). A power of two: every write goes at an offset masked to
+/// it, which tells the compiler that the fixed-size writes fit [`ROW_MAX`], where a bounds
+/// check before each of a row's ~60 writes cost ~5 % of it.
+const ROW_SPAN: usize = 2048;
 
-/// A row being written: a buffer longer than any row, and how much of it is used. Pieces go in
-/// with fixed-size copies and digits written in place: appending each piece to the `Vec`, as
-/// before, called `memcpy` for each of a row's ~25 pieces of varying length and checked the
-/// capacity for each, a fifth of a row's cost. A renderer keeps one for all its rows: a fresh
-/// one per row meant zeroing its 1.5 KiB for every row.
-pub(super) struct Row {
-    b: [u8; ROW_MAX],
+/// A row's room: its span, and past it room for the widest fixed-size write (an IPv6
+/// address's 39 bytes) and the bytes some writes put past a piece's end.
+const ROW_MAX: usize = ROW_SPAN + 64;
+
+/// A row being written, in place in the chunk's room (see [`Chunk::room`]): pieces go in
+/// with fixed-size copies and digits written in place. Appending each piece to a `Vec`, as
+/// rows once were, called `memcpy` for each of a row's ~25 pieces of varying length and
+/// checked the capacity for each, a fifth of a row's cost.
+pub(super) struct Row<'a> {
+    b: &'a mut [u8; ROW_MAX],
     n: usize,
 }
 
-impl Default for Row {
-    fn default() -> Self {
-        Row::new()
-    }
-}
-
-impl Row {
-    const fn new() -> Row {
-        Row {
-            b: [0; ROW_MAX],
-            n: 0,
-        }
+impl<'a> Row<'a> {
+    /// A row written from the start of `b`.
+    fn new(b: &'a mut [u8; ROW_MAX]) -> Row<'a> {
+        Row { b, n: 0 }
     }
 
     /// What was written.
+    #[cfg(test)]
     fn text(&self) -> &[u8] {
         &self.b[..self.n]
+    }
+
+    /// Where the next piece goes (see [`ROW_SPAN`]).
+    #[inline(always)]
+    fn at(&self) -> usize {
+        self.n & (ROW_SPAN - 1)
     }
 
     /// A literal.
     #[inline(always)]
     fn lit<const N: usize>(&mut self, s: &[u8; N]) {
-        self.b[self.n..self.n + N].copy_from_slice(s);
-        self.n += N;
+        let at = self.at();
+        self.b[at..at + N].copy_from_slice(s);
+        self.n = at + N;
     }
 
     /// A string of any length (protocol names, states: a few a row).
@@ -67,7 +73,8 @@ impl Row {
     /// The next `N` bytes, for a renderer that writes in place and says how many it used.
     #[inline(always)]
     fn room<const N: usize>(&mut self) -> &mut [u8; N] {
-        let room = &mut self.b[self.n..self.n + N];
+        let at = self.at();
+        let room = &mut self.b[at..at + N];
         room.try_into().expect("a slice of N bytes")
     }
 
@@ -108,10 +115,16 @@ const POW10: [u64; 20] = {
     p
 };
 
-/// Appends one flow as a JSON object (no separator, no newline) to `buf`, written in `r`
-/// first.
-pub(super) fn flow_row(f: &FlowRow, r: &mut Row, buf: &mut Vec<u8>) -> io::Result<()> {
-    r.n = 0;
+/// Appends one flow as a JSON object (no separator, no newline) to `chunk`.
+pub(super) fn flow_row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
+    let mut row = Row::new(chunk.room());
+    write_row(f, &mut row)?;
+    let n = row.n;
+    chunk.advance(n);
+    Ok(())
+}
+
+fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
     r.lit(b"{\"protocol\":");
     proto(f.protocol, r);
     r.lit(b",\"local_ip\":");
@@ -140,7 +153,6 @@ pub(super) fn flow_row(f: &FlowRow, r: &mut Row, buf: &mut Vec<u8>) -> io::Resul
         None => r.lit(b"null"),
     }
     r.lit(b"}");
-    buf.extend_from_slice(r.text());
     Ok(())
 }
 
@@ -192,16 +204,38 @@ fn ip(a: IpText, r: &mut Row) {
     r.lit(b"\"");
 }
 
-/// The letters of the flags set, in `FSRPAUEC` order: each letter is written, and kept when
-/// its flag is set (no branch on flags, which vary from flow to flow).
+/// The letters of the flags set, in `FSRPAUEC` order, and the closing quote, from a table:
+/// writing each letter and keeping those of set flags cost ~70 instructions a set.
 fn flags(f: Flags, r: &mut Row) {
     r.lit(b"\"");
-    for (i, letter) in b"FSRPAUEC".iter().enumerate() {
-        r.b[r.n] = *letter;
-        r.n += usize::from(f.0 >> i & 1);
-    }
-    r.lit(b"\"");
+    let text = &FLAG_TEXT[usize::from(f.0)];
+    r.lit(text);
+    r.n -= FLAG_TEXT_LEN - usize::from(text[FLAG_TEXT_LEN - 1]);
 }
+
+/// Bytes of a [`FLAG_TEXT`] entry; its last holds the length of its text.
+const FLAG_TEXT_LEN: usize = 16;
+
+/// For each flags byte: its letters and `"`, then zeros, then the length of the text.
+static FLAG_TEXT: [[u8; FLAG_TEXT_LEN]; 256] = {
+    let mut t = [[0; FLAG_TEXT_LEN]; 256];
+    let mut f = 0;
+    while f < 256 {
+        let mut n = 0;
+        let mut i = 0;
+        while i < 8 {
+            if f >> i & 1 != 0 {
+                t[f][n] = b"FSRPAUEC"[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        t[f][n] = b'"';
+        t[f][FLAG_TEXT_LEN - 1] = n as u8 + 1;
+        f += 1;
+    }
+    t
+};
 
 fn counts(c: [u32; 3], r: &mut Row) {
     // Nearly always one digit each (a flow's SYN, FIN and RST segments): the whole array in
@@ -299,11 +333,12 @@ mod tests {
 
     /// Asserts that the hand-written bytes of `row` equal `serde_json`'s.
     fn check(row: &FlowRow) {
-        let mut mine = Vec::new();
-        flow_row(row, &mut Row::new(), &mut mine).unwrap();
+        let mut chunk = Chunk::default();
+        flow_row(row, &mut chunk).unwrap();
+        let mine = chunk.as_slice();
         let theirs = serde_json::to_vec(row).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(mine),
             String::from_utf8_lossy(&theirs),
             "{row:?}"
         );
@@ -439,7 +474,8 @@ mod tests {
                 2 => xorshift(&mut x) >> 1,
                 _ => i,
             } as i64;
-            let mut mine = Row::new();
+            let mut b = [0; ROW_MAX];
+            let mut mine = Row::new(&mut b);
             opt_secs(Some(Secs(i128::from(ns))), &mut mine).unwrap();
             assert_eq!(
                 mine.text(),
@@ -491,7 +527,7 @@ mod tests {
         };
         check(&row);
         let len = serde_json::to_vec(&row).unwrap().len();
-        assert!(len + 64 < ROW_MAX, "{len} bytes");
+        assert!(len + 64 < ROW_SPAN, "{len} bytes");
     }
 
     /// Integers at every digit count's edges, as `itoa` writes them.
@@ -505,7 +541,8 @@ mod tests {
             values.extend([1u64 << b, (1u64 << b) - 1]);
         }
         for v in values {
-            let mut mine = Row::new();
+            let mut b = [0; ROW_MAX];
+            let mut mine = Row::new(&mut b);
             mine.int(v);
             assert_eq!(mine.text(), itoa::Buffer::new().format(v).as_bytes(), "{v}");
         }

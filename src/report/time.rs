@@ -1,5 +1,7 @@
 //! Timestamps as reports print them: RFC 3339 in UTC with nanoseconds.
 
+use super::chunk::Chunk;
+
 /// Formats nanoseconds since the epoch as `2026-11-25T08:00:00.123456789Z`.
 pub fn rfc3339(ns: i64) -> String {
     Timestamp(ns).to_string()
@@ -169,7 +171,7 @@ impl Secs {
     /// Writes the digits of [`Secs::exact`], whole seconds ending in `whole` (`.0` in JSON,
     /// nothing in Rust's `Display`): what `serde_json` and `Display` write for
     /// [`Secs::as_f64`]. Returns `false`, writing nothing, outside its range.
-    pub(crate) fn write_exact(self, whole: &[u8], buf: &mut Vec<u8>) -> bool {
+    pub(super) fn write_exact(self, whole: &[u8], buf: &mut Chunk) -> bool {
         let Some((int, frac)) = self.exact() else {
             return false;
         };
@@ -242,6 +244,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::rfc3339;
+    use crate::report::chunk::Chunk;
 
     /// `Secs::write_exact` writes what serde_json and `Display` write for the float, or
     /// leaves the value to them: durations log-uniform over and around its range, round
@@ -284,20 +287,20 @@ mod tests {
         let mut fast = 0;
         for ns in values {
             let (s, v) = (Secs(ns), Secs(ns).as_f64());
-            let (mut json, mut display) = (Vec::new(), Vec::new());
+            let (mut json, mut display) = (Chunk::default(), Chunk::default());
             if s.write_exact(b".0", &mut json) {
                 assert!(s.write_exact(b"", &mut display));
                 fast += 1;
                 let mut theirs = Vec::new();
                 CompactFormatter.write_f64(&mut theirs, v).unwrap();
                 assert_eq!(
-                    String::from_utf8(json).unwrap(),
+                    String::from_utf8(json.as_slice().to_vec()).unwrap(),
                     String::from_utf8(theirs).unwrap(),
                     "{ns}"
                 );
-                assert_eq!(String::from_utf8(display).unwrap(), v.to_string(), "{ns}");
+                assert_eq!(display.as_slice(), v.to_string().as_bytes(), "{ns}");
             } else {
-                assert!(json.is_empty());
+                assert!(json.as_slice().is_empty());
                 assert!(!(10_000..1_000_000_000_000_000).contains(&ns), "{ns}");
             }
             assert_eq!(s.to_string(), v.to_string());
