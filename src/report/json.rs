@@ -79,28 +79,44 @@ impl<'a> Row<'a> {
     }
 
     /// An integer in decimal, as `itoa` (and so `serde_json`) writes it: digits by pairs,
-    /// from the last, straight into place.
+    /// from the last, straight into place. Returns where they start.
     #[inline(always)]
-    fn int(&mut self, v: impl Into<u64>) {
+    fn int(&mut self, v: impl Into<u64>) -> usize {
         let mut v: u64 = v.into();
         // Digits: the power of ten just below 2^bits, corrected by one comparison.
         let bits = 64 - (v | 1).leading_zeros() as usize;
         let guess = (bits * 1233) >> 12;
         let len = guess + usize::from(v >= POW10[guess]);
-        let mut end = self.n + len.max(1);
-        self.n = end;
+        let at = self.at();
+        let mut end = len.max(1);
+        // At most 20 digits: indexes masked to 32 in a window of 64 need no bounds check.
+        let d = self.room::<64>();
         while v >= 100 {
             let i = 2 * (v % 100) as usize;
             v /= 100;
             end -= 2;
-            self.b[end..end + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+            let e = end & 31;
+            d[e..e + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         }
         if v >= 10 {
             let i = 2 * v as usize;
-            self.b[end - 2..end].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+            d[(end - 2) & 31..((end - 2) & 31) + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         } else {
-            self.b[end - 1] = b'0' + v as u8;
+            d[(end - 1) & 31] = b'0' + v as u8;
         }
+        self.n = at + len.max(1);
+        at
+    }
+
+    /// The `len` bytes written at `from` (at most 32) again.
+    #[inline(always)]
+    fn again(&mut self, from: usize, len: usize) {
+        let from = from & (ROW_SPAN - 1);
+        let mut text = [0; 32];
+        text.copy_from_slice(&self.b[from..from + 32]);
+        let at = self.at();
+        self.b[at..at + 32].copy_from_slice(&text);
+        self.n = at + (len & 31);
     }
 }
 
@@ -193,7 +209,9 @@ fn string(s: &str, r: &mut Row) {
 fn proto(p: Proto, r: &mut Row) {
     match proto_name(p.0) {
         Cow::Borrowed(name) => string(name, r),
-        Cow::Owned(_) => r.int(p.0),
+        Cow::Owned(_) => {
+            r.int(p.0);
+        }
     }
 }
 
@@ -262,14 +280,12 @@ fn dir(d: &DirCount, r: &mut Row) {
     r.lit(b"{\"packets\":");
     r.int(d.packets);
     r.lit(b",\"bytes\":");
-    let digits = r.n;
-    r.int(d.bytes);
-    let digits = digits..r.n;
+    let digits = r.int(d.bytes);
+    let len = r.n - digits;
     r.lit(b",\"captured_bytes\":");
     if d.captured_bytes == d.bytes {
         // Nearly always (only the snap length cuts packets): the same digits again.
-        r.b.copy_within(digits.clone(), r.n);
-        r.n += digits.len();
+        r.again(digits, len);
     } else {
         r.int(d.captured_bytes);
     }
@@ -290,7 +306,9 @@ fn opt_ts(t: Option<Timestamp>, r: &mut Row) {
 
 fn opt_int(v: Option<u16>, r: &mut Row) {
     match v {
-        Some(v) => r.int(v),
+        Some(v) => {
+            r.int(v);
+        }
         None => r.lit(b"null"),
     }
 }
