@@ -1,13 +1,13 @@
 //! CSV: one flow per row, with a header. No field can hold a comma or quote (addresses,
 //! numbers, RFC 3339 times, state codes), so no quoting is needed. Fields are written by hand
 //! rather than through `write!`: a large report has hundreds of thousands of rows, and the
-//! formatting machinery was most of their cost. Floats alone still go through `Display`, whose
-//! exact digits are the format.
+//! formatting machinery was most of their cost. Seconds outside [`Secs::exact`]'s range alone
+//! still go through `Display`, whose exact digits are the format.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 
-use super::chunk::Chunk;
+use super::chunk::{Chunk, Row};
 use super::{Flags, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
@@ -15,90 +15,88 @@ pub(super) const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_p
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
 
-/// Appends one flow's row (with its newline) to `buf`.
-pub(super) fn row(f: &FlowRow, buf: &mut Chunk) -> io::Result<()> {
-    match proto_name(f.protocol.0) {
-        Cow::Borrowed(name) => buf.extend_from_slice(name.as_bytes()),
-        Cow::Owned(_) => int(f.protocol.0, buf),
-    }
-    buf.push(b',');
-    ip(f.local_ip, buf);
-    buf.push(b',');
-    opt_int(f.local_port, buf);
-    buf.push(b',');
-    ip(f.remote_ip, buf);
-    buf.push(b',');
-    opt_int(f.remote_port, buf);
-    buf.push(b',');
-    opt_int(f.icmp_id, buf);
-    for d in [&f.out, &f.inbound] {
-        for v in [d.packets, d.bytes, d.captured_bytes] {
-            buf.push(b',');
-            int(v, buf);
-        }
-    }
-    for t in [f.first_ts, f.last_ts] {
-        buf.push(b',');
-        if let Some(t) = t {
-            let mut text = [0u8; 30];
-            let n = t.render_ascii(&mut text);
-            buf.extend_from_slice(&text[..n]);
-        }
-    }
-    buf.push(b',');
-    opt_secs(f.duration_s, buf)?;
-    let tcp = f.tcp.as_ref();
-    buf.push(b',');
-    if let Some(i) = tcp.and_then(|t| t.initiator) {
-        buf.extend_from_slice(i.as_bytes());
-    }
-    buf.push(b',');
-    if let Some(t) = tcp {
-        buf.extend_from_slice(t.state.as_bytes());
-    }
-    buf.push(b',');
-    if let Some(t) = tcp {
-        flags(t.flags_out, buf);
-    }
-    buf.push(b',');
-    if let Some(t) = tcp {
-        flags(t.flags_in, buf);
-    }
-    buf.push(b',');
-    opt_secs(tcp.and_then(|t| t.handshake_rtt_s), buf)?;
-    buf.push(b'\n');
+/// Appends one flow's row (with its newline) to `chunk`.
+pub(super) fn row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
+    chunk.write_row(|r| write_row(f, r));
     Ok(())
 }
 
-fn ip(a: IpText, buf: &mut Chunk) {
-    let mut text = [0u8; IpText::MAX_LEN];
-    let n = a.render_ascii(&mut text);
-    buf.extend_from_slice(&text[..n]);
-}
-
-fn flags(f: Flags, buf: &mut Chunk) {
-    for (i, letter) in b"FSRPAUEC".iter().enumerate() {
-        if f.0 & (1 << i) != 0 {
-            buf.push(*letter);
+fn write_row(f: &FlowRow, r: &mut Row) {
+    match proto_name(f.protocol.0) {
+        Cow::Borrowed(name) => r.bytes(name.as_bytes()),
+        Cow::Owned(_) => {
+            r.int(f.protocol.0);
         }
     }
+    r.lit(b",");
+    ip(f.local_ip, r);
+    r.lit(b",");
+    opt_int(f.local_port, r);
+    r.lit(b",");
+    ip(f.remote_ip, r);
+    r.lit(b",");
+    opt_int(f.remote_port, r);
+    r.lit(b",");
+    opt_int(f.icmp_id, r);
+    for d in [&f.out, &f.inbound] {
+        for v in [d.packets, d.bytes, d.captured_bytes] {
+            r.lit(b",");
+            r.int(v);
+        }
+    }
+    for t in [f.first_ts, f.last_ts] {
+        r.lit(b",");
+        if let Some(t) = t {
+            let n = t.render_ascii(r.room());
+            r.advance(n);
+        }
+    }
+    r.lit(b",");
+    opt_secs(f.duration_s, r);
+    let tcp = f.tcp.as_ref();
+    r.lit(b",");
+    if let Some(i) = tcp.and_then(|t| t.initiator) {
+        r.bytes(i.as_bytes());
+    }
+    r.lit(b",");
+    if let Some(t) = tcp {
+        r.bytes(t.state.as_bytes());
+    }
+    r.lit(b",");
+    if let Some(t) = tcp {
+        flags(t.flags_out, r);
+    }
+    r.lit(b",");
+    if let Some(t) = tcp {
+        flags(t.flags_in, r);
+    }
+    r.lit(b",");
+    opt_secs(tcp.and_then(|t| t.handshake_rtt_s), r);
+    r.lit(b"\n");
 }
 
-fn int(v: impl itoa::Integer, buf: &mut Chunk) {
-    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+fn ip(a: IpText, r: &mut Row) {
+    let n = a.render_ascii(r.room());
+    r.advance(n);
 }
 
-fn opt_int(v: Option<u16>, buf: &mut Chunk) {
+fn flags(f: Flags, r: &mut Row) {
+    let (text, len) = f.letters();
+    r.lit(text);
+    r.retract(text.len() - len);
+}
+
+fn opt_int(v: Option<u16>, r: &mut Row) {
     if let Some(v) = v {
-        int(v, buf);
+        r.int(v);
     }
 }
 
-fn opt_secs(v: Option<Secs>, buf: &mut Chunk) -> io::Result<()> {
+fn opt_secs(v: Option<Secs>, r: &mut Row) {
     match v {
-        Some(v) if v.write_exact(b"", buf) => Ok(()),
-        Some(v) => write!(buf, "{v}"),
-        None => Ok(()),
+        Some(v) if v.write_exact(b"", r) => {}
+        Some(v) => r.bytes(v.to_string().as_bytes()),
+        None => {}
     }
 }
 
@@ -108,6 +106,7 @@ mod tests {
     use crate::decode::Addr;
     use crate::filter::FilterSet;
     use crate::report::{self, DirCount, Proto, Secs, TcpRow, Timestamp};
+    use std::io::Write;
 
     /// The row as it was written with `write!` before the hand-written version: the oracle.
     fn with_fmt(f: &FlowRow) -> Vec<u8> {

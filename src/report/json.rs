@@ -13,131 +13,13 @@ use std::io;
 
 use serde_json::ser::{CompactFormatter, Formatter};
 
-use super::chunk::Chunk;
-use super::time::DIGIT_PAIRS;
+use super::chunk::{Chunk, Row};
 use super::{DirCount, Flags, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
 use crate::decode::proto_name;
 
-/// Longer than any row can be (~900 bytes at most: every number at its widest, IPv6
-/// addresses of 39 characters). A power of two: every write goes at an offset masked to
-/// it, which tells the compiler that the fixed-size writes fit [`ROW_MAX`], where a bounds
-/// check before each of a row's ~60 writes cost ~5 % of it.
-const ROW_SPAN: usize = 2048;
-
-/// A row's room: its span, and past it room for the widest fixed-size write (an IPv6
-/// address's 39 bytes) and the bytes some writes put past a piece's end.
-const ROW_MAX: usize = ROW_SPAN + 64;
-
-/// A row being written, in place in the chunk's room (see [`Chunk::room`]): pieces go in
-/// with fixed-size copies and digits written in place. Appending each piece to a `Vec`, as
-/// rows once were, called `memcpy` for each of a row's ~25 pieces of varying length and
-/// checked the capacity for each, a fifth of a row's cost.
-pub(super) struct Row<'a> {
-    b: &'a mut [u8; ROW_MAX],
-    n: usize,
-}
-
-impl<'a> Row<'a> {
-    /// A row written from the start of `b`.
-    fn new(b: &'a mut [u8; ROW_MAX]) -> Row<'a> {
-        Row { b, n: 0 }
-    }
-
-    /// What was written.
-    #[cfg(test)]
-    fn text(&self) -> &[u8] {
-        &self.b[..self.n]
-    }
-
-    /// Where the next piece goes (see [`ROW_SPAN`]).
-    #[inline(always)]
-    fn at(&self) -> usize {
-        self.n & (ROW_SPAN - 1)
-    }
-
-    /// A literal.
-    #[inline(always)]
-    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
-        let at = self.at();
-        self.b[at..at + N].copy_from_slice(s);
-        self.n = at + N;
-    }
-
-    /// A string of any length (protocol names, states: a few a row).
-    #[inline(always)]
-    fn bytes(&mut self, s: &[u8]) {
-        self.b[self.n..self.n + s.len()].copy_from_slice(s);
-        self.n += s.len();
-    }
-
-    /// The next `N` bytes, for a renderer that writes in place and says how many it used.
-    #[inline(always)]
-    fn room<const N: usize>(&mut self) -> &mut [u8; N] {
-        let at = self.at();
-        let room = &mut self.b[at..at + N];
-        room.try_into().expect("a slice of N bytes")
-    }
-
-    /// An integer in decimal, as `itoa` (and so `serde_json`) writes it: digits by pairs,
-    /// from the last, straight into place. Returns where they start.
-    #[inline(always)]
-    fn int(&mut self, v: impl Into<u64>) -> usize {
-        let mut v: u64 = v.into();
-        // Digits: the power of ten just below 2^bits, corrected by one comparison.
-        let bits = 64 - (v | 1).leading_zeros() as usize;
-        let guess = (bits * 1233) >> 12;
-        let len = guess + usize::from(v >= POW10[guess]);
-        let at = self.at();
-        let mut end = len.max(1);
-        // At most 20 digits: indexes masked to 32 in a window of 64 need no bounds check.
-        let d = self.room::<64>();
-        while v >= 100 {
-            let i = 2 * (v % 100) as usize;
-            v /= 100;
-            end -= 2;
-            let e = end & 31;
-            d[e..e + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
-        }
-        if v >= 10 {
-            let i = 2 * v as usize;
-            d[(end - 2) & 31..((end - 2) & 31) + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
-        } else {
-            d[(end - 1) & 31] = b'0' + v as u8;
-        }
-        self.n = at + len.max(1);
-        at
-    }
-
-    /// The `len` bytes written at `from` (at most 32) again.
-    #[inline(always)]
-    fn again(&mut self, from: usize, len: usize) {
-        let from = from & (ROW_SPAN - 1);
-        let mut text = [0; 32];
-        text.copy_from_slice(&self.b[from..from + 32]);
-        let at = self.at();
-        self.b[at..at + 32].copy_from_slice(&text);
-        self.n = at + (len & 31);
-    }
-}
-
-/// 10^i.
-const POW10: [u64; 20] = {
-    let mut p = [1u64; 20];
-    let mut i = 1;
-    while i < 20 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
-
 /// Appends one flow as a JSON object (no separator, no newline) to `chunk`.
 pub(super) fn flow_row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
-    let mut row = Row::new(chunk.room());
-    write_row(f, &mut row)?;
-    let n = row.n;
-    chunk.advance(n);
-    Ok(())
+    chunk.write_row(|r| write_row(f, r))
 }
 
 fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
@@ -218,42 +100,17 @@ fn proto(p: Proto, r: &mut Row) {
 fn ip(a: IpText, r: &mut Row) {
     r.lit(b"\"");
     let n = a.render_ascii(r.room());
-    r.n += n;
+    r.advance(n);
     r.lit(b"\"");
 }
 
-/// The letters of the flags set, in `FSRPAUEC` order, and the closing quote, from a table:
-/// writing each letter and keeping those of set flags cost ~70 instructions a set.
 fn flags(f: Flags, r: &mut Row) {
+    let (text, len) = f.letters();
     r.lit(b"\"");
-    let text = &FLAG_TEXT[usize::from(f.0)];
     r.lit(text);
-    r.n -= FLAG_TEXT_LEN - usize::from(text[FLAG_TEXT_LEN - 1]);
+    r.retract(text.len() - len);
+    r.lit(b"\"");
 }
-
-/// Bytes of a [`FLAG_TEXT`] entry; its last holds the length of its text.
-const FLAG_TEXT_LEN: usize = 16;
-
-/// For each flags byte: its letters and `"`, then zeros, then the length of the text.
-static FLAG_TEXT: [[u8; FLAG_TEXT_LEN]; 256] = {
-    let mut t = [[0; FLAG_TEXT_LEN]; 256];
-    let mut f = 0;
-    while f < 256 {
-        let mut n = 0;
-        let mut i = 0;
-        while i < 8 {
-            if f >> i & 1 != 0 {
-                t[f][n] = b"FSRPAUEC"[i];
-                n += 1;
-            }
-            i += 1;
-        }
-        t[f][n] = b'"';
-        t[f][FLAG_TEXT_LEN - 1] = n as u8 + 1;
-        f += 1;
-    }
-    t
-};
 
 fn counts(c: [u32; 3], r: &mut Row) {
     // Nearly always one digit each (a flow's SYN, FIN and RST segments): the whole array in
@@ -264,7 +121,7 @@ fn counts(c: [u32; 3], r: &mut Row) {
             + u64::from(c[1]) * (1 << 24)
             + u64::from(c[2]) * (1 << 40);
         r.lit(&text.to_le_bytes());
-        r.n -= 1;
+        r.retract(1);
         return;
     }
     r.lit(b"[");
@@ -280,8 +137,7 @@ fn dir(d: &DirCount, r: &mut Row) {
     r.lit(b"{\"packets\":");
     r.int(d.packets);
     r.lit(b",\"bytes\":");
-    let digits = r.int(d.bytes);
-    let len = r.n - digits;
+    let (digits, len) = r.int(d.bytes);
     r.lit(b",\"captured_bytes\":");
     if d.captured_bytes == d.bytes {
         // Nearly always (only the snap length cuts packets): the same digits again.
@@ -297,7 +153,7 @@ fn opt_ts(t: Option<Timestamp>, r: &mut Row) {
         Some(t) => {
             r.lit(b"\"");
             let n = t.render_ascii(r.room());
-            r.n += n;
+            r.advance(n);
             r.lit(b"\"");
         }
         None => r.lit(b"null"),
@@ -321,23 +177,10 @@ fn opt_secs(v: Option<Secs>, r: &mut Row) -> io::Result<()> {
         r.lit(b"null");
         return Ok(());
     };
-    match v.exact() {
-        Some((int, frac)) => {
-            r.int(int);
-            match super::time::frac_text(frac) {
-                // All ten bytes are written; those past `len` are written over next.
-                Some((text, len)) => {
-                    r.lit(&text);
-                    r.n -= 10 - len;
-                }
-                None => r.lit(b".0"),
-            }
-        }
-        None => {
-            let mut text = Vec::with_capacity(32);
-            CompactFormatter.write_f64(&mut text, v.as_f64())?;
-            r.bytes(&text);
-        }
+    if !v.write_exact(b".0", r) {
+        let mut text = Vec::with_capacity(32);
+        CompactFormatter.write_f64(&mut text, v.as_f64())?;
+        r.bytes(&text);
     }
     Ok(())
 }
@@ -347,6 +190,7 @@ mod tests {
     use super::*;
     use crate::decode::Addr;
     use crate::filter::{FilterSet, FilterSpec};
+    use crate::report::chunk::ROW_SPAN;
     use crate::report::{self, DirCount};
 
     /// Asserts that the hand-written bytes of `row` equal `serde_json`'s.
@@ -492,18 +336,19 @@ mod tests {
                 2 => xorshift(&mut x) >> 1,
                 _ => i,
             } as i64;
-            let mut b = [0; ROW_MAX];
-            let mut mine = Row::new(&mut b);
-            opt_secs(Some(Secs(i128::from(ns))), &mut mine).unwrap();
+            let mut mine = Chunk::default();
+            mine.write_row(|r| opt_secs(Some(Secs(i128::from(ns))), r))
+                .unwrap();
             assert_eq!(
-                mine.text(),
+                mine.as_slice(),
                 serde_json::to_vec(&(ns as f64 / 1e9)).unwrap(),
                 "{ns}"
             );
         }
     }
 
-    /// Every field at its widest at once still leaves the row room to spare.
+    /// Every field at its widest at once still leaves the row room to spare, in JSON and
+    /// in CSV.
     #[test]
     fn the_widest_row_fits() {
         let v6 = IpText(
@@ -546,23 +391,10 @@ mod tests {
         check(&row);
         let len = serde_json::to_vec(&row).unwrap().len();
         assert!(len + 64 < ROW_SPAN, "{len} bytes");
-    }
-
-    /// Integers at every digit count's edges, as `itoa` writes them.
-    #[test]
-    fn integers_match_itoa() {
-        let mut values = vec![0, u64::MAX, u64::MAX - 1];
-        for p in POW10 {
-            values.extend([p - 1, p, p + 1, p / 2 * 3]);
-        }
-        for b in 0..64 {
-            values.extend([1u64 << b, (1u64 << b) - 1]);
-        }
-        for v in values {
-            let mut b = [0; ROW_MAX];
-            let mut mine = Row::new(&mut b);
-            mine.int(v);
-            assert_eq!(mine.text(), itoa::Buffer::new().format(v).as_bytes(), "{v}");
-        }
+        // CSV writes fewer fields of the same widths, through the same rows.
+        let mut csv = Chunk::default();
+        crate::report::csv::row(&row, &mut csv).unwrap();
+        let len = csv.as_slice().len();
+        assert!((64..ROW_SPAN - 64).contains(&len), "{len} bytes of CSV");
     }
 }

@@ -445,6 +445,34 @@ impl std::fmt::Display for Flags {
     }
 }
 
+impl Flags {
+    /// The letters of the flags set, in `FSRPAUEC` order, at the start of eight bytes, and
+    /// how many there are: from a table, for the writers that copy all eight and keep the
+    /// letters (writing each letter and keeping those of set flags cost ~70 instructions).
+    pub(crate) fn letters(self) -> (&'static [u8; 8], usize) {
+        let text = &FLAG_LETTERS[usize::from(self.0)];
+        (text, self.0.count_ones() as usize)
+    }
+}
+
+/// [`Flags::letters`] of each flags byte, zeros after them.
+static FLAG_LETTERS: [[u8; 8]; 256] = {
+    let mut t = [[0; 8]; 256];
+    let mut f = 0;
+    while f < 256 {
+        let (mut n, mut i) = (0, 0);
+        while i < 8 {
+            if f >> i & 1 != 0 {
+                t[f][n] = b"FSRPAUEC"[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        f += 1;
+    }
+    t
+};
+
 impl Serialize for Flags {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

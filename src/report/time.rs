@@ -1,6 +1,6 @@
 //! Timestamps as reports print them: RFC 3339 in UTC with nanoseconds.
 
-use super::chunk::Chunk;
+use super::chunk::Row;
 
 /// Formats nanoseconds since the epoch as `2026-11-25T08:00:00.123456789Z`.
 pub fn rfc3339(ns: i64) -> String {
@@ -168,14 +168,19 @@ impl Secs {
     /// Writes the digits of [`Secs::exact`], whole seconds ending in `whole` (`.0` in JSON,
     /// nothing in Rust's `Display`): what `serde_json` and `Display` write for
     /// [`Secs::as_f64`]. Returns `false`, writing nothing, outside its range.
-    pub(super) fn write_exact(self, whole: &[u8], buf: &mut Chunk) -> bool {
+    #[inline(always)]
+    pub(super) fn write_exact(self, whole: &[u8], r: &mut Row) -> bool {
         let Some((int, frac)) = self.exact() else {
             return false;
         };
-        buf.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+        r.int(int);
         match frac_text(frac) {
-            Some((text, len)) => buf.extend_from_slice(&text[..len]),
-            None => buf.extend_from_slice(whole),
+            // All ten bytes are written; those past `len` are written over next.
+            Some((text, len)) => {
+                r.lit(&text);
+                r.retract(10 - len);
+            }
+            None => r.bytes(whole),
         }
         true
     }
@@ -297,8 +302,9 @@ mod tests {
         for ns in values {
             let (s, v) = (Secs(ns), Secs(ns).as_f64());
             let (mut json, mut display) = (Chunk::default(), Chunk::default());
-            if s.write_exact(b".0", &mut json) {
-                assert!(s.write_exact(b"", &mut display));
+            let exact = json.write_row(|r| s.write_exact(b".0", r));
+            assert_eq!(display.write_row(|r| s.write_exact(b"", r)), exact);
+            if exact {
                 fast += 1;
                 let mut theirs = Vec::new();
                 CompactFormatter.write_f64(&mut theirs, v).unwrap();
