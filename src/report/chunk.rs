@@ -7,8 +7,6 @@
 //! bytes for every row; a `Vec`'s spare capacity cannot be written without `unsafe`, so the
 //! buffer here is all initialized, and keeps its zeros (or old rows) past what is used.
 
-use std::io;
-
 use super::time::DIGIT_PAIRS;
 
 /// Rendered bytes, `bytes[..len]`; the bytes past `len` are room, initialized and kept from
@@ -44,14 +42,6 @@ impl Chunk {
         self.reserve(1);
         self.bytes[self.len] = b;
         self.len += 1;
-    }
-
-    /// Appends `s`.
-    #[inline]
-    pub(super) fn extend_from_slice(&mut self, s: &[u8]) {
-        self.reserve(s.len());
-        self.bytes[self.len..self.len + s.len()].copy_from_slice(s);
-        self.len += s.len();
     }
 
     /// Writes one row in place with `write`, and keeps it.
@@ -116,7 +106,7 @@ impl Row<'_> {
         self.n = at + N;
     }
 
-    /// A string of any length (protocol names, states: a few a row).
+    /// A string of up to 64 bytes (protocol names, states, a float's digits: a few a row).
     #[inline(always)]
     pub(super) fn bytes(&mut self, s: &[u8]) {
         let at = self.at();
@@ -175,7 +165,7 @@ impl Row<'_> {
         (at, len.max(1))
     }
 
-    /// The `len` bytes written at `from` (at most 32) again.
+    /// The `len` bytes written at `from` (fewer than 32: a number's digits) again.
     #[inline(always)]
     pub(super) fn again(&mut self, from: usize, len: usize) {
         let from = from & (ROW_SPAN - 1);
@@ -198,23 +188,12 @@ const POW10: [u64; 20] = {
     p
 };
 
-impl io::Write for Chunk {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.extend_from_slice(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Appends and rows written in place make the bytes a `Vec` would hold, past the room
-    /// first given and across a `clear` that leaves old bytes in the room.
+    /// Bytes pushed and rows written in place make the bytes a `Vec` would hold, past the
+    /// room first given and across a `clear` that leaves old bytes in the room.
     #[test]
     fn holds_what_a_vec_would() {
         let mut c = Chunk::with_room(10);
@@ -222,15 +201,10 @@ mod tests {
             let mut v = Vec::new();
             c.clear();
             for i in 0..200u8 {
-                match i % 3 {
+                match i % 2 {
                     0 => {
-                        c.push(i);
-                        v.push(i);
-                    }
-                    1 => {
-                        let s = [round, i, i.wrapping_mul(7)];
-                        c.extend_from_slice(&s);
-                        v.extend_from_slice(&s);
+                        c.push(i ^ round);
+                        v.push(i ^ round);
                     }
                     _ => {
                         let keep = usize::from(i % 9);

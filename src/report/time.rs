@@ -201,7 +201,7 @@ impl serde::Serialize for Secs {
 /// `.` and the nine digits of `frac` nanoseconds, and how many of those ten bytes to keep
 /// (trailing zeros cut); `None` for 0.
 #[inline]
-pub(crate) fn frac_text(frac: u32) -> Option<([u8; 10], usize)> {
+fn frac_text(frac: u32) -> Option<([u8; 10], usize)> {
     if frac == 0 {
         return None;
     }
@@ -223,7 +223,7 @@ pub(crate) fn frac_text(frac: u32) -> Option<([u8; 10], usize)> {
 /// (below 10^4 by 100, below 100 by 10), and no lane's product reaches the next lane's bits
 /// that are kept.
 #[inline]
-pub(crate) fn eight_digits(x: u32) -> u64 {
+fn eight_digits(x: u32) -> u64 {
     let x = u64::from(x);
     // Lanes of 32 bits: digits 1-4, 5-8.
     let halves = (x / 10_000) | ((x % 10_000) << 32);
@@ -237,7 +237,7 @@ pub(crate) fn eight_digits(x: u32) -> u64 {
 
 /// Digits (as [`eight_digits`] gives them) as ASCII, in order.
 #[inline]
-pub(crate) fn ascii(digits: u64) -> [u8; 8] {
+fn ascii(digits: u64) -> [u8; 8] {
     (digits | 0x3030_3030_3030_3030).to_le_bytes()
 }
 
