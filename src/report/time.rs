@@ -42,9 +42,14 @@ impl Timestamp {
     /// their output. Returns the length.
     pub(crate) fn render_ascii(self, buf: &mut [u8; 30]) -> usize {
         let ns = self.0;
-        let secs = ns.div_euclid(1_000_000_000);
-        let frac = ns.rem_euclid(1_000_000_000) as u32;
-        let minute = secs.div_euclid(60);
+        // One signed division, by a minute's nanoseconds: what is left is below 60 * 10^9 and
+        // splits unsigned (each signed `div_euclid` and `rem_euclid` costs its own fix-ups).
+        let minute = ns.div_euclid(60_000_000_000);
+        let in_minute = ns.rem_euclid(60_000_000_000) as u64;
+        let (second, frac) = (
+            (in_minute / 1_000_000_000) as u32,
+            (in_minute % 1_000_000_000) as u32,
+        );
         let cached = MINUTES.with_borrow_mut(|minutes| {
             // Direct-mapped by the minute's low bits.
             let slot = &mut minutes[(minute as usize) % MINUTE_SLOTS];
@@ -65,7 +70,7 @@ impl Timestamp {
             let i = 2 * v as usize;
             buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
-        put2(17, secs.rem_euclid(60) as u32);
+        put2(17, second);
         buf[19] = b'.';
         buf[20] = b'0' + (frac / 100_000_000) as u8;
         buf[21..29].copy_from_slice(&ascii(eight_digits(frac % 100_000_000)));
