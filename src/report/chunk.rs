@@ -120,10 +120,14 @@ impl Row<'_> {
         self.n += n;
     }
 
-    /// Drops the last `n` bytes written (of a fixed-size write longer than its piece).
+    /// The first `len` bytes of `s` (at most `N`), written as all `N`: one fixed-size copy
+    /// for a piece whose length varies (flag letters, a fraction's digits); the bytes past
+    /// `len` are written over next.
     #[inline(always)]
-    pub(super) fn retract(&mut self, n: usize) {
-        self.n -= n;
+    pub(super) fn part<const N: usize>(&mut self, s: &[u8; N], len: usize) {
+        let at = self.at();
+        self.b[at..at + N].copy_from_slice(s);
+        self.n = at + len.min(N);
     }
 
     /// The next `N` bytes, for a renderer that writes in place and then says how many it
@@ -211,8 +215,7 @@ mod tests {
                         c.write_row(|r| {
                             r.room::<8>().fill(i ^ round);
                             r.advance(keep);
-                            r.lit(b"ab");
-                            r.retract(1);
+                            r.part(b"ab", 1);
                             let (from, len) = r.int(u64::from(i) * 1001);
                             r.again(from, len);
                         });

@@ -82,8 +82,7 @@ fn ip(a: IpText, r: &mut Row) {
 
 fn flags(f: Flags, r: &mut Row) {
     let (text, len) = f.letters();
-    r.lit(text);
-    r.retract(text.len() - len);
+    r.part(text, len);
 }
 
 fn opt_int(v: Option<u16>, r: &mut Row) {

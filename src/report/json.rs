@@ -107,8 +107,7 @@ fn ip(a: IpText, r: &mut Row) {
 fn flags(f: Flags, r: &mut Row) {
     let (text, len) = f.letters();
     r.lit(b"\"");
-    r.lit(text);
-    r.retract(text.len() - len);
+    r.part(text, len);
     r.lit(b"\"");
 }
 
@@ -120,8 +119,7 @@ fn counts(c: [u32; 3], r: &mut Row) {
             + u64::from(c[0]) * (1 << 8)
             + u64::from(c[1]) * (1 << 24)
             + u64::from(c[2]) * (1 << 40);
-        r.lit(&text.to_le_bytes());
-        r.retract(1);
+        r.part(&text.to_le_bytes(), 7);
         return;
     }
     r.lit(b"[");

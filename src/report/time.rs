@@ -66,14 +66,9 @@ impl Timestamp {
             return n;
         };
         buf[..17].copy_from_slice(&text);
-        let mut put2 = |at: usize, v: u32| {
-            let i = 2 * v as usize;
-            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
-        };
-        put2(17, second);
-        buf[19] = b'.';
-        buf[20] = b'0' + (frac / 100_000_000) as u8;
-        buf[21..29].copy_from_slice(&ascii(eight_digits(frac % 100_000_000)));
+        let i = 2 * second as usize;
+        buf[17..19].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+        buf[19..29].copy_from_slice(&fraction(frac).0);
         buf[29] = b'Z';
         30
     }
@@ -180,11 +175,7 @@ impl Secs {
         };
         r.int(int);
         match frac_text(frac) {
-            // All ten bytes are written; those past `len` are written over next.
-            Some((text, len)) => {
-                r.lit(&text);
-                r.retract(10 - len);
-            }
+            Some((text, len)) => r.part(&text, len),
             None => r.bytes(whole),
         }
         true
@@ -210,15 +201,23 @@ fn frac_text(frac: u32) -> Option<([u8; 10], usize)> {
     if frac == 0 {
         return None;
     }
-    let mut text = [b'.'; 10];
-    text[1] = b'0' + (frac / 100_000_000) as u8;
-    let digits = eight_digits(frac % 100_000_000);
-    text[2..].copy_from_slice(&ascii(digits));
+    let (text, last8) = fraction(frac);
     // `frac` was not 0, so a digit other than 0 ends the number: the highest byte of the
     // last eight digits that is not 0 is the last digit kept (a scan for it ended in a branch
     // mispredicted from one duration to the next).
-    let end = 2 + (64 - digits.leading_zeros() as usize).div_ceil(8);
+    let end = 2 + (64 - last8.leading_zeros() as usize).div_ceil(8);
     Some((text, end))
+}
+
+/// `.` and the nine digits of `frac` (below 10^9) nanoseconds, and the last eight as
+/// [`eight_digits`] gives them.
+#[inline]
+fn fraction(frac: u32) -> ([u8; 10], u64) {
+    let mut text = [b'.'; 10];
+    text[1] = b'0' + (frac / 100_000_000) as u8;
+    let last8 = eight_digits(frac % 100_000_000);
+    text[2..].copy_from_slice(&ascii(last8));
+    (text, last8)
 }
 
 /// The eight decimal digits of `x` (below 10^8), one per byte, the first in the lowest byte,
