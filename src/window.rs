@@ -117,9 +117,10 @@ const RELEASE_STEP: usize = 4 << 20;
 /// with two threads, where the walk is bound by memory bandwidth, 1 GiB of 720-byte records
 /// took 0.122/0.128 s copied against 0.133/0.139 mapped (fastest/median of 11, 2026-12-04).
 /// One thread alone was faster mapped that evening (0.195/0.200 s against 0.208/0.221),
-/// though not when first measured (0.22 s against 0.20), and one thread beside another
-/// process on the other core is in the two-thread case. Mapped pages behind the walk are let
-/// go as it goes, so the file adds only a few MiB to the process's resident memory. The file's length is
+/// though not when first measured (0.22 s against 0.20), nor on the AMD VM of the session
+/// after (0.218/0.233 s against 0.185/0.193); and one thread beside another process on the
+/// other core is in the two-thread case. Mapped pages behind the walk are let go as it goes,
+/// so the file adds only a few MiB to the process's resident memory. The file's length is
 /// checked before each mapped window (an `fstat` per MiB), so that a file cut short is read,
 /// and reported as a read error, where the map would raise SIGBUS; only a cut in the
 /// millisecond a window takes can still raise it, the hazard every mmap-based reader
