@@ -3,10 +3,10 @@
 //! `cargo bench --bench pipeline`; `scripts/bench` compares whole runs with other tools.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use nwcap::analysis::{self, Analyzer, FileCounters};
-use nwcap::capture::Reader;
-use nwcap::decode::{decode, fast, Decoded};
-use nwcap::flow::{FlowTable, Keyer, Pending};
+use nwcap_analysis::capture::Reader;
+use nwcap_analysis::decode::{decode, fast, Decoded};
+use nwcap_analysis::flow::{FlowTable, Keyer, Pending};
+use nwcap_analysis::pass::{self, Analyzer, FileCounters};
 
 #[path = "../tests/craft/mod.rs"]
 mod craft;
@@ -94,7 +94,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             FlowTable::new,
             |mut t| {
-                for chunk in pending.chunks(analysis::BATCH) {
+                for chunk in pending.chunks(pass::BATCH) {
                     t.add_batch(chunk);
                 }
                 t.settle();
@@ -121,7 +121,7 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let mut reader = Reader::new(file).unwrap();
                 let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
-                analysis::run(&mut reader, &mut c, &mut a);
+                pass::run(&mut reader, &mut c, &mut a);
                 a.flows.len()
             })
         });

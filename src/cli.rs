@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::azure::arm::{DEFAULT_API_VERSION, DEFAULT_ENDPOINT};
 use crate::azure::credential::AuthKind;
-use crate::report::OutputFormat;
+use nwcap_analysis::report::OutputFormat;
 
 /// Azure Network Watcher packet captures: manage, download, analyze.
 #[derive(Debug, Parser)]
@@ -63,6 +63,66 @@ pub enum ArmOutput {
     Json,
 }
 
+/// Which credential to use (`--auth`); converts into the Azure layer's [`AuthKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Auth {
+    /// Try, in order: service principal from the environment, workload identity, managed
+    /// identity, Azure CLI, Azure Developer CLI; the first that gives a token is used.
+    #[default]
+    Auto,
+    /// Service principal from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    Env,
+    /// Workload identity (`AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`).
+    WorkloadIdentity,
+    /// Managed identity of the Azure host (VM, App Service, …).
+    ManagedIdentity,
+    /// The account `az login` signed in.
+    AzureCli,
+    /// The account `azd auth login` signed in.
+    Azd,
+    /// The bearer token in `NWCAP_ACCESS_TOKEN`, used as is (e.g. from
+    /// `az account get-access-token --query accessToken -o tsv`).
+    Token,
+}
+
+impl From<Auth> for AuthKind {
+    fn from(a: Auth) -> AuthKind {
+        match a {
+            Auth::Auto => AuthKind::Auto,
+            Auth::Env => AuthKind::Env,
+            Auth::WorkloadIdentity => AuthKind::WorkloadIdentity,
+            Auth::ManagedIdentity => AuthKind::ManagedIdentity,
+            Auth::AzureCli => AuthKind::AzureCli,
+            Auth::Azd => AuthKind::Azd,
+            Auth::Token => AuthKind::Token,
+        }
+    }
+}
+
+/// `analyze --output`; converts into the report's [`OutputFormat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object.
+    Json,
+    /// One JSON flow per line.
+    Ndjson,
+    /// One flow per row, with a header.
+    Csv,
+}
+
+impl From<ReportFormat> for OutputFormat {
+    fn from(f: ReportFormat) -> OutputFormat {
+        match f {
+            ReportFormat::Table => OutputFormat::Table,
+            ReportFormat::Json => OutputFormat::Json,
+            ReportFormat::Ndjson => OutputFormat::Ndjson,
+            ReportFormat::Csv => OutputFormat::Csv,
+        }
+    }
+}
+
 /// Where captures live and how to reach Resource Manager; shared by the capture commands.
 #[derive(Debug, Clone, Args)]
 pub struct ArmArgs {
@@ -80,8 +140,8 @@ pub struct ArmArgs {
     pub location: Option<String>,
     /// Credential. `token` uses the bearer token in NWCAP_ACCESS_TOKEN as is
     /// (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
-    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = AuthKind::Auto)]
-    pub auth: AuthKind,
+    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = Auth::Auto)]
+    pub auth: Auth,
     /// Resource Manager endpoint (Azure China, US Government, tests).
     #[arg(long, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL")]
     pub arm_endpoint: String,
@@ -278,7 +338,7 @@ pub struct AnalyzeArgs {
     pub url: Vec<String>,
     /// Output format (default: table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub output: Option<ReportFormat>,
     /// Rows in the table's flow list and in top talkers.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -360,8 +420,8 @@ pub struct RemoteArgs {
     pub retries: u32,
     /// Credential for Resource Manager and, without a SAS, for Blob Storage. `token` uses the
     /// bearer token in NWCAP_ACCESS_TOKEN (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
-    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = AuthKind::Auto)]
-    pub auth: AuthKind,
+    #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = Auth::Auto)]
+    pub auth: Auth,
 }
 
 impl RemoteArgs {

@@ -479,7 +479,7 @@ fn write_exports_exactly_the_matched_packets() {
     // Read back: flow A's 8 packets, byte for byte, nanosecond pcap.
     let data = std::fs::read(&out).unwrap();
     assert_eq!(&data[..4], &0xa1b2_3c4du32.to_le_bytes());
-    let recs: Vec<_> = nwcap::capture::Reader::new(&data)
+    let recs: Vec<_> = nwcap_analysis::capture::Reader::new(&data)
         .unwrap()
         .map(|r| r.unwrap())
         .collect();

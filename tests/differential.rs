@@ -5,9 +5,9 @@
 //! those packets are compared as far as etherparse goes.)
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
-use nwcap::capture::Reader;
-use nwcap::decode::{decode, fast, Addr, Decoded, Fragment};
-use nwcap::flow::{Keyer, Pending};
+use nwcap_analysis::capture::Reader;
+use nwcap_analysis::decode::{decode, fast, Addr, Decoded, Fragment};
+use nwcap_analysis::flow::{Keyer, Pending};
 use proptest::prelude::*;
 
 /// Compares one packet; returns a description of the first difference.
@@ -132,7 +132,7 @@ fn corpus(mut each: impl FnMut(&str, usize, u16, &[u8])) {
         .collect();
     paths.sort();
     for path in paths {
-        let Ok(opened) = nwcap::input::open(path.to_str().unwrap()) else {
+        let Ok(opened) = nwcap_analysis::source::open(path.to_str().unwrap()) else {
             continue;
         };
         let Ok(reader) = Reader::new(&opened.data) else {

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nwcap::analysis::{Analyzer, FileCounters};
-use nwcap::capture::Reader;
-use nwcap::filter::FilterSet;
-use nwcap::report::{self, rfc3339, FileFacts, Readable};
+use nwcap_analysis::capture::Reader;
+use nwcap_analysis::filter::FilterSet;
+use nwcap_analysis::pass::{Analyzer, FileCounters};
+use nwcap_analysis::report::{self, rfc3339, FileFacts, Readable};
 use serde_json::Value;
 
 /// "1331084278.438444000" → nanoseconds, exactly.
@@ -69,7 +69,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
         }
     };
 
-    let opened = nwcap::input::open(capture.to_str().unwrap()).unwrap();
+    let opened = nwcap_analysis::source::open(capture.to_str().unwrap()).unwrap();
     let mut analyzer = Analyzer::new();
     let mut counters = FileCounters::default();
     let mut readable = Readable::Full;

@@ -6,7 +6,7 @@ mod craft;
 use std::process::Command;
 
 use craft::*;
-use nwcap::capture::{shard, Reader};
+use nwcap_analysis::capture::{shard, Reader};
 
 /// ~4 MB: 24 000 packets over 3 000 TCP/UDP flows, plus 2 000 fragmented UDP datagrams whose
 /// second fragment comes 50 packets after the first.
@@ -98,7 +98,14 @@ fn threads_give_the_single_pass_report() {
     ] {
         // The split must really happen, or this test proves nothing.
         let reader = Reader::new(&bytes).unwrap();
-        let shards = shard::split(&reader, &bytes, 4, None).expect("split");
+        let shards = shard::split(
+            &reader,
+            &bytes,
+            4,
+            None,
+            nwcap_analysis::source::window::MAP_BELOW,
+        )
+        .expect("split");
         assert_eq!(shards.len(), 4, "{name}");
 
         let path = dir.path().join(name);

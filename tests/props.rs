@@ -4,11 +4,11 @@
 mod mutation;
 
 use mutation::{magic, mutation};
-use nwcap::analysis::Analyzer;
-use nwcap::capture::write::CaptureWriter;
-use nwcap::capture::{Reader, Record};
-use nwcap::filter::FilterSet;
-use nwcap::report::OutputFormat;
+use nwcap_analysis::capture::write::CaptureWriter;
+use nwcap_analysis::capture::{Reader, Record};
+use nwcap_analysis::filter::FilterSet;
+use nwcap_analysis::pass::Analyzer;
+use nwcap_analysis::report::OutputFormat;
 use proptest::prelude::*;
 
 /// Reads everything, decoding and accounting each record, as `analyze` does.
@@ -28,7 +28,7 @@ fn run_pipeline(data: &[u8]) {
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
-    let r = nwcap::report::build(&a, &sel, &[], 10, 1);
+    let r = nwcap_analysis::report::build(&a, &sel, &[], 10, 1);
     // The writers too: flow rows are written by hand, and whatever the flows hold must not
     // panic them.
     for format in [
@@ -38,7 +38,7 @@ fn run_pipeline(data: &[u8]) {
         OutputFormat::Csv,
     ] {
         let mut out = Vec::new();
-        nwcap::report::write(&r, format, 10, 2, &mut out).unwrap();
+        nwcap_analysis::report::write(&r, format, 10, 2, &mut out).unwrap();
         assert!(format == OutputFormat::Table || out.is_ascii());
     }
 }
@@ -92,7 +92,7 @@ proptest! {
         linktype in prop_oneof![Just(0u16), Just(1), Just(12), Just(101), Just(108), Just(113), Just(228), Just(229), Just(276), any::<u16>()],
         data in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        let _ = nwcap::decode::decode(linktype, &data);
+        let _ = nwcap_analysis::decode::decode(linktype, &data);
     }
 
     #[test]

@@ -8,10 +8,10 @@ mod mutation;
 
 use craft::*;
 use mutation::{magic, mutation};
-use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
-use nwcap::capture::{CaptureError, FileInfo, Reader};
-use nwcap::flow::{FlowKey, FlowStats};
-use nwcap::window;
+use nwcap_analysis::capture::{CaptureError, FileInfo, Reader};
+use nwcap_analysis::flow::{FlowKey, FlowStats};
+use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
+use nwcap_analysis::source::window;
 use proptest::prelude::*;
 use std::io::Write;
 
@@ -135,7 +135,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .into_iter()
         .map(|p| {
             // Inflates the .gz one, as `analyze` does.
-            let opened = nwcap::input::open(p.to_str().unwrap()).unwrap();
+            let opened = nwcap_analysis::source::open(p.to_str().unwrap()).unwrap();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             (name, opened.data.to_vec())
         })
@@ -373,7 +373,7 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
     let cut = pc[..pc.len() - 7].to_vec();
     for (name, bytes) in [("pcap", pc), ("pcapng", ng), ("cut pcap", cut)] {
         let (mut c0, mut a0) = (FileCounters::default(), Analyzer::new());
-        let one = analysis::run_parallel(
+        let one = pass::run_parallel(
             Reader::new(&bytes).unwrap(),
             &bytes,
             None,
@@ -397,7 +397,7 @@ fn shards_read_through_windows_like_one_pass_in_memory() {
                 map: map.then_some(&map_of_bytes),
                 window,
             });
-            let pass = analysis::run_parallel(
+            let pass = pass::run_parallel(
                 Reader::new(&bytes).unwrap(),
                 &bytes,
                 windowed,
@@ -457,7 +457,7 @@ fn assert_pass_like_one_by_one(name: &str, data: &[u8]) {
             map: None,
             window,
         });
-        let pass = analysis::run_parallel(
+        let pass = pass::run_parallel(
             Reader::new(data).unwrap(),
             data,
             windowed,
@@ -514,7 +514,7 @@ fn a_failed_read_stops_the_pass_with_its_offset_after_every_record_before_it() {
             bad,
         };
         let (mut c, mut a) = (FileCounters::default(), Analyzer::new());
-        let pass = analysis::run_parallel(
+        let pass = pass::run_parallel(
             Reader::new(&data).unwrap(),
             &data,
             Some(Windowed {
@@ -528,7 +528,7 @@ fn a_failed_read_stops_the_pass_with_its_offset_after_every_record_before_it() {
         );
         let what = format!("bad {bad}, {threads} threads");
         assert_eq!(pass.shards, shards, "{what}");
-        let Some(analysis::PassError::Read(e)) = &pass.error else {
+        let Some(pass::PassError::Read(e)) = &pass.error else {
             panic!("{what}: {:?}", pass.error);
         };
         assert_eq!(e.offset, bad, "{what}");

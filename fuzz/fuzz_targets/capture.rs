@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nwcap::analysis::{self, Analyzer, FileCounters, Windowed};
-use nwcap::capture::Reader;
-use nwcap::filter::FilterSet;
+use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
+use nwcap_analysis::capture::Reader;
+use nwcap_analysis::filter::FilterSet;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(reader) = Reader::new(data) else {
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let filters = FilterSet::default();
     let sel = a.select(&filters);
-    let _ = nwcap::report::build(&a, &sel, &[], 10, 1);
+    let _ = nwcap_analysis::report::build(&a, &sel, &[], 10, 1);
 
     let window = 1 + usize::from(data.last().copied().unwrap_or(0) % 64);
     for threads in [1, 2] {
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(reader) = Reader::new(data) else {
             return;
         };
-        analysis::run_parallel(reader, data, Some(w), threads, &mut c, &mut b);
+        pass::run_parallel(reader, data, Some(w), threads, &mut c, &mut b);
         assert_eq!(c, whole, "window {window}, {threads} thread(s)");
         assert_eq!(b.flows.len(), a.flows.len());
     }

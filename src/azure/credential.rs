@@ -30,7 +30,7 @@ pub const STORAGE_TOKEN_ENV: &str = "NWCAP_STORAGE_ACCESS_TOKEN";
 const MANAGED_IDENTITY_PROBE: StdDuration = StdDuration::from_secs(3);
 
 /// Which credential to use (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthKind {
     /// Try, in order: service principal from the environment, workload identity, managed
     /// identity, Azure CLI, Azure Developer CLI; the first that gives a token is used.

@@ -15,6 +15,7 @@ mod http;
 pub use http::{HttpOptions, Response};
 pub mod packet_capture;
 pub mod resource_id;
+pub mod stream;
 
 use std::fmt;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::arm::{parse_json, ArmClient};
 use super::resource_id::{CaptureId, WatcherId};
 use super::{Error, Result};
-use crate::filter::{FilterSet, FilterSpec};
+use nwcap_analysis::filter::{FilterSet, FilterSpec};
 
 /// `targetType` for a virtual machine.
 pub const TARGET_VM: &str = "AzureVM";

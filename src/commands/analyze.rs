@@ -7,19 +7,18 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use anyhow::Context;
 
 use super::download;
-use crate::analysis::{self, Analyzer, FileCounters, Selection};
 use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
-use crate::capture::write::CaptureWriter;
-use crate::capture::{Format, Reader};
+use crate::azure::stream::Streamed;
 use crate::cli::{AnalyzeArgs, FilterArgs};
-use crate::decode::{self, Decoded};
 use crate::exit;
-use crate::filter::{FilterSet, FilterSpec};
-use crate::flow::{FlowKey, Keyer};
-use crate::input::{self, Opened};
-use crate::report::{self, FileFacts, OutputFormat, Readable};
-use crate::streamed::Streamed;
-use crate::window;
+use nwcap_analysis::capture::write::CaptureWriter;
+use nwcap_analysis::capture::{Format, Reader};
+use nwcap_analysis::decode::{self, Decoded};
+use nwcap_analysis::filter::{FilterSet, FilterSpec};
+use nwcap_analysis::flow::{FlowKey, Keyer};
+use nwcap_analysis::pass::{self as analysis, Analyzer, FileCounters, Selection};
+use nwcap_analysis::report::{self, FileFacts, OutputFormat, Readable};
+use nwcap_analysis::source::{self as input, window, Opened};
 
 /// Builds the filter list: each `--filter` (and `--filters-json` entry) with the single-field
 /// flags added; the flags alone when there is no `--filter`.
@@ -124,11 +123,14 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
-    let format = args.output.unwrap_or(if io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Json
-    });
+    let format = args
+        .output
+        .map(OutputFormat::from)
+        .unwrap_or(if io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        });
     let report = report::build(&analyzer, &selection, &files, args.top, threads);
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
@@ -425,7 +427,7 @@ fn analyze_one(
         facts.warnings.push("the capture holds no packets".into());
     }
     for (lt, n) in facts.counters.linktypes() {
-        if crate::decode::linktype_name(lt).ends_with("(unsupported)") {
+        if decode::linktype_name(lt).ends_with("(unsupported)") {
             facts.warnings.push(format!(
                 "{n} packets of unsupported link type {lt} counted but not decoded"
             ));

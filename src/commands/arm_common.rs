@@ -31,7 +31,7 @@ pub fn http_options(arm: &ArmArgs, verbose: u8) -> HttpOptions {
         retry_delay: arm.retry_delay,
         timeout: arm.http_timeout,
         verbose,
-        auth_label: arm.auth.label(),
+        auth_label: AuthKind::from(arm.auth).label(),
     }
 }
 
@@ -49,7 +49,7 @@ pub fn client(arm: &ArmArgs, verbose: u8) -> anyhow::Result<ArmClient> {
     if arm.api_version.trim().is_empty() {
         return Err(exit::usage(anyhow::anyhow!("--api-version is empty")));
     }
-    let cred = credential(arm.auth)?;
+    let cred = credential(arm.auth.into())?;
     let options = ArmOptions {
         endpoint,
         api_version: arm.api_version.trim().to_string(),

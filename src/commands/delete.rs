@@ -50,7 +50,7 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
             );
             return Ok((Some(shown), None));
         }
-        let cred = credential(t.arm.auth)?;
+        let cred = credential(t.arm.auth.into())?;
         let r = delete_blob(cred, &path, &http_options(&t.arm, verbose))
             .await
             .map_err(|e| {

@@ -98,7 +98,7 @@ pub(crate) async fn blobs(
     let needs_token =
         urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
     let credential = if needs_token {
-        Some(arm_common::credential(remote.auth)?)
+        Some(arm_common::credential(remote.auth.into())?)
     } else {
         None
     };

@@ -15,12 +15,12 @@ use serde::Serialize;
 
 use chunk::Chunk;
 
-use crate::addr_sums::{self, AddrSums, Sums};
-use crate::analysis::{Analyzer, FileCounters, LocalSet, Selection};
 use crate::decode::{linktype_name, proto_name, tcp_flags, Addr};
 use crate::filter::Side;
+use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::hint::prefault;
+use crate::pass::{Analyzer, FileCounters, LocalSet, Selection};
 
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
 
@@ -28,7 +28,7 @@ pub use time::{duration_s, rfc3339, Secs, Timestamp};
 pub const SCHEMA: &str = "nwcap.analysis/1";
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     /// Human-readable tables.
     Table,
@@ -1045,11 +1045,11 @@ fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
 /// report's tests.
 #[cfg(test)]
 fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let Ok(opened) = crate::input::open(path.to_str().unwrap()) else {
+        let Ok(opened) = crate::source::open(path.to_str().unwrap()) else {
             continue;
         };
         let Ok(reader) = crate::capture::Reader::new(&opened.data) else {

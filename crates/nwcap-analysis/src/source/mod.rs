@@ -1,7 +1,9 @@
 //! Opens analysis inputs: memory-maps files, reads standard input, inflates gzip. The bytes
 //! are handed to `capture` as one slice, and a mapped file is kept open beside its map so the
-//! analysis pass can read it window by window (`crate::window`), copied or mapped; this module
+//! analysis pass can read it window by window (`crate::source::window`), copied or mapped; this module
 //! knows nothing of the formats inside.
+
+pub mod window;
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use bytes::{Buf, Bytes};
 use tokio::sync::mpsc::Receiver;
 
-use crate::window::ReadAt;
+use nwcap_analysis::source::window::ReadAt;
 
 /// Bytes kept from the start for the format's header, or the whole capture when smaller: more
 /// than any file header (pcap's 24 bytes, a pcapng section header's options).

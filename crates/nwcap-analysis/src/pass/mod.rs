@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::addr_sums::AddrSums;
 use crate::capture::pcap::Shape;
 use crate::capture::{pcapng, shard, CaptureError, FileInfo, Reader, Record};
 use crate::decode::{self, fast, Addr, Decoded, IpPacket, NonIp};
 use crate::filter::{FilterSet, RangeSet, Side};
+use crate::flow::addr_sums::AddrSums;
 use crate::flow::{FlowList, FlowTable, Keyer, Pending};
-use crate::window::{self, ReadAt, ReadError};
+use crate::source::window::{self, ReadAt, ReadError};
 
 /// Records keyed by [`run`] before the flow table accounts them together (see
 /// [`FlowTable::add_batch`]); at most [`crate::flow::MAX_BATCH`].
@@ -462,7 +462,7 @@ pub struct Windowed<'a> {
     pub src: &'a (dyn ReadAt + Sync),
     /// The same file, memory-mapped, if it is.
     pub map: Option<&'a memmap2::Mmap>,
-    /// Bytes per window: [`crate::window::WINDOW`]; tests make it tiny.
+    /// Bytes per window: [`crate::source::window::WINDOW`]; tests make it tiny.
     pub window: usize,
 }
 
@@ -515,7 +515,7 @@ pub fn run_parallel<'a>(
     let peek = windowed
         .map(|w| move |at: usize, buf: &mut [u8]| w.src.read_at(buf, at as u64).unwrap_or(0));
     let peek = peek.as_ref().map(|p| p as shard::Peek<'_>);
-    let Some(shards) = shard::split(&reader, data, threads, peek) else {
+    let Some(shards) = shard::split(&reader, data, threads, peek, window::MAP_BELOW) else {
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();

@@ -1,7 +1,7 @@
 //! Capture file formats: pcap and pcapng records over a borrowed byte slice.
 //!
 //! The readers walk records in a `&[u8]`, either the whole file or a window of it that a
-//! caller refills (see `crate::window`), and hand out [`Record`]s whose packet bytes borrow
+//! caller refills (see `crate::source::window`), and hand out [`Record`]s whose packet bytes borrow
 //! from that slice; nothing is copied and nothing here does I/O. Every length read from the
 //! file is checked before it is used, so any input yields either records or a
 //! [`CaptureError`] naming the file offset of the damage; the readers never panic. A record

@@ -8,6 +8,8 @@
 //! Which side is "local" is decided later, by the report; the table stores directions as
 //! `lo → hi` (index 0) and `hi → lo` (index 1) of the key's canonical order.
 
+pub mod addr_sums;
+pub mod addr_table;
 mod key;
 mod stats;
 mod table;

@@ -34,7 +34,8 @@ pub const MIN_SHARD: usize = 256 << 10;
 pub type Peek<'p> = &'p dyn Fn(usize, &mut [u8]) -> usize;
 
 /// Splits `reader`'s remaining records into up to `parts` shards; `None` when the file is too
-/// small or no boundary was found. The record density samples are read through `peek` when
+/// small or no boundary was found. Records under `mapped_below` bytes are read in place, at
+/// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record density samples are read through `peek` when
 /// there is one, rather than from `data`: where `data` maps a file whose page cache holds
 /// 2 MiB folios, Linux maps each touched folio whole, and 32 samples made 64 MiB of the
 /// process's memory (measured on Linux 6.18); a read copies 64 KiB each.
@@ -43,6 +44,7 @@ pub fn split<'a>(
     data: &'a [u8],
     parts: usize,
     peek: Option<Peek<'_>>,
+    mapped_below: usize,
 ) -> Option<Vec<Reader<'a>>> {
     if parts < 2 || data.len() / parts < MIN_SHARD {
         return None;
@@ -77,6 +79,7 @@ pub fn split<'a>(
                 parts,
                 |at| find(data, at, SCAN),
                 density,
+                mapped_below,
             )?;
             Some(
                 shard_ranges(&starts)
@@ -107,6 +110,7 @@ pub fn split<'a>(
                 parts,
                 |at| find(data, at, SCAN),
                 density,
+                mapped_below,
             )?;
             Some(
                 shard_ranges(&starts)
@@ -161,9 +165,10 @@ fn boundaries(
     parts: usize,
     find: impl Fn(usize) -> Option<usize>,
     density: impl Fn(usize) -> Option<f64>,
+    mapped_below: usize,
 ) -> Option<Vec<usize>> {
     let mut starts = vec![first];
-    for target in balanced_targets(first, len, parts, density) {
+    for target in balanced_targets(first, len, parts, density, mapped_below) {
         let b = find(target)?;
         if b >= len {
             return None;
@@ -175,17 +180,17 @@ fn boundaries(
     (starts.len() > 1).then_some(starts)
 }
 
-/// The estimated work of a byte where records come `density` to a byte (see
-/// [`balanced_targets`]).
-fn work_per_byte(density: f64) -> f64 {
-    let mapped = density * crate::window::MAP_BELOW as f64 > 1.0;
+/// The estimated work of a byte where records come `density` to a byte, those under
+/// `mapped_below` bytes read in place (see [`balanced_targets`]).
+fn work_per_byte(density: f64, mapped_below: usize) -> f64 {
+    let mapped = density * mapped_below as f64 > 1.0;
     (if mapped { MAPPED_BYTE } else { 1.0 }) + RECORD_COST * density
 }
 
 /// Points that cut `first..len` into `parts` of equal estimated work. A pass costs per byte
 /// (the copy or the map, the walk) and per record (decoding, the flow table). On the
 /// development VM, one-thread passes over the bench's captures take about 0.116 ns a byte
-/// where windows are copied (records of 400 bytes and more, see `window::MAP_BELOW`),
+/// where windows are copied (records of `mapped_below` bytes and more),
 /// 0.03 ns where they are walked in the map, and 31 ns a record: a record weighs
 /// [`RECORD_COST`] bytes of a copied window, and a mapped byte [`MAPPED_BYTE`] of one. Records
 /// per byte come from `density` at [`SAMPLES`] evenly spaced points, each standing for the
@@ -198,6 +203,7 @@ fn balanced_targets(
     len: usize,
     parts: usize,
     density: impl Fn(usize) -> Option<f64>,
+    mapped_below: usize,
 ) -> Vec<usize> {
     if first >= len {
         return Vec::new();
@@ -209,7 +215,9 @@ fn balanced_targets(
     let mean = known.iter().sum::<f64>() / known.len().max(1) as f64;
     let end = |k: usize| points.get(k + 1).copied().unwrap_or(len);
     let work: Vec<f64> = (0..points.len())
-        .map(|k| (end(k) - points[k]) as f64 * work_per_byte(sampled[k].unwrap_or(mean)))
+        .map(|k| {
+            (end(k) - points[k]) as f64 * work_per_byte(sampled[k].unwrap_or(mean), mapped_below)
+        })
         .collect();
     let total: f64 = work.iter().sum();
     let (mut k, mut done) = (0, 0.0);
@@ -341,6 +349,9 @@ mod tests {
     use super::{balanced_targets, split, work_per_byte, MAPPED_BYTE, RECORD_COST};
     use crate::capture::Reader;
 
+    /// The reading's threshold (`source::window::MAP_BELOW`) when these figures were made.
+    const MAPPED_BELOW: usize = 400;
+
     /// A pcap of 60-byte records, then as many bytes of 1500-byte ones.
     fn small_then_big() -> Vec<u8> {
         let mut f = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
@@ -365,7 +376,7 @@ mod tests {
         let dense_end = 24 + 20_000 * 76;
         let reader = Reader::new(&data).unwrap();
         let starts = |peek: Option<super::Peek<'_>>| -> Vec<usize> {
-            split(&reader, &data, 2, peek)
+            split(&reader, &data, 2, peek, MAPPED_BELOW)
                 .unwrap()
                 .iter()
                 .map(Reader::position)
@@ -397,7 +408,7 @@ mod tests {
     /// where the hand-computed work is halved; a stretch without samples counts at the mean.
     #[test]
     fn targets_divide_the_estimated_work() {
-        let uniform = balanced_targets(0, 1_000_000, 4, |_| Some(0.001));
+        let uniform = balanced_targets(0, 1_000_000, 4, |_| Some(0.001), MAPPED_BELOW);
         for (t, expect) in uniform.iter().zip([250_000, 500_000, 750_000]) {
             assert!(t.abs_diff(expect) <= 1, "{uniform:?}");
         }
@@ -405,20 +416,32 @@ mod tests {
         // in the map), 1 + 270 / 1000 = 1.27 in the second. Half of the total,
         // (2.96 + 1.27) / 2 * 500 000, is reached at 1 057 500 / 2.96 = 357 264.
         let dense = |at: usize| Some(if at < 500_000 { 0.01 } else { 0.001 });
-        let [t] = balanced_targets(0, 1_000_000, 2, dense)[..] else {
+        let [t] = balanced_targets(0, 1_000_000, 2, dense, MAPPED_BELOW)[..] else {
             panic!("one cut expected");
         };
         let w = |d: f64, byte: f64| byte + RECORD_COST * d;
         let (first, second) = (w(0.01, MAPPED_BYTE), w(0.001, 1.0));
-        assert_eq!((work_per_byte(0.01), work_per_byte(0.001)), (first, second));
+        assert_eq!(
+            (
+                work_per_byte(0.01, MAPPED_BELOW),
+                work_per_byte(0.001, MAPPED_BELOW)
+            ),
+            (first, second)
+        );
         let expect = (first + second) / 2.0 * 500_000.0 / first;
         assert!((t as f64 - expect).abs() < 2.0, "{t} vs {expect}");
         // Unsampled stretches take the others' mean, here the same density all over.
-        let half = balanced_targets(0, 1_000_000, 2, |at| (at >= 500_000).then_some(0.01));
+        let half = balanced_targets(
+            0,
+            1_000_000,
+            2,
+            |at| (at >= 500_000).then_some(0.01),
+            MAPPED_BELOW,
+        );
         assert!(half[0].abs_diff(500_000) <= 1, "{half:?}");
         // No sample anywhere: equal bytes, from the first record on.
-        let blind = balanced_targets(100, 1_000_100, 2, |_| None);
+        let blind = balanced_targets(100, 1_000_100, 2, |_| None, MAPPED_BELOW);
         assert!(blind[0].abs_diff(500_100) <= 1, "{blind:?}");
-        assert!(balanced_targets(10, 10, 2, |_| Some(1.0)).is_empty());
+        assert!(balanced_targets(10, 10, 2, |_| Some(1.0), MAPPED_BELOW).is_empty());
     }
 }

@@ -3,8 +3,8 @@
 //! guess of the local address and the report's top talkers. It only sums; what to make of the
 //! sums is the callers'.
 
-use crate::addr_table::AddrTable;
 use crate::decode::Addr;
+use crate::flow::addr_table::AddrTable;
 use crate::flow::FlowList;
 
 /// Flows summed a batch at a time: two lookups per flow make the table most of the cost, and
