@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
+use nwcap_analysis::pass::{self, Analyzer, FileCounters};
+use nwcap_analysis::source::Windowed;
 use nwcap_analysis::capture::Reader;
 use nwcap_analysis::filter::FilterSet;
 

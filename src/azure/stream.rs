@@ -1,5 +1,6 @@
 //! A capture whose bytes arrive over a channel while it is analyzed (`analyze --capture`: a
-//! blob being downloaded), served to the pass's window reads ([`ReadAt`]) in file order.
+//! blob being downloaded), served to the analysis core as its plain [`Stream`]: the head at
+//! once, the rest through window reads ([`ReadAt`]) in file order.
 //!
 //! Owns the waiting for bytes, the first bytes kept for the format's header, and, when asked,
 //! the copy of everything for a second pass (`--write`). It never downloads (the sender
@@ -12,6 +13,7 @@ use bytes::{Buf, Bytes};
 use tokio::sync::mpsc::Receiver;
 
 use nwcap_analysis::source::window::ReadAt;
+use nwcap_analysis::source::Stream;
 
 /// Bytes kept from the start for the format's header, or the whole capture when smaller: more
 /// than any file header (pcap's 24 bytes, a pcapng section header's options).
@@ -76,11 +78,6 @@ impl Streamed {
         true
     }
 
-    /// The first bytes of the capture (all of it when it is smaller than 64 KiB).
-    pub fn head(&self) -> &[u8] {
-        &self.head
-    }
-
     /// Reads what is left, to let the sender finish (its checks cover every byte), and returns
     /// the whole capture when [`Streamed::keep`] was called.
     pub fn finish(self) -> Option<Vec<u8>> {
@@ -112,6 +109,16 @@ impl Rest {
         self.chunk.advance(n);
         self.pos += n as u64;
         n
+    }
+}
+
+impl Stream for Streamed {
+    fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    fn total_len(&self) -> u64 {
+        self.len
     }
 }
 

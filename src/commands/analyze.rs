@@ -1,6 +1,5 @@
 //! `nwcap analyze`: read local captures, account flows, print a report.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
@@ -11,14 +10,10 @@ use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
 use crate::azure::stream::Streamed;
 use crate::cli::{AnalyzeArgs, FilterArgs};
 use crate::exit;
-use nwcap_analysis::capture::write::CaptureWriter;
-use nwcap_analysis::capture::{Format, Reader};
-use nwcap_analysis::decode::{self, Decoded};
 use nwcap_analysis::filter::{FilterSet, FilterSpec};
-use nwcap_analysis::flow::{FlowKey, Keyer};
-use nwcap_analysis::pass::{self as analysis, Analyzer, FileCounters, Selection};
-use nwcap_analysis::report::{self, FileFacts, OutputFormat, Readable};
-use nwcap_analysis::source::{self as input, window, Opened};
+use nwcap_analysis::pass::{self, Analyzer, FileFacts};
+use nwcap_analysis::report::{self, OutputFormat};
+use nwcap_analysis::source::{self, Input, Stream};
 
 /// Builds the filter list: each `--filter` (and `--filters-json` entry) with the single-field
 /// flags added; the flags alone when there is no `--filter`.
@@ -69,7 +64,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut inputs = args
         .files
         .iter()
-        .map(|p| input::open(p).map(|o| (p.clone(), o)))
+        .map(|p| source::open(p).map(|o| (p.clone(), o)))
         .collect::<Result<Vec<_>, _>>()?;
     let remote = Remote::find(args, verbose)?;
 
@@ -89,14 +84,8 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut analyzer = Analyzer::new();
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
-    for (path, opened) in &inputs {
-        files.push(analyze_one(
-            path,
-            Source::of(opened),
-            threads,
-            verbose,
-            &mut analyzer,
-        ));
+    for (path, input) in &inputs {
+        files.push(read(path, input, threads, verbose, &mut analyzer));
     }
     if let Some(remote) = &remote {
         for url in &remote.urls {
@@ -119,7 +108,9 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let selection = analyzer.select(&filters);
     lap("selection");
     if let Some(path) = &args.write {
-        write_matched(path, &inputs, &selection)
+        let whole: Vec<&[u8]> = inputs.iter().filter_map(|(_, i)| i.whole()).collect();
+        File::create(path)
+            .and_then(|f| pass::write_matched(&whole, &selection, BufWriter::new(f)))
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
@@ -208,7 +199,7 @@ impl Remote {
         keep: bool,
         verbose: u8,
         analyzer: &mut Analyzer,
-    ) -> anyhow::Result<(FileFacts, Option<Opened>)> {
+    ) -> anyhow::Result<(FileFacts, Option<Input<'static>>)> {
         let props = self
             .rt
             .block_on(self.downloader.properties(url))
@@ -218,28 +209,18 @@ impl Remote {
         let (fetched, (facts, kept)) = std::thread::scope(|s| {
             let pass = s.spawn(|| {
                 let mut stream = Streamed::open(rx, props.size);
+                // A gzip blob cannot be walked as it arrives: it is inflated whole first.
                 if stream.head().starts_with(&[0x1f, 0x8b]) {
                     stream.keep();
-                    let all = input::from_memory(stream.finish().unwrap_or_default());
-                    let facts = analyze_one(&path, Source::of(&all), 1, verbose, analyzer);
+                    let all = Input::from_memory(stream.finish().unwrap_or_default());
+                    let facts = read(&path, &all, 1, verbose, analyzer);
                     return (facts, keep.then_some(all));
                 }
                 if keep {
                     stream.keep();
                 }
-                let source = Source {
-                    data: stream.head(),
-                    len: usize::try_from(props.size).ok(),
-                    windowed: Some(analysis::Windowed {
-                        src: &stream,
-                        map: None,
-                        window: window::WINDOW,
-                    }),
-                    gzip: false,
-                    warning: None,
-                };
-                let facts = analyze_one(&path, source, 1, verbose, analyzer);
-                (facts, stream.finish().map(input::from_memory))
+                let facts = read(&path, &Input::streamed(&stream), 1, verbose, analyzer);
+                (facts, stream.finish().map(Input::from_memory))
             });
             let fetched = self
                 .rt
@@ -251,38 +232,6 @@ impl Remote {
         self.ui
             .detail(&format!("fetched {url} ({} bytes)", props.size));
         Ok((facts, kept))
-    }
-}
-
-/// One input's bytes as the pass reads them.
-struct Source<'a> {
-    /// The whole capture, or its first bytes when it is streamed in.
-    data: &'a [u8],
-    /// The length of the whole capture, when `data` holds only its first bytes.
-    len: Option<usize>,
-    /// How to read it window by window, if not in place.
-    windowed: Option<analysis::Windowed<'a>>,
-    /// Whether the bytes were inflated from gzip.
-    gzip: bool,
-    /// A remark about how it was read.
-    warning: Option<&'a str>,
-}
-
-impl<'a> Source<'a> {
-    /// An opened input: a file on disk is read through a window; bytes already in memory are
-    /// walked in place.
-    fn of(opened: &'a Opened) -> Source<'a> {
-        Source {
-            data: &opened.data,
-            len: None,
-            windowed: opened.on_disk().map(|(f, map)| analysis::Windowed {
-                src: f,
-                map: Some(map),
-                window: window::WINDOW,
-            }),
-            gzip: opened.gzip,
-            warning: opened.warning.as_deref(),
-        }
     }
 }
 
@@ -323,115 +272,17 @@ fn print_memory() {
     );
 }
 
-/// Writes the packets of the selected flows (a second pass: selection needs the whole
-/// capture), as pcap when every input is pcap with one link type, pcapng otherwise.
-fn write_matched(
-    path: &std::path::Path,
-    inputs: &[(String, Opened)],
-    sel: &Selection<'_>,
-) -> anyhow::Result<()> {
-    let mut linktypes = inputs.iter().map(|(_, o)| match Reader::new(&o.data) {
-        Ok(Reader::Pcap(r)) => Some(r.linktype()),
-        _ => None,
-    });
-    let first = linktypes.next().flatten();
-    let single = first.filter(|lt| linktypes.all(|l| l == Some(*lt)));
-    let out = BufWriter::new(File::create(path)?);
-    let mut w = match single {
-        Some(lt) => CaptureWriter::new_pcap(out, lt)?,
-        None => CaptureWriter::new_pcapng(out)?,
-    };
-    let keys: HashSet<FlowKey> = sel.flows.iter().map(|(k, _)| k).collect();
-    for (_, opened) in inputs {
-        let Ok(reader) = Reader::new(&opened.data) else {
-            continue;
-        };
-        // A fresh keyer sees the fragments in the same order as the first pass did.
-        let mut keyer = Keyer::default();
-        for rec in reader.map_while(Result::ok) {
-            let keep = match decode::decode(rec.linktype, rec.data) {
-                Decoded::Ip(p) => keys.contains(&keyer.key(&p).0),
-                Decoded::NonIp(_) => sel.non_ip,
-            };
-            if keep {
-                w.write(&rec)?;
-            }
-        }
-    }
-    w.finish()?;
-    Ok(())
-}
-
-fn analyze_one(
+/// [`pass::read_input`], saying in how many shards with `-vv`.
+fn read(
     path: &str,
-    source: Source<'_>,
+    input: &Input<'_>,
     threads: usize,
     verbose: u8,
     analyzer: &mut Analyzer,
 ) -> FileFacts {
-    let mut facts = FileFacts {
-        path: path.to_string(),
-        format: None,
-        snaplen: 0,
-        interfaces: 0,
-        counters: FileCounters::default(),
-        readable: Readable::Full,
-        error: None,
-        warnings: source.warning.iter().map(|w| w.to_string()).collect(),
-    };
-    let reader = match Reader::new(source.data) {
-        Ok(r) => match source.len {
-            Some(len) => r.with_len(len),
-            None => r,
-        },
-        Err(e) => {
-            facts.readable = Readable::None;
-            facts.error = Some(e.to_string());
-            return facts;
-        }
-    };
-    let fmt = reader.format();
-    facts.format = Some(match (fmt, source.gzip) {
-        (f, true) => format!("{f}, gzip-compressed"),
-        (Format::Pcap { .. } | Format::Pcapng, false) => fmt.to_string(),
-    });
-    let pass = analysis::run_parallel(
-        reader,
-        source.data,
-        source.windowed,
-        threads,
-        &mut facts.counters,
-        analyzer,
-    );
-    if verbose > 1 {
-        eprintln!("nwcap: {path}: read in {} shard(s)", pass.shards);
-    }
-    let info = pass.info;
-    if let Some(e) = pass.error {
-        facts.readable = if facts.counters.packets == 0 {
-            Readable::None
-        } else {
-            Readable::Partial
-        };
-        facts.error = Some(e.to_string());
-    }
-    facts.snaplen = info.snaplen;
-    facts.interfaces = info.interfaces;
-    if info.skipped_blocks > 0 {
-        facts.warnings.push(format!(
-            "{} pcapng blocks of unknown or unused types skipped",
-            info.skipped_blocks
-        ));
-    }
-    if facts.counters.packets == 0 && facts.error.is_none() {
-        facts.warnings.push("the capture holds no packets".into());
-    }
-    for (lt, n) in facts.counters.linktypes() {
-        if decode::linktype_name(lt).ends_with("(unsupported)") {
-            facts.warnings.push(format!(
-                "{n} packets of unsupported link type {lt} counted but not decoded"
-            ));
-        }
+    let (facts, shards) = pass::read_input(path, input, threads, analyzer);
+    if verbose > 1 && facts.format.is_some() {
+        eprintln!("nwcap: {path}: read in {shards} shard(s)");
     }
     facts
 }

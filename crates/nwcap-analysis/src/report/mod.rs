@@ -21,6 +21,7 @@ use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::hint::prefault;
 use crate::pass::{Analyzer, FileCounters, LocalSet, Selection};
+pub use crate::pass::{FileFacts, Readable};
 
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
 
@@ -38,39 +39,6 @@ pub enum OutputFormat {
     Ndjson,
     /// One flow per row, with a header.
     Csv,
-}
-
-/// How far an input could be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Readable {
-    /// Read to its end.
-    Full,
-    /// Damaged after some records.
-    Partial,
-    /// Nothing could be read.
-    None,
-}
-
-/// What the command layer knows about one input besides its counters.
-#[derive(Debug, Clone)]
-pub struct FileFacts {
-    /// Path as given (`-` for standard input).
-    pub path: String,
-    /// Detected format, if any.
-    pub format: Option<String>,
-    /// Snap length (0 = none).
-    pub snaplen: u32,
-    /// Interfaces described.
-    pub interfaces: u32,
-    /// Record counters.
-    pub counters: FileCounters,
-    /// How far it was read.
-    pub readable: Readable,
-    /// The damage that stopped reading, with its offset.
-    pub error: Option<String>,
-    /// Other remarks.
-    pub warnings: Vec<String>,
 }
 
 /// Packets and bytes.
@@ -1052,7 +1020,7 @@ fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)> {
         let Ok(opened) = crate::source::open(path.to_str().unwrap()) else {
             continue;
         };
-        let Ok(reader) = crate::capture::Reader::new(&opened.data) else {
+        let Ok(reader) = crate::capture::Reader::new(opened.bytes()) else {
             continue;
         };
         let mut analyzer = Analyzer::new();
