@@ -60,9 +60,8 @@ fn span<T>(v: &Vec<T>) -> (usize, usize) {
 
 /// Faults in the pages of `v`'s whole capacity, writable, in one system call
 /// (`MADV_POPULATE_WRITE`), for a vector about to be filled: a fault per 4 KiB page as it is
-/// written costs more. The report's vectors of 190 k flows and addresses (tens of MiB, fresh
-/// from the kernel) took 1.6–2.7 ms less to fill (selection and report phases of small.pcap
-/// -j1, means of 15, two comparisons). Contents are unchanged. Returns `false` where the
+/// written costs more (figures in docs/performance.md). Contents are unchanged. Returns
+/// `false` where the
 /// system has no such call (Linux before 5.14, other systems): the pages then fault as they
 /// are written.
 pub fn prefault<T>(v: &Vec<T>) -> bool {
@@ -95,11 +94,9 @@ pub fn prefault<T>(v: &Vec<T>) -> bool {
 /// (see [`huge_pages`]). `vec![0; n]` alone gets untouched memory from the kernel, which a
 /// table reads (probing empty slots) before it writes: the read maps the shared zero page, and
 /// the first write then replaces that mapping, which flushes the TLB of every CPU the process
-/// runs on. With other threads at work, each flush interrupts them: 22 ms of CPU in a
-/// two-thread pass over a 1 GiB capture (`perf`: `do_wp_page` → `flush_tlb_mm_range`).
-/// [`prefault`] maps each page once, writable, and zeroed by the kernel. Where it cannot, the
-/// zeros are written from here, as they always were before, at the cost of a pass over them
-/// (growing to 1 M slots at 131 k flows: 2.8–2.9 ms, against 2.4–2.6 populated).
+/// runs on, and with other threads at work each flush interrupts them. [`prefault`] maps
+/// each page once, writable, and zeroed by the kernel. Where it cannot, the zeros are written
+/// from here, at the cost of a pass over them (figures in docs/performance.md).
 pub fn written_zeros<T: Copy + Default>(n: usize, huge: bool) -> Vec<T> {
     // For integers `vec!` asks the allocator for zeroed memory, which it maps untouched.
     let mut v = vec![T::default(); n];

@@ -42,13 +42,24 @@ impl Analyzer {
 #[derive(Debug)]
 pub struct Selection<'a> {
     /// Which addresses are local. `None` when no filter needed to know and none was given:
-    /// every flow is then selected, and the report makes the guess (see
-    /// [`LocalSet::Inferred`]) from the per-address sums it adds up for the top talkers.
-    pub local: Option<LocalSet<'a>>,
+    /// every flow is then selected, and the guess waits for [`Selection::local_set`].
+    pub(crate) local: Option<LocalSet<'a>>,
     /// Flows that passed the filters.
     pub flows: FlowList<'a>,
     /// Whether packets without IP passed (only when nothing is filtered).
     pub non_ip: bool,
+}
+
+impl<'a> Selection<'a> {
+    /// Which addresses are local. When the selection left the guess open (nothing filtered,
+    /// no local address given), it is `busiest`, the busiest address of every flow
+    /// ([`AddrSums::busiest`]'s pick), which the report finds in the sums it adds up for the
+    /// top talkers anyway rather than in a walk of its own here.
+    pub fn local_set(&self, busiest: impl FnOnce() -> Option<Addr>) -> LocalSet<'a> {
+        self.local
+            .clone()
+            .unwrap_or_else(|| LocalSet::Inferred(busiest()))
+    }
 }
 
 /// The addresses taken as the capturing VM's.

@@ -558,7 +558,7 @@ pub fn build<'a>(
     let (top_talkers, busiest) = talkers_and_busiest(&sums, top);
     // Without a local address from the selection, every flow is selected: its sums are the
     // guess's.
-    let local = sel.local.clone().unwrap_or(LocalSet::Inferred(busiest));
+    let local = sel.local_set(|| busiest);
 
     let mut protocols: Vec<ProtocolRow> = (0..=255u8)
         .zip(per_proto)

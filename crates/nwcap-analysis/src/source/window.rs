@@ -15,27 +15,9 @@ use memmap2::Mmap;
 
 use crate::capture::Reader;
 
-/// Bytes read per window.
-///
-/// Why copy the file at all when it could be mapped: on the 2-core development VM, walking the
-/// record headers of a 1 GiB pcap in the page cache took 0.31 s through a memory map (0.19 s
-/// user + 0.12 s system: page faults, TLB misses, cold DRAM lines) but 0.14 s with `read()`
-/// into a reused buffer of 64 KiB to 4 MiB, the same as `cat`, with ~0.01 s user because the
-/// buffer stays in L2.
-///
-/// The size: with the file cached in small pages, 64 KiB to 4 MiB read equally fast. With it
-/// in 2 MiB folios, fewer and larger copies pay: a whole `analyze -j1` of big.pcap took
-/// 0.185 s with 256 KiB windows, 0.176 s with 512 KiB, 0.169 s with 1 MiB (a core's L2),
-/// 0.175 s with 2 MiB and 0.182 s with 4 MiB (fastest of 11, 2026-11-25); with -j2, 0.111 s
-/// with 256 KiB and 0.107 s with 512 KiB or 1 MiB.
-///
-/// Measured again on Linux 6.18, the answer depends on how the page cache holds the file. In
-/// 2 MiB folios (a file read sequentially before), walking the headers of a 1 GiB pcap through
-/// the map with a prefetch streaming 4 KiB ahead took 40-70 ms against 86-118 ms with `read()`,
-/// but a whole `analyze -j1` only went from 0.18 to 0.17 s; in 4 KiB pages (a file read at
-/// random), the map took 115-120 ms plus 25 ms to unmap, against 106-150 ms; and a map makes
-/// the whole file part of the process's resident memory. Large records are still copied; small
-/// ones have been walked in the map since each record prefetches two lines (see [`walk`]).
+/// Bytes read per window: about a core's L2, where the copied window stays while it is
+/// walked. Why copy rather than map, and how the size was chosen: docs/performance.md
+/// ("Reading: copy or map").
 pub const WINDOW: usize = 1 << 20;
 
 /// Positioned reads, as `pread(2)`: files in production, byte slices in tests.
@@ -110,21 +92,15 @@ const RELEASE_STEP: usize = 4 << 20;
 ///
 /// With `map` (the same file, memory-mapped: only a map of a file may have its pages let go),
 /// a window that follows one of small records (under [`MAP_BELOW`] bytes each) is walked in
-/// the map instead of copied. The copy costs what `cat` pays, about 0.11 s a GiB here, while
-/// lines read through the map stream in ahead of the walk (see `capture::prefetch_ahead`):
-/// 10 M small packets (1 GiB) took 0.59 s copied and 0.47 s mapped. Large records are still
-/// copied: the hardware prefetcher fetches the payloads between their headers anyway, and
-/// with two threads, where the walk is bound by memory bandwidth, 1 GiB of 720-byte records
-/// took 0.122/0.128 s copied against 0.133/0.139 mapped (fastest/median of 11, 2026-12-04).
-/// One thread alone was faster mapped that evening (0.195/0.200 s against 0.208/0.221),
-/// though not when first measured (0.22 s against 0.20), nor on the AMD VM of the session
-/// after (0.218/0.233 s against 0.185/0.193); and one thread beside another process on the
-/// other core is in the two-thread case. Mapped pages behind the walk are let go as it goes,
-/// so the file adds only a few MiB to the process's resident memory. The file's length is
-/// checked before each mapped window (an `fstat` per MiB), so that a file cut short is read,
-/// and reported as a read error, where the map would raise SIGBUS; only a cut in the
-/// millisecond a window takes can still raise it, the hazard every mmap-based reader
-/// (tshark's too) accepts.
+/// the map instead of copied: there the copy would cost more than the walk, while lines read
+/// through the map stream in ahead of it (see `capture::prefetch_ahead`). Large records are
+/// still copied: the hardware prefetcher fetches their payloads anyway, and two threads bound
+/// by memory bandwidth walked them faster copied (figures in docs/performance.md). Mapped
+/// pages behind the walk are let go as it goes, so the file adds only a few MiB to the
+/// process's resident memory. The file's length is checked before each mapped window (an
+/// `fstat` per MiB), so that a file cut short is read, and reported as a read error, where the
+/// map would raise SIGBUS; only a cut in the millisecond a window takes can still raise it,
+/// the hazard every mmap-based reader (tshark's too) accepts.
 pub fn walk<S: ReadAt + ?Sized>(
     reader: Reader<'_>,
     src: &S,
