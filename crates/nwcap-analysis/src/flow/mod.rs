@@ -10,6 +10,7 @@
 
 pub mod addr_sums;
 pub mod addr_table;
+mod conn_state;
 mod key;
 mod stats;
 mod table;

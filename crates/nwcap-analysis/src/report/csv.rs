@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn corpus_rows_match_the_formatter() {
         let mut rows = 0;
-        for (_, analyzer, _) in report::corpus_analyses() {
+        for (_, analyzer, _) in report::testing::corpus_analyses() {
             let filters = FilterSet::default();
             let sel = analyzer.select(&filters);
             let r = report::build(&analyzer, &sel, &[], 10, 2);
