@@ -7,6 +7,10 @@
 //! join the flow of their first fragment through (source, destination, protocol, IP id).
 //! Which side is "local" is decided later, by the report; the table stores directions as
 //! `lo → hi` (index 0) and `hi → lo` (index 1) of the key's canonical order.
+//!
+//! Here are the keying of packets ([`Keyer`], [`Pending`]); `key`, `stats` and
+//! `conn_state` say what a flow is and what it did, `table/` keeps and merges the flows,
+//! and `addr_sums` and `addr_table` sum them per address. Nothing here reads capture bytes.
 
 pub mod addr_sums;
 pub mod addr_table;

@@ -101,9 +101,8 @@ const RANK_AHEAD: usize = 16;
 
 /// Sorts (word, index) pairs whose indexes ascend by word, then index: a stable radix sort, a
 /// byte of the word per pass from the lowest, skipping the passes where every pair has the
-/// same byte (the high bytes of small figures). On 190 k flows the comparison sort took
-/// 11 ms, this one 5 over 24-byte (bytes, packets, index) triples, and 2 ms less over these
-/// pairs.
+/// same byte (the high bytes of small figures). On a large report's flows it takes a fraction
+/// of a comparison sort's time.
 fn radix_sort(order: &mut Vec<(u64, u32)>) {
     let digit = |t: &(u64, u32), pass: usize| (t.0 >> (8 * pass)) as u8 as usize;
     let mut counts = vec![[0usize; 256]; 8];

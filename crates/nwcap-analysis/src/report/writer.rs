@@ -1,4 +1,4 @@
-//! Writing a built report: [`write`] picks the format's writer, and [`write_rows`] renders
+//! Writing a built report: [`write()`] picks the format's writer, and [`write_rows`] renders
 //! the flow rows, which can number in the hundreds of thousands, chunk by chunk on helper
 //! threads and writes the chunks in order. It owns the threads, the chunks and the order of
 //! the output; it never decides what a row says (that is `build`) nor how its bytes read
@@ -74,8 +74,7 @@ struct Head<'r> {
 }
 
 /// Rows rendered per thread before they are written; bounds memory to threads × this many.
-/// With two threads, 190 k rows were written in 19.9 ms in chunks of 1024 and 21.1 ms in
-/// chunks of 4096 (means of 25; one thread took as long with both).
+/// Larger chunks were no faster.
 #[cfg(not(test))]
 const CHUNK: usize = 1024;
 /// Tiny in unit tests, so that the corpus makes many chunks.
@@ -87,8 +86,7 @@ const ROW_BYTES: usize = 640;
 
 /// Renders every flow row with `render(index, row, chunk)` on up to `threads` threads, and
 /// writes the chunks in order: chunk `c` is rendered by helper `c % threads`, and this thread
-/// only writes. The helpers are started once, not per round of chunks as they were (one
-/// round per thread started on the development VM, ~2 ms faster on 62 k rows with 2 threads),
+/// only writes. The helpers are started once, not per round of chunks (which was slower),
 /// and each renders a chunk ahead, so that writing to a pipe or a slow disk overlaps their
 /// rendering. One thread renders and writes by itself.
 fn write_rows(

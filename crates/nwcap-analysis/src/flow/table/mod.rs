@@ -90,9 +90,8 @@ pub const MAX_BATCH: usize = 64;
 
 /// The slots a table of `flows` flows needs: four per flow (load at most 1/4) up to
 /// [`ROOMY_FLOWS`], two from there on. A lookup whose flow is not in its home slot walks on,
-/// and the walk's end is a branch the CPU mispredicts: with at most 1/2, 10 M small packets
-/// over 190 k flows took 0.451 s; with 1/4, 0.433 s, for 4 MiB more of slots (at 1/8,
-/// 0.444 s). Beyond, two, to save memory where flows are many.
+/// and the walk's end is a branch the CPU mispredicts: a load of 1/4 was faster than 1/2 (and
+/// than 1/8) for a few MiB more of slots. Beyond, two, to save memory where flows are many.
 fn slots_for(flows: usize) -> usize {
     flows * if flows < ROOMY_FLOWS { 4 } else { 2 }
 }
@@ -135,10 +134,9 @@ pub struct FlowTable {
     /// 0 = empty; else the flow's index + 1 in the bits of the slots' mask (their number is a
     /// power of two), and above them as many bits of its hash as a tag ([`tag`]): 12 at 1 M
     /// slots, 22 at the first 1024. Half the 8 bytes a slot took with a 32-bit tag, so more of
-    /// them stay in the cache: small.pcap -j1 0.466 → 0.453 s, small.pcapng 0.577 → 0.558
-    /// (medians of 21 and 15 interleaved runs). A table is limited to 2^31 slots, 2^30 flows,
-    /// which would take 200 GiB of table first. No slots at all after
-    /// [`FlowTable::release_index`], until `reserve` places the flows again.
+    /// them stay in the cache. A table is limited to 2^31 slots, 2^30 flows, which would take
+    /// 200 GiB of table first. No slots at all after [`FlowTable::release_index`], until
+    /// `reserve` places the flows again.
     slots: Vec<u32>,
     lines: Vec<Line>,
     stats: Vec<FlowStats>,
@@ -149,9 +147,8 @@ pub struct FlowTable {
     /// The flows of a later shard's table that this one lacked, left where they are by
     /// [`FlowTable::merge`] and read as if appended, in that table's order. Appending them is
     /// copying 208 bytes a flow into fresh memory, which the kernel must zero first, and the
-    /// slots grow: after small.pcap's two shards, 79 k flows took 8–45 ms, the most of the
-    /// merge, as the VM zeroed huge pages fast or slowly. Anything that looks flows up or
-    /// adds to them appends them for real first ([`FlowTable::absorb`]).
+    /// slots grow: that was most of a merge's time. Anything that looks flows up or adds to
+    /// them appends them for real first ([`FlowTable::absorb`]).
     appendix: Option<Box<Appendix>>,
 }
 
@@ -211,10 +208,9 @@ const RESERVED_FLOWS: usize = 1 << 10;
 /// first touched, so the arrays grow in place up to there (a copy each time they doubled cost
 /// a few per cent of a pass). Past it they are reallocated with room for 8 times `cap`: the
 /// allocator moves an allocation that large by remapping its pages (`mremap`), where a copy
-/// held both for a moment and took the peak past 64 MiB + 300 bytes a flow (387 MiB for
-/// 1.05 M flows, against 364; now 306). The lines, aligned to 64 bytes, are still copied: the
-/// system allocator has no aligned `realloc`. Where the system refuses that much address
-/// space, the arrays get only what is asked.
+/// held both for a moment and took the peak past 64 MiB + 300 bytes a flow. The lines,
+/// aligned to 64 bytes, are still copied: the system allocator has no aligned `realloc`.
+/// Where the system refuses that much address space, the arrays get only what is asked.
 fn regrow<T: Copy>(mut v: Vec<T>, cap: usize) -> Vec<T> {
     if cap <= v.capacity() {
         return v;
@@ -311,10 +307,9 @@ impl FlowTable {
     }
 
     /// Frees the slots, which only lookups need, once the table is complete: the report
-    /// reads flows by position. At 190 k flows they are 4 MiB (8 MiB when they were 8-byte
-    /// slots), and the report's own vectors then take the pages they leave instead of fresh
-    /// ones (small.pcap -j1, with 8-byte slots: peak RSS 79 → 71 MiB). The next packet added
-    /// or table merged indexes the flows again first.
+    /// reads flows by position, and its own vectors then take the pages the slots leave
+    /// instead of fresh ones. The next packet added or table merged indexes the flows again
+    /// first.
     pub fn release_index(&mut self) {
         self.slots = Vec::new();
         if let Some(a) = &mut self.appendix {
@@ -405,8 +400,7 @@ impl FlowTable {
         self.lines = regrow(std::mem::take(&mut self.lines), flows);
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
         // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
-        // `add_batch` (a flow a time, growing to 1 M slots and merging shards waited on each
-        // miss: 3.6 ms of small.pcap's -j2 merge).
+        // `add_batch`, rather than waiting on each miss in turn.
         let mut hashes = [0u64; MAX_BATCH];
         for (b, batch) in self.lines.chunks(MAX_BATCH).enumerate() {
             for (h, l) in hashes.iter_mut().zip(batch) {
@@ -614,7 +608,7 @@ impl FlowTable {
         // The last batch's cold work, its stats loaded while this one was accounted; then this
         // one's, left for the next. Done right after its prefetches, it waited on most of
         // them: the TCP part of a flow's stats, read for its handshake and its end, is far
-        // from everything a packet touched before (that work took 7.5 % of a pass, now 2.4).
+        // from everything a packet touched before.
         self.finish_late();
         for &(idx, i, cold) in &colds[..n] {
             self.prefetch_cold(idx as usize, cold);
