@@ -7,9 +7,14 @@
 //! join the flow of their first fragment through (source, destination, protocol, IP id).
 //! Which side is "local" is decided later, by the report; the table stores directions as
 //! `lo → hi` (index 0) and `hi → lo` (index 1) of the key's canonical order.
+//!
+//! Here are the keying of packets ([`Keyer`], [`Pending`]); `key`, `stats` and
+//! `conn_state` say what a flow is and what it did, `table/` keeps and merges the flows,
+//! and `addr_sums` and `addr_table` sum them per address. Nothing here reads capture bytes.
 
 pub mod addr_sums;
 pub mod addr_table;
+mod conn_state;
 mod key;
 mod stats;
 mod table;
@@ -253,146 +258,5 @@ mod tests {
         let joined = t.iter().find(|(k, _)| k.ports_known).unwrap().1;
         assert_eq!(joined.packets, [2, 0]);
         assert_eq!(joined.bytes, [2114, 0]);
-    }
-}
-
-#[cfg(test)]
-mod table_tests {
-    use super::*;
-
-    fn key(i: u32) -> FlowKey {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(&i.to_be_bytes());
-        FlowKey {
-            proto: proto::UDP,
-            ports_known: true,
-            lo: (Addr::v4(a), (i % 7) as u16),
-            hi: (Addr::v4([255, 0, 0, 1]), 53),
-            icmp_id: None,
-        }
-    }
-
-    fn pending(i: u32, dir: u8) -> Pending {
-        Pending {
-            key: key(i).pack(),
-            dir,
-            tcp_flags: None,
-            ts: Ts::new(Some(i64::from(i))),
-            wire: 100,
-            cap: 60,
-        }
-    }
-
-    /// A list narrowed twice keeps, in table order, exactly the flows that pass both tests,
-    /// each with its own counters.
-    #[test]
-    fn flow_list_narrows_in_table_order() {
-        let mut t = FlowTable::new();
-        for i in 0..3000u32 {
-            t.add(&pending(i * 7919 % 1000, 0));
-        }
-        t.settle();
-        let all: Vec<(FlowKey, FlowStats)> = t.iter().map(|(k, s)| (k, *s)).collect();
-        let mut list = t.list();
-        assert_eq!(list.len(), all.len());
-        assert!(list.iter().map(|(k, s)| (k, *s)).eq(all.iter().copied()));
-        list.retain(|k| k.lo.1 % 2 == 0);
-        list.retain(|k| k.lo.0.bytes[3] % 3 != 0);
-        let expect: Vec<_> = all
-            .iter()
-            .filter(|(k, _)| k.lo.1 % 2 == 0 && k.lo.0.bytes[3] % 3 != 0)
-            .copied()
-            .collect();
-        assert!(!expect.is_empty() && expect.len() < all.len() / 2);
-        assert_eq!(list.len(), expect.len());
-        for (i, (k, s)) in expect.iter().enumerate() {
-            assert_eq!((list.key(i), list.stats(i)), (*k, s));
-        }
-        list.retain(|_| false);
-        assert!(list.is_empty() && list.iter().next().is_none());
-    }
-
-    /// A table whose index was released reads the same, and goes on counting (one packet at
-    /// a time, in batches, merged into and from) exactly as one that kept it.
-    #[test]
-    fn released_index_is_rebuilt_on_the_next_lookup() {
-        let packets: Vec<Pending> = (0..6000u32)
-            .map(|i| pending(i * 7919 % 2500, (i % 2) as u8))
-            .collect();
-        let (first, rest) = packets.split_at(2000);
-        let [mut kept, mut released] = [FlowTable::new(), FlowTable::new()];
-        for t in [&mut kept, &mut released] {
-            t.add_batch(first);
-            t.settle();
-        }
-        released.release_index();
-        assert_eq!(
-            released.get(&first[5].key.unpack()),
-            kept.get(&first[5].key.unpack())
-        );
-        let later = |t: &mut FlowTable, release: bool| {
-            t.add(&rest[0]);
-            t.add_batch(&rest[1..2000]);
-            t.settle();
-            let mut other = FlowTable::new();
-            other.add_batch(&rest[2000..]);
-            other.settle();
-            if release {
-                t.release_index();
-            }
-            t.merge(other, 2);
-        };
-        later(&mut kept, false);
-        later(&mut released, true);
-        let all = |t: &FlowTable| t.iter().map(|(k, s)| (k, *s)).collect::<Vec<_>>();
-        assert_eq!(all(&released), all(&kept));
-        assert_eq!(kept.len(), 2500);
-        for p in &packets {
-            let k = p.key.unpack();
-            assert_eq!(released.get(&k), kept.get(&k));
-        }
-    }
-
-    #[test]
-    fn batch_single_and_merge_agree_with_a_hash_map() {
-        // Many flows force several grows; repeated keys inside one batch must land once.
-        let mut single = FlowTable::new();
-        let mut batched = FlowTable::new();
-        let mut halves = [FlowTable::new(), FlowTable::new()];
-        let mut expect: HashMap<FlowKey, (u64, u64)> = HashMap::new();
-        let all: Vec<Pending> = (0..20_000u32)
-            .map(|i| pending(i * 7919 % 5000, (i % 2) as u8))
-            .collect();
-        for (n, p) in all.iter().enumerate() {
-            single.add(p);
-            halves[usize::from(n >= all.len() / 2)].add(p);
-            let e = expect.entry(p.key.unpack()).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += 100;
-        }
-        for chunk in all.chunks(64) {
-            batched.add_batch(chunk);
-        }
-        batched.settle();
-        let [a, b] = halves;
-        let mut merged = a;
-        merged.merge(b, 2);
-        for t in [&single, &batched, &merged] {
-            assert_eq!(t.len(), expect.len());
-            for (k, (pk, by)) in &expect {
-                let s = t.get(k).unwrap();
-                assert_eq!((s.total_packets(), s.total_bytes()), (*pk, *by));
-            }
-        }
-        assert_eq!(
-            single
-                .iter()
-                .map(|(_, s)| s.first_dir_lo)
-                .collect::<Vec<_>>(),
-            merged
-                .iter()
-                .map(|(_, s)| s.first_dir_lo)
-                .collect::<Vec<_>>()
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! Per-flow counters: [`FlowStats`] (packets, bytes, times) and [`TcpStats`] (flags and
 //! handshake), in the complete form reports read. While a pass runs, the flow table keeps
-//! what every packet touches elsewhere (see `table.rs`); here are the rarer updates.
+//! what every packet touches elsewhere (see `table/`); here are the rarer updates. Stats
+//! never look a flow up, and never decide which side is local.
 
 use crate::decode::tcp_flags;
 

@@ -7,7 +7,7 @@
 //! bytes for every row; a `Vec`'s spare capacity cannot be written without `unsafe`, so the
 //! buffer here is all initialized, and keeps its zeros (or old rows) past what is used.
 
-use super::time::DIGIT_PAIRS;
+use super::digits::{DIGIT_PAIRS, POW10};
 
 /// Rendered bytes, `bytes[..len]`; the bytes past `len` are room, initialized and kept from
 /// chunk to chunk.
@@ -180,17 +180,6 @@ impl Row<'_> {
         self.n = at + (len & 31);
     }
 }
-
-/// 10^i.
-const POW10: [u64; 20] = {
-    let mut p = [1u64; 20];
-    let mut i = 1;
-    while i < 20 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
 
 #[cfg(test)]
 mod tests {

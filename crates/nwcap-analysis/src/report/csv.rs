@@ -2,7 +2,8 @@
 //! numbers, RFC 3339 times, state codes), so no quoting is needed. Fields are written by hand
 //! rather than through `write!`: a large report has hundreds of thousands of rows, and the
 //! formatting machinery was most of their cost. Seconds outside [`Secs::exact`]'s range alone
-//! still go through `Display`, whose exact digits are the format.
+//! still go through `Display`, whose exact digits are the format. It owns the columns and
+//! their text; it never decides what a row says.
 
 use std::borrow::Cow;
 use std::io;
@@ -156,7 +157,7 @@ mod tests {
     #[test]
     fn corpus_rows_match_the_formatter() {
         let mut rows = 0;
-        for (_, analyzer, _) in report::corpus_analyses() {
+        for (_, analyzer, _) in report::testing::corpus_analyses() {
             let filters = FilterSet::default();
             let sel = analyzer.select(&filters);
             let r = report::build(&analyzer, &sel, &[], 10, 2);

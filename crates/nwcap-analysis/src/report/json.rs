@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn corpus_rows_match_serde_json() {
         let mut rows = 0;
-        for (_, analyzer, facts) in report::corpus_analyses() {
+        for (_, analyzer, facts) in report::testing::corpus_analyses() {
             let given = FilterSet::compile(&[FilterSpec {
                 local_ip_address: Some("10.0.0.0-10.255.255.255;2001:db8::-2001:db8::ffff".into()),
                 ..FilterSpec::default()

@@ -1,4 +1,5 @@
-//! Human-readable tables.
+//! Human-readable tables of a built report: inputs, totals, protocols, the top flows and the
+//! top talkers. It owns their layout; it never computes a figure.
 
 use std::io::{self, Write};
 

@@ -1,6 +1,9 @@
-//! Timestamps as reports print them: RFC 3339 in UTC with nanoseconds.
+//! Times as reports print them: timestamps in RFC 3339 (UTC, with nanoseconds) and durations
+//! in seconds ([`Secs`]), rendered by hand for the row writers. It owns how a time reads; it
+//! never decides which times a row holds.
 
 use super::chunk::Row;
+use super::digits::{ascii, eight_digits, DIGIT_PAIRS};
 
 /// Formats nanoseconds since the epoch as `2026-11-25T08:00:00.123456789Z`.
 pub fn rfc3339(ns: i64) -> String {
@@ -108,14 +111,6 @@ thread_local! {
         const { std::cell::RefCell::new([(i64::MIN, [0; 17]); MINUTE_SLOTS]) };
 }
 
-/// `00` to `99`: two digits per lookup instead of a division each.
-pub(crate) const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = [0u8; 30];
@@ -220,31 +215,6 @@ fn fraction(frac: u32) -> ([u8; 10], u64) {
     (text, last8)
 }
 
-/// The eight decimal digits of `x` (below 10^8), one per byte, the first in the lowest byte,
-/// by SWAR arithmetic: the two halves of four digits, then four pairs, then eight digits,
-/// each split by one multiplication for all lanes at once (a division per pair took twice as
-/// many instructions). Each step's multiplier and shift divide exactly over its lanes' range
-/// (below 10^4 by 100, below 100 by 10), and no lane's product reaches the next lane's bits
-/// that are kept.
-#[inline]
-fn eight_digits(x: u32) -> u64 {
-    let x = u64::from(x);
-    // Lanes of 32 bits: digits 1-4, 5-8.
-    let halves = (x / 10_000) | ((x % 10_000) << 32);
-    let hundreds = ((halves * 10_486) >> 20) & 0x0000_007F_0000_007F;
-    // Lanes of 16 bits: digits 1-2, 3-4, 5-6, 7-8.
-    let pairs = ((halves - hundreds * 100) << 16) | hundreds;
-    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
-    // Lanes of 8 bits.
-    ((pairs - tens * 10) << 8) | tens
-}
-
-/// Digits (as [`eight_digits`] gives them) as ASCII, in order.
-#[inline]
-fn ascii(digits: u64) -> [u8; 8] {
-    (digits | 0x3030_3030_3030_3030).to_le_bytes()
-}
-
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -271,7 +241,7 @@ mod tests {
     fn seconds_are_written_as_the_float_formatters_write_them() {
         use super::Secs;
         use serde_json::ser::{CompactFormatter, Formatter};
-        let mut next = crate::report::xorshift(0x2545_F491_4F6C_DD1D);
+        let mut next = crate::report::testing::xorshift(0x2545_F491_4F6C_DD1D);
         let mut values: Vec<i128> = Vec::new();
         for _ in 0..200_000 {
             let r = next();
@@ -364,28 +334,6 @@ mod tests {
                     assert_eq!(far.render(&mut buf), far.to_string());
                 }
             }
-        }
-    }
-
-    /// Every value below 10^8 whose digits vary in each position, and the edges.
-    #[test]
-    fn eight_digits_are_the_formatters() {
-        let mut x = 0x2545_F491u32;
-        let mut values: Vec<u32> = (0..100_000).collect();
-        values.extend((0..8).map(|p| 10u32.pow(p)).flat_map(|p| [p - 1, p, p + 1]));
-        values.extend([99_999_999, 12_345_678, 87_654_321, 10_000_000, 9_999_999]);
-        for _ in 0..1_000_000 {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            values.push(x % 100_000_000);
-        }
-        for v in values {
-            assert_eq!(
-                super::ascii(super::eight_digits(v)),
-                format!("{v:08}").as_bytes(),
-                "{v}"
-            );
         }
     }
 

@@ -1,0 +1,284 @@
+//! Merging the table of a later shard into the table of the shard before it: the flows both
+//! have are looked up and added on threads, the new ones stay where they are as an
+//! [`Appendix`] until a lookup needs them here. It owns that bookkeeping; it never accounts a
+//! packet.
+
+use super::{FlowTable, Line, MAX_BATCH};
+use crate::flow::stats::FlowStats;
+use crate::hint::prefetch;
+
+/// Flows of another table, read as the end of this one (see [`FlowTable::merge`]).
+#[derive(Debug, Clone)]
+pub(super) struct Appendix {
+    pub(super) table: FlowTable,
+    /// Which of its flows, in order.
+    pub(super) flows: Vec<u32>,
+}
+
+impl FlowTable {
+    /// Adds the flows of a table built from later packets of the same capture, on up to
+    /// `threads` threads.
+    ///
+    /// Most flows of a shard are in the shard before it too: their lookups, then their
+    /// merges, are split over the threads. The lookups only read `self`, and the merges of
+    /// each thread write a part of `self`'s arrays of its own. The new flows stay in `other`,
+    /// which becomes this table's appendix: they read as appended, in `other`'s order, as one
+    /// pass would have created them, and are copied over only when a lookup needs them here.
+    ///
+    /// # Panics
+    /// As [`FlowTable::iter`], when either table is not settled.
+    pub fn merge(&mut self, mut other: FlowTable, threads: usize) {
+        self.check_settled();
+        other.check_settled();
+        if self.is_empty() {
+            // The first shard's table, merged into a fresh analyzer: taken as it is.
+            *self = other;
+            return;
+        }
+        // One appendix at a time.
+        self.reserve(0);
+        other.absorb();
+        let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
+        let found = self.locate(&other.lines, threads);
+        self.merge_found(&other, &found, threads);
+        let flows: Vec<u32> = (0..found.len() as u32)
+            .filter(|&j| found[j as usize].is_none())
+            .collect();
+        if !flows.is_empty() {
+            self.appendix = Some(Box::new(Appendix {
+                table: other,
+                flows,
+            }));
+        }
+    }
+
+    /// Appends the flows of the appendix for real (see [`FlowTable::appendix`]).
+    pub(super) fn absorb(&mut self) {
+        let Some(a) = self.appendix.take() else {
+            return;
+        };
+        let Appendix {
+            table: other,
+            flows,
+        } = *a;
+        self.reserve(flows.len());
+        let mut hashes = [0u64; MAX_BATCH];
+        for batch in flows.chunks(MAX_BATCH) {
+            // Every new flow's slot is a miss: overlap them as `add_batch` does.
+            for (h, &j) in hashes.iter_mut().zip(batch) {
+                *h = self.prefetch_slot(&other.lines[j as usize].key);
+            }
+            for (&h, &j) in hashes.iter().zip(batch) {
+                let key = other.lines[j as usize].key;
+                // Not found before, and keys of one table are distinct: still not there.
+                if let Err(pos) = self.find(&key, h) {
+                    self.insert_at(pos, key, h, other.stats[j as usize]);
+                }
+            }
+        }
+    }
+
+    /// Where each of `lines`' keys is in this table, looked up in parts on `threads` threads.
+    fn locate(&self, lines: &[Line], threads: usize) -> Vec<Option<u32>> {
+        let look = |lines: &[Line], out: &mut [Option<u32>]| {
+            let mut hashes = [0u64; MAX_BATCH];
+            for (batch, out) in lines.chunks(MAX_BATCH).zip(out.chunks_mut(MAX_BATCH)) {
+                for (h, l) in hashes.iter_mut().zip(batch) {
+                    *h = self.prefetch_slot(&l.key);
+                }
+                for ((&h, l), o) in hashes.iter().zip(batch).zip(out) {
+                    *o = self.find(&l.key, h).ok().map(|i| i as u32);
+                }
+            }
+        };
+        let mut found = vec![None; lines.len()];
+        let per = lines.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let mut parts = lines.chunks(per).zip(found.chunks_mut(per));
+            let first = parts.next();
+            for (l, o) in parts {
+                s.spawn(move || look(l, o));
+            }
+            if let Some((l, o)) = first {
+                look(l, o);
+            }
+        });
+        found
+    }
+
+    /// Merges `other`'s flow `j` into this table's flow `i` for every `found[j] = Some(i)`.
+    /// This table's arrays are cut into `threads` parts, each merged on a thread.
+    fn merge_found(&mut self, other: &FlowTable, found: &[Option<u32>], threads: usize) {
+        let per = self.len().div_ceil(threads).max(1);
+        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); threads];
+        for (j, i) in found.iter().enumerate() {
+            if let Some(i) = *i {
+                pairs[i as usize / per].push((i as usize, j));
+            }
+        }
+        let apply =
+            |lines: &mut [Line], stats: &mut [FlowStats], base: usize, pairs: &[(usize, usize)]| {
+                for (n, &(i, j)) in pairs.iter().enumerate() {
+                    if let Some(&(ahead, j)) = pairs.get(n + MERGE_AHEAD) {
+                        let st: *const u8 = (&stats[ahead - base] as *const FlowStats).cast();
+                        for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
+                            prefetch(st.wrapping_add(line));
+                        }
+                        prefetch((&lines[ahead - base] as *const Line).cast());
+                        prefetch((&other.stats[j] as *const FlowStats).cast());
+                    }
+                    let (line, s) = (&mut lines[i - base], &mut stats[i - base]);
+                    s.merge(&other.stats[j]);
+                    *line = Line::of(line.key, s);
+                }
+            };
+        std::thread::scope(|s| {
+            let mut parts = self
+                .lines
+                .chunks_mut(per)
+                .zip(self.stats.chunks_mut(per))
+                .zip(&pairs)
+                .enumerate();
+            let first = parts.next();
+            for (k, ((l, st), p)) in parts {
+                s.spawn(move || apply(l, st, k * per, p));
+            }
+            if let Some((_, ((l, st), p))) = first {
+                apply(l, st, 0, p);
+            }
+        });
+    }
+}
+
+/// Flows of the later table below which another merging thread is not worth starting.
+#[cfg(not(test))]
+const MIN_MERGE_SHARE: usize = 4096;
+/// Tiny in unit tests, so that their tables are merged on several threads.
+#[cfg(test)]
+const MIN_MERGE_SHARE: usize = 16;
+
+/// How many merges ahead [`FlowTable::merge_found`] starts loading a flow's line and stats, and
+/// the other table's stats: loading the line too, and all of the stats' lines, made merges
+/// faster.
+const MERGE_AHEAD: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{contents, packets, reference, Rng};
+    use super::*;
+    use crate::decode::{proto, Addr};
+    use crate::flow::{FlowKey, Pending, Ts};
+
+    /// Shards share most flows and have some of their own: merged on 1 to 4 threads, at two
+    /// cut points, they give the flows of one packet-by-packet pass, in its order.
+    #[test]
+    fn merges_on_threads_equal_one_pass() {
+        let mut r = Rng(0xD1CE);
+        let ps: Vec<Pending> = (0..60_000u32)
+            .map(|i| {
+                let x = r.next();
+                // The first and last thirds have flows of their own; the middle is shared.
+                let flow = match i / 20_000 {
+                    1 => (x % 3000) as u16,
+                    third => 3000 + third as u16 * 1000 + (x % 1000) as u16,
+                };
+                Pending {
+                    key: FlowKey {
+                        proto: proto::UDP,
+                        ports_known: true,
+                        lo: (Addr::v4([10, 0, (flow >> 8) as u8, flow as u8]), 53),
+                        hi: (Addr::v4([10, 9, 9, 9]), 5353),
+                        icmp_id: None,
+                    }
+                    .pack(),
+                    dir: (x >> 20) as u8 & 1,
+                    tcp_flags: None,
+                    ts: Ts::new(Some(i64::from(i))),
+                    wire: 60 + (x >> 40) as u32 % 1400,
+                    cap: 60,
+                }
+            })
+            .collect();
+        let mut single = FlowTable::new();
+        for p in &ps {
+            single.add(p);
+        }
+        let expect = contents(&single);
+        for cut in [30_000, 25_000] {
+            let mut halves = [FlowTable::new(), FlowTable::new()];
+            for (n, chunk) in ps.chunks(100).enumerate() {
+                halves[usize::from(n * 100 >= cut)].add_batch(chunk);
+            }
+            let [mut a, mut b] = halves;
+            a.settle();
+            b.settle();
+            assert!(a.len() + b.len() > expect.len() + 2000, "little in common");
+            for threads in 1..=4 {
+                let mut merged = a.clone();
+                merged.merge(b.clone(), threads);
+                assert!(contents(&merged) == expect, "cut {cut}, {threads} threads");
+            }
+        }
+    }
+
+    /// A merge leaves the later table's new flows where they are (`appendix`): read through
+    /// it, looked up in it, merged into again, counted on after it, and released, the table
+    /// is the one a single pass makes.
+    #[test]
+    fn appended_flows_read_and_count_on_as_if_copied() {
+        let ps = packets(40_000, 0xA99E);
+        // The packets' lengths, flags and times over other flows: half of them (even packets)
+        // on flows every part shares, half on flows of their part alone.
+        let ps: Vec<Pending> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Pending {
+                key: FlowKey {
+                    proto: proto::UDP,
+                    ports_known: true,
+                    lo: (Addr::v4([10, 1, (i / 7 % 200) as u8, (i % 7) as u8]), 53),
+                    hi: (
+                        Addr::v4([10, 9, 9, 9]),
+                        1000 + (i / 10_000 * (i % 2)) as u16,
+                    ),
+                    icmp_id: None,
+                }
+                .pack(),
+                ..*p
+            })
+            .collect();
+        let expect = reference(&ps);
+        let parts: Vec<FlowTable> = ps[..30_000]
+            .chunks(10_000)
+            .map(|c| {
+                let mut t = FlowTable::new();
+                t.add_batch(c);
+                t.settle();
+                t
+            })
+            .collect();
+        let [a, b, c] = <[FlowTable; 3]>::try_from(parts).unwrap();
+        let mut t = a;
+        t.merge(b, 2);
+        assert!(t.appendix.is_some(), "nothing was left in place");
+        assert_eq!(contents(&t), reference(&ps[..20_000]));
+        for (k, s) in reference(&ps[..20_000]) {
+            assert_eq!(t.get(&k.unpack()), Some(&s));
+        }
+        assert_eq!(t.get(&ps[25_001].key.unpack()), None);
+        // Merged into with an appendix, then counted on, then released and merged into.
+        t.merge(c, 1);
+        t.add_batch(&ps[30_000..35_000]);
+        t.settle();
+        assert!(t.appendix.is_none());
+        t.release_index();
+        let mut rest = FlowTable::new();
+        rest.add_batch(&ps[35_000..]);
+        rest.settle();
+        t.merge(rest, 2);
+        assert_eq!(contents(&t), expect);
+        let list = t.list();
+        assert_eq!(list.len(), expect.len());
+        assert_eq!(list.key(list.len() - 1), expect.last().unwrap().0.unpack());
+    }
+}

@@ -1,0 +1,341 @@
+//! Building the report from the analyzer and its selection: the totals, per-protocol rows,
+//! top talkers and the guess of the local address, and each flow's row as it is written
+//! ([`Flows::rows`]). It owns what every figure of the report is made of; it never orders
+//! the flows itself (that is `order`) and never writes a byte (that is the writers).
+
+use super::model::{
+    Count, DirCount, FileRow, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report, Summary,
+    Talker, TcpRow, SCHEMA,
+};
+use super::order::size_order;
+use super::text::{Flags, IpText, Proto};
+use super::time::{Secs, Timestamp};
+use crate::decode::{linktype_name, proto_name, Addr};
+use crate::filter::Side;
+use crate::flow::addr_sums::{self, AddrSums, Sums};
+use crate::flow::{FlowKey, FlowStats};
+use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
+
+/// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
+/// `threads` > 1, the traffic per address (the talkers, and the local address when the
+/// selection left it to be guessed) is summed on a thread of its own while the flows are
+/// ordered.
+pub fn build<'a>(
+    analyzer: &Analyzer,
+    sel: &'a Selection<'a>,
+    files: &[FileFacts],
+    top: usize,
+    threads: usize,
+) -> Report<'a> {
+    let mut total = FileCounters::default();
+    let mut warnings = Vec::new();
+    for f in files {
+        total.merge(&f.counters);
+        if let Some(e) = &f.error {
+            warnings.push(format!("{}: {e}", f.path));
+        }
+        warnings.extend(f.warnings.iter().map(|w| format!("{}: {w}", f.path)));
+    }
+    for (reason, c) in &analyzer.non_ip {
+        warnings.push(format!(
+            "{} packets not attributed to a flow: {reason}",
+            c.packets
+        ));
+    }
+
+    let (sums, (order, mut matched, per_proto)) = if threads > 1 {
+        std::thread::scope(|s| {
+            let sums = s.spawn(|| AddrSums::over(&sel.flows));
+            let sized = size_order(&sel.flows);
+            let sums = sums.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sums, sized)
+        })
+    } else {
+        (AddrSums::over(&sel.flows), size_order(&sel.flows))
+    };
+    let (top_talkers, busiest) = talkers_and_busiest(&sums, top);
+    // Without a local address from the selection, every flow is selected: its sums are the
+    // guess's.
+    let local = sel.local_set(|| busiest);
+
+    let mut protocols: Vec<ProtocolRow> = (0..=255u8)
+        .zip(per_proto)
+        .filter(|(_, (_, flows))| *flows > 0)
+        .map(|(p, (c, flows))| ProtocolRow {
+            protocol: proto_value(p),
+            packets: c.packets,
+            bytes: c.bytes,
+            flows,
+        })
+        .collect();
+    if sel.non_ip {
+        let mut c = Count::default();
+        for n in analyzer.non_ip.values() {
+            c.packets += n.packets;
+            c.bytes += n.bytes;
+        }
+        if c.packets > 0 {
+            matched.packets += c.packets;
+            matched.bytes += c.bytes;
+            protocols.push(ProtocolRow {
+                protocol: "non-IP".into(),
+                packets: c.packets,
+                bytes: c.bytes,
+                flows: 0,
+            });
+        }
+    }
+    protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
+
+    Report {
+        schema: SCHEMA,
+        summary: Summary {
+            totals: (&total).into(),
+            files: files.iter().map(file_row).collect(),
+            warnings,
+        },
+        matched,
+        local: Local {
+            addresses: local.names(),
+            inferred: local.inferred(),
+        },
+        protocols,
+        flows: Flows {
+            flows: &sel.flows,
+            order,
+            local,
+        },
+        top_talkers,
+    }
+}
+
+/// The `top` addresses that moved the most bytes (ties to the lower address), with what each
+/// sent and received, and the address present in the most packets ([`AddrSums::busiest`]'s
+/// pick), from one walk over the sums that keeps the best `top` so far in a heap. Picking the
+/// talkers among references to every address cost a cache miss per comparison, and the
+/// busiest address a walk of its own.
+fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr>) {
+    /// An address ordered by what it moved, most first: the heap's greatest is the one to
+    /// drop.
+    struct Ranked<'s>(&'s (Addr, Sums));
+    impl Ord for Ranked<'_> {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            let (a, b) = (self.0, o.0);
+            b.1.bytes().cmp(&a.1.bytes()).then(a.0.cmp(&b.0))
+        }
+    }
+    impl PartialOrd for Ranked<'_> {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl PartialEq for Ranked<'_> {
+        fn eq(&self, o: &Self) -> bool {
+            self.cmp(o).is_eq()
+        }
+    }
+    impl Eq for Ranked<'_> {}
+
+    let entries = sums.entries();
+    let mut kept = std::collections::BinaryHeap::with_capacity(top.min(entries.len()));
+    let mut busiest: Option<&(Addr, Sums)> = None;
+    for e in entries {
+        if busiest.is_none_or(|b| addr_sums::busier(e, b).is_gt()) {
+            busiest = Some(e);
+        }
+        if kept.len() < top {
+            kept.push(Ranked(e));
+        } else if let Some(mut worst) = kept.peek_mut() {
+            if Ranked(e) < *worst {
+                *worst = Ranked(e);
+            }
+        }
+    }
+    let talkers = kept
+        .into_sorted_vec()
+        .into_iter()
+        .map(|Ranked((a, t))| Talker {
+            address: a.to_string(),
+            packets_sent: t.packets_sent,
+            bytes_sent: t.bytes_sent,
+            packets_received: t.packets_received,
+            bytes_received: t.bytes_received,
+            flows: t.flows,
+        })
+        .collect();
+    (talkers, busiest.map(|&(a, _)| a))
+}
+
+fn proto_value(p: u8) -> serde_json::Value {
+    match proto_name(p) {
+        std::borrow::Cow::Borrowed(s) => s.into(),
+        std::borrow::Cow::Owned(_) => p.into(),
+    }
+}
+
+fn file_row(f: &FileFacts) -> FileRow {
+    let c = &f.counters;
+    FileRow {
+        path: f.path.clone(),
+        format: f.format.clone(),
+        link_types: c
+            .linktypes()
+            .into_iter()
+            .map(|(lt, n)| LinkTypeRow {
+                linktype: lt,
+                name: linktype_name(lt),
+                packets: n,
+            })
+            .collect(),
+        snaplen: f.snaplen,
+        interfaces: f.interfaces,
+        totals: c.into(),
+        readable: f.readable,
+        error: f.error.clone(),
+        warnings: f.warnings.clone(),
+    }
+}
+
+impl<'a> Flows<'a> {
+    /// The rows, largest flow first.
+    pub fn rows(&self) -> impl Iterator<Item = FlowRow> + '_ {
+        (0..self.len()).map(|i| self.row(i))
+    }
+
+    /// The row at `i` (0 = largest).
+    pub fn row(&self, i: usize) -> FlowRow {
+        let j = self.order[i];
+        flow_row(&self.flows.key(j), self.flows.stats(j), &self.local)
+    }
+
+    /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
+    /// flows are at random places in tables of tens of megabytes, and waiting for each in turn
+    /// took nearly half the time of writing them.
+    pub(super) fn prefetch(&self, i: usize) {
+        if let Some(&j) = self.order.get(i + ROW_AHEAD) {
+            self.flows.prefetch(j);
+        }
+    }
+}
+
+/// How many rows ahead [`Flows::prefetch`] reaches (a row costs a few thousand
+/// instructions).
+const ROW_AHEAD: usize = 4;
+
+fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
+    // Index of the local side in the key's (lo, hi) order.
+    let first = if s.first_dir_lo { 0 } else { 1 };
+    let initiator = s.tcp.syn_dir.map(usize::from);
+    let local = match local_set.side(&k.lo.0, &k.hi.0) {
+        Side::A => 0,
+        Side::B => 1,
+        Side::Either => initiator.unwrap_or(first),
+    };
+    let remote = 1 - local;
+    let ends = [k.lo, k.hi];
+    let port = |i: usize| k.ports_known.then_some(ends[i].1);
+    let dir = |from: usize| DirCount {
+        packets: s.packets[from],
+        bytes: s.bytes[from],
+        captured_bytes: s.captured(from),
+    };
+    FlowRow {
+        protocol: Proto(k.proto),
+        local_ip: IpText(ends[local].0),
+        local_port: port(local),
+        remote_ip: IpText(ends[remote].0),
+        remote_port: port(remote),
+        icmp_id: k.icmp_id,
+        out: dir(local),
+        inbound: dir(remote),
+        first_ts: s.first_ts().map(Timestamp),
+        last_ts: s.last_ts().map(Timestamp),
+        duration_s: Secs::between(s.first_ts(), s.last_ts()),
+        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
+    }
+}
+
+fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
+    let t = &s.tcp;
+    let remote = 1 - local;
+    let (syn, synack, ack) = t.handshake();
+    TcpRow {
+        initiator: initiator.map(|i| if i == local { "local" } else { "remote" }),
+        state: s.conn_state(),
+        flags_out: Flags(t.flags[local]),
+        flags_in: Flags(t.flags[remote]),
+        syn_fin_rst_out: [t.syn[local], t.fin[local], t.rst[local]],
+        syn_fin_rst_in: [t.syn[remote], t.fin[remote], t.rst[remote]],
+        syn_to_synack_s: Secs::between(syn, synack),
+        synack_to_ack_s: Secs::between(synack, ack),
+        handshake_rtt_s: Secs::between(syn, ack),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::Addr;
+
+    /// Without filters the selection leaves the local address to the report; the report's
+    /// guess, with one thread or two, is the one a selection that needs it (a remote-address
+    /// filter) makes over all flows, and so are the top talkers' figures.
+    #[test]
+    fn the_report_guesses_the_local_address_as_a_filtered_selection_does() {
+        use super::build;
+        use crate::filter::{FilterSet, FilterSpec};
+        use crate::report::testing::corpus_analyses;
+
+        let wide = FilterSet::compile(&[FilterSpec {
+            remote_ip_address: Some(
+                "0.0.0.0-255.255.255.255;::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".into(),
+            ),
+            ..FilterSpec::default()
+        }])
+        .unwrap();
+        let none = FilterSet::default();
+        let mut guessed = 0;
+        for (path, analyzer, _) in corpus_analyses() {
+            let all = analyzer.select(&none);
+            assert!(all.local.is_none(), "{path:?}");
+            let filtered = analyzer.select(&wide);
+            let expected = filtered.local.as_ref().unwrap().names();
+            guessed += expected.len();
+            for threads in [1, 2] {
+                let report = build(&analyzer, &all, &[], 10, threads);
+                assert_eq!(report.local.addresses, expected, "{path:?}");
+                assert!(report.local.inferred);
+            }
+        }
+        assert!(guessed > 10, "only {guessed} corpus files with IP traffic");
+    }
+
+    /// The talkers and the busiest address from one walk equal those of sorting every
+    /// address, for every corpus capture and lists from none to more than all; some cut
+    /// falls between addresses that moved as many bytes.
+    #[test]
+    fn talkers_equal_a_full_sort() {
+        use super::{talkers_and_busiest, AddrSums, Sums};
+        use crate::filter::FilterSet;
+        use crate::report::testing::corpus_analyses;
+        let mut tied_cuts = 0;
+        for (path, analyzer, _) in corpus_analyses() {
+            let filters = FilterSet::default();
+            let sel = analyzer.select(&filters);
+            let sums = AddrSums::over(&sel.flows);
+            let mut all: Vec<&(Addr, Sums)> = sums.entries().iter().collect();
+            all.sort_by(|a, b| b.1.bytes().cmp(&a.1.bytes()).then(a.0.cmp(&b.0)));
+            let n = all.len();
+            for top in [0, 1, 2, 3, 10, n.saturating_sub(1), n, n + 1] {
+                let (talkers, busiest) = talkers_and_busiest(&sums, top);
+                let expect: Vec<String> = all.iter().take(top).map(|e| e.0.to_string()).collect();
+                let got: Vec<String> = talkers.iter().map(|t| t.address.clone()).collect();
+                assert_eq!(got, expect, "{} top {top}", path.display());
+                assert_eq!(busiest, sums.busiest(), "{}", path.display());
+                if (1..n).contains(&top) && all[top - 1].1.bytes() == all[top].1.bytes() {
+                    tied_cuts += 1;
+                }
+            }
+        }
+        assert!(tied_cuts > 0, "no cut between equal talkers");
+    }
+}

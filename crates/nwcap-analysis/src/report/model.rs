@@ -1,0 +1,265 @@
+//! The report's model: the versioned types that [`write()`](super::write()) writes, whose
+//! `Serialize` derives define the JSON schema `nwcap.analysis/1`, and the facts the command
+//! layer hands in about each input. It owns the report's shape and the order of its fields;
+//! it never computes a figure (that is `build` and `order`) nor renders one by hand (that is
+//! the writers).
+
+use serde::Serialize;
+
+use super::text::{Flags, IpText, Proto};
+use super::time::{duration_s, Secs, Timestamp};
+use crate::flow::FlowList;
+use crate::pass::{FileCounters, LocalSet, Readable};
+
+/// JSON schema identifier; bump on incompatible changes.
+pub const SCHEMA: &str = "nwcap.analysis/1";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object.
+    Json,
+    /// One JSON flow per line.
+    Ndjson,
+    /// One flow per row, with a header.
+    Csv,
+}
+
+/// Packets and bytes.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+}
+
+/// Per-direction counts of a flow.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct DirCount {
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes (original lengths).
+    pub bytes: u64,
+    /// Captured bytes.
+    pub captured_bytes: u64,
+}
+
+/// The whole report; written by [`write()`](super::write()) (JSON fields in this order).
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// Totals over every packet read.
+    pub summary: Summary,
+    /// Totals over the packets that passed the filters.
+    pub matched: Count,
+    /// Which addresses count as local.
+    pub local: Local,
+    /// Per protocol, over matched packets.
+    pub protocols: Vec<ProtocolRow>,
+    /// Flows of matched packets, largest first.
+    pub flows: Flows<'a>,
+    /// Addresses by bytes, largest first.
+    pub top_talkers: Vec<Talker>,
+}
+
+/// The selected flows, largest first; each [`FlowRow`] is built as it is written, so a
+/// report of a million flows does not hold a million rows. Its rows are built in `build.rs`
+/// ([`Flows::rows`]).
+#[derive(Debug)]
+pub struct Flows<'a> {
+    /// The selection's flows, in its order.
+    pub(super) flows: &'a FlowList<'a>,
+    /// Indexes into `flows`, largest flow first.
+    pub(super) order: Vec<usize>,
+    /// Which side of each flow is local.
+    pub(super) local: LocalSet<'a>,
+}
+
+impl<'a> Flows<'a> {
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// `true` when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// capinfos-like totals, for the whole report and for each input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// Packets read.
+    pub packets: u64,
+    /// Sum of wire lengths.
+    pub bytes: u64,
+    /// Sum of captured lengths.
+    pub captured_bytes: u64,
+    /// Packets cut by the snap length.
+    pub truncated_packets: u64,
+    /// Earliest timestamp, RFC 3339 UTC with nanoseconds.
+    pub first_ts: Option<Timestamp>,
+    /// Latest timestamp.
+    pub last_ts: Option<Timestamp>,
+    /// `last_ts - first_ts` in seconds.
+    pub duration_s: Option<f64>,
+}
+
+impl From<&FileCounters> for Totals {
+    fn from(c: &FileCounters) -> Self {
+        Totals {
+            packets: c.packets,
+            bytes: c.bytes,
+            captured_bytes: c.captured_bytes,
+            truncated_packets: c.truncated_packets,
+            first_ts: c.first_ts().map(Timestamp),
+            last_ts: c.last_ts().map(Timestamp),
+            duration_s: duration_s(c.first_ts(), c.last_ts()),
+        }
+    }
+}
+
+/// Totals over every packet read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Packets, bytes, times.
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Per input.
+    pub files: Vec<FileRow>,
+    /// Everything the reader should know.
+    pub warnings: Vec<String>,
+}
+
+/// One input in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRow {
+    /// Path as given.
+    pub path: String,
+    /// Detected format.
+    pub format: Option<String>,
+    /// Link types with their packet counts.
+    pub link_types: Vec<LinkTypeRow>,
+    /// Snap length (0 = none given).
+    pub snaplen: u32,
+    /// Interfaces described.
+    pub interfaces: u32,
+    /// Packets, bytes, times.
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// `full`, `partial` or `none`.
+    pub readable: Readable,
+    /// What stopped the reader.
+    pub error: Option<String>,
+    /// Remarks.
+    pub warnings: Vec<String>,
+}
+
+/// A link type and how many packets had it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkTypeRow {
+    /// LINKTYPE_* value.
+    pub linktype: u16,
+    /// Its name.
+    pub name: String,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// Local addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Local {
+    /// As given by filters, or the inferred address.
+    pub addresses: Vec<String>,
+    /// `true` when nwcap guessed (the address seen in the most packets).
+    pub inferred: bool,
+}
+
+/// One protocol's totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolRow {
+    /// `TCP`, `UDP`, `ICMP`, `ICMPv6`, the IP protocol number, or `non-IP`.
+    pub protocol: serde_json::Value,
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+    /// Flows (0 for non-IP).
+    pub flows: u64,
+}
+
+/// One flow, oriented local → remote.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowRow {
+    /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or the IP protocol number.
+    pub protocol: Proto,
+    /// Local address.
+    pub local_ip: IpText,
+    /// Local port (null when not applicable or not captured).
+    pub local_port: Option<u16>,
+    /// Remote address.
+    pub remote_ip: IpText,
+    /// Remote port.
+    pub remote_port: Option<u16>,
+    /// ICMP echo identifier.
+    pub icmp_id: Option<u16>,
+    /// Local → remote.
+    pub out: DirCount,
+    /// Remote → local.
+    #[serde(rename = "in")]
+    pub inbound: DirCount,
+    /// First packet time.
+    pub first_ts: Option<Timestamp>,
+    /// Last packet time.
+    pub last_ts: Option<Timestamp>,
+    /// Seconds between them.
+    pub duration_s: Option<Secs>,
+    /// TCP details, null for other protocols.
+    pub tcp: Option<TcpRow>,
+}
+
+/// TCP details of a flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct TcpRow {
+    /// `local`, `remote`, or null when no SYN was seen.
+    pub initiator: Option<&'static str>,
+    /// Zeek-like connection state (`S0`, `S1`, `SF`, `REJ`, `S2`, `S3`, `RSTO`, `RSTR`,
+    /// `RSTOS0`, `RSTRH`, `SH`, `SHR`, `OTH`).
+    pub state: &'static str,
+    /// Flags seen local → remote, as letters `FSRPAUEC`.
+    pub flags_out: Flags,
+    /// Flags seen remote → local.
+    pub flags_in: Flags,
+    /// SYN, FIN, RST counts local → remote.
+    pub syn_fin_rst_out: [u32; 3],
+    /// SYN, FIN, RST counts remote → local.
+    pub syn_fin_rst_in: [u32; 3],
+    /// SYN to SYN-ACK, seconds.
+    pub syn_to_synack_s: Option<Secs>,
+    /// SYN-ACK to the initiator's ACK, seconds.
+    pub synack_to_ack_s: Option<Secs>,
+    /// SYN to the handshake's final ACK, seconds.
+    pub handshake_rtt_s: Option<Secs>,
+}
+
+/// Traffic of one address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Talker {
+    /// Address.
+    pub address: String,
+    /// Packets it sent.
+    pub packets_sent: u64,
+    /// Bytes it sent.
+    pub bytes_sent: u64,
+    /// Packets it received.
+    pub packets_received: u64,
+    /// Bytes it received.
+    pub bytes_received: u64,
+    /// Flows it is part of.
+    pub flows: u64,
+}
