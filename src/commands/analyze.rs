@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::Context;
 
@@ -10,7 +11,7 @@ use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
 use crate::azure::stream::Streamed;
 use crate::cli::{AnalyzeArgs, FilterArgs};
 use crate::exit;
-use nwcap_analysis::filter::{FilterSet, FilterSpec};
+use nwcap_analysis::filter::{FilterError, FilterSet, FilterSpec};
 use nwcap_analysis::pass::{self, Analyzer, FileFacts};
 use nwcap_analysis::report::{self, OutputFormat};
 use nwcap_analysis::source::{self, Input, Stream};
@@ -25,9 +26,20 @@ pub fn filter_specs(args: &FilterArgs) -> anyhow::Result<Vec<FilterSpec>> {
         local_port: args.local_port.clone(),
         remote_port: args.remote_port.clone(),
     };
+    for (flag, field, value) in flag_fields(&flags) {
+        if value.trim().is_empty() {
+            return Err(exit::usage(anyhow::anyhow!(
+                "{flag}: empty value for {field} (leave the flag out to match any)"
+            )));
+        }
+    }
+    // Each filter with where it came from, for messages.
     let mut specs = Vec::new();
     for f in &args.filters {
-        specs.push(FilterSpec::parse_kv(f).map_err(exit::usage)?);
+        let spec = FilterSpec::parse_kv(f)
+            .with_context(|| format!("--filter '{f}'"))
+            .map_err(exit::usage)?;
+        specs.push((format!("--filter '{f}'"), spec));
     }
     if let Some(j) = &args.filters_json {
         let text = match j.strip_prefix('@') {
@@ -39,18 +51,48 @@ pub fn filter_specs(args: &FilterArgs) -> anyhow::Result<Vec<FilterSpec>> {
         let list: Vec<FilterSpec> = serde_json::from_str(&text)
             .context("--filters-json: expected a JSON list of filter objects")
             .map_err(exit::usage)?;
-        specs.extend(list);
+        specs.extend(
+            (1..)
+                .zip(list)
+                .map(|(i, f)| (format!("--filters-json entry {i}"), f)),
+        );
     }
     if specs.is_empty() {
         if !flags.is_empty() {
-            specs.push(flags);
+            return Ok(vec![flags]);
         }
-        return Ok(specs);
+        return Ok(Vec::new());
     }
     specs
         .into_iter()
-        .map(|s| s.merge(&flags).map_err(exit::usage))
+        .map(|(origin, s)| {
+            s.merge(&flags).map_err(|e| match e {
+                FilterError::Duplicate(field) => {
+                    let (flag, value) = flag_fields(&flags)
+                        .find(|(_, f, _)| *f == field)
+                        .map_or(("a flag", ""), |(flag, _, v)| (flag, v));
+                    exit::usage(anyhow::anyhow!(
+                        "{field} given twice: {flag} {value} and {origin} both set it (a \
+                         single-field flag adds its field to every filter)"
+                    ))
+                }
+                e => exit::usage(e),
+            })
+        })
         .collect()
+}
+
+/// The single-field flags that are set: flag name, field name, value.
+fn flag_fields(flags: &FilterSpec) -> impl Iterator<Item = (&'static str, &'static str, &str)> {
+    [
+        ("--protocol", "protocol", &flags.protocol),
+        ("--local-ip", "localIPAddress", &flags.local_ip_address),
+        ("--remote-ip", "remoteIPAddress", &flags.remote_ip_address),
+        ("--local-port", "localPort", &flags.local_port),
+        ("--remote-port", "remotePort", &flags.remote_port),
+    ]
+    .into_iter()
+    .filter_map(|(flag, field, v)| Some((flag, field, v.as_deref()?)))
 }
 
 /// Runs the analysis and prints the report; returns [`exit::DAMAGED_INPUT`] when an input
@@ -59,14 +101,34 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let specs = filter_specs(&args.filter)?;
     let filters = FilterSet::compile(&specs).map_err(exit::usage)?;
 
-    // Open everything first so a typo in the last path fails before any work; blobs are
-    // found (and their access checked) before any is read.
-    let mut inputs = args
-        .files
-        .iter()
-        .map(|p| source::open(p).map(|o| (p.clone(), o)))
-        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(out) = &args.write {
+        refuse_overwriting_inputs(out, &args.files)?;
+    }
+    // Open everything first, so that a typo in the last path is told before any work; an input
+    // that cannot be opened is reported beside the others. Blobs are found (and their access
+    // checked) before any is read.
+    let mut inputs = Vec::with_capacity(args.files.len());
+    let mut seen: Vec<(FileId, &str)> = Vec::new();
+    for p in &args.files {
+        if let Some(id) = file_id(Path::new(p)).filter(|_| p != "-") {
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                eprintln!("nwcap: warning: '{p}' is the same file as '{first}': read once");
+                continue;
+            }
+            seen.push((id, p));
+        }
+        inputs.push((p.clone(), source::open(p)));
+    }
     let remote = Remote::find(args, verbose)?;
+    if remote.is_none() && inputs.iter().all(|(_, i)| i.is_err()) {
+        // Nothing to report on: each failure is told, the last as the error.
+        let mut errors: Vec<_> = inputs.into_iter().filter_map(|(_, i)| i.err()).collect();
+        let last = errors.pop().map(anyhow::Error::from);
+        for e in errors {
+            eprintln!("nwcap: {:#}", anyhow::Error::from(e));
+        }
+        return Err(last.unwrap_or_else(|| anyhow::anyhow!("no input given")));
+    }
 
     let threads = args
         .threads
@@ -85,7 +147,10 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, input) in &inputs {
-        files.push(read(path, input, threads, verbose, &mut analyzer));
+        files.push(match input {
+            Ok(input) => read(path, input, threads, verbose, &mut analyzer),
+            Err(e) => FileFacts::unreadable(path, e.cause()),
+        });
     }
     if let Some(remote) = &remote {
         for url in &remote.urls {
@@ -93,7 +158,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
                 remote.analyze(url, args.write.is_some(), verbose, &mut analyzer)?;
             files.push(facts);
             if let Some(kept) = kept {
-                inputs.push((url.location(), kept));
+                inputs.push((url.location(), Ok(kept)));
             }
         }
     }
@@ -108,10 +173,14 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let selection = analyzer.select(&filters);
     lap("selection");
     if let Some(path) = &args.write {
-        let whole: Vec<&[u8]> = inputs.iter().filter_map(|(_, i)| i.whole()).collect();
-        File::create(path)
-            .and_then(|f| pass::write_matched(&whole, &selection, BufWriter::new(f)))
-            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        let whole: Vec<&[u8]> = inputs
+            .iter()
+            .filter_map(|(_, i)| i.as_ref().ok()?.whole())
+            .collect();
+        write_atomically(path, |f| {
+            pass::write_matched(&whole, &selection, BufWriter::new(f))
+        })
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
     let format = args
@@ -270,6 +339,59 @@ fn print_memory() {
         field("RssAnon:"),
         field("RssFile:")
     );
+}
+
+/// A file's identity (device, inode), links resolved; `None` where it cannot be had (no such
+/// file, or not a Unix).
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Refuses `--write` to a file that is one of the inputs (through any link): writing it would
+/// destroy the capture being read.
+fn refuse_overwriting_inputs(out: &Path, inputs: &[String]) -> anyhow::Result<()> {
+    let Some(id) = file_id(out) else {
+        return Ok(());
+    };
+    match inputs
+        .iter()
+        .find(|p| *p != "-" && file_id(Path::new(p)) == Some(id))
+    {
+        Some(p) => Err(exit::usage(anyhow::anyhow!(
+            "--write '{}' is the input '{p}' (the same file): nwcap never overwrites an input",
+            out.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Writes `path` through `write` into a new file beside it, renamed into place only once
+/// complete: a failure leaves `path` as it was.
+fn write_atomically(path: &Path, write: impl FnOnce(&File) -> io::Result<()>) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new();
+    temp.prefix(".nwcap-").suffix(".part");
+    // The mode a plain create gives (0666 less the umask), not the temporary file's 0600.
+    #[cfg(unix)]
+    temp.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let temp = temp.tempfile_in(dir)?;
+    write(temp.as_file())?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// [`pass::read_input`], saying in how many shards with `-vv`.

@@ -50,6 +50,12 @@ pub enum FilterError {
     /// The same field twice in one filter.
     #[error("filter field {0} given twice in one filter")]
     Duplicate(&'static str),
+    /// An empty `--filter`: it would match every packet and so cancel the other filters.
+    #[error("an empty filter matches every packet and would cancel the others: give at least one field=value")]
+    Empty,
+    /// `field=` with nothing after it.
+    #[error("{0}: empty value (leave the field out to match any)")]
+    EmptyValue(&'static str),
     /// A bad value for a field.
     #[error("{field}: '{value}' is not {expected}")]
     BadValue {
@@ -64,6 +70,9 @@ impl FilterSpec {
     /// accepted as short forms).
     pub fn parse_kv(s: &str) -> Result<Self, FilterError> {
         let mut f = FilterSpec::default();
+        if s.split(',').all(|i| i.trim().is_empty()) {
+            return Err(FilterError::Empty);
+        }
         for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let (k, v) = item
                 .split_once('=')
@@ -78,6 +87,9 @@ impl FilterSpec {
             };
             if slot.is_some() {
                 return Err(FilterError::Duplicate(name));
+            }
+            if v.trim().is_empty() {
+                return Err(FilterError::EmptyValue(name));
             }
             *slot = Some(v.trim().to_string());
         }

@@ -57,6 +57,17 @@ impl FileFacts {
     }
 }
 
+impl FileFacts {
+    /// The facts of an input that could not be opened: `cause` says why.
+    pub fn unreadable(path: &str, cause: String) -> FileFacts {
+        FileFacts {
+            readable: Readable::None,
+            error: Some(cause),
+            ..FileFacts::new(path)
+        }
+    }
+}
+
 /// Reads `input` (named `path` in the report) to its end on up to `threads` threads,
 /// accounting its packets in `analyzer`; returns its facts and how many shards it was read in.
 pub fn read_input(

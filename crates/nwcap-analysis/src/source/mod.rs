@@ -135,7 +135,7 @@ impl<'s> Input<'s> {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// open/read/mmap failed.
-    #[error("cannot read '{path}': {source}")]
+    #[error("cannot read '{path}'")]
     Io {
         /// Path as given.
         path: String,
@@ -145,6 +145,16 @@ pub enum InputError {
     /// A directory was given.
     #[error("'{0}' is a directory, not a capture file")]
     Directory(String),
+}
+
+impl InputError {
+    /// What went wrong, without the path (for a report that names the file beside it).
+    pub fn cause(&self) -> String {
+        match self {
+            InputError::Io { source, .. } => format!("cannot read: {source}"),
+            InputError::Directory(_) => "a directory, not a capture file".into(),
+        }
+    }
 }
 
 /// Opens `path` (`-` = standard input).
