@@ -11,7 +11,7 @@ use nwcap_analysis::report::OutputFormat;
 
 /// Azure Network Watcher packet captures: manage, download, analyze.
 #[derive(Debug, Parser)]
-#[command(name = "nwcap", version, after_help = crate::exit::HELP)]
+#[command(name = "nwcap", version, after_help = crate::exit::help())]
 pub struct Cli {
     /// More detail on stderr (-v, -vv). Secrets are never printed.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -26,31 +26,31 @@ pub struct Cli {
 pub enum Command {
     /// Flow statistics of captures: local files (pcap or pcapng, `-` for stdin, .gz ok), or a
     /// capture's files in Blob Storage (--capture, --url), read as they download.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Analyze(Box<AnalyzeArgs>),
     /// Download a finished capture's file(s) from Blob Storage: by capture name or blob URL.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Download(DownloadArgs),
     /// List the packet captures of a network watcher.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     List(ListArgs),
     /// Show a packet capture's settings as Resource Manager returns them.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Show(CaptureArgs),
     /// Ask Network Watcher whether a capture is running, stopped or failed, and why.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Status(CaptureArgs),
     /// Start a packet capture on a VM or a scale set.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Start(Box<StartArgs>),
     /// Stop a running packet capture (its file is then complete).
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Stop(CaptureArgs),
     /// Wait until a capture has stopped; the exit code says how it ended.
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Wait(WaitArgs),
     /// Delete a packet capture resource (and, with --delete-files, its file in storage).
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::help())]
     Delete(DeleteArgs),
 }
 

@@ -29,25 +29,23 @@ pub const STORAGE_TOKEN_ENV: &str = "NWCAP_STORAGE_ACCESS_TOKEN";
 /// over a minute.
 const MANAGED_IDENTITY_PROBE: StdDuration = StdDuration::from_secs(3);
 
-/// Which credential to use (`--auth`).
+/// Which credential [`credential`] builds; the command line's `--auth` converts into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthKind {
-    /// Try, in order: service principal from the environment, workload identity, managed
-    /// identity, Azure CLI, Azure Developer CLI; the first that gives a token is used.
+    /// [`Chain::from_environment`]: the sources below in order, the first that gives a token.
     #[default]
     Auto,
-    /// Service principal from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    /// `ClientSecretCredential` from the `AZURE_*` variables.
     Env,
-    /// Workload identity (`AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`).
+    /// `WorkloadIdentityCredential`.
     WorkloadIdentity,
-    /// Managed identity of the Azure host (VM, App Service, …).
+    /// `ManagedIdentityCredential`.
     ManagedIdentity,
-    /// The account `az login` signed in.
+    /// `AzureCliCredential`.
     AzureCli,
-    /// The account `azd auth login` signed in.
+    /// `AzureDeveloperCliCredential`.
     Azd,
-    /// The bearer token in `NWCAP_ACCESS_TOKEN`, used as is (e.g. from
-    /// `az account get-access-token --query accessToken -o tsv`).
+    /// A fixed token from [`TOKEN_ENV`] (and [`STORAGE_TOKEN_ENV`] for Blob Storage).
     Token,
 }
 

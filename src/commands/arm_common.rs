@@ -16,14 +16,6 @@ use crate::azure::{self, ErrorClass, HttpOptions};
 use crate::cli::{ArmArgs, ArmOutput};
 use crate::exit;
 
-/// A single-threaded runtime: the commands make one request at a time.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// Transport settings from the flags.
 pub fn http_options(arm: &ArmArgs, verbose: u8) -> HttpOptions {
     HttpOptions {

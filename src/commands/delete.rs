@@ -1,9 +1,7 @@
 //! `nwcap delete`: delete the capture resource and, with `--delete-files`, its blob (the
 //! service leaves the file in storage).
 
-use super::arm_common::{
-    capture, client, credential, emit, emit_json, fail, http_options, output, runtime,
-};
+use super::arm_common::{capture, client, credential, emit, emit_json, fail, http_options, output};
 use crate::azure::blob_delete::{delete_blob, Deleted};
 use crate::azure::display_url;
 use crate::azure::packet_capture::PacketCaptures;
@@ -16,7 +14,7 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
     let id = capture(&t.capture, &t.arm)?;
     let arm = client(&t.arm, verbose)?;
     let pcs = PacketCaptures::new(&arm);
-    let (file, file_result) = runtime()?.block_on(async {
+    let (file, file_result) = super::runtime()?.block_on(async {
         let path = if args.delete_files {
             pcs.get(&id)
                 .await

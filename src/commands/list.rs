@@ -1,6 +1,6 @@
 //! `nwcap list`: the packet captures of one network watcher, every page.
 
-use super::arm_common::{capture_table, client, emit, emit_json, fail, output, runtime, watcher};
+use super::arm_common::{capture_table, client, emit, emit_json, fail, output, watcher};
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, ListArgs};
 use crate::exit;
@@ -9,7 +9,7 @@ use crate::exit;
 pub fn run(args: &ListArgs, verbose: u8) -> anyhow::Result<i32> {
     let watcher = watcher(&args.arm)?;
     let arm = client(&args.arm, verbose)?;
-    let items = runtime()?
+    let items = super::runtime()?
         .block_on(PacketCaptures::new(&arm).list(&watcher))
         .map_err(fail)?;
     match output(&args.arm) {

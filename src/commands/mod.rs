@@ -5,11 +5,14 @@ pub mod arm_common;
 pub mod delete;
 pub mod download;
 pub mod list;
+pub mod remote;
 pub mod show;
 pub mod start;
 pub mod status;
 pub mod stop;
 pub mod wait;
+
+use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 
@@ -27,4 +30,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Delete(args) => delete::run(&args, v),
         Command::Download(args) => download::run(&args, v),
     }
+}
+
+/// The async runtime every command that talks to Azure runs on. Multi-threaded: a download's
+/// ranged GETs, TLS and hashing then use every core, and the commands that make one request at
+/// a time lose nothing by it.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }

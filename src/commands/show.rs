@@ -1,6 +1,6 @@
 //! `nwcap show`: one capture's settings.
 
-use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output, runtime};
+use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output};
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, CaptureArgs};
 use crate::exit;
@@ -9,7 +9,7 @@ use crate::exit;
 pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
     let id = capture(&args.capture, &args.arm)?;
     let arm = client(&args.arm, verbose)?;
-    let c = runtime()?
+    let c = super::runtime()?
         .block_on(PacketCaptures::new(&arm).get(&id))
         .map_err(fail)?;
     match output(&args.arm) {

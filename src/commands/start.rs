@@ -2,7 +2,7 @@
 //! the service reports the capture started.
 
 use super::analyze::filter_specs;
-use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output, runtime};
+use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output};
 use crate::azure::packet_capture::{
     canonical_protocol, Invalid, PacketCapture, PacketCaptureMachineScope, PacketCaptureParameters,
     PacketCaptureSettings, PacketCaptureStorageLocation, PacketCaptures, TARGET_VM, TARGET_VMSS,
@@ -19,7 +19,7 @@ pub fn run(args: &StartArgs, verbose: u8) -> anyhow::Result<i32> {
     };
     let arm = client(&args.arm, verbose)?;
     let pcs = PacketCaptures::new(&arm);
-    let created = runtime()?.block_on(async {
+    let created = super::runtime()?.block_on(async {
         // ARM would answer a PUT on an existing name with an update attempt the service
         // refuses in its own words; asking first gives one clear, documented answer.
         match pcs.get(&id).await {

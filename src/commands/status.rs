@@ -1,6 +1,6 @@
 //! `nwcap status`: queryStatus, with the state, stop reason and errors explained.
 
-use super::arm_common::{capture, client, emit, emit_json, fail, output, runtime, status_details};
+use super::arm_common::{capture, client, emit, emit_json, fail, output, status_details};
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, CaptureArgs};
 use crate::exit;
@@ -10,7 +10,7 @@ use crate::exit;
 pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
     let id = capture(&args.capture, &args.arm)?;
     let arm = client(&args.arm, verbose)?;
-    let s = runtime()?
+    let s = super::runtime()?
         .block_on(PacketCaptures::new(&arm).query_status(&id))
         .map_err(fail)?;
     match output(&args.arm) {

@@ -1,6 +1,6 @@
 //! `nwcap stop`: stop a running capture and wait until the service confirms.
 
-use super::arm_common::{capture, client, emit, emit_json, fail, output, runtime};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, CaptureArgs};
 use crate::exit;
@@ -9,7 +9,7 @@ use crate::exit;
 pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
     let id = capture(&args.capture, &args.arm)?;
     let arm = client(&args.arm, verbose)?;
-    runtime()?
+    super::runtime()?
         .block_on(PacketCaptures::new(&arm).stop(&id))
         .map_err(fail)?;
     match output(&args.arm) {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::arm_common::{capture, client, emit, emit_json, fail, output, runtime, status_details};
+use super::arm_common::{capture, client, emit, emit_json, fail, output, status_details};
 use crate::azure::packet_capture::{
     explain_error, Fetched, PacketCaptureQueryStatusResult, PacketCaptures,
 };
@@ -21,7 +21,7 @@ pub fn run(args: &WaitArgs, verbose: u8) -> anyhow::Result<i32> {
         ArmOutput::Json => emit_json(&s.raw),
         ArmOutput::Table => emit(&status_details(&id.name, &s.value)),
     };
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let mut last: Option<String> = None;
         loop {
             let s = pcs.query_status(&id).await.map_err(fail)?;
