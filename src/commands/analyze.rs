@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::download;
+use super::remote;
 use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
 use crate::azure::stream::Streamed;
 use crate::cli::{AnalyzeArgs, FilterArgs};
@@ -223,7 +223,7 @@ struct Remote {
     rt: tokio::runtime::Runtime,
     downloader: BlobDownloader,
     urls: Vec<BlobUrl>,
-    ui: download::Ui,
+    ui: remote::Ui,
 }
 
 /// Chunks a blob's download may hold ready for the pass, beyond the ranges the SDK buffers
@@ -238,11 +238,9 @@ impl Remote {
         if args.capture.is_none() && args.url.is_empty() {
             return Ok(None);
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        let ui = download::Ui::new(verbose, false);
-        let (downloader, urls) = rt.block_on(download::blobs(
+        let rt = super::runtime()?;
+        let ui = remote::Ui::new(verbose, false);
+        let (downloader, urls) = rt.block_on(remote::blobs(
             args.capture.as_deref(),
             &args.url,
             &args.remote,
@@ -272,7 +270,7 @@ impl Remote {
         let props = self
             .rt
             .block_on(self.downloader.properties(url))
-            .map_err(download::coded)?;
+            .map_err(remote::coded)?;
         let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
         let path = url.location();
         let (fetched, (facts, kept)) = std::thread::scope(|s| {
@@ -297,7 +295,7 @@ impl Remote {
             let done = pass.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             (fetched, done)
         });
-        fetched.map_err(download::coded)?;
+        fetched.map_err(remote::coded)?;
         self.ui
             .detail(&format!("fetched {url} ({} bytes)", props.size));
         Ok((facts, kept))

@@ -11,7 +11,7 @@ use crate::exit;
 
 // The old paths of what moved to `remote`, for `analyze` and the integration tests.
 pub use super::remote::resolve_storage_paths;
-pub(crate) use super::remote::{blobs, coded, Ui};
+use super::remote::{blobs, coded, Ui};
 
 /// Downloads every blob of the capture (or the `--url`s); stops at the first failure, whose
 /// kind decides the exit code.
