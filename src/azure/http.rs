@@ -79,8 +79,9 @@ fn request_id(h: &Headers) -> Option<String> {
         .or_else(|| h.get_optional_string(&"x-ms-correlation-request-id".into()))
 }
 
-/// `true` when a bearer token may go to `url`: https anywhere, plain http only to loopback.
-pub fn bearer_allowed(url: &Url) -> bool {
+/// `true` when a secret (a bearer token, a SAS) may go to `url`: https anywhere, plain http
+/// only to loopback.
+pub fn secret_allowed(url: &Url) -> bool {
     match url.scheme() {
         "https" => true,
         "http" => match url.host() {
@@ -160,7 +161,7 @@ impl Client {
         body: Option<Vec<u8>>,
         context: &str,
     ) -> Result<Response> {
-        if !bearer_allowed(&url) {
+        if !secret_allowed(&url) {
             return Err(Error::Refused(format!(
                 "{context}: refusing to send a bearer token to {}: use https (plain http is allowed only to a loopback address)",
                 display_url(&url)
@@ -383,7 +384,7 @@ impl Policy for BearerPolicy {
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        if !bearer_allowed(request.url()) {
+        if !secret_allowed(request.url()) {
             return Err(azure_core::Error::with_message(
                 ErrorKind::Other,
                 "refusing to send a bearer token over plain http to a non-loopback host",
@@ -445,7 +446,7 @@ mod tests {
 
     #[test]
     fn bearer_only_over_https_or_loopback() {
-        let ok = |s: &str| bearer_allowed(&Url::parse(s).unwrap());
+        let ok = |s: &str| secret_allowed(&Url::parse(s).unwrap());
         assert!(ok("https://management.azure.com/"));
         assert!(ok("http://127.0.0.1:8080/"));
         assert!(ok("http://[::1]:8080/"));

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::azure::http::secret_allowed;
 use url::{Host, Url};
 
 use super::BlobError;
@@ -98,6 +99,13 @@ impl BlobUrl {
                 )));
             }
             url.set_query(Some(sas));
+        }
+        if url.query().is_some_and(|q| q.contains("sig=")) && !secret_allowed(&url) {
+            return Err(BlobError::BadUrl(format!(
+                "refusing to send a SAS over plain http to {}: use https (plain http is \
+                 allowed only to a loopback address)",
+                url.host_str().unwrap_or_default()
+            )));
         }
         Ok(Self { url, container_at })
     }
