@@ -148,6 +148,8 @@ pub(crate) fn coded(e: BlobError) -> anyhow::Error {
         BlobError::BadUrl(_) => exit::USAGE,
         BlobError::Changed(_) | BlobError::Integrity(_) => exit::BLOB_CHANGED,
         BlobError::Auth(_) => exit::STORAGE_AUTH,
+        // Having no credential at all is an authentication failure, as for Resource Manager.
+        BlobError::Credential(_) => exit::AUTH,
         _ => exit::RUNTIME,
     };
     Coded {

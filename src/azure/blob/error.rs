@@ -22,6 +22,9 @@ pub enum BlobError {
     /// 401/403: the SAS or the identity may not read the blob.
     #[error("{0}")]
     Auth(String),
+    /// No Entra ID token could be had: no credential, before any request to storage.
+    #[error("{0}")]
+    Credential(String),
     /// 404: no such blob or container.
     #[error("{0}")]
     NotFound(String),
@@ -61,7 +64,8 @@ pub fn error_text(e: &azure_core::Error) -> String {
         }
         src = s.source();
     }
-    redact(&parts.join(": "))
+    // One line: some SDK messages carry a second line of troubleshooting advice.
+    redact(&parts.join(": ").replace('\n', " "))
 }
 
 /// Transport failures and server-side hiccups: worth resuming after.
@@ -102,7 +106,7 @@ pub fn map_sdk_error(what: &str, bearer: bool, e: azure_core::Error) -> BlobErro
         Some(StatusCode::PreconditionFailed) => BlobError::Changed(format!(
             "{what}: the blob changed during the download (412{code})"
         )),
-        _ if matches!(e.kind(), ErrorKind::Credential) => BlobError::Auth(format!(
+        _ if matches!(e.kind(), ErrorKind::Credential) => BlobError::Credential(format!(
             "{what}: could not get an Entra ID token: {}",
             error_text(&e)
         )),
