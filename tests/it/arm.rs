@@ -1,14 +1,12 @@
 //! End-to-end tests of the Resource Manager commands: the real `nwcap` binary against a fake
-//! ARM on 127.0.0.1 (`tests/support/fake_arm.rs`). Every run checks that no token appears on
+//! ARM on 127.0.0.1 (`support::fake_arm`). Every run checks that no token appears on
 //! stdout or stderr.
-
-mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::fake_arm::{FakeArm, Fault, Recorded, STORAGE_TOKEN, TOKEN};
 use serde_json::{json, Value};
-use support::fake_arm::{FakeArm, Fault, Recorded, STORAGE_TOKEN, TOKEN};
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/spec/examples");
 const VM: &str =

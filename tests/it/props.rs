@@ -1,9 +1,7 @@
 //! Property tests: no input makes the readers, the decoder or the analyzer panic, and what
 //! `--write` emits reads back unchanged. Runs in seconds; `fuzz/` has the open-ended version.
 
-mod mutation;
-
-use mutation::{magic, mutation};
+use crate::mutation::{self, magic, mutation};
 use nwcap_analysis::capture::write::CaptureWriter;
 use nwcap_analysis::capture::{Reader, Record};
 use nwcap_analysis::filter::FilterSet;
@@ -59,7 +57,7 @@ fn corpus() -> Vec<Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(512))]
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {

@@ -1,17 +1,15 @@
 //! `nwcap analyze --url` and `--capture` end to end: blobs in a real Azurite (see
-//! tests/support/azurite.rs; run `scripts/install-test-tools` first), a capture in the fake
+//! `support::azurite`; run `scripts/install-test-tools` first), a capture in the fake
 //! Resource Manager. A fetched blob must give the report its file gives when analyzed from
-//! disk (which tests/oracle.rs holds to tshark), and nothing may reach the disk.
-
-mod support;
+//! disk (which `oracle` holds to tshark), and nothing may reach the disk.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::azurite::{self, Action, Azurite, Proxy};
+use crate::support::fake_arm::{FakeArm, TOKEN};
+use crate::support::{nwcap, stderr};
 use serde_json::Value;
-use support::azurite::{self, Action, Azurite, Proxy};
-use support::fake_arm::{FakeArm, TOKEN};
-use support::{nwcap, stderr};
 
 const C: &str = "network-watcher-logs";
 

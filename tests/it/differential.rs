@@ -227,7 +227,7 @@ fn frame() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(4096))]
 
     #[test]
     fn random_packets_agree_with_etherparse(f in frame()) {

@@ -1,12 +1,10 @@
 //! `nwcap analyze` end to end on hand-made captures whose figures are computed by hand in the
 //! comments below, plus every kind of bad input.
 
-mod craft;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use craft::*;
+use crate::craft::*;
 use serde_json::Value;
 
 const T0: i64 = 1_700_000_000_000_000_000;

@@ -1,14 +1,12 @@
-//! `nwcap download` end to end against a real Azurite (see tests/support/azurite.rs; run
+//! `nwcap download` end to end against a real Azurite (see `support::azurite`; run
 //! `scripts/install-test-tools` first). Each test starts its own Azurite on a free port.
-
-mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::azurite::{self, Action, Azurite, Proxy};
-use support::fake_arm::{FakeArm, TOKEN};
-use support::{nwcap, stderr};
+use crate::support::azurite::{self, Action, Azurite, Proxy};
+use crate::support::fake_arm::{FakeArm, TOKEN};
+use crate::support::{nwcap, stderr};
 
 const C: &str = "network-watcher-logs";
 

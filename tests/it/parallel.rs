@@ -1,11 +1,9 @@
 //! `--threads N` must give exactly the report of one pass, also when IP fragments straddle a
 //! shard boundary and for pcapng.
 
-mod craft;
-
 use std::process::Command;
 
-use craft::*;
+use crate::craft::*;
 use nwcap_analysis::capture::{shard, Reader};
 
 /// ~4 MB: 24 000 packets over 3 000 TCP/UDP flows, plus 2 000 fragmented UDP datagrams whose
