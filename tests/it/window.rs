@@ -5,6 +5,7 @@
 
 use crate::craft::*;
 use crate::mutation::{self, magic, mutation};
+use crate::support::corpus_files;
 use nwcap_analysis::capture::{CaptureError, FileInfo, Reader};
 use nwcap_analysis::flow::{FlowKey, FlowStats};
 use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
@@ -118,17 +119,7 @@ fn assert_same(name: &str, data: &[u8], windows: &[usize]) {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let s = p.to_string_lossy();
-            !s.ends_with(".tsv") && !s.ends_with(".md")
-        })
-        .collect();
-    paths.sort();
-    paths
+    corpus_files()
         .into_iter()
         .map(|p| {
             // Inflates the .gz one, as `analyze` does.
