@@ -6,9 +6,10 @@
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
 //!   (reading through windows and maps gives what reading the whole file gives).
-//! - Shared code: `support` (running the binary, the fake ARM, Azurite, the schema check),
-//!   `craft` (hand-made packets and captures, also used by `benches/pipeline.rs`), `mutation`
-//!   (random damage for property tests). Fixtures stay in `tests/fixtures/`.
+//! - Shared code: `support` (running the binary, the corpus, the fake ARM, Azurite, the
+//!   schema check, proptest's configuration), `craft` (hand-made packets and captures, also
+//!   used by `benches/pipeline.rs`), `mutation` (random damage for property tests). Fixtures
+//!   stay in `tests/fixtures/`.
 //!
 //! Proptest's failure files sit beside their sources (`differential.proptest-regressions`,
 //! `window.proptest-regressions`): see `support::proptest_config`.
