@@ -8,7 +8,7 @@ use nwcap_analysis::decode::{decode, fast, Decoded};
 use nwcap_analysis::flow::{FlowTable, Keyer, Pending};
 use nwcap_analysis::pass::{self, Analyzer, FileCounters};
 
-#[path = "../tests/craft/mod.rs"]
+#[path = "../tests/it/craft.rs"]
 mod craft;
 
 /// 200 000 packets (60–1514 bytes, TCP and UDP, IPv4 and IPv6) over 20 000 flows, as pcap

@@ -1,9 +1,8 @@
 //! Property tests: no input makes the readers, the decoder or the analyzer panic, and what
 //! `--write` emits reads back unchanged. Runs in seconds; `fuzz/` has the open-ended version.
 
-mod mutation;
-
-use mutation::{magic, mutation};
+use crate::mutation::{self, magic, mutation};
+use crate::support::corpus_files;
 use nwcap_analysis::capture::write::CaptureWriter;
 use nwcap_analysis::capture::{Reader, Record};
 use nwcap_analysis::filter::FilterSet;
@@ -44,22 +43,15 @@ fn run_pipeline(data: &[u8]) {
 }
 
 fn corpus() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| std::fs::metadata(p).unwrap().len() < 60_000)
-        .filter(|p| !p.to_string_lossy().ends_with(".tsv") && !p.to_string_lossy().ends_with(".md"))
-        .collect();
-    files.sort();
-    files
+    corpus_files()
         .into_iter()
+        .filter(|p| std::fs::metadata(p).unwrap().len() < 60_000)
         .map(|p| std::fs::read(p).unwrap())
         .collect()
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(512))]
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {

@@ -1,35 +1,20 @@
 //! `nwcap analyze --url` and `--capture` end to end: blobs in a real Azurite (see
-//! tests/support/azurite.rs; run `scripts/install-test-tools` first), a capture in the fake
+//! `support::azurite`; run `scripts/install-test-tools` first), a capture in the fake
 //! Resource Manager. A fetched blob must give the report its file gives when analyzed from
-//! disk (which tests/oracle.rs holds to tshark), and nothing may reach the disk.
+//! disk (which `oracle` holds to tshark), and nothing may reach the disk.
 
-mod support;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
+use crate::support::azurite::{self, Action, Azurite};
+use crate::support::fake_arm::{FakeArm, TOKEN};
+use crate::support::{corpus, nwcap, nwcap_cmd, run, Run};
 use serde_json::Value;
-use support::azurite::{self, Action, Azurite, Proxy};
-use support::fake_arm::{FakeArm, TOKEN};
-use support::{nwcap, stderr};
 
 const C: &str = "network-watcher-logs";
 
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/corpus")
-        .join(name)
-}
-
 #[track_caller]
-fn report(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "nwcap failed ({:?}):\n{}",
-        o.status.code(),
-        stderr(o)
-    );
-    serde_json::from_slice(&o.stdout).expect("a JSON report")
+fn report(o: &Run) -> Value {
+    o.ok().json()
 }
 
 /// The report without the inputs' names, which differ between a file and a blob.
@@ -86,8 +71,7 @@ fn synthetic_pcap(n: u32) -> Vec<u8> {
 
 #[test]
 fn blobs_give_the_report_of_their_files() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let dir = tempfile::tempdir().unwrap();
     // pcap (Content-MD5 checked), pcapng in blocks (no Content-MD5), both over a window (1 MiB);
     // gzip, inflated as from disk; a small pcapng.
@@ -107,17 +91,14 @@ fn blobs_give_the_report_of_their_files() {
             az.put_blob(C, &blob, &bytes);
         }
         let url = az.blob_url(C, &blob);
-        let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+        let o = run(nwcap_cmd()
             .args(["analyze", "--url", &url, "--output", "json", "-j", "2"])
             .args(["--block-size", "64KiB", "-v"])
-            .current_dir(dir.path())
-            .env_remove("NWCAP_SAS")
-            .output()
-            .unwrap();
+            .current_dir(dir.path()));
         let got = report(&o);
         let path = got["summary"]["files"][0]["path"].as_str().unwrap();
         assert_eq!(path, format!("{}/{C}/{blob}", az.endpoint()), "{name}");
-        let err = stderr(&o);
+        let err = &o.stderr;
         let sig = &url[url.find("sig=").unwrap() + 4..];
         assert!(!err.contains(sig), "signature leaked: {err}");
         assert!(err.contains(&format!("({} bytes)", bytes.len())), "{err}");
@@ -146,8 +127,7 @@ fn blobs_give_the_report_of_their_files() {
 
 #[test]
 fn a_capture_name_is_resolved_and_its_blob_analyzed() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = "subscriptions/subid/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1/2026/12/04/packetcapture_10_00_00_000.cap";
     let file = corpus("zeek__http-bro.org.pcap");
     az.put_blob(C, blob, &std::fs::read(&file).unwrap());
@@ -157,23 +137,12 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
 
     // `analyze --capture NAME` on the fake Resource Manager, with the token it expects.
     let by_capture = |name: &str, more: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_nwcap"))
-            .args(["analyze", "--capture", name, "--output", "json"])
-            .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
-            .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
-            .args(more)
-            .env("NWCAP_ACCESS_TOKEN", TOKEN)
-            .env_remove("NWCAP_SAS")
-            .output()
-            .unwrap()
+        run(arm
+            .nwcap_cmd(&["analyze", "--capture", name, "--output", "json"])
+            .args(more))
     };
     let o = by_capture("TestCapture", &["-v", "--sas", &azurite::blob_sas(C, blob)]);
-    let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
-    assert!(!all.contains(TOKEN), "token leaked: {all}");
-    assert!(
-        !all.contains("sig=") || all.contains("sig=REDACTED"),
-        "{all}"
-    );
+    o.hides(TOKEN);
     assert_eq!(without_paths(report(&o)), without_paths(local(&[&file])));
 
     // A scale-set capture: one file per instance under its storagePath, listed (the account
@@ -190,58 +159,50 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
 
     // An unknown capture: Resource Manager's 404, named, exit 5, no report.
     let o = by_capture("Nope", &[]);
-    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Nope"), "{}", stderr(&o));
+    assert_eq!(o.code, 5, "{}", o.stderr);
+    assert!(o.stderr.contains("Nope"), "{}", o.stderr);
     assert!(o.stdout.is_empty());
 }
 
 #[test]
 fn failed_fetches_give_one_line_and_no_report() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let bytes = std::fs::read(corpus("zeek__http-bro.org.pcap")).unwrap();
     az.put_blob(C, "a.cap", &bytes);
     let good = az.blob_url(C, "a.cap");
-    let check = |o: &Output, code: i32, want: &str| {
-        let err = stderr(o);
-        assert_eq!(o.status.code(), Some(code), "{err}");
-        assert!(err.contains(want), "expected '{want}' in: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "one line expected: {err}"
-        );
-        assert!(o.stdout.is_empty(), "a report was printed");
-    };
-
-    check(
-        &nwcap(&["analyze", "--url", &az.blob_url(C, "nope.cap")]),
-        1,
-        "not found (404",
-    );
     let sig = good.find("sig=").unwrap() + 4;
     let mut bad = good.clone();
     bad.replace_range(sig..sig + 6, "AAAAAA");
-    check(
-        &nwcap(&["analyze", "--url", &bad]),
-        11,
-        "access denied (403",
-    );
+    // The stored MD5 is checked once the bytes are in: the other cases fail before that.
     az.set_content_md5(C, "a.cap", "AAAAAAAAAAAAAAAAAAAAAA==");
-    check(
-        &nwcap(&["analyze", "--url", &good]),
-        10,
-        "Content-MD5 mismatch",
-    );
+    let cases = [
+        (
+            "no such blob",
+            az.blob_url(C, "nope.cap"),
+            1,
+            "not found (404",
+        ),
+        ("a wrong signature", bad, 11, "access denied (403"),
+        (
+            "a stored MD5 not the bytes'",
+            good,
+            10,
+            "Content-MD5 mismatch",
+        ),
+    ];
+    for (case, url, code, says) in cases {
+        let o = nwcap(&["analyze", "--url", &url]);
+        o.fails(case, code, says);
+        assert!(o.stdout.is_empty(), "{case}: a report was printed");
+    }
     // Neither files nor a capture: a usage error.
     let o = nwcap(&["analyze"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.code, 2, "{}", o.stderr);
 }
 
 #[test]
 fn write_and_damage_work_as_for_files() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let dir = tempfile::tempdir().unwrap();
     let file = corpus("zeek__ssh.pcap");
     let bytes = std::fs::read(&file).unwrap();
@@ -295,9 +256,9 @@ fn write_and_damage_work_as_for_files() {
         "json",
     ]);
     let l = nwcap(&["analyze", cut_file.to_str().unwrap(), "--output", "json"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert_eq!(l.status.code(), Some(3), "{}", stderr(&l));
-    let parse = |o: &Output| without_paths(serde_json::from_slice(&o.stdout).unwrap());
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(l.code, 3, "{}", l.stderr);
+    let parse = |o: &Run| without_paths(o.json());
     let got = parse(&o);
     assert_eq!(got["summary"]["files"][0]["readable"], "partial");
     assert_eq!(got, parse(&l));
@@ -318,7 +279,7 @@ fn write_and_damage_work_as_for_files() {
             "json",
         ]);
         let l = nwcap(&["analyze", f.to_str().unwrap(), "--output", "json"]);
-        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        assert_eq!(o.code, 3, "{}", o.stderr);
         let got = parse(&o);
         assert_eq!(got["summary"]["files"][0]["readable"], "none", "{name}");
         assert_eq!(got, parse(&l), "{name}");
@@ -327,13 +288,11 @@ fn write_and_damage_work_as_for_files() {
 
 #[test]
 fn a_cut_connection_is_resumed_within_the_pass() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let data = synthetic_pcap(8000);
     assert!(data.len() > 3 << 20);
-    az.put_blob_in_blocks(C, "big.cap", &data, 1 << 20);
-    let proxy = Proxy::start(az.addr(), (2 << 20) + 1000, Action::Cut);
-    let url = az.blob_url_via(proxy.port, C, "big.cap");
+    let (_proxy, url) =
+        az.put_blob_behind_proxy(C, "big.cap", &data, (2 << 20) + 1000, Action::Cut);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.pcap");
     std::fs::write(&file, &data).unwrap();
@@ -349,7 +308,7 @@ fn a_cut_connection_is_resumed_within_the_pass() {
         "1MiB",
     ]);
     let got = report(&o);
-    assert!(stderr(&o).contains("resuming in"), "{}", stderr(&o));
+    assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
     assert_eq!(got["matched"]["packets"], 8000);
     assert_eq!(without_paths(got), without_paths(local(&[&file])));
 }

@@ -1,12 +1,11 @@
 //! `nwcap analyze` end to end on hand-made captures whose figures are computed by hand in the
 //! comments below, plus every kind of bad input.
 
-mod craft;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use craft::*;
+use crate::craft::*;
+use crate::support::{corpus, nwcap, nwcap_cmd, run};
 use serde_json::Value;
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -44,31 +43,6 @@ fn mix() -> Vec<Rec> {
         Rec::new(T0 + 500 * MS, icmp_echo(l, "10.0.0.1", false, 7)),
         Rec::new(T0 + 510 * MS, icmp_echo("10.0.0.1", l, true, 7)),
     ]
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
-
-fn nwcap(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -402,13 +376,11 @@ fn several_files_and_stdin_merge_into_one_report() {
     assert_eq!(j["flows"].as_array().unwrap().len(), 5);
     assert_eq!(find_flow(&j, "93.184.216.34")["out"]["packets"], 10);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+    let j = run(nwcap_cmd()
         .args(["analyze", "-", "--output", "json"])
-        .stdin(std::fs::File::open(&f).unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .stdin(std::fs::File::open(&f).unwrap()))
+    .ok()
+    .json();
     assert_eq!(j["summary"]["packets"], 16);
     assert_eq!(j["summary"]["files"][0]["path"], "-");
 }
@@ -418,11 +390,11 @@ fn a_pipe_given_by_path_is_read_not_taken_for_empty() {
     // `nwcap analyze <(zcat x.pcap.gz)` names a pipe whose length is 0.
     let dir = tempfile::tempdir().unwrap();
     let f = mix_file(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+    let mut child = nwcap_cmd()
         .args(["analyze", "/dev/stdin", "--output", "json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let bytes = std::fs::read(&f).unwrap();
@@ -492,8 +464,7 @@ fn write_exports_exactly_the_matched_packets() {
     }
     // Mixed link types go to pcapng.
     let mixed = dir.path().join("mixed.pcapng");
-    let sll2 =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/zeek__linux_dlt_sll2.pcap");
+    let sll2 = corpus("zeek__linux_dlt_sll2.pcap");
     analyze_json(
         &f,
         &[sll2.to_str().unwrap(), "--write", mixed.to_str().unwrap()],
@@ -624,10 +595,9 @@ fn files_that_are_not_captures() {
 
 #[test]
 fn closed_stdout_is_not_an_error() {
-    let corpus =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/zeek__dhcp_flood.pcap");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(["analyze", corpus.to_str().unwrap(), "--output", "ndjson"])
+    let file = corpus("zeek__dhcp_flood.pcap");
+    let mut child = nwcap_cmd()
+        .args(["analyze", file.to_str().unwrap(), "--output", "ndjson"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

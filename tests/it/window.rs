@@ -3,11 +3,9 @@
 //! error, the header facts and the final position of walking the whole file in memory. The
 //! pass, with its loops for each shape of file, accounts what those records fed one by one do.
 
-mod craft;
-mod mutation;
-
-use craft::*;
-use mutation::{magic, mutation};
+use crate::craft::*;
+use crate::mutation::{self, magic, mutation};
+use crate::support::corpus_files;
 use nwcap_analysis::capture::{CaptureError, FileInfo, Reader};
 use nwcap_analysis::flow::{FlowKey, FlowStats};
 use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
@@ -121,17 +119,7 @@ fn assert_same(name: &str, data: &[u8], windows: &[usize]) {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let s = p.to_string_lossy();
-            !s.ends_with(".tsv") && !s.ends_with(".md")
-        })
-        .collect();
-    paths.sort();
-    paths
+    corpus_files()
         .into_iter()
         .map(|p| {
             // Inflates the .gz one, as `analyze` does.
@@ -142,7 +130,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// The captures `tests/cli.rs` and `tests/parallel.rs` build, intact and damaged.
+/// The captures `cli` and `parallel` build, intact and damaged.
 fn crafted() -> Vec<(&'static str, Vec<u8>)> {
     let t0 = 1_700_000_000_000_000_000i64;
     let mut recs = Vec::new();
@@ -558,7 +546,7 @@ fn small_captures() -> &'static [Vec<u8>] {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(512))]
 
     #[test]
     fn mutated_captures_read_the_same_through_random_windows(

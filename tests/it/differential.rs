@@ -10,6 +10,8 @@ use nwcap_analysis::decode::{decode, fast, Addr, Decoded, Fragment};
 use nwcap_analysis::flow::{Keyer, Pending};
 use proptest::prelude::*;
 
+use crate::support::corpus_files;
+
 /// Compares one packet; returns a description of the first difference.
 fn compare(linktype: u16, data: &[u8]) -> Result<(), String> {
     let theirs = match linktype {
@@ -125,13 +127,7 @@ fn compare_fast(linktype: u16, data: &[u8]) -> Result<bool, String> {
 
 /// Every record of every corpus capture, with its file and number.
 fn corpus(mut each: impl FnMut(&str, usize, u16, &[u8])) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    for path in paths {
+    for path in corpus_files() {
         let Ok(opened) = nwcap_analysis::source::open(path.to_str().unwrap()) else {
             continue;
         };
@@ -227,7 +223,7 @@ fn frame() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(4096))]
 
     #[test]
     fn random_packets_agree_with_etherparse(f in frame()) {

@@ -13,6 +13,7 @@
 //! illustrative; nwcap must not depend on them beyond the HTTP status.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -244,6 +245,17 @@ impl FakeArm {
         });
         let port = rx.recv().unwrap();
         FakeArm { port, state }
+    }
+
+    /// nwcap with `args`, then the flags that point it at this fake's watcher subid/rg1/nw1
+    /// and sign it in with the token the fake accepts (`--auth token`).
+    pub fn nwcap_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = super::nwcap_cmd();
+        cmd.args(args)
+            .args(["-s", "subid", "-g", "rg1", "-w", "nw1"])
+            .args(["--arm-endpoint", &self.endpoint(), "--auth", "token"])
+            .env("NWCAP_ACCESS_TOKEN", TOKEN);
+        cmd
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -1,28 +1,28 @@
-//! `nwcap download` end to end against a real Azurite (see tests/support/azurite.rs; run
+//! `nwcap download` end to end against a real Azurite (see `support::azurite`; run
 //! `scripts/install-test-tools` first). Each test starts its own Azurite on a free port.
 
-mod support;
-
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::azurite::{self, Action, Azurite, Proxy};
-use support::fake_arm::{FakeArm, TOKEN};
-use support::{nwcap, stderr};
+use crate::support::azurite::{self, Action, Azurite};
+use crate::support::fake_arm::{FakeArm, TOKEN};
+use crate::support::{nwcap, nwcap_cmd, run, Run};
 
 const C: &str = "network-watcher-logs";
 
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
+/// One range at a time, 1 MiB each: where a proxy cuts or acts is then known.
+const ONE_MIB_AT_A_TIME: [&str; 4] = ["--parallel", "1", "--block-size", "1MiB"];
+
+/// `nwcap download --url URL -o DEST`, then `extra`.
+fn download(url: &str, dest: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["download", "--url", url, "-o", dest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    nwcap(&args)
 }
 
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "nwcap failed ({}):\n{}",
-        code(o),
-        stderr(o)
-    );
+/// The signature of a SAS URL.
+fn sig(url: &str) -> &str {
+    &url[url.find("sig=").unwrap() + 4..]
 }
 
 /// Compares file contents without printing megabytes on failure.
@@ -53,8 +53,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn downloads_small_and_multi_block_blobs_byte_identical() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let small = azurite::data(100_000, 1);
     az.put_blob(
         C,
@@ -68,33 +67,28 @@ fn downloads_small_and_multi_block_blobs_byte_identical() {
 
     // Small blob into a new folder: named after the blob, MD5 (stored by Azurite) checked.
     let url = az.blob_url(C, "subs/vm/2026/11/25/packetcapture_17_19_53_056.cap");
-    let o = nwcap(&["download", "--url", &url, "-o", out.to_str().unwrap()]);
-    assert_ok(&o);
+    let o = download(&url, &out, &[]);
+    o.ok();
     let file = out.join("packetcapture_17_19_53_056.cap");
     assert_same(&file, &small);
-    assert!(stderr(&o).contains("MD5 verified"), "{}", stderr(&o));
+    assert!(o.stderr.contains("MD5 verified"), "{}", o.stderr);
 
     // Multi-block blob (no Content-MD5) with small ranges in parallel, to a chosen file name.
     let url_big = az.blob_url(C, "subs/vm/2026/11/25/big.cap");
     let named = out.join("mine.cap");
-    let o = nwcap(&[
-        "download",
-        "-v",
-        "--url",
+    let o = download(
         &url_big,
-        "-o",
-        named.to_str().unwrap(),
-        "--block-size",
-        "256KiB",
-        "--parallel",
-        "4",
-    ]);
-    assert_ok(&o);
+        &named,
+        &["-v", "--block-size", "256KiB", "--parallel", "4"],
+    );
+    o.ok();
     assert_same(&named, &big);
-    let err = stderr(&o);
+    let err = &o.stderr;
     assert!(err.contains("no Content-MD5"), "{err}");
-    let sig = &url_big[url_big.find("sig=").unwrap() + 4..];
-    assert!(err.contains("sig=REDACTED") && !err.contains(sig), "{err}");
+    assert!(
+        err.contains("sig=REDACTED") && !err.contains(sig(&url_big)),
+        "{err}"
+    );
     assert!(
         !files_in(&out).iter().any(|f| f.ends_with(".part")),
         "{:?}",
@@ -102,94 +96,53 @@ fn downloads_small_and_multi_block_blobs_byte_identical() {
     );
 
     // Same command again: complete file with the same etag is skipped; --force replaces it.
-    let o = nwcap(&["download", "--url", &url_big, "-o", named.to_str().unwrap()]);
-    assert_ok(&o);
-    assert!(stderr(&o).contains("skipped"), "{}", stderr(&o));
+    let o = download(&url_big, &named, &[]);
+    o.ok();
+    assert!(o.stderr.contains("skipped"), "{}", o.stderr);
     std::fs::write(&named, b"tampered but same etag record").unwrap();
-    let o = nwcap(&["download", "--url", &url_big, "-o", named.to_str().unwrap()]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
-    let o = nwcap(&[
-        "download",
-        "-q",
-        "--force",
-        "--url",
-        &url_big,
-        "-o",
-        named.to_str().unwrap(),
-    ]);
-    assert_ok(&o);
-    assert!(stderr(&o).is_empty(), "--quiet printed: {}", stderr(&o));
+    let o = download(&url_big, &named, &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("--force"), "{}", o.stderr);
+    let o = download(&url_big, &named, &["-q", "--force"]);
+    o.ok();
+    assert!(o.stderr.is_empty(), "--quiet printed: {}", o.stderr);
     assert_same(&named, &big);
 
     // A leftover .part of another blob version is discarded, not resumed.
     let fourth = out.join("fourth.cap");
     std::fs::write(out.join("fourth.cap.part"), &big[..300_000]).unwrap();
     std::fs::write(out.join("fourth.cap.part.etag"), "\"0xOLDVERSION\"\n").unwrap();
-    let o = nwcap(&[
-        "download",
-        "--url",
-        &url_big,
-        "-o",
-        fourth.to_str().unwrap(),
-    ]);
-    assert_ok(&o);
-    assert!(stderr(&o).contains("discarding"), "{}", stderr(&o));
+    let o = download(&url_big, &fourth, &[]);
+    o.ok();
+    assert!(o.stderr.contains("discarding"), "{}", o.stderr);
     assert_same(&fourth, &big);
 
     // --sas instead of a SAS in the URL.
     let (bare, sas) = url.split_once('?').unwrap();
     let third = out.join("third.cap");
-    let o = nwcap(&[
-        "download",
-        "--url",
-        bare,
-        "--sas",
-        sas,
-        "-o",
-        third.to_str().unwrap(),
-    ]);
-    assert_ok(&o);
+    download(bare, &third, &["--sas", sas]).ok();
     assert_same(&third, &small);
 }
 
 #[test]
 fn interrupted_download_resumes_on_rerun() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = azurite::data(4 << 20, 3);
-    az.put_blob_in_blocks(C, "cut.cap", &blob, 1 << 20);
     // Cut the connection in the middle of the third 1 MiB range.
-    let proxy = Proxy::start(az.addr(), (2 << 20) + (512 << 10), Action::Cut);
-    let url = az.blob_url_via(proxy.port, C, "cut.cap");
+    let (proxy, url) =
+        az.put_blob_behind_proxy(C, "cut.cap", &blob, (2 << 20) + (512 << 10), Action::Cut);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("cut.cap");
-    let args = [
-        "download",
-        "-v",
-        "--url",
-        &url,
-        "-o",
-        dest.to_str().unwrap(),
-        "--parallel",
-        "1",
-        "--block-size",
-        "1MiB",
-    ];
+    let args = [&["-v"][..], &ONE_MIB_AT_A_TIME].concat();
 
-    let mut first = args.to_vec();
-    first.extend(["--retries", "0"]);
-    let o = nwcap(&first);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let err = stderr(&o);
+    let o = download(&url, &dest, &[&args[..], &["--retries", "0"]].concat());
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let err = &o.stderr;
     assert!(
         err.contains("run the same command again to resume"),
         "{err}"
     );
-    assert!(
-        !err.contains(&url[url.find("sig=").unwrap() + 4..]),
-        "{err}"
-    );
+    assert!(!err.contains(sig(&url)), "{err}");
     assert!(!dest.exists(), "no file may appear under the final name");
     let part = dir.path().join("cut.cap.part");
     let kept = std::fs::metadata(&part).expect(".part kept").len();
@@ -197,12 +150,13 @@ fn interrupted_download_resumes_on_rerun() {
     assert_same(&part, &blob[..kept as usize]);
 
     let before = proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst);
-    let o = nwcap(&args);
-    assert_ok(&o);
+    let o = download(&url, &dest, &args);
+    o.ok();
     assert!(
-        stderr(&o).contains(&format!("resuming {} at byte {kept}", dest.display())),
+        o.stderr
+            .contains(&format!("resuming {} at byte {kept}", dest.display())),
         "{}",
-        stderr(&o)
+        o.stderr
     );
     assert_same(&dest, &blob);
     let resent = proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst) - before;
@@ -216,74 +170,47 @@ fn interrupted_download_resumes_on_rerun() {
 
 #[test]
 fn connection_cut_mid_transfer_is_retried_in_the_same_run() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = azurite::data(3 << 20, 4);
-    az.put_blob_in_blocks(C, "retry.cap", &blob, 1 << 20);
-    let proxy = Proxy::start(az.addr(), (1 << 20) + 1000, Action::Cut);
-    let url = az.blob_url_via(proxy.port, C, "retry.cap");
+    let (_proxy, url) =
+        az.put_blob_behind_proxy(C, "retry.cap", &blob, (1 << 20) + 1000, Action::Cut);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("r.cap");
-    let o = nwcap(&[
-        "download",
-        "--url",
-        &url,
-        "-o",
-        dest.to_str().unwrap(),
-        "--parallel",
-        "1",
-        "--block-size",
-        "1MiB",
-    ]);
-    assert_ok(&o);
-    assert!(stderr(&o).contains("resuming in"), "{}", stderr(&o));
+    let o = download(&url, &dest, &ONE_MIB_AT_A_TIME);
+    o.ok();
+    assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
     assert_same(&dest, &blob);
 }
 
 #[test]
 fn blob_overwritten_mid_download_is_detected_and_nothing_is_kept() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = azurite::data(4 << 20, 5);
-    az.put_blob_in_blocks(C, "moving.cap", &blob, 1 << 20);
     let port = az.port;
-    let proxy = Proxy::start(
-        az.addr(),
-        (1 << 20) + (512 << 10),
-        Action::Run(Box::new(move || {
-            let (status, body) = azurite::http(
-                "PUT",
-                port,
-                &format!(
-                    "/{}/{C}/moving.cap?{}",
-                    azurite::ACCOUNT,
-                    azurite::account_sas()
-                ),
-                &[("x-ms-blob-type", "BlockBlob")],
-                &azurite::data(4 << 20, 6),
-            );
-            assert_eq!(status, 201, "{body}");
-        })),
-    );
-    let url = az.blob_url_via(proxy.port, C, "moving.cap");
+    let overwrite = Action::Run(Box::new(move || {
+        let (status, body) = azurite::http(
+            "PUT",
+            port,
+            &format!(
+                "/{}/{C}/moving.cap?{}",
+                azurite::ACCOUNT,
+                azurite::account_sas()
+            ),
+            &[("x-ms-blob-type", "BlockBlob")],
+            &azurite::data(4 << 20, 6),
+        );
+        assert_eq!(status, 201, "{body}");
+    }));
+    let (_proxy, url) =
+        az.put_blob_behind_proxy(C, "moving.cap", &blob, (1 << 20) + (512 << 10), overwrite);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("m.cap");
-    let o = nwcap(&[
-        "download",
-        "--url",
-        &url,
-        "-o",
-        dest.to_str().unwrap(),
-        "--parallel",
-        "1",
-        "--block-size",
-        "1MiB",
-    ]);
-    assert_eq!(code(&o), 10, "{}", stderr(&o));
+    let o = download(&url, &dest, &ONE_MIB_AT_A_TIME);
+    assert_eq!(o.code, 10, "{}", o.stderr);
     assert!(
-        stderr(&o).contains("changed during the download"),
+        o.stderr.contains("changed during the download"),
         "{}",
-        stderr(&o)
+        o.stderr
     );
     assert_eq!(
         files_in(dir.path()),
@@ -292,70 +219,96 @@ fn blob_overwritten_mid_download_is_detected_and_nothing_is_kept() {
     );
 }
 
+/// A download that must fail: exit `code`, one line on stderr with each of `says` and not
+/// the signature of its URL, no file.
+struct Bad<'a> {
+    case: &'a str,
+    url: &'a str,
+    to: &'a Path,
+    code: i32,
+    says: &'a [&'a str],
+}
+
+impl Bad<'_> {
+    /// Downloads; `dest` must not appear.
+    fn check(&self, dest: &Path) {
+        let case = self.case;
+        let o = download(self.url, self.to, &[]);
+        o.fails(case, self.code, self.says[0]);
+        for s in &self.says[1..] {
+            assert!(
+                o.stderr.contains(s),
+                "{case}: expected '{s}' in: {}",
+                o.stderr
+            );
+        }
+        if self.url.contains("sig=") {
+            let real = &sig(self.url)[..20];
+            assert!(
+                !o.stderr.contains(real),
+                "{case}: signature leaked: {}",
+                o.stderr
+            );
+        }
+        assert!(!dest.exists(), "{case}");
+    }
+}
+
 #[test]
 fn bad_input_and_failures_give_one_clear_line() {
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = azurite::data(50_000, 7);
     az.put_blob(C, "a.cap", &blob);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("a.cap");
-    let d = dest.to_str().unwrap();
-    let check = |o: &Output, want_code: i32, want: &str| {
-        let err = stderr(o);
-        assert_eq!(code(o), want_code, "{err}");
-        assert!(err.contains(want), "expected '{want}' in: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "one line expected: {err}"
-        );
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(!dest.exists());
-    };
-
-    // Wrong signature: 403, advice about the SAS, signature redacted.
     let good = az.blob_url(C, "a.cap");
     let sig_start = good.find("sig=").unwrap() + 4;
     let mut bad = good.clone();
     bad.replace_range(sig_start..sig_start + 6, "AAAAAA");
-    let real_sig = &bad[sig_start..];
-    let o = nwcap(&["download", "--url", &bad, "-o", d]);
-    check(&o, 11, "access denied (403");
-    assert!(stderr(&o).contains("sig=REDACTED"), "{}", stderr(&o));
-    assert!(
-        !stderr(&o).contains(&real_sig[..20]),
-        "signature leaked: {}",
-        stderr(&o)
-    );
-
-    // 404.
-    let o = nwcap(&["download", "--url", &az.blob_url(C, "nope.cap"), "-o", d]);
-    check(&o, 1, "not found (404");
-
-    // Not a blob URL.
-    let o = nwcap(&[
-        "download",
-        "--url",
-        &format!("{}/{C}", az.endpoint()),
-        "-o",
-        d,
-    ]);
-    check(&o, 2, "not a blob URL");
-    let o = nwcap(&[
-        "download",
-        "--url",
-        "https://acct.blob.core.windows.net/",
-        "-o",
-        d,
-    ]);
-    check(&o, 2, "not a blob URL");
-
-    // Unwritable output path (a folder below a regular file).
+    // An output path that cannot be made: a folder below a regular file.
     std::fs::write(dir.path().join("plainfile"), b"x").unwrap();
     let below = dir.path().join("plainfile/sub/a.cap");
-    let o = nwcap(&["download", "--url", &good, "-o", below.to_str().unwrap()]);
-    check(&o, 1, "cannot create folder");
+    let cases = [
+        Bad {
+            case: "a wrong signature",
+            url: &bad,
+            to: &dest,
+            code: 11,
+            // Advice about the SAS, the signature redacted.
+            says: &["access denied (403", "sig=REDACTED"],
+        },
+        Bad {
+            case: "no such blob",
+            url: &az.blob_url(C, "nope.cap"),
+            to: &dest,
+            code: 1,
+            says: &["not found (404"],
+        },
+        Bad {
+            case: "a container URL",
+            url: &format!("{}/{C}", az.endpoint()),
+            to: &dest,
+            code: 2,
+            says: &["not a blob URL"],
+        },
+        Bad {
+            case: "an account URL",
+            url: "https://acct.blob.core.windows.net/",
+            to: &dest,
+            code: 2,
+            says: &["not a blob URL"],
+        },
+        Bad {
+            case: "an output below a file",
+            url: &good,
+            to: &below,
+            code: 1,
+            says: &["cannot create folder"],
+        },
+    ];
+    for b in cases {
+        b.check(&dest);
+    }
 
     // Server gone: connection refused, after the SDK's quick retries.
     let gone = format!(
@@ -363,14 +316,20 @@ fn bad_input_and_failures_give_one_clear_line() {
         free_port(),
         azurite::ACCOUNT
     );
-    let o = nwcap(&["download", "--url", &gone, "-o", d]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(!stderr(&o).contains("secret"), "{}", stderr(&o));
+    let o = download(&gone, &dest, &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(!o.stderr.contains("secret"), "{}", o.stderr);
 
     // A stored Content-MD5 that does not match the bytes: exit 10, no file.
     az.set_content_md5(C, "a.cap", "AAAAAAAAAAAAAAAAAAAAAA==");
-    let o = nwcap(&["download", "--url", &good, "-o", d]);
-    check(&o, 10, "Content-MD5 mismatch");
+    Bad {
+        case: "a stored MD5 not the bytes'",
+        url: &good,
+        to: &dest,
+        code: 10,
+        says: &["Content-MD5 mismatch"],
+    }
+    .check(&dest);
     assert_eq!(files_in(dir.path()), ["plainfile"]);
 }
 
@@ -387,8 +346,7 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
     use nwcap::azure::blob::{BlobDownloader, DownloadOptions, Silent};
     use nwcap::commands::download::{local_names, resolve_storage_paths};
 
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let base = "subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/ss/2026/11/25";
     az.put_blob(C, &format!("{base}/single.cap"), b"one");
     // Several files for one storagePath: scale-set instances / ring-buffer files.
@@ -405,11 +363,12 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dl = BlobDownloader::new(None, DownloadOptions::default());
     let sas = azurite::account_sas();
-    let path = |name: &str| format!("{}/{C}/{base}/{name}", az.endpoint());
+    let resolve = |name: &str| {
+        let path = format!("{}/{C}/{base}/{name}", az.endpoint());
+        rt.block_on(resolve_storage_paths(&dl, &[path], Some(&sas), &Silent))
+    };
     let names = |p: &str| -> Vec<String> {
-        let urls = rt
-            .block_on(resolve_storage_paths(&dl, &[path(p)], Some(&sas), &Silent))
-            .unwrap_or_else(|e| panic!("{p}: {e}"));
+        let urls = resolve(p).unwrap_or_else(|e| panic!("{p}: {e}"));
         urls.iter().map(|u| u.blob_name()).collect()
     };
 
@@ -420,14 +379,7 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
         .iter()
         .all(|n| n.contains("packetcapture_17_19_53_056/")));
 
-    let urls = rt
-        .block_on(resolve_storage_paths(
-            &dl,
-            &[path("packetcapture_17_19_53_056.cap")],
-            Some(&sas),
-            &Silent,
-        ))
-        .unwrap();
+    let urls = resolve("packetcapture_17_19_53_056.cap").unwrap();
     assert_eq!(
         local_names(&urls),
         [
@@ -437,24 +389,13 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
         ]
     );
 
-    let err = rt
-        .block_on(resolve_storage_paths(
-            &dl,
-            &[path("absent.cap")],
-            Some(&sas),
-            &Silent,
-        ))
-        .unwrap_err();
+    let err = resolve("absent.cap").unwrap_err();
     assert!(
         err.to_string()
             .contains("no blob at the capture's storagePath"),
         "{err}"
     );
-    assert!(
-        !err.to_string()
-            .contains(&sas[sas.find("sig=").unwrap() + 4..]),
-        "{err}"
-    );
+    assert!(!err.to_string().contains(sig(&sas)), "{err}");
 
     // And the CLI downloads all of them into the folder, under distinct safe names.
     let dir = tempfile::tempdir().unwrap();
@@ -468,7 +409,7 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
         args.extend(["--url".to_string(), u.expose().to_string()]);
     }
     let o = nwcap(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_ok(&o);
+    o.ok();
     let caps: Vec<String> = files_in(dir.path())
         .into_iter()
         .filter(|f| !f.starts_with('.'))
@@ -544,6 +485,8 @@ fn entra_id_bearer_token_over_https() {
     let blob = azurite::data(2 << 20, 8);
 
     // Seed over https with a SAS (this process trusts the test CA the same way nwcap will).
+    // The variable stays set in the one test process; `nwcap_cmd` keeps it from every other
+    // test's nwcap, and only this test's clients speak https.
     std::env::set_var("SSL_CERT_FILE", &ca);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -566,8 +509,8 @@ fn entra_id_bearer_token_over_https() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("tok.cap");
     let url = format!("{}/{C}/tok.cap", az.endpoint());
-    let run = |token: &str| {
-        Command::new(env!("CARGO_BIN_EXE_nwcap"))
+    let with_token = |token: &str| {
+        run(nwcap_cmd()
             .args([
                 "download",
                 "--auth",
@@ -579,22 +522,19 @@ fn entra_id_bearer_token_over_https() {
             ])
             .args(["-o", dest.to_str().unwrap()])
             .env("SSL_CERT_FILE", &ca)
-            .env("NWCAP_ACCESS_TOKEN", token)
-            .output()
-            .unwrap()
+            .env("NWCAP_ACCESS_TOKEN", token))
     };
 
-    let o = run("garbage");
-    assert_eq!(code(&o), 11, "{}", stderr(&o));
+    let o = with_token("garbage");
+    assert_eq!(o.code, 11, "{}", o.stderr);
     assert!(
-        stderr(&o).contains("Storage Blob Data Reader"),
+        o.stderr.contains("Storage Blob Data Reader"),
         "{}",
-        stderr(&o)
+        o.stderr
     );
     assert!(!dest.exists());
 
-    let o = run(&test_jwt());
-    assert_ok(&o);
+    with_token(&test_jwt()).ok();
     assert_same(&dest, &blob);
 
     // No SAS over plain http: tokens are never sent in clear text.
@@ -603,25 +543,18 @@ fn entra_id_bearer_token_over_https() {
         az.port,
         azurite::ACCOUNT
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_nwcap"))
+    let o = run(nwcap_cmd()
         .args(["download", "--auth", "token", "--url", &plain])
         .env("NWCAP_ACCESS_TOKEN", "x")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("only sent over https"),
-        "{}",
-        stderr(&o)
-    );
+        .current_dir(dir.path()));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("only sent over https"), "{}", o.stderr);
 }
 
 #[test]
 fn download_by_capture_name_reads_storage_path_from_resource_manager() {
     // The fake Resource Manager says where the capture went; the blob lives in Azurite.
-    let az = Azurite::start();
-    az.create_container(C);
+    let az = Azurite::with_container(C);
     let blob = "subscriptions/subid/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1/2026/11/25/packetcapture_17_19_53_056.cap";
     let data = azurite::data(300_000, 7);
     az.put_blob(C, blob, &data);
@@ -630,41 +563,15 @@ fn download_by_capture_name_reads_storage_path_from_resource_manager() {
     arm.set_storage_path("TestCapture", &format!("{}/{C}/{blob}", az.endpoint()));
 
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args([
-            "download",
-            "TestCapture",
-            "-s",
-            "subid",
-            "-g",
-            "rg1",
-            "-w",
-            "nw1",
-        ])
-        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token", "-v"])
-        .args(["--sas", &azurite::blob_sas(C, blob)])
-        .arg("-o")
-        .arg(format!("{}/", dir.path().display()))
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .env_remove("NWCAP_SAS")
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    let sas = azurite::blob_sas(C, blob);
+    let to = format!("{}/", dir.path().display());
+    let out = run(&mut arm.nwcap_cmd(&["download", "TestCapture", "-v", "--sas", &sas, "-o", &to]));
+    out.ok();
     assert_same(&dir.path().join("packetcapture_17_19_53_056.cap"), &data);
-    let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
-    assert!(!all.contains(TOKEN), "token leaked: {all}");
-    assert!(
-        !all.contains("sig=") || all.contains("sig=REDACTED"),
-        "{all}"
-    );
+    out.hides(TOKEN);
 
     // A capture that does not exist: Resource Manager's 404, named.
-    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args(["download", "Nope", "-s", "subid", "-g", "rg1", "-w", "nw1"])
-        .args(["--arm-endpoint", &arm.endpoint(), "--auth", "token"])
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert!(stderr(&out).contains("Nope"), "{}", stderr(&out));
+    let out = run(&mut arm.nwcap_cmd(&["download", "Nope"]));
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("Nope"), "{}", out.stderr);
 }

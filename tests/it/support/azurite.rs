@@ -55,6 +55,13 @@ impl Azurite {
         Self::launch(&[], false)
     }
 
+    /// Plain http, SAS only, with the container `name`.
+    pub fn with_container(name: &str) -> Self {
+        let az = Self::start();
+        az.create_container(name);
+        az
+    }
+
     /// https with `--oauth basic` (bearer tokens accepted; Azurite decodes but does not verify
     /// them); `cert`/`key` are a leaf certificate for 127.0.0.1 and its key.
     pub fn start_https(cert: &Path, key: &Path) -> Self {
@@ -237,6 +244,22 @@ impl Azurite {
             "http://127.0.0.1:{port}/{ACCOUNT}/{container}/{blob}?{}",
             blob_sas(container, blob)
         )
+    }
+
+    /// `data` as `blob` in 1 MiB blocks, reached through a [`Proxy`] that does `action` once
+    /// `after` bytes of it went to the client: the proxy (keep it) and the URL through it.
+    pub fn put_blob_behind_proxy(
+        &self,
+        container: &str,
+        blob: &str,
+        data: &[u8],
+        after: u64,
+        action: Action,
+    ) -> (Proxy, String) {
+        self.put_blob_in_blocks(container, blob, data, 1 << 20);
+        let proxy = Proxy::start(self.addr(), after, action);
+        let url = self.blob_url_via(proxy.port, container, blob);
+        (proxy, url)
     }
 }
 

@@ -1,14 +1,14 @@
 //! End-to-end tests of the Resource Manager commands: the real `nwcap` binary against a fake
-//! ARM on 127.0.0.1 (`tests/support/fake_arm.rs`). Every run checks that no token appears on
-//! stdout or stderr.
-
-mod support;
+//! ARM on 127.0.0.1 (`support::fake_arm`). Every run checks that no token appears on
+//! stdout or stderr. The runs that fail are tables of [`Case`]s, each on a fake of its own.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::fake_arm::{FakeArm, Fault, Recorded, STORAGE_TOKEN, TOKEN};
+
+use crate::support::fake_arm::{FakeArm, Fault, Recorded, STORAGE_TOKEN, TOKEN};
+use crate::support::{nwcap_cmd, run, Run};
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/spec/examples");
 const VM: &str =
@@ -17,56 +17,36 @@ const VMSS: &str = "/subscriptions/subid/resourceGroups/rg2/providers/Microsoft.
 const STORAGE: &str =
     "/subscriptions/subid/resourceGroups/rg2/providers/Microsoft.Storage/storageAccounts/pcstore";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-}
-
-/// Runs nwcap with `--auth token` against `fake`, in subid/rg1/nw1 unless `args` say otherwise.
-fn nwcap(fake: &FakeArm, args: &[&str]) -> Run {
-    nwcap_env(fake, args, &[])
-}
-
-fn nwcap_env(fake: &FakeArm, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nwcap"));
+/// nwcap with `args` against `fake` (`--arm-endpoint` unless `args` name one), signed in with
+/// `--auth token` and the tokens the fake accepts, in subscription subid.
+fn arm_cmd(fake: &FakeArm, args: &[&str]) -> Command {
+    let mut cmd = nwcap_cmd();
     cmd.args(args);
     let sub = args.first().copied().unwrap_or("");
     if !matches!(sub, "--help") && !args.contains(&"--arm-endpoint") {
         cmd.args(["--arm-endpoint", &fake.endpoint(), "--retry-delay", "1ms"]);
-    }
-    for v in [
-        "AZURE_SUBSCRIPTION_ID",
-        "AZURE_RESOURCE_MANAGER_ENDPOINT",
-        "NWCAP_AUTH",
-        "AZURE_CLIENT_ID",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_FEDERATED_TOKEN_FILE",
-    ] {
-        cmd.env_remove(v);
     }
     cmd.env("NWCAP_AUTH", "token")
         .env("NWCAP_ACCESS_TOKEN", TOKEN)
         .env("NWCAP_STORAGE_ACCESS_TOKEN", STORAGE_TOKEN)
         .env("AZURE_SUBSCRIPTION_ID", "subid")
         .env("RUST_BACKTRACE", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run nwcap");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    cmd
+}
+
+/// Runs nwcap against `fake` (see [`arm_cmd`]), in subid/rg1/nw1 unless `args` say otherwise.
+fn nwcap(fake: &FakeArm, args: &[&str]) -> Run {
+    nwcap_env(fake, args, &[])
+}
+
+/// [`nwcap`] with `env` set on top.
+fn nwcap_env(fake: &FakeArm, args: &[&str], env: &[(&str, &str)]) -> Run {
+    checked(arm_cmd(fake, args).envs(env.iter().copied()))
+}
+
+/// Runs `cmd`; no token (nor anything named secret) may appear on stdout or stderr.
+fn checked(cmd: &mut Command) -> Run {
+    let run = run(cmd);
     for secret in [TOKEN, STORAGE_TOKEN, "secret"] {
         assert!(
             !run.stdout.contains(secret),
@@ -79,13 +59,79 @@ fn nwcap_env(fake: &FakeArm, args: &[&str], env: &[(&str, &str)]) -> Run {
             run.stderr
         );
     }
-    assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
-    assert!(
-        !run.stderr.contains("stack backtrace"),
-        "backtrace: {}",
-        run.stderr
-    );
     run
+}
+
+/// One run on a fake of its own: the faults it is given first, how nwcap is run, how it must
+/// end and what it must say on stderr (one line, when it fails). The failure message names
+/// the case.
+struct Case<'a> {
+    case: &'a str,
+    faults: Vec<Fault>,
+    args: Vec<&'a str>,
+    env: Vec<(&'a str, &'a str)>,
+    code: i32,
+    says: Vec<&'a str>,
+    /// Strings stderr must not hold (tokens are checked on every run anyway).
+    hides: Vec<&'a str>,
+    /// What the fake must have received.
+    log: fn(&[Recorded]) -> bool,
+    /// How long the run may take.
+    within: Option<Duration>,
+}
+
+impl Default for Case<'_> {
+    fn default() -> Self {
+        Case {
+            case: "",
+            faults: vec![],
+            args: vec![],
+            env: vec![],
+            code: 0,
+            says: vec![],
+            hides: vec![],
+            log: |_| true,
+            within: None,
+        }
+    }
+}
+
+/// Requests that must not reach the fake.
+fn nothing_sent(log: &[Recorded]) -> bool {
+    log.is_empty()
+}
+
+impl Case<'_> {
+    fn check(self) {
+        let c = self.case;
+        let fake = FakeArm::start();
+        for f in self.faults {
+            fake.fault(f);
+        }
+        let t = Instant::now();
+        let r = nwcap_env(&fake, &self.args, &self.env);
+        let took = t.elapsed();
+        assert_eq!(r.code, self.code, "{c}: {}", r.stderr);
+        for s in &self.says {
+            assert!(r.stderr.contains(s), "{c}: expected '{s}' in: {}", r.stderr);
+        }
+        for s in &self.hides {
+            assert!(!r.stderr.contains(s), "{c}: '{s}' in: {}", r.stderr);
+        }
+        if self.code != 0 {
+            assert_eq!(
+                r.stderr.trim_end().lines().count(),
+                1,
+                "{c}: one line expected: {}",
+                r.stderr
+            );
+        }
+        let log = fake.log();
+        assert!((self.log)(&log), "{c}: the fake received {log:#?}");
+        if let Some(limit) = self.within {
+            assert!(took < limit, "{c}: took {took:?}");
+        }
+    }
 }
 
 fn example(name: &str) -> Value {
@@ -356,9 +402,8 @@ fn start_vmss_continuous_capture() {
 
 #[test]
 fn start_validates_before_sending() {
-    let fake = FakeArm::start();
     let base = ["--vm", VM, "--storage-account", STORAGE];
-    let cases: &[(&[&str], &[&str])] = &[
+    let invalid: &[(&[&str], &[&str])] = &[
         (&["--time-limit", "18001"], &["--time-limit", "0..=18000"]),
         (
             &["--bytes-per-packet", "4294967296"],
@@ -390,93 +435,83 @@ fn start_validates_before_sending() {
             &["--file-path", "/var/captures"],
         ),
     ];
-    for (extra, expect) in cases {
-        let mut a = args(&["start", "X"], &base);
-        a.extend_from_slice(extra);
-        let r = nwcap(&fake, &a);
-        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
-        for e in *expect {
-            assert!(
-                r.stderr.contains(e),
-                "{extra:?}: expected '{e}' in: {}",
-                r.stderr
-            );
-        }
-        assert_eq!(r.stderr.trim().lines().count(), 1, "one line: {}", r.stderr);
-    }
-    let r = nwcap(&fake, &args(&["start", "X"], &["--vm", VM]));
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("--storage-account or --file-path"),
-        "{}",
-        r.stderr
-    );
-    let r = nwcap(
-        &fake,
-        &args(
+    let mut cases: Vec<Case> = invalid
+        .iter()
+        .map(|(extra, says)| Case {
+            case: extra[extra.len() - 2],
+            args: args(&["start", "X"], &[&base[..], extra].concat()),
+            code: 2,
+            says: says.to_vec(),
+            log: nothing_sent,
+            ..Case::default()
+        })
+        .collect();
+    cases.push(Case {
+        case: "no storage",
+        args: args(&["start", "X"], &["--vm", VM]),
+        code: 2,
+        says: vec!["--storage-account or --file-path"],
+        log: nothing_sent,
+        ..Case::default()
+    });
+    cases.push(Case {
+        case: "a scale set given to --vm",
+        args: args(
             &["start", "X"],
             &["--vm", VMSS, "--storage-account", STORAGE],
         ),
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--vm/--vmss"), "{}", r.stderr);
-    assert!(
-        fake.log().is_empty(),
-        "nothing may be sent: {:?}",
-        fake.log()
-    );
+        code: 2,
+        says: vec!["--vm/--vmss"],
+        log: nothing_sent,
+        ..Case::default()
+    });
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
-fn start_conflicts() {
-    let fake = FakeArm::start();
-    let r = nwcap(
-        &fake,
-        &args(
-            &["start", "pc1"],
-            &["--vm", VM, "--storage-account", STORAGE],
-        ),
-    );
-    assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("already exists in watcher 'nw1'"),
-        "{}",
-        r.stderr
-    );
-    assert!(fake.log().iter().all(|r| r.method != "PUT"));
-
+fn start_refusals_and_failures_report_what_the_service_said() {
     let busy = VM.replace("vm1", "vm-busy");
-    let r = nwcap(
-        &fake,
-        &args(
-            &["start", "new1"],
-            &["--vm", &busy, "--storage-account", STORAGE],
-        ),
-    );
-    assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("conflict (HTTP 409 AnotherPacketCaptureInProgress): Another packet capture is already running"), "{}", r.stderr);
-    assert!(r.stderr.contains("request id req-"), "{}", r.stderr);
-}
-
-#[test]
-fn start_operation_failed_reports_service_error() {
-    let fake = FakeArm::start();
-    let vm = VM.replace("vm1", "vm-noagent");
-    let r = nwcap(
-        &fake,
-        &args(
-            &["start", "new1"],
-            &["--vm", &vm, "--storage-account", STORAGE],
-        ),
-    );
-    assert_eq!(r.code, 7, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "operation Failed: AgentNotInstalled: The Network Watcher extension is not installed"
-        ),
-        "{}",
-        r.stderr
-    );
+    let noagent = VM.replace("vm1", "vm-noagent");
+    fn start<'a>(name: &'a str, vm: &'a str) -> Vec<&'a str> {
+        args(
+            &["start", name],
+            &["--vm", vm, "--storage-account", STORAGE],
+        )
+    }
+    let cases = [
+        Case {
+            case: "a capture of that name exists",
+            args: start("pc1", VM),
+            code: 6,
+            says: vec!["already exists in watcher 'nw1'"],
+            log: |log| log.iter().all(|r| r.method != "PUT"),
+            ..Case::default()
+        },
+        Case {
+            case: "another capture runs on the VM",
+            args: start("new1", &busy),
+            code: 6,
+            says: vec![
+                "conflict (HTTP 409 AnotherPacketCaptureInProgress): Another packet capture is already running",
+                "request id req-",
+            ],
+            ..Case::default()
+        },
+        Case {
+            case: "no Network Watcher agent",
+            args: start("new1", &noagent),
+            code: 7,
+            says: vec![
+                "operation Failed: AgentNotInstalled: The Network Watcher extension is not installed",
+            ],
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
@@ -615,7 +650,6 @@ fn delete_with_and_without_files() {
 
 #[test]
 fn not_found_says_which_level_is_missing() {
-    let fake = FakeArm::start();
     let cases: &[(&[&str], &str)] = &[
         (
             &["show", "pc1", "-s", "other", "-g", "rg1", "-w", "nw1"],
@@ -642,15 +676,15 @@ fn not_found_says_which_level_is_missing() {
             "packet capture 'nope'",
         ),
     ];
-    for (a, expect) in cases {
-        let r = nwcap(&fake, a);
-        assert_eq!(r.code, 5, "{a:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(expect),
-            "{a:?}: expected '{expect}' in {}",
-            r.stderr
-        );
-        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    for (a, says) in cases {
+        Case {
+            case: &a.join(" "),
+            args: a.to_vec(),
+            code: 5,
+            says: vec![says],
+            ..Case::default()
+        }
+        .check();
     }
 }
 
@@ -666,208 +700,197 @@ fn jwt(claims: &str) -> String {
 
 #[test]
 fn authentication_and_authorization_failures() {
-    let fake = FakeArm::start();
     let token = jwt(r#"{"upn":"alice@contoso.com","oid":"11111111-2222","exp":4102444800}"#);
-    let r = nwcap_env(
-        &fake,
-        &args(&["show", "pc1"], &[]),
-        &[("NWCAP_ACCESS_TOKEN", &token)],
-    );
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("not authenticated (HTTP 401 InvalidAuthenticationToken)"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("identity used: user alice@contoso.com, object id 11111111-2222 (via token from NWCAP_ACCESS_TOKEN)"), "{}", r.stderr);
-    assert!(!r.stderr.contains(&token));
-
-    fake.fault(Fault::arm(Some("GET"), "/packetCaptures/pc1", 403, "AuthorizationFailed",
-        "The client 'alice@contoso.com' with object id '11111111-2222' does not have authorization to perform action 'Microsoft.Network/networkWatchers/packetCaptures/read' over scope '/subscriptions/subid' or the scope is invalid.", 1));
-    let r = nwcap(&fake, &args(&["show", "pc1"], &[]));
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("missing permission: Microsoft.Network/networkWatchers/packetCaptures/read"),
-        "{}",
-        r.stderr
-    );
-
-    let r = nwcap_env(
-        &fake,
-        &args(&["show", "pc1"], &[]),
-        &[("NWCAP_ACCESS_TOKEN", "")],
-    );
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("NWCAP_ACCESS_TOKEN is empty or not set"),
-        "{}",
-        r.stderr
-    );
-
     let expired = jwt(r#"{"upn":"bob@contoso.com","exp":1000}"#);
-    let r = nwcap_env(
-        &fake,
-        &args(&["show", "pc1"], &[]),
-        &[("NWCAP_ACCESS_TOKEN", &expired)],
-    );
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("has expired"), "{}", r.stderr);
+    let show = args(&["show", "pc1"], &[]);
+    let cases = [
+        Case {
+            case: "a token the service rejects",
+            args: show.clone(),
+            env: vec![("NWCAP_ACCESS_TOKEN", &token)],
+            code: 4,
+            says: vec![
+                "not authenticated (HTTP 401 InvalidAuthenticationToken)",
+                "identity used: user alice@contoso.com, object id 11111111-2222 (via token from NWCAP_ACCESS_TOKEN)",
+            ],
+            hides: vec![&token],
+            ..Case::default()
+        },
+        Case {
+            case: "a missing role",
+            faults: vec![Fault::arm(Some("GET"), "/packetCaptures/pc1", 403, "AuthorizationFailed",
+                "The client 'alice@contoso.com' with object id '11111111-2222' does not have authorization to perform action 'Microsoft.Network/networkWatchers/packetCaptures/read' over scope '/subscriptions/subid' or the scope is invalid.", 1)],
+            args: show.clone(),
+            code: 4,
+            says: vec!["missing permission: Microsoft.Network/networkWatchers/packetCaptures/read"],
+            ..Case::default()
+        },
+        Case {
+            case: "an empty token",
+            args: show.clone(),
+            env: vec![("NWCAP_ACCESS_TOKEN", "")],
+            code: 4,
+            says: vec!["NWCAP_ACCESS_TOKEN is empty or not set"],
+            ..Case::default()
+        },
+        Case {
+            case: "an expired token",
+            args: show.clone(),
+            env: vec![("NWCAP_ACCESS_TOKEN", &expired)],
+            code: 4,
+            says: vec!["has expired"],
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
+}
+
+/// The next `method` request to a path holding `path` answered `status` with `body`.
+fn answer(method: &'static str, path: &str, status: u16, body: &str) -> Fault {
+    Fault {
+        body: body.into(),
+        ..Fault::arm(Some(method), path, status, "", "", 1)
+    }
+}
+
+/// `status` with an ARM error body on every request to the captures, `times` times.
+fn captures_fault(status: u16, code: &str, message: &str, times: u32) -> Fault {
+    Fault::arm(None, "/packetCaptures", status, code, message, times)
+}
+
+/// The same with `Retry-After: 0`.
+fn throttled(times: u32) -> Fault {
+    Fault {
+        retry_after: Some(0),
+        ..captures_fault(429, "TooManyRequests", "Too many requests.", times)
+    }
 }
 
 #[test]
 fn throttling_and_server_errors_are_retried_then_reported() {
-    let fake = FakeArm::start();
-    fake.fault(Fault {
-        retry_after: Some(0),
-        ..Fault::arm(
-            None,
-            "/packetCaptures",
-            429,
-            "TooManyRequests",
-            "Too many requests.",
-            2,
-        )
-    });
-    fake.fault(Fault::arm(
-        None,
-        "/packetCaptures",
-        503,
-        "ServiceUnavailable",
-        "Try later.",
-        1,
-    ));
-    let r = nwcap(&fake, &args(&["list"], &["--output", "json"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(fake.log().len(), 4);
-
-    let fake = FakeArm::start();
-    fake.fault(Fault {
-        retry_after: Some(0),
-        ..Fault::arm(
-            None,
-            "/packetCaptures",
-            429,
-            "TooManyRequests",
-            "Too many requests.",
-            100,
-        )
-    });
-    let r = nwcap(&fake, &args(&["list"], &["--max-retries", "3"]));
-    assert_eq!(r.code, 9, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "throttled by Azure Resource Manager, still after retries (HTTP 429 TooManyRequests)"
-        ),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(fake.log().len(), 4);
-
-    let fake = FakeArm::start();
-    fake.fault(Fault::arm(
-        None,
-        "/packetCaptures",
-        500,
-        "InternalServerError",
-        "Something broke.",
-        100,
-    ));
-    let r = nwcap(&fake, &args(&["show", "pc1"], &["--max-retries", "2"]));
-    assert_eq!(r.code, 9, "{}", r.stderr);
-    assert!(r.stderr.contains("Azure service error, still after retries (HTTP 500 InternalServerError): Something broke."), "{}", r.stderr);
-    assert_eq!(r.stderr.trim().lines().count(), 1);
+    let cases = [
+        Case {
+            case: "two 429s and a 503, then an answer",
+            faults: vec![
+                throttled(2),
+                captures_fault(503, "ServiceUnavailable", "Try later.", 1),
+            ],
+            args: args(&["list"], &["--output", "json"]),
+            code: 0,
+            log: |log| log.len() == 4,
+            ..Case::default()
+        },
+        Case {
+            case: "429s past the retries",
+            faults: vec![throttled(100)],
+            args: args(&["list"], &["--max-retries", "3"]),
+            code: 9,
+            says: vec!["throttled by Azure Resource Manager, still after retries (HTTP 429 TooManyRequests)"],
+            log: |log| log.len() == 4,
+            ..Case::default()
+        },
+        Case {
+            case: "500s past the retries",
+            faults: vec![captures_fault(500, "InternalServerError", "Something broke.", 100)],
+            args: args(&["show", "pc1"], &["--max-retries", "2"]),
+            code: 9,
+            says: vec!["Azure service error, still after retries (HTTP 500 InternalServerError): Something broke."],
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
 fn malformed_responses_and_timeouts() {
-    let fake = FakeArm::start();
-    fake.fault(Fault {
-        body: "{\"name\": \"pc1\", ".into(),
-        ..Fault::arm(Some("GET"), "/pc1", 200, "", "", 1)
-    });
-    let r = nwcap(&fake, &args(&["show", "pc1"], &[]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("unexpected response from show packet capture 'pc1': invalid JSON"),
-        "{}",
-        r.stderr
-    );
-
-    fake.fault(Fault {
-        body: "<html>gateway</html>".into(),
-        ..Fault::arm(Some("GET"), "/pc1", 400, "", "", 1)
-    });
-    let r = nwcap(&fake, &args(&["show", "pc1"], &[]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("request rejected (HTTP 400): <html>gateway</html>"),
-        "{}",
-        r.stderr
-    );
-
-    fake.fault(Fault {
-        hang: true,
-        ..Fault::arm(None, "/pc1", 200, "", "", 5)
-    });
-    let t = Instant::now();
-    let r = nwcap(
-        &fake,
-        &args(
-            &["show", "pc1"],
-            &["--http-timeout", "300ms", "--max-retries", "1"],
-        ),
-    );
-    assert_eq!(r.code, 9, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("no answer from 127.0.0.1: timed out"),
-        "{}",
-        r.stderr
-    );
-    assert!(t.elapsed() < Duration::from_secs(4));
+    let cases = [
+        Case {
+            case: "JSON cut short",
+            faults: vec![answer("GET", "/pc1", 200, "{\"name\": \"pc1\", ")],
+            args: args(&["show", "pc1"], &[]),
+            code: 1,
+            says: vec!["unexpected response from show packet capture 'pc1': invalid JSON"],
+            ..Case::default()
+        },
+        Case {
+            case: "an HTML error page",
+            faults: vec![answer("GET", "/pc1", 400, "<html>gateway</html>")],
+            args: args(&["show", "pc1"], &[]),
+            code: 1,
+            says: vec!["request rejected (HTTP 400): <html>gateway</html>"],
+            ..Case::default()
+        },
+        Case {
+            case: "no answer",
+            faults: vec![Fault {
+                hang: true,
+                ..Fault::arm(None, "/pc1", 200, "", "", 5)
+            }],
+            args: args(
+                &["show", "pc1"],
+                &["--http-timeout", "300ms", "--max-retries", "1"],
+            ),
+            code: 9,
+            says: vec!["no answer from 127.0.0.1: timed out"],
+            within: Some(Duration::from_secs(4)),
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
 fn bearer_tokens_never_go_over_plain_http_to_other_hosts() {
-    let fake = FakeArm::start();
-    let r = nwcap(
-        &fake,
-        &args(
-            &["show", "pc1", "--arm-endpoint", "http://192.0.2.1:9"],
-            &[],
-        ),
-    );
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("refusing to send a bearer token to http://192.0.2.1:9/"),
-        "{}",
-        r.stderr
-    );
-
-    // A polling URL or nextLink on another host is not followed: the token would go there.
-    fake.fault(Fault {
-        body: String::new(),
-        headers: vec![(
-            "Location".into(),
-            "https://evil.example/operationResults/1".into(),
-        )],
-        ..Fault::arm(Some("POST"), "/pc1/stop", 202, "", "", 1)
-    });
-    let r = nwcap(&fake, &args(&["stop", "pc1"], &[]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("it points at https://evil.example/operationResults/1, not at the Resource Manager endpoint"), "{}", r.stderr);
-    fake.fault(Fault {
-        body: json!({"value": [], "nextLink": "http://localhost:1/next"}).to_string(),
-        ..Fault::arm(Some("GET"), "/packetCaptures", 200, "", "", 1)
-    });
-    let r = nwcap(&fake, &args(&["list"], &[]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("(nextLink)"), "{}", r.stderr);
-    assert!(fake.log().iter().all(|r| !r.path.contains("next")));
+    let cases = [
+        Case {
+            case: "a plain-http endpoint elsewhere",
+            args: args(
+                &["show", "pc1", "--arm-endpoint", "http://192.0.2.1:9"],
+                &[],
+            ),
+            code: 1,
+            says: vec!["refusing to send a bearer token to http://192.0.2.1:9/"],
+            ..Case::default()
+        },
+        // A polling URL or nextLink on another host is not followed: the token would go there.
+        Case {
+            case: "a polling URL elsewhere",
+            faults: vec![Fault {
+                headers: vec![(
+                    "Location".into(),
+                    "https://evil.example/operationResults/1".into(),
+                )],
+                ..answer("POST", "/pc1/stop", 202, "")
+            }],
+            args: args(&["stop", "pc1"], &[]),
+            code: 1,
+            says: vec!["it points at https://evil.example/operationResults/1, not at the Resource Manager endpoint"],
+            ..Case::default()
+        },
+        Case {
+            case: "a nextLink elsewhere",
+            faults: vec![answer(
+                "GET",
+                "/packetCaptures",
+                200,
+                &json!({"value": [], "nextLink": "http://localhost:1/next"}).to_string(),
+            )],
+            args: args(&["list"], &[]),
+            code: 1,
+            says: vec!["(nextLink)"],
+            log: |log| log.iter().all(|r| !r.path.contains("next")),
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
@@ -911,88 +934,93 @@ fn api_version_and_endpoint_come_from_flags_or_environment() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(fake.log()[0].query.contains("api-version=2025-03-01"));
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nwcap"));
-    let out = cmd
-        .args(["show", "pc1", "-g", "rg1", "-w", "nw1", "--output", "json"])
-        .env("AZURE_RESOURCE_MANAGER_ENDPOINT", fake.endpoint())
-        .env("AZURE_SUBSCRIPTION_ID", "subid")
-        .env("NWCAP_AUTH", "token")
-        .env("NWCAP_ACCESS_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // No --arm-endpoint: the environment says where Resource Manager is.
+    let r = checked(
+        nwcap_cmd()
+            .args(["show", "pc1", "-g", "rg1", "-w", "nw1", "--output", "json"])
+            .env("AZURE_RESOURCE_MANAGER_ENDPOINT", fake.endpoint())
+            .env("AZURE_SUBSCRIPTION_ID", "subid")
+            .env("NWCAP_AUTH", "token")
+            .env("NWCAP_ACCESS_TOKEN", TOKEN),
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 #[test]
 fn usage_errors_for_missing_target() {
-    let fake = FakeArm::start();
-    let r = nwcap_env(
-        &fake,
-        &["show", "pc1", "-g", "rg1", "-w", "nw1"],
-        &[("AZURE_SUBSCRIPTION_ID", "")],
-    );
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID"),
-        "{}",
-        r.stderr
-    );
-    let r = nwcap(&fake, &["show", "pc1"]);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--location"), "{}", r.stderr);
-    let r = nwcap(&fake, &["show", "/subscriptions/x/bad"]);
-    assert_eq!(r.code, 2);
-    let r = nwcap(&fake, &args(&["show", "a/b"], &[]));
-    assert_eq!(r.code, 2);
-    assert!(fake.log().is_empty());
+    let cases = [
+        Case {
+            case: "no subscription",
+            args: vec!["show", "pc1", "-g", "rg1", "-w", "nw1"],
+            env: vec![("AZURE_SUBSCRIPTION_ID", "")],
+            code: 2,
+            says: vec!["no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID"],
+            log: nothing_sent,
+            ..Case::default()
+        },
+        Case {
+            case: "no watcher",
+            args: vec!["show", "pc1"],
+            code: 2,
+            says: vec!["--location"],
+            log: nothing_sent,
+            ..Case::default()
+        },
+        Case {
+            case: "a broken resource id",
+            args: vec!["show", "/subscriptions/x/bad"],
+            code: 2,
+            log: nothing_sent,
+            ..Case::default()
+        },
+        Case {
+            case: "a name with a slash",
+            args: args(&["show", "a/b"], &[]),
+            code: 2,
+            log: nothing_sent,
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
+    }
 }
 
 #[test]
 fn credential_chain_failures_are_reported_together() {
-    let fake = FakeArm::start();
     let empty = tempfile::tempdir().unwrap();
     let path = empty.path().to_str().unwrap();
-    let r = nwcap_env(
-        &fake,
-        &args(&["show", "pc1"], &["--auth", "auto"]),
-        &[("PATH", path)],
-    );
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
-    for source in [
-        "service principal",
-        "workload identity",
-        "managed identity",
-        "Azure CLI",
-        "Azure Developer CLI",
-    ] {
-        assert!(r.stderr.contains(source), "{source} missing: {}", r.stderr);
+    let cases = [
+        Case {
+            case: "auto, nothing to sign in with",
+            args: args(&["show", "pc1"], &["--auth", "auto"]),
+            env: vec![("PATH", path)],
+            code: 4,
+            says: vec![
+                "service principal",
+                "workload identity",
+                "managed identity",
+                "Azure CLI",
+                "Azure Developer CLI",
+                "AZURE_TENANT_ID is not set",
+            ],
+            log: nothing_sent,
+            ..Case::default()
+        },
+        Case {
+            case: "env, no secret",
+            args: args(&["show", "pc1"], &["--auth", "env"]),
+            env: vec![
+                ("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000000"),
+                ("AZURE_CLIENT_ID", "app"),
+            ],
+            code: 4,
+            says: vec!["AZURE_CLIENT_SECRET is not set"],
+            log: nothing_sent,
+            ..Case::default()
+        },
+    ];
+    for c in cases {
+        c.check();
     }
-    assert!(
-        r.stderr.contains("AZURE_TENANT_ID is not set"),
-        "{}",
-        r.stderr
-    );
-
-    let r = nwcap_env(
-        &fake,
-        &args(&["show", "pc1"], &["--auth", "env"]),
-        &[
-            ("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000000"),
-            ("AZURE_CLIENT_ID", "app"),
-        ],
-    );
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("AZURE_CLIENT_SECRET is not set"),
-        "{}",
-        r.stderr
-    );
-    assert!(fake.log().is_empty(), "no request without a token");
 }

@@ -1,11 +1,8 @@
 //! `--threads N` must give exactly the report of one pass, also when IP fragments straddle a
 //! shard boundary and for pcapng.
 
-mod craft;
-
-use std::process::Command;
-
-use craft::*;
+use crate::craft::*;
+use crate::support::nwcap;
 use nwcap_analysis::capture::{shard, Reader};
 
 /// ~4 MB: 24 000 packets over 3 000 TCP/UDP flows, plus 2 000 fragmented UDP datagrams whose
@@ -65,26 +62,23 @@ fn big_capture() -> Vec<Rec> {
 }
 
 fn report(path: &str, threads: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_nwcap"))
-        .args([
-            "analyze",
-            path,
-            "--output",
-            "json",
-            "--threads",
-            threads,
-            "-vv",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let r = nwcap(&[
+        "analyze",
+        path,
+        "--output",
+        "json",
+        "--threads",
+        threads,
+        "-vv",
+    ]);
+    r.ok();
     // The parallel path must really run (a wrong split falls back to one pass).
     assert!(
-        err.contains(&format!("read in {threads} shard(s)")),
-        "{err}"
+        r.stderr.contains(&format!("read in {threads} shard(s)")),
+        "{}",
+        r.stderr
     );
-    String::from_utf8(out.stdout).unwrap()
+    r.stdout
 }
 
 #[test]
@@ -141,15 +135,10 @@ fn damaged_tail_with_threads_reports_like_one_pass() {
     let path = dir.path().join("cut.pcap");
     std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
     let p = path.to_str().unwrap();
-    let run = |t: &str| {
-        Command::new(env!("CARGO_BIN_EXE_nwcap"))
-            .args(["analyze", p, "--output", "json", "--threads", t])
-            .output()
-            .unwrap()
-    };
+    let run = |t: &str| nwcap(&["analyze", p, "--output", "json", "--threads", t]);
     let (one, two) = (run("1"), run("2"));
-    assert_eq!(one.status.code(), Some(3));
-    assert_eq!(two.status.code(), Some(3));
+    assert_eq!(one.code, 3);
+    assert_eq!(two.code, 3);
     assert_eq!(one.stdout, two.stdout);
     assert_eq!(one.stderr, two.stderr);
 }
