@@ -131,7 +131,7 @@ fn corpus(mut each: impl FnMut(&str, usize, u16, &[u8])) {
         let Ok(opened) = nwcap_analysis::source::open(path.to_str().unwrap()) else {
             continue;
         };
-        let Ok(reader) = Reader::new(&opened.data) else {
+        let Ok(reader) = Reader::new(opened.bytes()) else {
             continue;
         };
         for (n, rec) in reader.map_while(Result::ok).enumerate() {

@@ -73,7 +73,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     let mut analyzer = Analyzer::new();
     let mut counters = FileCounters::default();
     let mut readable = Readable::Full;
-    match Reader::new(&opened.data) {
+    match Reader::new(opened.bytes()) {
         Err(_) => readable = Readable::None,
         Ok(reader) => {
             for rec in reader {

@@ -8,7 +8,8 @@ use crate::mutation::{self, magic, mutation};
 use crate::support::corpus_files;
 use nwcap_analysis::capture::{CaptureError, FileInfo, Reader};
 use nwcap_analysis::flow::{FlowKey, FlowStats};
-use nwcap_analysis::pass::{self, Analyzer, FileCounters, Windowed};
+use nwcap_analysis::pass::{self, Analyzer, FileCounters};
+use nwcap_analysis::source::Windowed;
 use nwcap_analysis::source::window;
 use proptest::prelude::*;
 use std::io::Write;
@@ -125,7 +126,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
             // Inflates the .gz one, as `analyze` does.
             let opened = nwcap_analysis::source::open(p.to_str().unwrap()).unwrap();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, opened.data.to_vec())
+            (name, opened.bytes().to_vec())
         })
         .collect()
 }
