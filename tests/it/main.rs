@@ -27,4 +27,5 @@ mod download;
 mod oracle;
 mod parallel;
 mod props;
+mod trust;
 mod window;

@@ -9,8 +9,8 @@ use crate::support::corpus_files;
 use nwcap_analysis::capture::{CaptureError, FileInfo, Reader};
 use nwcap_analysis::flow::{FlowKey, FlowStats};
 use nwcap_analysis::pass::{self, Analyzer, FileCounters};
-use nwcap_analysis::source::Windowed;
 use nwcap_analysis::source::window;
+use nwcap_analysis::source::Windowed;
 use proptest::prelude::*;
 use std::io::Write;
 
