@@ -418,6 +418,14 @@ pub struct RemoteArgs {
     /// How often a broken transfer is resumed before giving up.
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
+    /// Retries of one request for throttling (429), server errors (5xx) and dropped
+    /// connections [default: 5 for Resource Manager, 3 for a blob request, which a broken
+    /// transfer's resumes (--retries) then build on].
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// Timeout of one HTTP request (`90s`, `2m`).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub http_timeout: Duration,
     /// Credential for Resource Manager and, without a SAS, for Blob Storage. `token` uses the
     /// bearer token in NWCAP_ACCESS_TOKEN (NWCAP_STORAGE_ACCESS_TOKEN for storage, when set).
     #[arg(long, value_enum, env = "NWCAP_AUTH", default_value_t = Auth::Auto)]
@@ -436,8 +444,8 @@ impl RemoteArgs {
             auth: self.auth,
             arm_endpoint: self.arm_endpoint.clone(),
             api_version: self.api_version.clone(),
-            max_retries: 5,
-            http_timeout: Duration::from_secs(60),
+            max_retries: self.max_retries.unwrap_or(5),
+            http_timeout: self.http_timeout,
             retry_delay: Duration::from_millis(500),
             output: None,
         }

@@ -100,6 +100,8 @@ pub struct Client {
     pipeline: Pipeline,
     auth: Arc<BearerPolicy>,
     verbose: u8,
+    /// Per-request timeout, also for [`super::reach::check`].
+    timeout: StdDuration,
 }
 
 impl Client {
@@ -148,6 +150,7 @@ impl Client {
             pipeline,
             auth,
             verbose: options.verbose,
+            timeout: options.timeout,
         }
     }
 
@@ -168,6 +171,9 @@ impl Client {
             )));
         }
         let host = url.host_str().unwrap_or("").to_string();
+        super::reach::check(&url, self.timeout)
+            .await
+            .map_err(|why| Error::Transport(format!("{context}: {why}")))?;
         let mut req = Request::new(url, method);
         for (k, v) in headers {
             req.insert_header(*k, v.clone());

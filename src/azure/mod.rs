@@ -12,6 +12,7 @@ pub mod blob;
 pub mod blob_delete;
 pub mod credential;
 mod http;
+pub mod reach;
 pub use http::{HttpOptions, Response};
 pub mod packet_capture;
 pub mod resource_id;

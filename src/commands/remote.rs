@@ -35,6 +35,10 @@ pub(crate) async fn blobs(
         block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
         force,
         retries: remote.retries,
+        max_retries: remote
+            .max_retries
+            .unwrap_or(DownloadOptions::default().max_retries),
+        http_timeout: remote.http_timeout,
         ..Default::default()
     };
     let sas = remote.sas.as_deref();

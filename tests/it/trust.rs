@@ -254,15 +254,94 @@ fn an_unreadable_input_is_reported_beside_the_others() {
 /// Manager, not "storage access denied" (11), which is for a SAS or role that storage refused.
 #[test]
 fn no_storage_credential_is_an_authentication_failure() {
+    // A host that answers (nothing is sent to it: the token is asked for first).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/acct/c/x.cap", listener.local_addr().unwrap());
     let r = run(nwcap_cmd()
-        .args([
-            "download",
-            "--auth",
-            "azure-cli",
-            "--url",
-            "https://acct.blob.core.windows.net/c/x.cap",
-        ])
+        .args(["download", "--auth", "azure-cli", "--url", &url])
         // No `az` to ask for a token.
         .env("PATH", "/nonexistent"));
     r.fails("no az", 4, "could not get an Entra ID token");
+}
+
+/// A name that does not resolve, or a port that refuses connections, is one clear line within
+/// seconds, for Resource Manager and for Blob Storage; every command that talks to Azure takes
+/// `--max-retries` and `--http-timeout`.
+#[test]
+fn unreachable_hosts_fail_fast_in_one_line() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sub = "00000000-0000-0000-0000-000000000000";
+    let arm = |endpoint: String| {
+        vec![
+            "list".to_string(),
+            "--auth".into(),
+            "token".into(),
+            "-s".into(),
+            sub.into(),
+            "-g".into(),
+            "rg".into(),
+            "-w".into(),
+            "w".into(),
+            "--arm-endpoint".into(),
+            endpoint,
+        ]
+    };
+    let blob = |cmd: &str, url: String| {
+        vec![
+            cmd.to_string(),
+            "--url".into(),
+            url,
+            "--max-retries".into(),
+            "2".into(),
+            "--http-timeout".into(),
+            "5s".into(),
+        ]
+    };
+    let cases = [
+        (
+            "list, no such name",
+            arm("https://no-such-endpoint.invalid/".into()),
+            9,
+            "cannot resolve no-such-endpoint.invalid",
+        ),
+        (
+            "list, refused",
+            arm(format!("http://127.0.0.1:{closed}/")),
+            9,
+            "cannot connect to 127.0.0.1",
+        ),
+        (
+            "download, no such name",
+            blob(
+                "download",
+                "https://nosuchacct.invalid/c/x.cap?sv=1&sig=SIG".into(),
+            ),
+            1,
+            "cannot resolve nosuchacct.invalid",
+        ),
+        (
+            "analyze --url, refused",
+            blob(
+                "analyze",
+                format!("http://127.0.0.1:{closed}/devstoreaccount1/c/x.cap?sv=1&sig=SIG"),
+            ),
+            1,
+            "cannot connect to 127.0.0.1",
+        ),
+    ];
+    for (case, args, code, says) in cases {
+        let started = std::time::Instant::now();
+        let r = run(nwcap_cmd().args(&args).env("NWCAP_ACCESS_TOKEN", "T0KEN"));
+        r.fails(case, code, says).hides("T0KEN");
+        assert!(!r.stderr.contains("sig=SIG"), "{case}: {}", r.stderr);
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{case}: took {:?}",
+            started.elapsed()
+        );
+    }
 }

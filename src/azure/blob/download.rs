@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{ClientOptions, Etag, ExponentialRetryOptions, RetryOptions};
+use azure_core::http::{ClientOptions, Etag, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_storage_blob::models::{
     BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
     BlobContainerClientListBlobsOptions,
@@ -71,6 +71,10 @@ pub struct DownloadOptions {
     pub retries: u32,
     /// First back-off delay between those resumes (doubles, capped at 8 s).
     pub retry_delay: Duration,
+    /// Retries of one request by the SDK, under the resumes.
+    pub max_retries: u32,
+    /// Timeout of one HTTP request (connecting: at most 10 s of it).
+    pub http_timeout: Duration,
 }
 
 /// Default concurrent ranged GETs (measured against Azurite on 2 cores; see README).
@@ -86,6 +90,8 @@ impl Default for DownloadOptions {
             force: false,
             retries: 5,
             retry_delay: Duration::from_millis(500),
+            max_retries: 3,
+            http_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -132,16 +138,25 @@ impl BlobDownloader {
         }
     }
 
-    fn client_options() -> ClientOptions {
+    fn client_options(&self) -> ClientOptions {
+        // Our own reqwest client only to set the timeouts, as for Resource Manager
+        // (`azure::http`): redirects and decompression stay off, as in the SDK's.
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.options.http_timeout.min(Duration::from_secs(10)))
+            .read_timeout(self.options.http_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("reqwest client with a TLS provider installed");
         // Few quick retries per request: the download loop resumes on top of this, and a dead
         // endpoint should fail in seconds, not after the SDK's one-minute default.
         ClientOptions {
             retry: RetryOptions::exponential(ExponentialRetryOptions {
                 initial_delay: azure_core::time::Duration::milliseconds(250),
-                max_retries: 3,
+                max_retries: self.options.max_retries,
                 max_total_elapsed: azure_core::time::Duration::seconds(20),
                 max_delay: azure_core::time::Duration::seconds(4),
             }),
+            transport: Some(Transport::new(Arc::new(http))),
             ..Default::default()
         }
     }
@@ -154,7 +169,7 @@ impl BlobDownloader {
             )));
         }
         let options = BlobClientOptions {
-            client_options: Self::client_options(),
+            client_options: self.client_options(),
             ..Default::default()
         };
         BlobClient::new(url.expose().clone(), cred, Some(options))
@@ -165,8 +180,17 @@ impl BlobDownloader {
         map_sdk_error(&url.to_string(), self.credential_for(url).is_some(), e)
     }
 
+    /// Whether `url`'s host can be reached at all (see `azure::reach`), before the SDK's
+    /// retries would hide the reason.
+    async fn reachable(&self, url: &BlobUrl) -> Result<(), BlobError> {
+        crate::azure::reach::check(url.expose(), self.options.http_timeout)
+            .await
+            .map_err(|why| BlobError::Service(format!("{url}: {why}")))
+    }
+
     /// Size, etag and Content-MD5 of a blob.
     pub async fn properties(&self, url: &BlobUrl) -> Result<BlobProps, BlobError> {
+        self.reachable(url).await?;
         let client = self.client(url)?;
         let rsp = client
             .get_properties(None)
@@ -197,12 +221,13 @@ impl BlobDownloader {
 
     /// Blobs of `url`'s container whose names start with `prefix`, in name order.
     pub async fn list(&self, url: &BlobUrl, prefix: &str) -> Result<Vec<BlobUrl>, BlobError> {
+        self.reachable(url).await?;
         let cred = self.credential_for(url);
         let container = BlobContainerClient::new(
             url.container_url(),
             cred,
             Some(BlobContainerClientOptions {
-                client_options: Self::client_options(),
+                client_options: self.client_options(),
                 ..Default::default()
             }),
         )
