@@ -8,6 +8,7 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
+use crate::capture::linktype::ETHERNET;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
 /// in memory order (IPv4: the four bytes in the low half of the first word, zeros after),
@@ -30,8 +31,6 @@ pub struct Tuple {
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
 }
-
-const ETHERNET: u16 = 1;
 
 #[inline(always)]
 fn be16(d: &[u8], i: usize) -> Option<u16> {
@@ -184,6 +183,7 @@ impl Decoder {
 
 #[inline(always)]
 fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
+    // Network Watcher writes Ethernet; any other link type is the general decoder's.
     if linktype != ETHERNET {
         return None;
     }
