@@ -10,6 +10,7 @@
 //! records and error of a whole-file walk. Decoding the packet bytes is `decode`'s job.
 
 mod bytes;
+mod cursor;
 pub mod linktype;
 pub mod pcap;
 pub mod pcapng;

@@ -6,6 +6,7 @@
 //! larger than the usual one.
 
 use super::bytes::{u16_at, u32_at, u32s, u64_at};
+use super::cursor::{windowed_reader, Cursor};
 use super::{CaptureError, FileInfo, Record};
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -115,35 +116,20 @@ impl Uniform {
 /// Block walker over a pcapng file, or over a window of it (see `capture`'s contract).
 #[derive(Debug, Clone)]
 pub struct PcapngReader<'a> {
-    /// The bytes in memory: the whole file, or a window starting at `base`.
-    data: &'a [u8],
-    /// File offset of `data[0]`.
-    base: usize,
-    /// Index in `data` of the next block.
-    pos: usize,
-    /// Length of the whole file: a block is cut short only if it runs past this, and merely
-    /// not yet read if it runs past the window.
-    len: usize,
+    /// Where the walk stands in the file and in the window it holds.
+    cur: Cursor<'a>,
     big_endian: bool,
     interfaces: Vec<Interface>,
     /// What the interfaces share, kept with them.
     uniform: Uniform,
     info: FileInfo,
-    /// Blocks starting at or after this file offset belong to the next shard.
-    end: usize,
-    /// `end` as an index in `data` (0 when the window starts past it): the walk tests this,
-    /// without adding `base` for every record.
-    stop: usize,
     /// Whether a section header or interface block was read since this reader was made or
     /// sharded: a later shard that assumed the earlier state would then be wrong.
     saw_layout_block: bool,
-    done: bool,
-    /// When the walk stopped at the end of the window: how many bytes from `position()` the
-    /// next window must hold (0 = it did not).
-    need: usize,
-    /// The damage that stopped the walk, until [`take_error`](Self::take_error) takes it.
-    error: Option<CaptureError>,
 }
+
+// position, with_len, file_len, need, detach, attach and take_error: see `capture::cursor`.
+windowed_reader!(PcapngReader);
 
 impl<'a> PcapngReader<'a> {
     /// Checks that the buffer starts with a Section Header Block.
@@ -162,20 +148,12 @@ impl<'a> PcapngReader<'a> {
             });
         }
         Ok(PcapngReader {
-            data,
-            base: 0,
-            pos: 0,
-            len: data.len(),
+            cur: Cursor::new(data, 0),
             big_endian: false,
             interfaces: Vec::new(),
             uniform: Uniform::default(),
             info: FileInfo::default(),
-            end: usize::MAX,
-            stop: usize::MAX,
             saw_layout_block: false,
-            done: false,
-            need: 0,
-            error: None,
         })
     }
 
@@ -184,61 +162,17 @@ impl<'a> PcapngReader<'a> {
         self.info.clone()
     }
 
-    /// File offset of the next block.
-    pub fn position(&self) -> usize {
-        self.base + self.pos
-    }
-
-    /// The same reader, for a file of which the bytes it was made from are only the first
-    /// (a capture streamed in: the rest comes window by window) and whose length is `len`.
-    pub fn with_len(mut self, len: usize) -> Self {
-        self.len = len;
-        self
-    }
-
-    /// Length of the whole file.
-    pub fn file_len(&self) -> usize {
-        self.len
-    }
-
-    /// Bytes from [`position`](Self::position) the next window must hold, when the walk
-    /// stopped at the end of this one before the end of the file.
-    pub fn need(&self) -> Option<usize> {
-        (self.need != 0).then_some(self.need)
-    }
-
-    /// The reader's state (section byte order, interfaces, counters) without its window, to
-    /// be [attached](Self::attach) to the next.
-    pub fn detach(self) -> PcapngReader<'static> {
-        let (done, need) = (self.done, self.need);
-        self.rebase(&[], done, need)
-    }
-
-    /// Goes on in `window`, whose first byte is the file's byte at
-    /// [`position`](Self::position).
-    pub fn attach<'b>(self, window: &'b [u8]) -> PcapngReader<'b> {
-        let done = self.done && self.need == 0;
-        self.rebase(window, done, 0)
-    }
-
-    /// The same reader over `data`, which starts at [`position`](Self::position). Spelled out
-    /// field by field: struct update syntax cannot change the lifetime.
-    fn rebase<'b>(self, data: &'b [u8], done: bool, need: usize) -> PcapngReader<'b> {
+    /// This reader (section byte order, interfaces, counters) with `cur` applied to its
+    /// cursor, which may change the window's lifetime: spelled out field by field, as struct
+    /// update syntax cannot change it.
+    fn rebase<'b>(self, cur: impl FnOnce(Cursor<'a>) -> Cursor<'b>) -> PcapngReader<'b> {
         PcapngReader {
-            data,
-            base: self.base + self.pos,
-            stop: self.end.saturating_sub(self.base + self.pos),
-            pos: 0,
-            len: self.len,
+            cur: cur(self.cur),
             big_endian: self.big_endian,
             interfaces: self.interfaces,
             uniform: self.uniform,
             info: self.info,
-            end: self.end,
             saw_layout_block: self.saw_layout_block,
-            done,
-            need,
-            error: self.error,
         }
     }
 
@@ -256,14 +190,14 @@ impl<'a> PcapngReader<'a> {
     /// Returns `false` when the file (or the window) ends, or is damaged, first.
     pub fn skip_to_first_packet(&mut self) -> bool {
         loop {
-            let pos = self.pos;
+            let pos = self.cur.pos;
             match self.next_block() {
                 Ok(Some(_)) => {
-                    self.pos = pos;
+                    self.cur.pos = pos;
                     self.saw_layout_block = false;
                     return true;
                 }
-                Ok(None) if !self.done => {}
+                Ok(None) if !self.cur.done => {}
                 _ => return false,
             }
         }
@@ -274,17 +208,10 @@ impl<'a> PcapngReader<'a> {
     /// hold the whole file.
     pub fn shard(&self, start: usize, end: usize) -> Self {
         let mut r = self.clone();
-        r.pos = start;
-        r.end = end;
-        r.stop = end.saturating_sub(r.base);
+        r.cur.shard(start, end);
         r.saw_layout_block = false;
         r.info.skipped_blocks = 0;
         r
-    }
-
-    /// The damage that stopped the walk, once.
-    pub fn take_error(&mut self) -> Option<CaptureError> {
-        self.error.take()
     }
 
     /// The next packet record; `None` at the end of the file, of the shard, or of the window
@@ -292,7 +219,7 @@ impl<'a> PcapngReader<'a> {
     /// walk, left for [`take_error`](Self::take_error).
     #[inline(always)]
     pub fn pull(&mut self) -> Option<Record<'a>> {
-        if self.done {
+        if self.cur.done {
             return None;
         }
         self.pull_live()
@@ -300,7 +227,7 @@ impl<'a> PcapngReader<'a> {
 
     /// Whether the walk has stopped: [`pull`](Self::pull) would return `None`.
     pub fn is_done(&self) -> bool {
-        self.done
+        self.cur.done
     }
 
     /// [`pull`](Self::pull) for a reader that is not [done](Self::is_done). Every `None`
@@ -308,11 +235,11 @@ impl<'a> PcapngReader<'a> {
     /// `done` for every block (3 of ~470 instructions a packet).
     #[inline(always)]
     pub fn pull_live(&mut self) -> Option<Record<'a>> {
-        debug_assert!(!self.done);
+        debug_assert!(!self.cur.done);
         loop {
             let rec = self.next_kept();
             // Not a packet: a block to step over, or the end.
-            if rec.is_some() || self.done {
+            if rec.is_some() || self.cur.done {
                 return rec;
             }
         }
@@ -323,8 +250,8 @@ impl<'a> PcapngReader<'a> {
     #[inline(always)]
     fn next_kept(&mut self) -> Option<Record<'a>> {
         self.next_block().unwrap_or_else(|e| {
-            self.done = true;
-            self.error = Some(e);
+            self.cur.done = true;
+            self.cur.error = Some(e);
             None
         })
     }
@@ -346,7 +273,7 @@ impl<'a> PcapngReader<'a> {
     /// shape: the pass goes on in that one.
     #[inline(always)]
     pub fn pull_shaped(&mut self, shape: Shape) -> Option<Record<'a>> {
-        debug_assert!(!self.done && shape == self.shape() && shape.scale != 0);
+        debug_assert!(!self.cur.done && shape == self.shape() && shape.scale != 0);
         let be = shape.big_endian;
         // Timestamps whose high word is below this convert to the general conversion's
         // result: see `Interface::settled`'s bounds. A bound on the high word alone is one
@@ -358,15 +285,15 @@ impl<'a> PcapngReader<'a> {
             ((i64::MAX / shape.scale) as u64 >> 32) as u32
         };
         loop {
-            let d = self.data;
-            let pos = self.pos;
-            let at = self.base + pos;
+            let d = self.cur.data;
+            let pos = self.cur.pos;
+            let at = self.cur.base + pos;
             if let Some((rest, [btype, total, if_id, hi, lo, caplen, wire_len])) =
                 d.get(pos..).and_then(|h| Some((h, u32s::<7>(h, be)?)))
             {
                 // Bounded by what is left of the window: one comparison, no sum to overflow.
                 let block = rest.get(..total as usize).unwrap_or_default();
-                if (pos < self.stop)
+                if (pos < self.cur.stop)
                     & (btype == EPB)
                     & epb_lengths_sound(total, caplen)
                     & (if_id < self.uniform.interfaces)
@@ -374,7 +301,7 @@ impl<'a> PcapngReader<'a> {
                     && u32_at(block, block.len().wrapping_sub(4), be) == Some(total)
                 {
                     super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
-                    self.pos = pos + block.len();
+                    self.cur.pos = pos + block.len();
                     let ticks = (u64::from(hi) << 32) | u64::from(lo);
                     return Some(Record {
                         ts_ns: Some(ticks as i64 * shape.scale),
@@ -402,13 +329,13 @@ impl<'a> PcapngReader<'a> {
     #[cold]
     #[inline(never)]
     fn step_over(&mut self, shape: Shape) -> bool {
-        let pos = self.pos;
+        let pos = self.cur.pos;
         if self.next_kept().is_some() {
-            self.pos = pos;
+            self.cur.pos = pos;
             self.uniform.scale = 0;
             return false;
         }
-        !self.done && self.shape() == shape
+        !self.cur.done && self.shape() == shape
     }
 
     /// [`pull_live`](Self::pull_live) for a reader whose [`shape`](Self::shape) is `shape`,
@@ -416,10 +343,10 @@ impl<'a> PcapngReader<'a> {
     /// done, for the pass to go on in the new shape. A packet block never changes it.
     #[inline(always)]
     pub fn pull_general(&mut self, shape: Shape) -> Option<Record<'a>> {
-        debug_assert!(!self.done);
+        debug_assert!(!self.cur.done);
         while self.shape() == shape {
             let rec = self.next_kept();
-            if rec.is_some() || self.done {
+            if rec.is_some() || self.cur.done {
                 return rec;
             }
         }
@@ -451,7 +378,7 @@ impl<'a> PcapngReader<'a> {
         // Besides the headers, the walk reads the trailing length at the block's end: every
         // line of a small block.
         super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
-        self.pos = end;
+        self.cur.pos = end;
         let ticks = (u64::from(hi) << 32) | u64::from(lo);
         Some(Record {
             ts_ns: Some(iface.ns(ticks)),
@@ -467,11 +394,11 @@ impl<'a> PcapngReader<'a> {
     /// again, whole, from the next window.
     #[inline(always)]
     fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
-        let d = self.data;
-        let pos = self.pos;
-        let at = self.base + pos;
-        if pos >= self.stop {
-            self.done = true;
+        let d = self.cur.data;
+        let pos = self.cur.pos;
+        let at = self.cur.base + pos;
+        if pos >= self.cur.stop {
+            self.cur.done = true;
             return Ok(None);
         }
         if let Some(rec) = self.packet_block(d, pos, at) {
@@ -479,13 +406,14 @@ impl<'a> PcapngReader<'a> {
         }
         // Every check before the length is known reads the first 12 bytes.
         let Some(h) = d.get(pos..).and_then(<[u8]>::first_chunk::<12>) else {
-            let left = self.len.saturating_sub(at);
+            let left = self.cur.len.saturating_sub(at);
             let rest = d.len().saturating_sub(pos);
             if rest < left {
-                return Ok(self.wait(left.min(12)));
+                self.cur.wait(left.min(12));
+                return Ok(None);
             }
             if rest == 0 {
-                self.done = true;
+                self.cur.done = true;
                 return Ok(None);
             }
             return Err(self.cut_in_header(d.get(pos..).unwrap_or_default(), at));
@@ -516,7 +444,7 @@ impl<'a> PcapngReader<'a> {
         // line of a small block.
         super::prefetch_ahead(d, pos, [64, 128, total as usize - 4]);
         let Some(block) = d.get(pos..pos + total as usize) else {
-            let left = self.len.saturating_sub(at);
+            let left = self.cur.len.saturating_sub(at);
             if total as usize > left {
                 return Err(CaptureError::Truncated {
                     offset: at as u64,
@@ -525,7 +453,8 @@ impl<'a> PcapngReader<'a> {
                     have: left as u64,
                 });
             }
-            return Ok(self.wait(total as usize));
+            self.cur.wait(total as usize);
+            return Ok(None);
         };
         if shb {
             self.big_endian = be;
@@ -540,7 +469,7 @@ impl<'a> PcapngReader<'a> {
                 detail: format!("trailing length does not match leading length {total}"),
             });
         }
-        self.pos = pos + total as usize;
+        self.cur.pos = pos + total as usize;
         let body = &block[8..total as usize - 4];
         let corrupt = |detail: String| CaptureError::Corrupt {
             offset: at as u64,
@@ -631,14 +560,6 @@ impl<'a> PcapngReader<'a> {
 }
 
 impl PcapngReader<'_> {
-    /// Stops at the end of the window, asking for `need` bytes from the current block on.
-    #[cold]
-    fn wait(&mut self, need: usize) -> Option<Record<'static>> {
-        self.need = need;
-        self.done = true;
-        None
-    }
-
     /// The damage of a file that ends `tail.len()` (1 to 11) bytes into the block at `at`, as
     /// `next_block` would find it reading the type, the section's byte-order magic and the
     /// length in that order.
@@ -838,7 +759,7 @@ mod tests {
                         );
                         if let Some(rec) = rec {
                             assert_eq!(rec.data.len(), caplen as usize);
-                            assert_eq!(r.pos, pos + total as usize);
+                            assert_eq!(r.cur.pos, pos + total as usize);
                         }
                     }
                 }
