@@ -35,10 +35,10 @@ pub type Peek<'p> = &'p dyn Fn(usize, &mut [u8]) -> usize;
 
 /// Splits `reader`'s remaining records into up to `parts` shards; `None` when the file is too
 /// small or no boundary was found. Records under `mapped_below` bytes are read in place, at
-/// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record density samples are read through `peek` when
-/// there is one, rather than from `data`: where `data` maps a file whose page cache holds
-/// 2 MiB folios, Linux maps each touched folio whole, and 32 samples made 64 MiB of the
-/// process's memory (measured on Linux 6.18); a read copies 64 KiB each.
+/// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record
+/// density samples are read through `peek` when there is one, rather than from `data`: where
+/// `data` maps a file whose page cache holds large folios, Linux maps each touched folio
+/// whole, so a few samples would map megabytes; a read copies 64 KiB each.
 pub fn split<'a>(
     reader: &Reader<'a>,
     data: &'a [u8],
@@ -188,16 +188,12 @@ fn work_per_byte(density: f64, mapped_below: usize) -> f64 {
 }
 
 /// Points that cut `first..len` into `parts` of equal estimated work. A pass costs per byte
-/// (the copy or the map, the walk) and per record (decoding, the flow table). On the
-/// development VM, one-thread passes over the bench's captures take about 0.116 ns a byte
-/// where windows are copied (records of `mapped_below` bytes and more),
-/// 0.03 ns where they are walked in the map, and 31 ns a record: a record weighs
-/// [`RECORD_COST`] bytes of a copied window, and a mapped byte [`MAPPED_BYTE`] of one. Records
-/// per byte come from `density` at [`SAMPLES`] evenly spaced points, each standing for the
-/// stretch up to the next (the mean of the others where it has none). Cut into equal bytes,
-/// a capture of 700 k realistic packets then 5 M small ones had shards of 88 and 220 ms (-j2
-/// gained 1.33x over -j1); cut by work at one byte cost for both kinds of window, 160 and
-/// 133 ms; now ~150 and ~145.
+/// (the copy or the map, the walk) and per record (decoding, the flow table): as measured on
+/// the development VM, a record weighs [`RECORD_COST`] bytes of a copied window, and a mapped
+/// byte [`MAPPED_BYTE`] of one (see docs/performance.md). Records per byte come from `density`
+/// at [`SAMPLES`] evenly spaced points, each standing for the stretch up to the next (the mean
+/// of the others where it has none). Cut into equal bytes instead, a capture whose halves hold
+/// records of very different sizes gave shards of very different times.
 fn balanced_targets(
     first: usize,
     len: usize,

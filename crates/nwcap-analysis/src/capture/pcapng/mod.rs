@@ -158,7 +158,7 @@ impl<'a> PcapngReader<'a> {
 
     /// [`pull`](Self::pull) for a reader that is not [done](Self::is_done). Every `None`
     /// leaves it done, so a loop that stops at the first `None` calls this without testing
-    /// `done` for every block (3 of ~470 instructions a packet).
+    /// `done` for every block.
     #[inline(always)]
     pub fn pull_live(&mut self) -> Option<Record<'a>> {
         debug_assert!(!self.cur.done);
@@ -250,8 +250,7 @@ impl<'a> PcapngReader<'a> {
     /// block it would have to return (a Simple or obsolete Packet Block, or a timestamp
     /// beyond the shape's bound), and leaves the section to the general walk until the next
     /// interface block. Were a record returned from here too, the two records would meet in
-    /// memory, stored and loaded again for every packet: 32 instructions a packet more on
-    /// small.pcapng.
+    /// memory, stored and loaded again for every packet.
     #[cold]
     #[inline(never)]
     fn step_over(&mut self, shape: Shape) -> bool {
