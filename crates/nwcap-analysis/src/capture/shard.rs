@@ -33,6 +33,9 @@ pub const MIN_SHARD: usize = 256 << 10;
 /// Reads up to `buf.len()` bytes of the file at an offset into `buf`; returns how many.
 pub type Peek<'p> = &'p dyn Fn(usize, &mut [u8]) -> usize;
 
+/// Finds a record boundary in up to `scan` bytes of `d` from `at`: `find(d, at, scan)`.
+type Find<'f> = &'f dyn Fn(&[u8], usize, usize) -> Option<usize>;
+
 /// Splits `reader`'s remaining records into up to `parts` shards; `None` when the file is too
 /// small or no boundary was found. Records under `mapped_below` bytes are read in place, at
 /// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record
@@ -62,30 +65,28 @@ pub fn split<'a>(
             None => take(data.get(at..data.len().min(at + SAMPLE_SCAN))?),
         }
     };
+    // Shard starts from `first` on (see `boundaries`), by the format's `find` and `walk`.
+    let cut = |first: usize, find: Find<'_>, walk: &dyn Fn(&[u8], usize) -> Walk| {
+        let density = |at| sampled(at, &|d| walk(d, find(d, 0, d.len())?).density());
+        boundaries(
+            first,
+            data.len(),
+            parts,
+            |at| find(data, at, SCAN),
+            density,
+            mapped_below,
+        )
+    };
     match reader {
         Reader::Pcap(r) => {
             let first_sec = u32_at(data, 24, r.big_endian())?;
             let find = |d: &[u8], at: usize, scan: usize| {
                 (at..d.len().min(at + scan)).find(|&c| pcap_chain(r, d, c, first_sec))
             };
-            let density = |at| {
-                sampled(at, &|d| {
-                    pcap_walk(r, d, find(d, 0, d.len())?, SAMPLE_RECORDS, first_sec).density()
-                })
-            };
-            let starts = boundaries(
-                r.position(),
-                data.len(),
-                parts,
-                |at| find(data, at, SCAN),
-                density,
-                mapped_below,
-            )?;
-            Some(
-                shard_ranges(&starts)
-                    .map(|(s, e)| Reader::Pcap(r.shard(s, e)))
-                    .collect(),
-            )
+            let walk = |d: &[u8], c| pcap_walk(r, d, c, SAMPLE_RECORDS, first_sec);
+            let starts = cut(r.position(), &find, &walk)?;
+            let shards = shard_ranges(&starts).map(|(s, e)| Reader::Pcap(r.shard(s, e)));
+            Some(shards.collect())
         }
         Reader::Pcapng(r) => {
             let mut head = r.clone();
@@ -99,24 +100,10 @@ pub fn split<'a>(
                     .step_by(4)
                     .find(|&c| pcapng_chain(d, c, be))
             };
-            let density = |at| {
-                sampled(at, &|d| {
-                    pcapng_walk(d, find(d, 0, d.len())?, be, SAMPLE_RECORDS).density()
-                })
-            };
-            let starts = boundaries(
-                head.position(),
-                data.len(),
-                parts,
-                |at| find(data, at, SCAN),
-                density,
-                mapped_below,
-            )?;
-            Some(
-                shard_ranges(&starts)
-                    .map(|(s, e)| Reader::Pcapng(head.shard(s, e)))
-                    .collect(),
-            )
+            let walk = |d: &[u8], c| pcapng_walk(d, c, be, SAMPLE_RECORDS);
+            let starts = cut(head.position(), &find, &walk)?;
+            let shards = shard_ranges(&starts).map(|(s, e)| Reader::Pcapng(head.shard(s, e)));
+            Some(shards.collect())
         }
     }
 }
