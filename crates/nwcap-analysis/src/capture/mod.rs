@@ -8,6 +8,10 @@
 //! that runs past the window but not past the file is not damage: the reader stops and says
 //! how many bytes it needs ([`Reader::need`]), and a window-fed walk yields exactly the
 //! records and error of a whole-file walk. Decoding the packet bytes is `decode`'s job.
+//!
+//! A file per format or concern: `pcap`, `pcapng` (a file per block kind), `cursor` (the
+//! window state both readers embed), `linktype` (the table of link types), `shard` (cutting a
+//! file for parallel passes) and `write` (records back out as a capture).
 
 mod bytes;
 mod cursor;
