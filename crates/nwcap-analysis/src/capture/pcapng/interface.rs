@@ -1,13 +1,14 @@
 //! Interface Description Blocks: the link type, snap length and timestamp unit of the packets
 //! of each interface, and the conversion of their timestamp ticks to nanoseconds.
 //!
-//! This file owns [`Interface`], what one block describes, and [`Uniform`], what the section's
-//! interfaces share for the shaped walk. It never walks blocks or keeps the section's list of
-//! interfaces: the reader does.
+//! This file owns [`Interface`], what one block describes (its options read here), and
+//! [`Uniform`], what the section's interfaces share for the shaped walk. It never walks blocks
+//! or keeps the section's list of interfaces: the reader does, and reads a block's link type
+//! and snap length in line in its walk.
 
 #[cfg(doc)]
 use super::Shape;
-use crate::capture::bytes::{u16_at, u32_at, u64_at};
+use crate::capture::bytes::{u16_at, u64_at};
 
 pub(super) const IDB: u32 = 0x0000_0001;
 
@@ -28,7 +29,7 @@ pub(super) struct Interface {
 
 impl Interface {
     /// An interface with the default resolution (microseconds) and no offset.
-    fn new(linktype: u16, snaplen: u32) -> Self {
+    pub(super) fn new(linktype: u16, snaplen: u32) -> Self {
         Interface {
             linktype,
             snaplen,
@@ -46,7 +47,7 @@ impl Interface {
     /// tests of the interface's fields. Each bound keeps the result below the general path's
     /// clamp (`i64::MAX - 1`): the same results. (A bound of `i64::MAX / 1000` for both sent
     /// every nanosecond timestamp after 1970-04-17, all of them, the slow way.)
-    fn settled(mut self) -> Self {
+    pub(super) fn settled(mut self) -> Self {
         (self.fast_below, self.scale) = match (self.tsresol, self.tsoffset) {
             (9, 0) => (i64::MAX as u64, 1),
             (6, 0) => ((i64::MAX / 1000) as u64 + 1, 1000),
@@ -64,18 +65,6 @@ impl Interface {
             ticks_to_ns(ticks, self.tsresol, self.tsoffset)
         }
     }
-}
-
-/// The interface an Interface Description Block's body describes, its timestamp shortcut
-/// settled; `None` when the body is too short to hold the link type and snap length.
-#[inline(always)]
-pub(super) fn read(body: &[u8], be: bool) -> Option<Interface> {
-    let (Some(linktype), Some(snaplen)) = (u16_at(body, 0, be), u32_at(body, 4, be)) else {
-        return None;
-    };
-    let mut iface = Interface::new(linktype, snaplen);
-    parse_idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
-    Some(iface.settled())
 }
 
 /// The interfaces of the current section, when they are alike (see [`Shape`]).
@@ -106,7 +95,9 @@ impl Uniform {
     }
 }
 
-fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
+/// Reads the options of an Interface Description Block that nwcap uses (if_tsresol and
+/// if_tsoffset) into `iface`, up to the end of the options or the first malformed one.
+pub(super) fn parse_idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
     while let (Some(code), Some(len)) = (u16_at(opts, 0, be), u16_at(opts, 2, be)) {
         let len = len as usize;
         let Some(val) = opts.get(4..4 + len) else {

@@ -3,11 +3,12 @@
 //! Simple and obsolete Packet Blocks. Other blocks are skipped and counted.
 //!
 //! This file owns the reader: its walk from block to block (each block's framing, its length
-//! checks and the damage they word, the general reading of packet blocks' bodies), the shaped
+//! checks and the damage they word, the general reading of every block's fields), the shaped
 //! walk of a section's Enhanced Packet Blocks, and its windows, through `capture::cursor`.
-//! Each block kind has a file of its own: `section` (byte order), `interface` (link type,
-//! snap length, timestamps) and `packet` (the Enhanced Packet Block's straight path). Nothing
-//! here copies a packet or does I/O.
+//! Each block kind has a file of its own for its types, constants and the reading it does
+//! alone: `section` (byte order), `interface` (options, timestamp conversion, what the
+//! interfaces share) and `packet` (the Enhanced Packet Block's straight path). Nothing here
+//! copies a packet or does I/O.
 //!
 //! A block can be up to `MAX_BLOCK` (128 MiB), so a window-fed reader may ask for a window
 //! larger than the usual one.
@@ -19,7 +20,7 @@ mod section;
 use self::interface::{Interface, Uniform, IDB};
 use self::packet::{epb_lengths_sound, EPB, OBSOLETE_PB, SPB};
 use self::section::SHB;
-use super::bytes::{u32_at, u32s};
+use super::bytes::{u16_at, u32_at, u32s};
 use super::cursor::{windowed_reader, Cursor};
 use super::{CaptureError, FileInfo, Record};
 
@@ -280,7 +281,9 @@ impl<'a> PcapngReader<'a> {
 
     /// Reads one block; `Ok(Some)` for a packet, `Ok(None)` for anything else. When the block
     /// is not all in the window it changes nothing but `need`, so that the same block is read
-    /// again, whole, from the next window.
+    /// again, whole, from the next window. Every block kind's fields are read here in line:
+    /// moved out to the kind's file, even inlined, they changed the register allocation of the
+    /// whole pass, whose loops for both formats are one function (see docs/moved/capture.md).
     #[inline(always)]
     fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
         let d = self.cur.data;
@@ -311,7 +314,18 @@ impl<'a> PcapngReader<'a> {
         let btype_le = le(0);
         let shb = btype_le == SHB;
         let be = if shb {
-            section::big_endian(le(8), at)?
+            // The byte order of everything up to the next SHB comes from this magic.
+            match le(8) {
+                section::BYTE_ORDER_MAGIC => false,
+                m if m.swap_bytes() == section::BYTE_ORDER_MAGIC => true,
+                m => {
+                    return Err(CaptureError::Corrupt {
+                        offset: at as u64 + 8,
+                        what: "pcapng section header",
+                        detail: format!("byte-order magic {m:#010x}"),
+                    })
+                }
+            }
         } else {
             self.big_endian
         };
@@ -362,15 +376,19 @@ impl<'a> PcapngReader<'a> {
                 Ok(None)
             }
             IDB => {
-                let Some(iface) = interface::read(body, be) else {
+                let (Some(linktype), Some(snaplen)) = (u16_at(body, 0, be), u32_at(body, 4, be))
+                else {
                     return Err(corrupt(format!("body of {} bytes", body.len())));
                 };
+                let mut iface = Interface::new(linktype, snaplen);
+                interface::parse_idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
+                let iface = iface.settled();
                 let first = self.interfaces.first().unwrap_or(&iface);
                 self.uniform = self.uniform.with(first, &iface, self.interfaces.len() + 1);
                 self.interfaces.push(iface);
                 self.saw_layout_block = true;
                 self.info.interfaces += 1;
-                self.info.snaplen = self.info.snaplen.max(iface.snaplen);
+                self.info.snaplen = self.info.snaplen.max(snaplen);
                 Ok(None)
             }
             EPB | OBSOLETE_PB => {

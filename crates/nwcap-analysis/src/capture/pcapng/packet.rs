@@ -5,8 +5,7 @@
 //! [`Record`] that borrows the packet bytes, and its one-comparison length test. It never
 //! changes the section's state (byte order, interfaces), never words damage and never copies
 //! a packet. The general reading of all three bodies, for every block the straight path
-//! leaves, stays in the walk (`PcapngReader::next_block`): pulled out into functions here, it
-//! changed how the compiler laid out the whole pass, the pcap loops included.
+//! leaves, stays in the walk (`PcapngReader::next_block`): see there why.
 
 use super::{PcapngReader, MAX_BLOCK};
 use crate::capture::bytes::{u32_at, u32s};
