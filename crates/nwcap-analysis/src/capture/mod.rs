@@ -8,8 +8,14 @@
 //! that runs past the window but not past the file is not damage: the reader stops and says
 //! how many bytes it needs ([`Reader::need`]), and a window-fed walk yields exactly the
 //! records and error of a whole-file walk. Decoding the packet bytes is `decode`'s job.
+//!
+//! A file per format or concern: `pcap`, `pcapng` (a file per block kind), `cursor` (the
+//! window state both readers embed), `linktype` (the table of link types), `shard` (cutting a
+//! file for parallel passes) and `write` (records back out as a capture).
 
 mod bytes;
+mod cursor;
+pub mod linktype;
 pub mod pcap;
 pub mod pcapng;
 pub mod shard;
@@ -22,14 +28,10 @@ const PREFETCH_AHEAD: usize = 4 << 10;
 
 /// Starts loading the stream [`PREFETCH_AHEAD`] bytes past the record at `pos`: the line
 /// there and the lines `more` bytes past it. Records tile the stream, so each record asking
-/// for the lines of its own length, that far ahead, asks for every line the walk reads; a
-/// record's last line is also the next one's first, which asks for it anyway. Walking a
-/// memory-mapped file or a whole-file buffer, every line comes cold from memory, and one hint
-/// per record (as before) left a third of small records' lines to the hardware prefetcher:
-/// 10 M small pcap packets (106 bytes a record: two hints) took 0.68 s through the map with one
-/// hint and 0.47 s with two. pcapng blocks (~126 bytes, and the walk reads their trailing
-/// length) took 0.57 s with two hints, 0.55 s with the trailing length's line too, and 0.50 s
-/// with every line up to 192 bytes. In an L2-hot window the hints cost next to nothing.
+/// for the lines of its own length asks for every line the walk reads: walking a map or a
+/// whole-file buffer, every line comes cold from memory, and the hardware prefetcher alone
+/// leaves small records' lines late (see docs/performance.md). In an L2-hot window the hints
+/// cost next to nothing.
 #[inline(always)]
 fn prefetch_ahead<const N: usize>(d: &[u8], pos: usize, more: [usize; N]) {
     let p = d.as_ptr().wrapping_add(pos + PREFETCH_AHEAD);

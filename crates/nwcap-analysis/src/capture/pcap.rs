@@ -5,6 +5,7 @@
 //! may ask for a window larger than the usual one.
 
 use super::bytes::{u32_at, u32s};
+use super::cursor::{windowed_reader, Cursor};
 use super::{CaptureError, FileInfo, Format, Record};
 
 const FILE_HEADER: usize = 24;
@@ -26,15 +27,8 @@ pub struct Shape {
 /// Record walker over a pcap file, or over a window of it (see `capture`'s contract).
 #[derive(Debug, Clone)]
 pub struct PcapReader<'a> {
-    /// The bytes in memory: the whole file, or a window starting at `base`.
-    data: &'a [u8],
-    /// File offset of `data[0]`.
-    base: usize,
-    /// Index in `data` of the next record header.
-    pos: usize,
-    /// Length of the whole file: a record is cut short only if it runs past this, and merely
-    /// not yet read if it runs past the window.
-    len: usize,
+    /// Where the walk stands in the file and in the window it holds.
+    cur: Cursor<'a>,
     big_endian: bool,
     nanos: bool,
     modified: bool,
@@ -45,18 +39,10 @@ pub struct PcapReader<'a> {
     /// Bytes of a record header: 16, or 24 in the modified format.
     header_len: usize,
     linktype: u16,
-    /// Records starting at or after this file offset belong to the next shard.
-    end: usize,
-    /// `end` as an index in `data` (0 when the window starts past it): the walk tests this,
-    /// without adding `base` for every record.
-    stop: usize,
-    done: bool,
-    /// When the walk stopped at the end of the window: how many bytes from `position()` the
-    /// next window must hold (0 = it did not).
-    need: usize,
-    /// The damage that stopped the walk, until [`take_error`](Self::take_error) takes it.
-    error: Option<CaptureError>,
 }
+
+// position, with_len, file_len, need, detach, attach and take_error: see `capture::cursor`.
+windowed_reader!(PcapReader);
 
 impl<'a> PcapReader<'a> {
     /// Reads the 24-byte file header.
@@ -82,10 +68,7 @@ impl<'a> PcapReader<'a> {
         // The upper bits of the link-type field carry FCS information, not the type.
         let linktype = (u32_at(data, 20, be).unwrap_or(0) & 0xffff) as u16;
         Ok(PcapReader {
-            data,
-            base: 0,
-            pos: FILE_HEADER,
-            len: data.len(),
+            cur: Cursor::new(data, FILE_HEADER),
             big_endian,
             nanos,
             modified,
@@ -93,11 +76,6 @@ impl<'a> PcapReader<'a> {
             max_caplen: MAX_SANE_CAPLEN.max(snaplen),
             header_len: if modified { 24 } else { 16 },
             linktype,
-            end: usize::MAX,
-            stop: usize::MAX,
-            done: false,
-            need: 0,
-            error: None,
         })
     }
 
@@ -124,51 +102,11 @@ impl<'a> PcapReader<'a> {
         }
     }
 
-    /// File offset of the next record header.
-    pub fn position(&self) -> usize {
-        self.base + self.pos
-    }
-
-    /// The same reader, for a file of which the bytes it was made from are only the first
-    /// (a capture streamed in: the rest comes window by window) and whose length is `len`.
-    pub fn with_len(mut self, len: usize) -> Self {
-        self.len = len;
-        self
-    }
-
-    /// Length of the whole file.
-    pub fn file_len(&self) -> usize {
-        self.len
-    }
-
-    /// Bytes from [`position`](Self::position) the next window must hold, when the walk
-    /// stopped at the end of this one before the end of the file.
-    pub fn need(&self) -> Option<usize> {
-        (self.need != 0).then_some(self.need)
-    }
-
-    /// The reader's state without its window, to be [attached](Self::attach) to the next.
-    pub fn detach(self) -> PcapReader<'static> {
-        let (done, need) = (self.done, self.need);
-        self.rebase(&[], done, need)
-    }
-
-    /// Goes on in `window`, whose first byte is the file's byte at
-    /// [`position`](Self::position).
-    pub fn attach<'b>(self, window: &'b [u8]) -> PcapReader<'b> {
-        let done = self.done && self.need == 0;
-        self.rebase(window, done, 0)
-    }
-
-    /// The same reader over `data`, which starts at [`position`](Self::position). Spelled out
-    /// field by field: struct update syntax cannot change the lifetime.
-    fn rebase<'b>(self, data: &'b [u8], done: bool, need: usize) -> PcapReader<'b> {
+    /// This reader with `cur` applied to its cursor, which may change the window's
+    /// lifetime: spelled out field by field, as struct update syntax cannot change it.
+    fn rebase<'b>(self, cur: impl FnOnce(Cursor<'a>) -> Cursor<'b>) -> PcapReader<'b> {
         PcapReader {
-            data,
-            base: self.base + self.pos,
-            stop: self.end.saturating_sub(self.base + self.pos),
-            pos: 0,
-            len: self.len,
+            cur: cur(self.cur),
             big_endian: self.big_endian,
             nanos: self.nanos,
             modified: self.modified,
@@ -176,10 +114,6 @@ impl<'a> PcapReader<'a> {
             max_caplen: self.max_caplen,
             header_len: self.header_len,
             linktype: self.linktype,
-            end: self.end,
-            done,
-            need,
-            error: self.error,
         }
     }
 
@@ -187,9 +121,7 @@ impl<'a> PcapReader<'a> {
     /// boundary (see `capture::shard`) and this reader must hold the whole file.
     pub fn shard(&self, start: usize, end: usize) -> Self {
         let mut r = self.clone();
-        r.pos = start.max(FILE_HEADER);
-        r.end = end;
-        r.stop = end.saturating_sub(r.base);
+        r.cur.shard(start.max(FILE_HEADER), end);
         r
     }
 
@@ -213,18 +145,13 @@ impl<'a> PcapReader<'a> {
         self.header_len
     }
 
-    /// The damage that stopped the walk, once.
-    pub fn take_error(&mut self) -> Option<CaptureError> {
-        self.error.take()
-    }
-
     /// The next record; `None` at the end of the file, of the shard, or of the window (then
     /// [`need`](Self::need) says how much more it needs), or at the damage that ends the walk,
     /// left for [`take_error`](Self::take_error): the record alone stays in registers, where a
     /// `Result` carrying an error would go through memory on every call.
     #[inline(always)]
     pub fn pull(&mut self) -> Option<Record<'a>> {
-        if self.done {
+        if self.cur.done {
             return None;
         }
         self.pull_shaped(self.shape())
@@ -241,23 +168,22 @@ impl<'a> PcapReader<'a> {
 
     /// Whether the walk has stopped: [`pull`](Self::pull) would return `None`.
     pub fn is_done(&self) -> bool {
-        self.done
+        self.cur.done
     }
 
     /// [`pull`](Self::pull) for a reader that is not [done](Self::is_done), whose
     /// [`shape`](Self::shape) is `shape`. A pass that spells the shape out as constants has
     /// this inlined without the tests of byte order, time unit and header length, and of
-    /// `done`, that the general walk makes on every record (the pass's instructions on
-    /// small.pcap fell by 5 %). Every `None` leaves the reader done, so that a loop stopping
-    /// at the first needs no test of its own.
+    /// `done`, that the general walk makes on every record. Every `None` leaves the reader
+    /// done, so that a loop stopping at the first needs no test of its own.
     #[inline(always)]
     pub fn pull_shaped(&mut self, shape: Shape) -> Option<Record<'a>> {
-        debug_assert!(!self.done && shape == self.shape());
-        let d = self.data;
-        let pos = self.pos;
-        let at = self.base + pos;
-        if pos >= self.stop {
-            self.done = true;
+        debug_assert!(!self.cur.done && shape == self.shape());
+        let d = self.cur.data;
+        let pos = self.cur.pos;
+        let at = self.cur.base + pos;
+        if pos >= self.cur.stop {
+            self.cur.done = true;
             return None;
         }
         let hl = shape.header_len;
@@ -274,7 +200,7 @@ impl<'a> PcapReader<'a> {
             return None;
         }
         if caplen > self.max_caplen {
-            self.fail(CaptureError::Corrupt {
+            self.cur.fail(CaptureError::Corrupt {
                 offset: at as u64,
                 what: "pcap record",
                 detail: format!(
@@ -291,7 +217,7 @@ impl<'a> PcapReader<'a> {
             self.short(at, "pcap record", hl + caplen as usize);
             return None;
         };
-        self.pos = pos + hl + data.len();
+        self.cur.pos = pos + hl + data.len();
         let frac_ns = if shape.nanos {
             frac as i64
         } else {
@@ -308,31 +234,24 @@ impl<'a> PcapReader<'a> {
 
     /// `need` bytes at file offset `at` are not all in the window: the clean end when the
     /// file ends at `at`, cut short when it ends before `at + need`, else a stop to wait for a
-    /// window that holds them. Like [`fail`](Self::fail), it returns nothing, and `pull`
-    /// returns `None` itself: a record returned from a call is written through a pointer to
-    /// the caller's record, which then stays in memory for every packet.
+    /// window that holds them. Like [`Cursor::fail`], it returns nothing, and `pull` returns
+    /// `None` itself: a record returned from a call is written through a pointer to the
+    /// caller's record, which then stays in memory for every packet.
     #[cold]
     fn short(&mut self, at: usize, what: &'static str, need: usize) {
-        let left = self.len.saturating_sub(at);
+        let left = self.cur.len.saturating_sub(at);
         if left == 0 {
-            self.done = true;
+            self.cur.done = true;
             return;
         }
         if left < need {
-            return self.fail(CaptureError::Truncated {
+            return self.cur.fail(CaptureError::Truncated {
                 offset: at as u64,
                 what,
                 need: need as u64,
                 have: left as u64,
             });
         }
-        self.need = need;
-        self.done = true;
-    }
-
-    #[cold]
-    fn fail(&mut self, e: CaptureError) {
-        self.done = true;
-        self.error = Some(e);
+        self.cur.wait(need);
     }
 }

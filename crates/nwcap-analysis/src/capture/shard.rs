@@ -33,12 +33,15 @@ pub const MIN_SHARD: usize = 256 << 10;
 /// Reads up to `buf.len()` bytes of the file at an offset into `buf`; returns how many.
 pub type Peek<'p> = &'p dyn Fn(usize, &mut [u8]) -> usize;
 
+/// Finds a record boundary in up to `scan` bytes of `d` from `at`: `find(d, at, scan)`.
+type Find<'f> = &'f dyn Fn(&[u8], usize, usize) -> Option<usize>;
+
 /// Splits `reader`'s remaining records into up to `parts` shards; `None` when the file is too
 /// small or no boundary was found. Records under `mapped_below` bytes are read in place, at
-/// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record density samples are read through `peek` when
-/// there is one, rather than from `data`: where `data` maps a file whose page cache holds
-/// 2 MiB folios, Linux maps each touched folio whole, and 32 samples made 64 MiB of the
-/// process's memory (measured on Linux 6.18); a read copies 64 KiB each.
+/// less work per byte (the reading's choice, see `source::window::MAP_BELOW`). The record
+/// density samples are read through `peek` when there is one, rather than from `data`: where
+/// `data` maps a file whose page cache holds large folios, Linux maps each touched folio
+/// whole, so a few samples would map megabytes; a read copies 64 KiB each.
 pub fn split<'a>(
     reader: &Reader<'a>,
     data: &'a [u8],
@@ -62,30 +65,28 @@ pub fn split<'a>(
             None => take(data.get(at..data.len().min(at + SAMPLE_SCAN))?),
         }
     };
+    // Shard starts from `first` on (see `boundaries`), by the format's `find` and `walk`.
+    let cut = |first: usize, find: Find<'_>, walk: &dyn Fn(&[u8], usize) -> Walk| {
+        let density = |at| sampled(at, &|d| walk(d, find(d, 0, d.len())?).density());
+        boundaries(
+            first,
+            data.len(),
+            parts,
+            |at| find(data, at, SCAN),
+            density,
+            mapped_below,
+        )
+    };
     match reader {
         Reader::Pcap(r) => {
             let first_sec = u32_at(data, 24, r.big_endian())?;
             let find = |d: &[u8], at: usize, scan: usize| {
                 (at..d.len().min(at + scan)).find(|&c| pcap_chain(r, d, c, first_sec))
             };
-            let density = |at| {
-                sampled(at, &|d| {
-                    pcap_walk(r, d, find(d, 0, d.len())?, SAMPLE_RECORDS, first_sec).density()
-                })
-            };
-            let starts = boundaries(
-                r.position(),
-                data.len(),
-                parts,
-                |at| find(data, at, SCAN),
-                density,
-                mapped_below,
-            )?;
-            Some(
-                shard_ranges(&starts)
-                    .map(|(s, e)| Reader::Pcap(r.shard(s, e)))
-                    .collect(),
-            )
+            let walk = |d: &[u8], c| pcap_walk(r, d, c, SAMPLE_RECORDS, first_sec);
+            let starts = cut(r.position(), &find, &walk)?;
+            let shards = shard_ranges(&starts).map(|(s, e)| Reader::Pcap(r.shard(s, e)));
+            Some(shards.collect())
         }
         Reader::Pcapng(r) => {
             let mut head = r.clone();
@@ -99,24 +100,10 @@ pub fn split<'a>(
                     .step_by(4)
                     .find(|&c| pcapng_chain(d, c, be))
             };
-            let density = |at| {
-                sampled(at, &|d| {
-                    pcapng_walk(d, find(d, 0, d.len())?, be, SAMPLE_RECORDS).density()
-                })
-            };
-            let starts = boundaries(
-                head.position(),
-                data.len(),
-                parts,
-                |at| find(data, at, SCAN),
-                density,
-                mapped_below,
-            )?;
-            Some(
-                shard_ranges(&starts)
-                    .map(|(s, e)| Reader::Pcapng(head.shard(s, e)))
-                    .collect(),
-            )
+            let walk = |d: &[u8], c| pcapng_walk(d, c, be, SAMPLE_RECORDS);
+            let starts = cut(head.position(), &find, &walk)?;
+            let shards = shard_ranges(&starts).map(|(s, e)| Reader::Pcapng(head.shard(s, e)));
+            Some(shards.collect())
         }
     }
 }
@@ -188,16 +175,12 @@ fn work_per_byte(density: f64, mapped_below: usize) -> f64 {
 }
 
 /// Points that cut `first..len` into `parts` of equal estimated work. A pass costs per byte
-/// (the copy or the map, the walk) and per record (decoding, the flow table). On the
-/// development VM, one-thread passes over the bench's captures take about 0.116 ns a byte
-/// where windows are copied (records of `mapped_below` bytes and more),
-/// 0.03 ns where they are walked in the map, and 31 ns a record: a record weighs
-/// [`RECORD_COST`] bytes of a copied window, and a mapped byte [`MAPPED_BYTE`] of one. Records
-/// per byte come from `density` at [`SAMPLES`] evenly spaced points, each standing for the
-/// stretch up to the next (the mean of the others where it has none). Cut into equal bytes,
-/// a capture of 700 k realistic packets then 5 M small ones had shards of 88 and 220 ms (-j2
-/// gained 1.33x over -j1); cut by work at one byte cost for both kinds of window, 160 and
-/// 133 ms; now ~150 and ~145.
+/// (the copy or the map, the walk) and per record (decoding, the flow table): as measured on
+/// the development VM, a record weighs [`RECORD_COST`] bytes of a copied window, and a mapped
+/// byte [`MAPPED_BYTE`] of one (see docs/performance.md). Records per byte come from `density`
+/// at [`SAMPLES`] evenly spaced points, each standing for the stretch up to the next (the mean
+/// of the others where it has none). Cut into equal bytes instead, a capture whose halves hold
+/// records of very different sizes gave shards of very different times.
 fn balanced_targets(
     first: usize,
     len: usize,

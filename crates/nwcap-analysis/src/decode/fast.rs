@@ -8,6 +8,7 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
+use crate::capture::linktype::ETHERNET;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
 /// in memory order (IPv4: the four bytes in the low half of the first word, zeros after),
@@ -30,8 +31,6 @@ pub struct Tuple {
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
 }
-
-const ETHERNET: u16 = 1;
 
 #[inline(always)]
 fn be16(d: &[u8], i: usize) -> Option<u16> {
@@ -184,6 +183,7 @@ impl Decoder {
 
 #[inline(always)]
 fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
+    // Network Watcher writes Ethernet; any other link type is the general decoder's.
     if linktype != ETHERNET {
         return None;
     }
@@ -197,13 +197,12 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
     let et = be16(d, at)?;
     let ip = d.get(at + 2..)?;
     // IPv4 or IPv6, and TCP or UDP, are coin tosses per packet too: a branch on either was
-    // mispredicted for a good part of the packets (~6 M of a 10 M-packet pass's 15 M
-    // mispredictions). So both versions are read by the same instructions, with offsets and
-    // masks from a table row that the ethertype picks; an IPv4 packet shorter than IPv6's
-    // 40-byte header (a 28-byte UDP datagram cut by the snap length) is left to the general
-    // decoder. The rows are read through `black_box` (in `Decoder::new`): LLVM, knowing their
-    // contents, would otherwise compare the ethertype and branch again (as it does for `if`,
-    // `select`, or masks made from a comparison).
+    // mispredicted for a good part of the packets. So both versions are read by the same
+    // instructions, with offsets and masks from a table row that the ethertype picks; an IPv4
+    // packet shorter than IPv6's 40-byte header (a 28-byte UDP datagram cut by the snap length)
+    // is left to the general decoder. The rows are read through `black_box` (in
+    // `Decoder::new`): LLVM, knowing their contents, would otherwise compare the ethertype and
+    // branch again (as it does for `if`, `select`, or masks made from a comparison).
     let h: &[u8; 40] = ip.get(..40)?.try_into().ok()?;
     let v = &tables.versions[usize::from(et >> 15)];
     let field = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);

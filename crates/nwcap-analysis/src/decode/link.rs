@@ -1,7 +1,13 @@
 //! Link layers: Ethernet (802.1Q/802.1ad VLAN, QinQ, MPLS, PPPoE session), Linux cooked
 //! SLL and SLL2, raw IP, BSD loopback (NULL/LOOP). Finds where the IP header starts.
+//!
+//! Which link types this reads is `capture::linktype`'s table: a test holds the dispatch
+//! below to it, both ways.
 
 use super::NonIp;
+use crate::capture::linktype::{
+    DLT_RAW, DLT_RAW_OPENBSD, ETHERNET, IPV4, IPV6, LINUX_SLL, LINUX_SLL2, LOOP, NULL, RAW,
+};
 
 /// Which IP version the link layer announced (or `Any` when the first nibble decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,21 +26,6 @@ const ETH_MPLS: u16 = 0x8847;
 const ETH_MPLS_MC: u16 = 0x8848;
 const ETH_PPPOE: u16 = 0x8864;
 
-/// Human name of a link type.
-pub fn linktype_name(lt: u16) -> String {
-    match lt {
-        0 => "NULL (BSD loopback)".into(),
-        1 => "Ethernet".into(),
-        101 => "raw IP".into(),
-        108 => "LOOP (OpenBSD loopback)".into(),
-        113 => "Linux cooked (SLL)".into(),
-        228 => "raw IPv4".into(),
-        229 => "raw IPv6".into(),
-        276 => "Linux cooked v2 (SLL2)".into(),
-        n => format!("link type {n} (unsupported)"),
-    }
-}
-
 #[inline]
 fn be16(d: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*d.get(off)?, *d.get(off + 1)?]))
@@ -44,25 +35,25 @@ fn be16(d: &[u8], off: usize) -> Option<u16> {
 #[inline]
 pub(super) fn network_layer(linktype: u16, d: &[u8]) -> Result<(L3, &[u8]), NonIp> {
     match linktype {
-        1 => {
+        ETHERNET => {
             let et = be16(d, 12).ok_or(NonIp::TruncatedLink)?;
             ethertype(et, &d[14..])
         }
-        113 => {
+        LINUX_SLL => {
             let et = be16(d, 14).ok_or(NonIp::TruncatedLink)?;
             ethertype(et, d.get(16..).ok_or(NonIp::TruncatedLink)?)
         }
-        276 => {
+        LINUX_SLL2 => {
             let et = be16(d, 0).ok_or(NonIp::TruncatedLink)?;
             ethertype(et, d.get(20..).ok_or(NonIp::TruncatedLink)?)
         }
-        0 | 108 => {
+        NULL | LOOP => {
             let fam: [u8; 4] = d
                 .get(..4)
                 .and_then(|b| b.try_into().ok())
                 .ok_or(NonIp::TruncatedLink)?;
             // NULL stores the family in the capturing host's byte order, LOOP in network order.
-            let fam = if linktype == 108 {
+            let fam = if linktype == LOOP {
                 u32::from_be_bytes(fam)
             } else if u32::from_le_bytes(fam) < 256 {
                 u32::from_le_bytes(fam)
@@ -75,9 +66,9 @@ pub(super) fn network_layer(linktype: u16, d: &[u8]) -> Result<(L3, &[u8]), NonI
                 _ => Err(NonIp::OtherProtocol),
             }
         }
-        101 | 12 | 14 => Ok((L3::Any, d)),
-        228 => Ok((L3::V4, d)),
-        229 => Ok((L3::V6, d)),
+        RAW | DLT_RAW | DLT_RAW_OPENBSD => Ok((L3::Any, d)),
+        IPV4 => Ok((L3::V4, d)),
+        IPV6 => Ok((L3::V6, d)),
         _ => Err(NonIp::UnsupportedLinkType),
     }
 }
@@ -120,6 +111,96 @@ fn ethertype(mut et: u16, mut d: &[u8]) -> Result<(L3, &[u8]), NonIp> {
                 };
             }
             _ => return Err(NonIp::OtherProtocol),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_layer;
+    use crate::capture::linktype::{self, TABLE};
+    use crate::decode::{decode, Addr, Decoded, NonIp};
+
+    /// A UDP datagram from port 1234 to 53 in a 20-byte IPv4 header, 10.0.0.1 to 10.0.0.2.
+    const V4: [u8; 28] = [
+        0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x04, 0xd2, 0, 53, 0,
+        8, 0, 0,
+    ];
+
+    /// The same datagram in an IPv6 header, fd00::1 to fd00::2.
+    fn v6() -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0, 0, 8, 17, 64];
+        for last in [1, 2] {
+            p.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]);
+        }
+        p.extend_from_slice(&[0x04, 0xd2, 0, 53, 0, 8, 0, 0]);
+        p
+    }
+
+    /// `ip` behind the link-layer header of `lt`, `None` when `lt` cannot carry its version.
+    /// Every link type the table marks decoded needs a frame here.
+    fn frame(lt: u16, ip: &[u8]) -> Option<Vec<u8>> {
+        let v6 = ip[0] >> 4 == 6;
+        let ethertype: [u8; 2] = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
+        let head: Vec<u8> = match lt {
+            linktype::NULL => vec![if v6 { 30 } else { 2 }, 0, 0, 0],
+            linktype::LOOP => vec![0, 0, 0, if v6 { 24 } else { 2 }],
+            linktype::ETHERNET => [&[0x02; 12][..], &ethertype].concat(),
+            linktype::LINUX_SLL => [&[0; 14][..], &ethertype].concat(),
+            linktype::LINUX_SLL2 => [&ethertype[..], &[0; 18]].concat(),
+            linktype::RAW | linktype::DLT_RAW | linktype::DLT_RAW_OPENBSD => vec![],
+            linktype::IPV4 if !v6 => vec![],
+            linktype::IPV6 if v6 => vec![],
+            linktype::IPV4 | linktype::IPV6 => return None,
+            _ => panic!("no test frame for link type {lt}: add one"),
+        };
+        Some([&head[..], ip].concat())
+    }
+
+    /// The decoder decodes exactly the link types the table marks decoded: each of those
+    /// yields a minimal IPv4 or IPv6 datagram's fields, and every other number, of all
+    /// 65 536, is refused as an unsupported link type.
+    #[test]
+    fn decodes_exactly_the_table_s_decoded_link_types() {
+        let v6 = v6();
+        for e in TABLE.iter().filter(|e| e.decoded) {
+            let mut any = false;
+            for ip in [&V4[..], &v6] {
+                let Some(f) = frame(e.number, ip) else {
+                    continue;
+                };
+                any = true;
+                let Decoded::Ip(p) = decode(e.number, &f) else {
+                    panic!(
+                        "link type {} ({}): {:?}",
+                        e.number,
+                        e.name,
+                        decode(e.number, &f)
+                    );
+                };
+                let (src, dst) = if ip[0] >> 4 == 6 {
+                    let a = |last| {
+                        let mut b = [0; 16];
+                        (b[0], b[15]) = (0xfd, last);
+                        Addr::v6(b)
+                    };
+                    (a(1), a(2))
+                } else {
+                    (Addr::v4([10, 0, 0, 1]), Addr::v4([10, 0, 0, 2]))
+                };
+                assert_eq!(
+                    (p.src, p.dst, p.proto, p.ports),
+                    (src, dst, 17, Some((1234, 53))),
+                    "link type {}",
+                    e.number
+                );
+            }
+            assert!(any, "link type {} decodes no test frame", e.number);
+        }
+        let frame = [0u8; 64];
+        for lt in 0..=u16::MAX {
+            let refused = network_layer(lt, &frame) == Err(NonIp::UnsupportedLinkType);
+            assert_eq!(refused, !linktype::decoded(lt), "link type {lt}");
         }
     }
 }

@@ -12,7 +12,8 @@ mod ip;
 mod link;
 mod transport;
 
-pub use link::linktype_name;
+/// The report's name of a link type; `capture::linktype` holds the table.
+pub use crate::capture::linktype::name as linktype_name;
 
 /// An IP address in 16 bytes (IPv4 in the first four) plus its family, cheap to hash and copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -131,7 +132,7 @@ pub struct IpPacket {
 /// Why a packet yielded no IP header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NonIp {
-    /// The link type is not one nwcap decodes.
+    /// The link type is not one nwcap decodes (see `capture::linktype`).
     UnsupportedLinkType,
     /// The link-layer header is cut short.
     TruncatedLink,
