@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{run_parallel, Analyzer, FileCounters};
+use crate::capture::linktype;
 use crate::capture::{Format, Reader};
-use crate::decode::linktype_name;
 use crate::source::Input;
 
 /// How far an input could be read.
@@ -124,7 +124,7 @@ pub fn read_input(
         facts.warnings.push("the capture holds no packets".into());
     }
     for (lt, n) in facts.counters.linktypes() {
-        if linktype_name(lt).ends_with("(unsupported)") {
+        if !linktype::decoded(lt) {
             facts.warnings.push(format!(
                 "{n} packets of unsupported link type {lt} counted but not decoded"
             ));
