@@ -17,7 +17,7 @@ use crate::capture::Reader;
 
 /// Bytes read per window: about a core's L2, where the copied window stays while it is
 /// walked. Why copy rather than map, and how the size was chosen: docs/performance.md
-/// ("Reading: copy or map").
+/// ("Figures behind the code's choices").
 pub const WINDOW: usize = 1 << 20;
 
 /// Positioned reads, as `pread(2)`: files in production, byte slices in tests.

@@ -283,7 +283,7 @@ impl<'a> PcapngReader<'a> {
     /// is not all in the window it changes nothing but `need`, so that the same block is read
     /// again, whole, from the next window. Every block kind's fields are read here in line:
     /// moved out to the kind's file, even inlined, they changed the register allocation of the
-    /// whole pass, whose loops for both formats are one function (see docs/moved/capture.md).
+    /// whole pass, whose loops for both formats are one function (see docs/performance.md).
     #[inline(always)]
     fn next_block(&mut self) -> Result<Option<Record<'a>>, CaptureError> {
         let d = self.cur.data;
