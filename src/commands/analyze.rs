@@ -194,8 +194,17 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let report = report::build(&analyzer, &selection, &files, args.top, threads);
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
-    let written =
-        report::write(&report, format, args.top, threads, &mut out).and_then(|_| out.flush());
+    let written = report::write(
+        &report,
+        format,
+        &report::WriteOptions {
+            top: args.top,
+            threads,
+            width: terminal_width(),
+        },
+        &mut out,
+    )
+    .and_then(|_| out.flush());
     match written {
         // `nwcap analyze x.cap | head` is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -300,6 +309,30 @@ impl Remote {
             .detail(&format!("fetched {url} ({} bytes)", props.size));
         Ok((facts, kept))
     }
+}
+
+/// The width the table must fit: `COLUMNS` when set, else the terminal's when standard output
+/// is one; `None` (no limit) for a pipe or a file.
+fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+    {
+        return Some(n).filter(|&n| n > 0);
+    }
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ fills the `winsize` it is given and nothing else.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+        if ok && ws.ws_col > 0 {
+            return Some(usize::from(ws.ws_col));
+        }
+    }
+    None
 }
 
 /// Where the report goes: standard output. Flow rows come in chunks of megabytes, and the

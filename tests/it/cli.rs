@@ -78,7 +78,7 @@ fn find_flow<'a>(j: &'a Value, remote_ip: &str) -> &'a Value {
 fn report_figures_match_hand_computation() {
     let dir = tempfile::tempdir().unwrap();
     let j = analyze_json(&mix_file(dir.path()), &[]);
-    assert_eq!(j["schema"], "nwcap.analysis/1");
+    assert_eq!(j["schema"], "nwcap.analysis/2");
     let s = &j["summary"];
     assert_eq!(
         (s["packets"].as_u64(), s["bytes"].as_u64()),
@@ -430,13 +430,15 @@ fn ndjson_csv_and_table() {
     let r = nwcap(&["analyze", &f, "--output", "csv"]);
     let rows: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(rows.len(), 6);
-    assert!(rows[0].starts_with("protocol,local_ip,local_port,remote_ip,remote_port"));
     assert!(
-        rows[1].starts_with("TCP,10.1.0.4,50000,93.184.216.34,443,,5,370,370,3,1162,1162,"),
+        rows[0].starts_with("protocol,protocol_number,local_ip,local_port,remote_ip,remote_port")
+    );
+    assert!(
+        rows[1].starts_with("TCP,6,10.1.0.4,50000,93.184.216.34,443,,5,370,370,3,1162,1162,"),
         "{}",
         rows[1]
     );
-    assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 21), "{rows:?}");
 
     let r = nwcap(&["analyze", &f, "--output", "table"]);
     assert!(r.stdout.contains("10.1.0.4:50000"), "{}", r.stdout);

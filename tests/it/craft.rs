@@ -76,6 +76,12 @@ pub fn icmp_echo(src: &str, dst: &str, reply: bool, id: u16) -> Vec<u8> {
     eth(et, &l3)
 }
 
+/// Ethernet + IP carrying protocol `proto` with `payload` zero bytes (GRE, IGMP, ...).
+pub fn ip_proto(src: &str, dst: &str, proto: u8, payload: usize) -> Vec<u8> {
+    let (et, l3) = ip_packet(src, dst, proto, &vec![0; payload]);
+    eth(et, &l3)
+}
+
 /// An ARP request (non-IP), padded to 60 bytes.
 pub fn arp() -> Vec<u8> {
     let mut f = eth(0x0806, &[0, 1, 8, 0, 6, 4, 0, 1]);

@@ -60,6 +60,19 @@ fn proto_name(v: &Value) -> String {
     }
 }
 
+/// A protocol as `scripts/oracle` names it: `TCP`, `UDP`, `ICMP`, `ICMPv6`, else the number
+/// (nwcap names the others by their IANA keyword, and gives the number beside it).
+fn oracle_name(number: Option<u8>, name: &str) -> String {
+    match number {
+        Some(6) => "TCP".into(),
+        Some(17) => "UDP".into(),
+        Some(1) => "ICMP".into(),
+        Some(58) => "ICMPv6".into(),
+        Some(n) => n.to_string(),
+        None => name.to_string(),
+    }
+}
+
 fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     let name = capture.file_name().unwrap().to_string_lossy().to_string();
     let mut errors = Vec::new();
@@ -132,7 +145,12 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     let mine: BTreeMap<String, (u64, u64)> = r
         .protocols
         .iter()
-        .map(|p| (proto_name(&p.protocol), (p.packets, p.bytes)))
+        .map(|p| {
+            (
+                oracle_name(p.protocol_number, &p.protocol),
+                (p.packets, p.bytes),
+            )
+        })
         .collect();
     let theirs: BTreeMap<String, (u64, u64)> = oracle["protocols"]
         .as_object()
@@ -151,7 +169,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
     for f in r.flows.rows() {
         insert(
             &mut mine,
-            f.protocol.to_string(),
+            oracle_name(Some(f.protocol_number), &f.protocol.to_string()),
             [
                 (
                     (f.local_ip.to_string(), f.local_port.map(u64::from)),

@@ -37,7 +37,12 @@ fn run_pipeline(data: &[u8]) {
         OutputFormat::Csv,
     ] {
         let mut out = Vec::new();
-        nwcap_analysis::report::write(&r, format, 10, 2, &mut out).unwrap();
+        let options = nwcap_analysis::report::WriteOptions {
+            top: 10,
+            threads: 2,
+            width: None,
+        };
+        nwcap_analysis::report::write(&r, format, &options, &mut out).unwrap();
         assert!(format == OutputFormat::Table || out.is_ascii());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::craft::{pcap, tcp, udp, Rec, ACK, SYN};
+use crate::craft::{arp, ip_proto, pcap, tcp, udp, Rec, ACK, SYN};
 use crate::support::{nwcap, nwcap_cmd, run};
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -343,5 +343,155 @@ fn unreachable_hosts_fail_fast_in_one_line() {
             "{case}: took {:?}",
             started.elapsed()
         );
+    }
+}
+
+/// `protocol` is always a string, the IANA keyword or the number as text, with the number
+/// beside it as `protocol_number` (null for non-IP), in JSON, NDJSON and CSV; the table shows
+/// the names.
+#[test]
+fn protocol_is_always_a_name_with_its_number_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // GRE (47) and IGMP (2), 10 payload bytes each: 14 + 20 + 10 = 44 bytes on the wire;
+    // protocol 253 (experimentation: no keyword); a UDP datagram; an ARP request (60 bytes).
+    let recs = [
+        Rec::new(T0, ip_proto("10.1.0.4", "10.0.0.9", 47, 10)),
+        Rec::new(T0 + 1, ip_proto("10.1.0.4", "224.0.0.22", 2, 10)),
+        Rec::new(T0 + 2, ip_proto("10.1.0.4", "10.0.0.9", 253, 10)),
+        Rec::new(T0 + 3, udp("10.1.0.4", 5353, "10.0.0.53", 53, 30)),
+        Rec::new(T0 + 4, arp()),
+    ];
+    let f = dir.path().join("protos.pcap");
+    std::fs::write(&f, pcap(&recs, false, false, 65535)).unwrap();
+    let f = s(&f);
+
+    let j = nwcap(&["analyze", f, "--output", "json"]).ok().json();
+    assert_eq!(j["schema"], "nwcap.analysis/2");
+    let mut flows: Vec<(String, u64)> = j["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let name = x["protocol"].as_str().expect("protocol is a string");
+            (name.to_string(), x["protocol_number"].as_u64().unwrap())
+        })
+        .collect();
+    flows.sort();
+    assert_eq!(
+        flows,
+        [
+            ("253".to_string(), 253),
+            ("GRE".to_string(), 47),
+            ("IGMP".to_string(), 2),
+            ("UDP".to_string(), 17)
+        ]
+    );
+    let protocols: Vec<(String, serde_json::Value, u64)> = j["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["protocol"].as_str().expect("protocol is a string");
+            (
+                name.to_string(),
+                p["protocol_number"].clone(),
+                p["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        protocols.contains(&("GRE".into(), 47.into(), 44)),
+        "{protocols:?}"
+    );
+    assert!(
+        protocols.contains(&("non-IP".into(), serde_json::Value::Null, 60)),
+        "{protocols:?}"
+    );
+
+    let nd = nwcap(&["analyze", f, "--output", "ndjson"])
+        .ok()
+        .stdout
+        .clone();
+    for line in nd.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v["protocol"].is_string() && v["protocol_number"].is_u64(),
+            "{line}"
+        );
+    }
+    let csv = nwcap(&["analyze", f, "--output", "csv"])
+        .ok()
+        .stdout
+        .clone();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("protocol,protocol_number,local_ip,"));
+    let gre = lines.find(|l| l.starts_with("GRE,")).expect("a GRE row");
+    assert!(gre.starts_with("GRE,47,10.1.0.4,"), "{gre}");
+    let table = nwcap(&["analyze", f, "--output", "table"])
+        .ok()
+        .stdout
+        .clone();
+    assert!(table.contains("GRE") && table.contains("IGMP"), "{table}");
+}
+
+/// A filter that matches nothing says so, in the JSON warnings and in the table, instead of
+/// printing empty tables.
+#[test]
+fn no_match_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = capture(dir.path(), "in.pcap");
+    let args = ["analyze", s(&f), "--remote-port", "1"];
+    let j = nwcap(&[&args[..], &["--output", "json"]].concat())
+        .ok()
+        .json();
+    let warnings = j["summary"]["warnings"].to_string();
+    assert!(
+        warnings.contains("no flow matched the filters (2 flows read)"),
+        "{warnings}"
+    );
+    let t = nwcap(&[&args[..], &["--output", "table"]].concat())
+        .ok()
+        .stdout
+        .clone();
+    assert!(
+        t.contains("warning: no flow matched the filters (2 flows read)"),
+        "{t}"
+    );
+    assert!(!t.contains("Top 0 of 0"), "{t}");
+    assert!(!t.contains("PROTO"), "{t}");
+}
+
+/// The table fits the width it is given (`COLUMNS`), has no trailing spaces, and shows bytes
+/// in human units (exact integers stay in JSON and CSV).
+#[test]
+fn the_table_fits_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long IPv6 flow of 100 packets of 1054 bytes (105.4 kB), and a short IPv4 one.
+    let mut recs: Vec<Rec> = (0..100)
+        .map(|i| {
+            let (a, b) = ("2001:db8:1234:5678:9abc:def0:1234:5678", "2001:db8::53");
+            Rec::new(T0 + i, udp(a, 50000, b, 443, 1054 - 62))
+        })
+        .collect();
+    recs.push(Rec::new(
+        T0 + 200,
+        udp("10.1.0.4", 5353, "10.0.0.53", 53, 30),
+    ));
+    let f = dir.path().join("wide.pcap");
+    std::fs::write(&f, pcap(&recs, false, false, 65535)).unwrap();
+    for cols in ["80", "100", "200"] {
+        let r = run(nwcap_cmd()
+            .args(["analyze", s(&f), "--output", "table"])
+            .env("COLUMNS", cols));
+        r.ok();
+        let width: usize = cols.parse().unwrap();
+        for line in r.stdout.lines().filter(|l| !l.starts_with("File:")) {
+            assert!(line.chars().count() <= width, "COLUMNS={cols}: {line:?}");
+            assert!(!line.ends_with(' '), "trailing space: {line:?}");
+        }
+        assert!(r.stdout.contains("105.4 kB"), "{}", r.stdout);
     }
 }

@@ -9,11 +9,13 @@
 
 pub mod fast;
 mod ip;
+mod ip_proto;
 mod link;
 mod transport;
 
 /// The report's name of a link type; `capture::linktype` holds the table.
 pub use crate::capture::linktype::name as linktype_name;
+pub use ip_proto::proto_name;
 
 /// An IP address in 16 bytes (IPv4 in the first four) plus its family, cheap to hash and copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -160,16 +162,5 @@ pub fn decode(linktype: u16, data: &[u8]) -> Decoded {
             None => Decoded::NonIp(NonIp::BadIp),
         },
         Err(reason) => Decoded::NonIp(reason),
-    }
-}
-
-/// Protocol name as reports print it: `TCP`, `UDP`, `ICMP`, `ICMPv6`, else the number.
-pub fn proto_name(proto: u8) -> std::borrow::Cow<'static, str> {
-    match proto {
-        proto::TCP => "TCP".into(),
-        proto::UDP => "UDP".into(),
-        proto::ICMP => "ICMP".into(),
-        proto::ICMPV6 => "ICMPv6".into(),
-        n => n.to_string().into(),
     }
 }

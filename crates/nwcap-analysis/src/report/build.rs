@@ -42,6 +42,12 @@ pub fn build<'a>(
             c.packets
         ));
     }
+    if sel.flows.is_empty() && !analyzer.flows.is_empty() {
+        warnings.push(format!(
+            "no flow matched the filters ({} flows read)",
+            analyzer.flows.len()
+        ));
+    }
 
     let (sums, (order, mut matched, per_proto)) = if threads > 1 {
         std::thread::scope(|s| {
@@ -62,7 +68,8 @@ pub fn build<'a>(
         .zip(per_proto)
         .filter(|(_, (_, flows))| *flows > 0)
         .map(|(p, (c, flows))| ProtocolRow {
-            protocol: proto_value(p),
+            protocol: proto_name(p).into_owned(),
+            protocol_number: Some(p),
             packets: c.packets,
             bytes: c.bytes,
             flows,
@@ -79,6 +86,7 @@ pub fn build<'a>(
             matched.bytes += c.bytes;
             protocols.push(ProtocolRow {
                 protocol: "non-IP".into(),
+                protocol_number: None,
                 packets: c.packets,
                 bytes: c.bytes,
                 flows: 0,
@@ -166,13 +174,6 @@ fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr
     (talkers, busiest.map(|&(a, _)| a))
 }
 
-fn proto_value(p: u8) -> serde_json::Value {
-    match proto_name(p) {
-        std::borrow::Cow::Borrowed(s) => s.into(),
-        std::borrow::Cow::Owned(_) => p.into(),
-    }
-}
-
 fn file_row(f: &FileFacts) -> FileRow {
     let c = &f.counters;
     FileRow {
@@ -241,6 +242,7 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
     };
     FlowRow {
         protocol: Proto(k.proto),
+        protocol_number: k.proto,
         local_ip: IpText(ends[local].0),
         local_port: port(local),
         remote_ip: IpText(ends[remote].0),

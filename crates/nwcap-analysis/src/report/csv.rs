@@ -12,7 +12,8 @@ use super::chunk::{Chunk, Row};
 use super::{Flags, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
-pub(super) const HEADER: &str = "protocol,local_ip,local_port,remote_ip,remote_port,icmp_id,\
+pub(super) const HEADER: &str =
+    "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
 
@@ -29,6 +30,8 @@ fn write_row(f: &FlowRow, r: &mut Row) {
             r.int(f.protocol.0);
         }
     }
+    r.lit(b",");
+    r.int(f.protocol_number);
     r.lit(b",");
     ip(f.local_ip, r);
     r.lit(b",");
@@ -117,8 +120,9 @@ mod tests {
         let mut buf = Vec::new();
         writeln!(
             buf,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             f.protocol,
+            f.protocol_number,
             f.local_ip,
             opt(f.local_port),
             f.remote_ip,
@@ -211,6 +215,7 @@ mod tests {
                 });
                 check(&FlowRow {
                     protocol: Proto(p),
+                    protocol_number: p,
                     local_ip: ips[pick(ips.len(), 4)],
                     local_port: [None, Some(0), Some(u16::MAX)][pick(3, 5)],
                     remote_ip: ips[pick(ips.len(), 6)],

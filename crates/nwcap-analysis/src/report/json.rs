@@ -25,6 +25,8 @@ pub(super) fn flow_row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
 fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
     r.lit(b"{\"protocol\":");
     proto(f.protocol, r);
+    r.lit(b",\"protocol_number\":");
+    r.int(f.protocol_number);
     r.lit(b",\"local_ip\":");
     ip(f.local_ip, r);
     r.lit(b",\"local_port\":");
@@ -87,12 +89,14 @@ fn string(s: &str, r: &mut Row) {
     r.lit(b"\"");
 }
 
-/// The protocol's name, or its number when it has none, as [`Proto`] serializes.
+/// The protocol's name, or its number as text when it has none, as [`Proto`] serializes.
 fn proto(p: Proto, r: &mut Row) {
     match proto_name(p.0) {
         Cow::Borrowed(name) => string(name, r),
         Cow::Owned(_) => {
+            r.lit(b"\"");
             r.int(p.0);
+            r.lit(b"\"");
         }
     }
 }
@@ -304,6 +308,7 @@ mod tests {
                 });
                 let row = FlowRow {
                     protocol: Proto(p),
+                    protocol_number: p,
                     local_ip: ips[r(&mut x, ips.len())],
                     local_port: ports[r(&mut x, ports.len())],
                     remote_ip: ips[r(&mut x, ips.len())],
@@ -364,6 +369,7 @@ mod tests {
         let f = Some(Secs(-123_456_789_012_345_678_901_234_567_890_123_456_789));
         let row = FlowRow {
             protocol: Proto(crate::decode::proto::ICMPV6),
+            protocol_number: crate::decode::proto::ICMPV6,
             local_ip: v6,
             local_port: Some(u16::MAX),
             remote_ip: v6,

@@ -29,4 +29,4 @@ pub use model::{
 };
 pub use text::{Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
-pub use writer::write;
+pub use writer::{write, WriteOptions};

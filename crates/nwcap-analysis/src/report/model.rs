@@ -12,7 +12,7 @@ use crate::flow::FlowList;
 use crate::pass::{FileCounters, LocalSet, Readable};
 
 /// JSON schema identifier; bump on incompatible changes.
-pub const SCHEMA: &str = "nwcap.analysis/1";
+pub const SCHEMA: &str = "nwcap.analysis/2";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,8 +183,11 @@ pub struct Local {
 /// One protocol's totals.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProtocolRow {
-    /// `TCP`, `UDP`, `ICMP`, `ICMPv6`, the IP protocol number, or `non-IP`.
-    pub protocol: serde_json::Value,
+    /// The protocol's name (the IANA keyword; `ICMPv6` for 58), its number as text when it has
+    /// none, or `non-IP`.
+    pub protocol: String,
+    /// The IP protocol number; null for non-IP.
+    pub protocol_number: Option<u8>,
     /// Packets.
     pub packets: u64,
     /// Wire bytes.
@@ -196,8 +199,11 @@ pub struct ProtocolRow {
 /// One flow, oriented local → remote.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowRow {
-    /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or the IP protocol number.
+    /// The protocol's name (the IANA keyword; `ICMPv6` for 58), or its number as text when it
+    /// has none.
     pub protocol: Proto,
+    /// The IP protocol number.
+    pub protocol_number: u8,
     /// Local address.
     pub local_ip: IpText,
     /// Local port (null when not applicable or not captured).

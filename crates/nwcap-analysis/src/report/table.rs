@@ -1,22 +1,73 @@
 //! Human-readable tables of a built report: inputs, totals, protocols, the top flows and the
-//! top talkers. It owns their layout; it never computes a figure.
+//! top talkers. It owns their layout: columns as wide as their widest cell, byte counts in
+//! human units, no trailing spaces, and a line no wider than the terminal when one is given
+//! (columns dropped, then addresses shortened, in a documented order). It never computes a
+//! figure.
 
 use std::io::{self, Write};
 
 use super::{FlowRow, IpText, Report, Secs};
+
+/// How a table column is laid out and when it gives way to a narrow terminal.
+struct Column {
+    header: &'static str,
+    /// Right-aligned (numbers) or left-aligned (text).
+    right: bool,
+    /// Columns give way in ascending order of this, the lowest first; 0 never.
+    drop: u8,
+    /// The least a long cell may be shortened to (with `…` in its middle); 0 = never shortened.
+    shrink_to: usize,
+}
+
+const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> Column {
+    Column {
+        header,
+        right,
+        drop,
+        shrink_to,
+    }
+}
+
+/// The flows table. Narrower than the terminal first drops packet counts, then the duration,
+/// then the state, and then shortens the addresses.
+const FLOW_COLUMNS: [Column; 9] = [
+    col("PROTO", false, 0, 0),
+    col("LOCAL", false, 0, 21),
+    col("REMOTE", false, 0, 21),
+    col("PKTS OUT", true, 1, 0),
+    col("BYTES OUT", true, 0, 0),
+    col("PKTS IN", true, 2, 0),
+    col("BYTES IN", true, 0, 0),
+    col("DURATION", true, 3, 0),
+    col("STATE", false, 4, 0),
+];
+
+/// The protocols table: never wider than a terminal.
+const PROTOCOL_COLUMNS: [Column; 4] = [
+    col("PROTOCOL", false, 0, 0),
+    col("PACKETS", true, 0, 0),
+    col("BYTES", true, 0, 0),
+    col("FLOWS", true, 0, 0),
+];
+
+/// The talkers table: packet counts give way first, then the flow count.
+const TALKER_COLUMNS: [Column; 6] = [
+    col("ADDRESS", false, 0, 21),
+    col("PKTS SENT", true, 1, 0),
+    col("BYTES SENT", true, 0, 0),
+    col("PKTS RECV", true, 2, 0),
+    col("BYTES RECV", true, 0, 0),
+    col("FLOWS", true, 3, 0),
+];
+
+/// Spaces between columns.
+const GAP: usize = 2;
 
 fn endpoint(ip: IpText, p: Option<u16>) -> String {
     match p {
         Some(p) if ip.0.v6 => format!("[{ip}]:{p}"),
         Some(p) => format!("{ip}:{p}"),
         None => ip.to_string(),
-    }
-}
-
-fn proto(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -36,8 +87,116 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-/// Writes summary, protocols, top flows and top talkers.
-pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Result<()> {
+/// `s` in at most `w` characters, its middle replaced by `…` when it is longer.
+fn shorten(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w || w < 3 {
+        return s.to_string();
+    }
+    let head = (w - 1).div_ceil(2);
+    let tail = w - 1 - head;
+    let chars: Vec<char> = s.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[n - tail..]);
+    out
+}
+
+/// Writes `rows` under `columns`' headers, each column as wide as its widest cell, the lines
+/// within `width` characters when there is a width: columns with the lowest `drop` go first,
+/// then cells are shortened down to their `shrink_to`. No line ends in a space.
+fn table(
+    out: &mut dyn Write,
+    columns: &[Column],
+    rows: &[Vec<String>],
+    width: Option<usize>,
+) -> io::Result<()> {
+    let len = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| len(&r[i]))
+                .chain([len(c.header)])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut shown: Vec<bool> = vec![true; columns.len()];
+    let total = |widths: &[usize], shown: &[bool]| -> usize {
+        let n = shown.iter().filter(|s| **s).count();
+        let sum: usize = (0..widths.len())
+            .filter(|&i| shown[i])
+            .map(|i| widths[i])
+            .sum();
+        sum + GAP * n.saturating_sub(1)
+    };
+    if let Some(width) = width {
+        let mut order: Vec<usize> = (0..columns.len())
+            .filter(|&i| columns[i].drop > 0)
+            .collect();
+        order.sort_by_key(|&i| columns[i].drop);
+        for i in order {
+            if total(&widths, &shown) <= width {
+                break;
+            }
+            shown[i] = false;
+        }
+        // Then the shrinkable columns, the widest first, one character at a time.
+        while total(&widths, &shown) > width {
+            let Some(i) = (0..columns.len())
+                .filter(|&i| {
+                    shown[i] && columns[i].shrink_to > 0 && widths[i] > columns[i].shrink_to
+                })
+                .max_by_key(|&i| widths[i])
+            else {
+                break;
+            };
+            widths[i] -= 1;
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = String>| -> String {
+        let mut l = String::new();
+        for (i, cell) in cells.enumerate() {
+            if !shown[i] {
+                continue;
+            }
+            if !l.is_empty() {
+                l.push_str(&" ".repeat(GAP));
+            }
+            let cell = shorten(&cell, widths[i]);
+            let pad = " ".repeat(widths[i].saturating_sub(len(&cell)));
+            if columns[i].right {
+                l.push_str(&pad);
+                l.push_str(&cell);
+            } else {
+                l.push_str(&cell);
+                l.push_str(&pad);
+            }
+        }
+        l.truncate(l.trim_end().len());
+        l
+    };
+    writeln!(
+        out,
+        "{}",
+        line(&mut columns.iter().map(|c| c.header.to_string()))
+    )?;
+    for r in rows {
+        writeln!(out, "{}", line(&mut r.iter().cloned()))?;
+    }
+    Ok(())
+}
+
+/// Writes summary, protocols, top flows and top talkers, within `width` characters a line
+/// when given (a terminal's).
+pub(super) fn write(
+    r: &Report<'_>,
+    top: usize,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let s = &r.summary;
     for f in &s.files {
         writeln!(out, "File:            {}", f.path)?;
@@ -58,20 +217,24 @@ pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Resu
             human_bytes(f.totals.captured_bytes)
         )?;
         if let (Some(a), Some(b)) = (&f.totals.first_ts, &f.totals.last_ts) {
-            writeln!(out, "  time:          {a} .. {b}")?;
+            writeln!(out, "  first packet:  {a}")?;
+            writeln!(out, "  last packet:   {b}")?;
         }
         writeln!(out, "  readable:      {:?}", f.readable)?;
     }
     writeln!(out)?;
     writeln!(
         out,
-        "Total: {} packets, {} ({} bytes), duration {:.3} s; matched {} packets, {} bytes",
+        "Total: {} packets, {}, duration {:.3} s",
         s.totals.packets,
         human_bytes(s.totals.bytes),
-        s.totals.bytes,
         s.totals.duration_s.unwrap_or(0.0),
+    )?;
+    writeln!(
+        out,
+        "Matched: {} packets, {}",
         r.matched.packets,
-        r.matched.bytes
+        human_bytes(r.matched.bytes)
     )?;
     writeln!(
         out,
@@ -87,23 +250,27 @@ pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Resu
         writeln!(out, "warning: {w}")?;
     }
 
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<10} {:>12} {:>16} {:>8}",
-        "PROTOCOL", "PACKETS", "BYTES", "FLOWS"
-    )?;
-    for p in &r.protocols {
-        writeln!(
-            out,
-            "{:<10} {:>12} {:>16} {:>8}",
-            proto(&p.protocol),
-            p.packets,
-            p.bytes,
-            p.flows
-        )?;
+    let protocols: Vec<Vec<String>> = r
+        .protocols
+        .iter()
+        .map(|p| {
+            vec![
+                p.protocol.clone(),
+                p.packets.to_string(),
+                human_bytes(p.bytes),
+                p.flows.to_string(),
+            ]
+        })
+        .collect();
+    if !protocols.is_empty() {
+        writeln!(out)?;
+        table(out, &PROTOCOL_COLUMNS, &protocols, width)?;
     }
-
+    if r.flows.is_empty() {
+        // Empty tables say nothing: the warnings above said why (no flow matched the filters,
+        // or no packets).
+        return Ok(());
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -111,52 +278,106 @@ pub(super) fn write(r: &Report<'_>, top: usize, out: &mut dyn Write) -> io::Resu
         top.min(r.flows.len()),
         r.flows.len()
     )?;
-    writeln!(
-        out,
-        "{:<7} {:<45} {:<45} {:>9} {:>12} {:>9} {:>12} {:>10} {:<6}",
-        "PROTO",
-        "LOCAL",
-        "REMOTE",
-        "PKTS OUT",
-        "BYTES OUT",
-        "PKTS IN",
-        "BYTES IN",
-        "DURATION",
-        "STATE"
-    )?;
-    for f in r.flows.rows().take(top) {
-        write_flow(&f, out)?;
-    }
+    let flows: Vec<Vec<String>> = r.flows.rows().take(top).map(|f| flow_cells(&f)).collect();
+    table(out, &FLOW_COLUMNS, &flows, width)?;
 
     writeln!(out)?;
     writeln!(out, "Top talkers")?;
-    writeln!(
-        out,
-        "{:<40} {:>12} {:>14} {:>12} {:>14} {:>7}",
-        "ADDRESS", "PKTS SENT", "BYTES SENT", "PKTS RECV", "BYTES RECV", "FLOWS"
-    )?;
-    for t in &r.top_talkers {
-        writeln!(
-            out,
-            "{:<40} {:>12} {:>14} {:>12} {:>14} {:>7}",
-            t.address, t.packets_sent, t.bytes_sent, t.packets_received, t.bytes_received, t.flows
-        )?;
-    }
-    Ok(())
+    let talkers: Vec<Vec<String>> = r
+        .top_talkers
+        .iter()
+        .map(|t| {
+            vec![
+                t.address.clone(),
+                t.packets_sent.to_string(),
+                human_bytes(t.bytes_sent),
+                t.packets_received.to_string(),
+                human_bytes(t.bytes_received),
+                t.flows.to_string(),
+            ]
+        })
+        .collect();
+    table(out, &TALKER_COLUMNS, &talkers, width)
 }
 
-fn write_flow(f: &FlowRow, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<7} {:<45} {:<45} {:>9} {:>12} {:>9} {:>12} {:>10.3} {:<6}",
+fn flow_cells(f: &FlowRow) -> Vec<String> {
+    vec![
         f.protocol.to_string(),
         endpoint(f.local_ip, f.local_port),
         endpoint(f.remote_ip, f.remote_port),
-        f.out.packets,
-        f.out.bytes,
-        f.inbound.packets,
-        f.inbound.bytes,
-        f.duration_s.map_or(0.0, Secs::as_f64),
-        f.tcp.as_ref().map_or("", |t| t.state)
-    )
+        f.out.packets.to_string(),
+        human_bytes(f.out.bytes),
+        f.inbound.packets.to_string(),
+        human_bytes(f.inbound.bytes),
+        format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
+        f.tcp.as_ref().map_or("", |t| t.state).to_string(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(rows: &[Vec<String>], width: Option<usize>) -> String {
+        let mut out = Vec::new();
+        table(&mut out, &FLOW_COLUMNS, rows, width).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn row(local: &str, remote: &str) -> Vec<String> {
+        [
+            "TCP", local, remote, "10", "1.5 kB", "12", "300.0 kB", "8.119 s", "SF",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// Columns as wide as their cells; nothing dropped without a width; no trailing spaces.
+    #[test]
+    fn columns_fit_their_cells() {
+        let t = render(&[row("10.1.0.4:50000", "93.184.216.34:443")], None);
+        assert_eq!(
+            t,
+            "PROTO  LOCAL           REMOTE             PKTS OUT  BYTES OUT  PKTS IN  BYTES IN  DURATION  STATE\n\
+             TCP    10.1.0.4:50000  93.184.216.34:443        10     1.5 kB       12  300.0 kB   8.119 s  SF\n"
+        );
+    }
+
+    /// Narrower terminals drop columns in the documented order, then shorten addresses,
+    /// and never print a line wider than asked while there is something left to give.
+    #[test]
+    fn a_narrow_terminal_drops_then_shortens() {
+        let rows = [row(
+            "[2001:db8:1234:5678:9abc:def0:1234:5678]:50000",
+            "[2001:db8::53]:443",
+        )];
+        let wide = render(&rows, None);
+        let width_of = |t: &str| t.lines().map(|l| l.chars().count()).max().unwrap();
+        let headers = |t: &str| t.lines().next().unwrap().to_string();
+        for w in [200, 120, 100, 90, 80, 70] {
+            let t = render(&rows, Some(w));
+            assert!(width_of(&t) <= w, "width {w}:\n{t}");
+            assert!(t.lines().all(|l| !l.ends_with(' ')), "{t}");
+            assert!(headers(&t).contains("BYTES OUT") && headers(&t).contains("BYTES IN"));
+        }
+        assert_eq!(render(&rows, Some(width_of(&wide))), wide);
+        let h80 = headers(&render(&rows, Some(80)));
+        assert!(
+            !h80.contains("PKTS OUT") && !h80.contains("PKTS IN"),
+            "{h80}"
+        );
+        // Narrower than the least it can give: everything droppable gone, addresses short.
+        let t60 = render(&rows, Some(60));
+        assert!(!headers(&t60).contains("STATE"), "{t60}");
+        assert!(t60.contains('…'), "{t60}");
+        // PROTO 5, LOCAL shortened to 21, REMOTE 18, BYTES OUT 9, BYTES IN 8, four gaps of 2.
+        assert_eq!(width_of(&t60), 5 + 21 + 18 + 9 + 8 + 4 * 2, "{t60}");
+    }
+
+    #[test]
+    fn shortening_keeps_both_ends() {
+        assert_eq!(shorten("abcdefghij", 5), "ab…ij");
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("[2001:db8::1]:443", 9), "[200…:443");
+    }
 }

@@ -156,7 +156,8 @@ impl Serialize for IpText {
     }
 }
 
-/// An IP protocol: its name (`TCP`, `UDP`, `ICMP`, `ICMPv6`) or, serialized, its number.
+/// An IP protocol, as text: its name (`TCP`, `GRE`, `ICMPv6`, ... see `decode::proto_name`), or
+/// its number as text when it has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proto(pub u8);
 
@@ -168,10 +169,7 @@ impl std::fmt::Display for Proto {
 
 impl Serialize for Proto {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match proto_name(self.0) {
-            std::borrow::Cow::Borrowed(name) => s.serialize_str(name),
-            std::borrow::Cow::Owned(_) => s.serialize_u8(self.0),
-        }
+        s.serialize_str(&proto_name(self.0))
     }
 }
 

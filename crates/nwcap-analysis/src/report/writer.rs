@@ -13,17 +13,32 @@ use super::chunk::Chunk;
 use super::model::{Count, FlowRow, Flows, Local, OutputFormat, ProtocolRow, Report, Summary};
 use super::{csv, json, table};
 
+/// How [`write()`] lays the report out.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Rows in the table's flow list and talkers.
+    pub top: usize,
+    /// Threads rendering flow rows.
+    pub threads: usize,
+    /// The table's width in characters (a terminal's); `None` for no limit.
+    pub width: Option<usize>,
+}
+
 /// Writes the report in the chosen format. Flow rows, which can number in the hundreds of
 /// thousands, are rendered by `threads` threads in chunks and written in order.
 pub fn write(
     report: &Report,
     format: OutputFormat,
-    top: usize,
-    threads: usize,
+    options: &WriteOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let WriteOptions {
+        top,
+        threads,
+        width,
+    } = *options;
     match format {
-        OutputFormat::Table => table::write(report, top, out),
+        OutputFormat::Table => table::write(report, top, width, out),
         OutputFormat::Json => {
             // The head is everything before `flows`; its closing brace is replaced by the
             // streamed flows and the talkers. Compact: indentation would double the size of
@@ -154,6 +169,14 @@ fn write_rows(
 
 #[cfg(test)]
 mod tests {
+    fn opts(threads: usize) -> super::WriteOptions {
+        super::WriteOptions {
+            top: 10,
+            threads,
+            width: None,
+        }
+    }
+
     /// Every format renders the same bytes on 1 to 4 threads, chunk after chunk; a writer
     /// that fails midway gets its error back (the helpers do not hang on it).
     #[test]
@@ -186,14 +209,14 @@ mod tests {
             chunks += report.flows.len().div_ceil(super::CHUNK);
             for format in [OutputFormat::Json, OutputFormat::Ndjson, OutputFormat::Csv] {
                 let mut one = Vec::new();
-                write(&report, format, 10, 1, &mut one).unwrap();
+                write(&report, format, &opts(1), &mut one).unwrap();
                 for threads in 2..=4 {
                     let mut many = Vec::new();
-                    write(&report, format, 10, threads, &mut many).unwrap();
+                    write(&report, format, &opts(threads), &mut many).unwrap();
                     assert!(one == many, "{path:?} {format:?} on {threads} threads");
                     if !one.is_empty() {
                         let cut = one.len() / 2;
-                        let failed = write(&report, format, 10, threads, &mut Failing(cut));
+                        let failed = write(&report, format, &opts(threads), &mut Failing(cut));
                         assert_eq!(failed.unwrap_err().to_string(), "disk full");
                     }
                 }
