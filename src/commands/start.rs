@@ -2,7 +2,8 @@
 //! the service reports the capture started.
 
 use super::analyze::filter_specs;
-use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
+use super::view;
 use crate::azure::packet_capture::{
     canonical_protocol, Invalid, PacketCapture, PacketCaptureMachineScope, PacketCaptureParameters,
     PacketCaptureSettings, PacketCaptureStorageLocation, PacketCaptures, TARGET_VM, TARGET_VMSS,
@@ -44,7 +45,8 @@ pub fn run(args: &StartArgs, verbose: u8) -> anyhow::Result<i32> {
     })?;
     match output(&args.arm) {
         ArmOutput::Json => emit_json(&created.raw)?,
-        ArmOutput::Table => emit(&capture_details(&created.value))?,
+        ArmOutput::Tsv => emit(&view::capture::list_tsv([&created.value]))?,
+        ArmOutput::Table => emit(&view::capture::details(&created.value))?,
     }
     Ok(exit::OK)
 }

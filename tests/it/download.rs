@@ -15,7 +15,7 @@ const ONE_MIB_AT_A_TIME: [&str; 4] = ["--parallel", "1", "--block-size", "1MiB"]
 
 /// `nwcap download --url URL -o DEST`, then `extra`.
 fn download(url: &str, dest: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["download", "--url", url, "-o", dest.to_str().unwrap()];
+    let mut args = vec!["download", "--url", url, "--dest", dest.to_str().unwrap()];
     args.extend_from_slice(extra);
     nwcap(&args)
 }
@@ -402,7 +402,7 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
     let mut args = vec![
         "download".to_string(),
         "-q".into(),
-        "-o".into(),
+        "--dest".into(),
         dir.path().display().to_string(),
     ];
     for u in &urls {
@@ -520,7 +520,7 @@ fn entra_id_bearer_token_over_https() {
                 "--url",
                 &url,
             ])
-            .args(["-o", dest.to_str().unwrap()])
+            .args(["--dest", dest.to_str().unwrap()])
             .env("SSL_CERT_FILE", &ca)
             .env("NWCAP_ACCESS_TOKEN", token))
     };
@@ -565,7 +565,7 @@ fn download_by_capture_name_reads_storage_path_from_resource_manager() {
     let dir = tempfile::tempdir().unwrap();
     let sas = azurite::blob_sas(C, blob);
     let to = format!("{}/", dir.path().display());
-    let out = run(&mut arm.nwcap_cmd(&["download", "TestCapture", "-v", "--sas", &sas, "-o", &to]));
+    let out = run(&mut arm.nwcap_cmd(&["download", "TestCapture", "-v", "--sas", &sas, "--dest", &to]));
     out.ok();
     assert_same(&dir.path().join("packetcapture_17_19_53_056.cap"), &data);
     out.hides(TOKEN);

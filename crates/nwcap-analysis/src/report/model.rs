@@ -25,6 +25,8 @@ pub enum OutputFormat {
     Ndjson,
     /// One flow per row, with a header.
     Csv,
+    /// One flow per row, tab-separated, no header (the CSV columns; as `az -o tsv`).
+    Tsv,
 }
 
 /// Packets and bytes.
