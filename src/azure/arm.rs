@@ -279,10 +279,7 @@ impl ArmClient {
             } else {
                 "(nwcap's own interval: the service sent no Retry-After)"
             };
-            eprintln!(
-                "nwcap: {context}: waiting {} s {why}",
-                delay.as_secs_f32()
-            );
+            eprintln!("nwcap: {context}: waiting {} s {why}", delay.as_secs_f32());
         }
         tokio::time::sleep(delay).await;
         Ok(())

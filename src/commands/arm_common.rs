@@ -2,6 +2,7 @@
 //! which capture is meant, mapping Azure errors to exit codes, and printing.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::Mutex;
 
 use anyhow::Context;
 
@@ -66,19 +67,38 @@ pub fn watcher(arm: &ArmArgs) -> anyhow::Result<WatcherId> {
                 "no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID"
             ))
         })?;
-    let name = match (&arm.watcher, &arm.location) {
+    // As az: a flag wins over AZURE_DEFAULTS_GROUP / AZURE_DEFAULTS_LOCATION, which win over
+    // nwcap's own defaults.
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let location = arm.location.clone().or_else(|| {
+        let l = env("AZURE_DEFAULTS_LOCATION")?;
+        note_default(format!("location {l} from AZURE_DEFAULTS_LOCATION"));
+        Some(l)
+    });
+    let name = match (&arm.watcher, &location) {
         (Some(w), _) => w.clone(),
         (None, Some(l)) => WatcherId::default_watcher_name(l),
         (None, None) => {
             return Err(exit::usage(anyhow::anyhow!(
-                "which network watcher? pass --location REGION (default watcher NetworkWatcher_<region>) or --watcher NAME"
+                "which network watcher? pass --location REGION (default watcher NetworkWatcher_<region>) or --watcher NAME, or set AZURE_DEFAULTS_LOCATION"
             )))
         }
     };
-    let resource_group = arm
-        .resource_group
-        .clone()
-        .unwrap_or_else(|| DEFAULT_WATCHER_RESOURCE_GROUP.to_string());
+    let resource_group = match arm.resource_group.clone() {
+        Some(g) => g,
+        None => match env("AZURE_DEFAULTS_GROUP") {
+            Some(g) => {
+                note_default(format!("resource group {g} from AZURE_DEFAULTS_GROUP"));
+                g
+            }
+            None => DEFAULT_WATCHER_RESOURCE_GROUP.to_string(),
+        },
+    };
     check_name("a subscription id", &subscription).map_err(exit::usage)?;
     check_name("a resource group name", &resource_group).map_err(exit::usage)?;
     check_name("a network watcher name", &name).map_err(exit::usage)?;
@@ -118,7 +138,17 @@ pub fn capture(name_or_id: &str, arm: &ArmArgs) -> anyhow::Result<CaptureId> {
     })
 }
 
-/// Maps an Azure error to its documented exit code.
+/// The az defaults this run used, for the message when what they point at does not exist.
+static DEFAULTS_USED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note_default(what: String) {
+    if let Ok(mut used) = DEFAULTS_USED.lock() {
+        used.push(what);
+    }
+}
+
+/// Maps an Azure error to its documented exit code; a "not found" says which az defaults
+/// (environment variables) chose the watcher.
 pub fn fail(e: azure::Error) -> anyhow::Error {
     let code = match e.class() {
         ErrorClass::Auth => exit::AUTH,
@@ -128,6 +158,16 @@ pub fn fail(e: azure::Error) -> anyhow::Error {
         ErrorClass::Transient => exit::UNAVAILABLE,
         ErrorClass::Other => exit::RUNTIME,
     };
+    let used = DEFAULTS_USED
+        .lock()
+        .map(|u| u.join(", "))
+        .unwrap_or_default();
+    if code == exit::NOT_FOUND && !used.is_empty() {
+        return exit::with_code(
+            code,
+            anyhow::anyhow!("{e} (with the az default {used}; -g/-l override it)"),
+        );
+    }
     exit::with_code(code, anyhow::anyhow!("{e}"))
 }
 

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::azure::blob::{BlobUrl, Outcome};
 use super::arm_common::{emit, emit_json};
+use crate::azure::blob::{BlobUrl, Outcome};
 use crate::cli::{ArmOutput, DownloadArgs};
 use crate::exit;
 
@@ -33,10 +33,7 @@ async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
     .await?;
     let mut saved = Vec::new();
     for (url, dest) in plan_destinations(&urls, args.dest.as_deref())? {
-        let outcome = downloader
-            .download(&url, &dest, &ui)
-            .await
-            .map_err(coded)?;
+        let outcome = downloader.download(&url, &dest, &ui).await.map_err(coded)?;
         match &outcome {
             Outcome::Downloaded {
                 bytes,

@@ -90,13 +90,24 @@ async fn capture_storage_paths(
     let loc = &c.value.properties.parameters.storage_location;
     match loc.storage_path.as_deref().filter(|p| !p.trim().is_empty()) {
         Some(p) => Ok(vec![p.to_string()]),
-        None => Err(exit::usage(anyhow::anyhow!(
-            "capture {name} has no storagePath: it writes to the VM's disk ({}); copy the file from the VM",
-            loc.file_path
-                .as_deref()
-                .or(loc.local_path.as_deref())
-                .unwrap_or("no file path either")
-        ))),
+        None => {
+            let on_vm = [&loc.file_path, &loc.local_path]
+                .into_iter()
+                .flatten()
+                .map(|p| p.trim())
+                .find(|p| !p.is_empty());
+            Err(exit::with_code(
+                exit::NO_BLOB,
+                match on_vm {
+                    Some(p) => anyhow::anyhow!(
+                        "capture {name} has no file in storage: its file is on the VM at {p}; copy it from the VM"
+                    ),
+                    None => anyhow::anyhow!(
+                        "capture {name} names no file (no storagePath, filePath or localPath)"
+                    ),
+                },
+            ))
+        }
     }
 }
 

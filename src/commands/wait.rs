@@ -5,9 +5,7 @@ use std::time::Instant;
 
 use super::arm_common::{capture, client, emit, emit_json, fail, output};
 use super::view;
-use crate::azure::packet_capture::{
-    Fetched, PacketCaptureQueryStatusResult, PacketCaptures,
-};
+use crate::azure::packet_capture::{Fetched, PacketCaptureQueryStatusResult, PacketCaptures};
 use crate::cli::{ArmOutput, WaitArgs};
 use crate::exit;
 

@@ -103,10 +103,22 @@ fn downloads_small_and_multi_block_blobs_byte_identical() {
     let o = download(&url_big, &named, &[]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("--force"), "{}", o.stderr);
-    let o = download(&url_big, &named, &["-q", "--force"]);
+    let o = download(&url_big, &named, &["-q", "--force", "-o", "json"]);
     o.ok();
     assert!(o.stderr.is_empty(), "--quiet printed: {}", o.stderr);
     assert_same(&named, &big);
+    // -o json: one record per blob for scripts, the blob named without its SAS.
+    let saved = o.json();
+    assert_eq!(saved[0]["status"], "downloaded", "{saved}");
+    assert_eq!(saved[0]["bytes"], big.len() as u64);
+    assert_eq!(saved[0]["path"], named.to_str().unwrap());
+    assert!(!o.stdout.contains("sig="), "{}", o.stdout);
+    let o = download(&url_big, &named, &["-q", "-o", "tsv"]);
+    o.ok();
+    assert_eq!(
+        o.stdout.split('\t').take(3).collect::<Vec<_>>(),
+        ["skipped", &big.len().to_string(), named.to_str().unwrap()]
+    );
 
     // A leftover .part of another blob version is discarded, not resumed.
     let fourth = out.join("fourth.cap");
@@ -565,7 +577,15 @@ fn download_by_capture_name_reads_storage_path_from_resource_manager() {
     let dir = tempfile::tempdir().unwrap();
     let sas = azurite::blob_sas(C, blob);
     let to = format!("{}/", dir.path().display());
-    let out = run(&mut arm.nwcap_cmd(&["download", "TestCapture", "-v", "--sas", &sas, "--dest", &to]));
+    let out = run(&mut arm.nwcap_cmd(&[
+        "download",
+        "TestCapture",
+        "-v",
+        "--sas",
+        &sas,
+        "--dest",
+        &to,
+    ]));
     out.ok();
     assert_same(&dir.path().join("packetcapture_17_19_53_056.cap"), &data);
     out.hides(TOKEN);

@@ -21,7 +21,9 @@ mod mutation;
 
 mod analyze_remote;
 mod arm;
+mod arm_views;
 mod cli;
+mod conventions;
 mod differential;
 mod download;
 mod oracle;

@@ -183,14 +183,17 @@ mod tests {
 
     #[test]
     fn targets_name_their_kind_and_scope() {
-        let vm = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1";
+        let vm =
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1";
         let ss =
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/ss1";
         let t = |v| target(&params(v));
         let loc = json!({});
         assert_eq!(t(json!({"target": vm, "storageLocation": loc})), "VM vm1");
         assert_eq!(
-            t(json!({"target": ss, "targetType": "AzureVMSS", "storageLocation": loc, "scope": {"include": [], "exclude": []}})),
+            t(
+                json!({"target": ss, "targetType": "AzureVMSS", "storageLocation": loc, "scope": {"include": [], "exclude": []}})
+            ),
             "VMSS ss1 (all)"
         );
         assert_eq!(

@@ -70,7 +70,10 @@ pub fn details(name: &str, s: &PacketCaptureQueryStatusResult) -> String {
             "Capture",
             s.name.clone().unwrap_or_else(|| name.to_string()),
         ),
-        ("Status", format!("{status}: {}", explain_status(status, errors))),
+        (
+            "Status",
+            format!("{status}: {}", explain_status(status, errors)),
+        ),
         ("Started", or_dash(s.capture_start_time.as_deref())),
     ];
     let reason = s.stop_reason.as_deref().unwrap_or("").trim();

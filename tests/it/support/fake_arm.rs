@@ -292,6 +292,29 @@ impl FakeArm {
         id
     }
 
+    /// Adds a capture resource exactly as given (its `id` decides where), whose status is
+    /// Stopped with `reason` and `errors`.
+    pub fn add_resource(&self, resource: Value, reason: &str, errors: &[&str]) {
+        let id = resource["id"]
+            .as_str()
+            .expect("a resource id")
+            .to_lowercase();
+        self.state.lock().unwrap().captures.insert(
+            id,
+            Capture {
+                resource,
+                started: Instant::now(),
+                start_time: "2026-12-05T10:00:00Z".into(),
+                run_for: Duration::ZERO,
+                stopped: Some((
+                    reason.to_string(),
+                    errors.iter().map(|e| e.to_string()).collect(),
+                )),
+                broken: false,
+            },
+        );
+    }
+
     /// Points a capture's storagePath elsewhere (an Azurite blob, for download tests).
     pub fn set_storage_path(&self, name: &str, url: &str) {
         let mut s = self.state.lock().unwrap();
@@ -690,8 +713,9 @@ fn handle(
                     let result = if *action == "stop" {
                         if c.stopped.is_none() {
                             let (st, reason, errors) = c.status();
+                            // Real ARM reports a capture stopped by the user as `Manual`.
                             c.stopped = Some(if st == "Running" {
-                                (String::new(), vec![])
+                                ("Manual".into(), vec![])
                             } else {
                                 (reason.unwrap_or_default(), errors)
                             });
