@@ -91,12 +91,16 @@ impl ArmClient {
 
     /// `endpoint + path?api-version=…`.
     pub fn url(&self, path: &str) -> Result<Url> {
+        self.url_with_version(path, &self.options.api_version)
+    }
+
+    /// `endpoint + path?api-version=version`, for another provider's resources.
+    pub fn url_with_version(&self, path: &str, version: &str) -> Result<Url> {
         let mut url = self.options.endpoint.clone();
         let base = url.path().trim_end_matches('/').to_string();
         url.set_path(&format!("{base}{path}"));
         url.set_query(None);
-        url.query_pairs_mut()
-            .append_pair("api-version", &self.options.api_version);
+        url.query_pairs_mut().append_pair("api-version", version);
         Ok(url)
     }
 

@@ -9,8 +9,10 @@ use anyhow::Context;
 use super::remote;
 use crate::azure::blob::{BlobDownloader, BlobUrl, Observer};
 use crate::azure::stream::Streamed;
+use crate::azure::vm_addresses::Machine;
 use crate::cli::{AnalyzeArgs, FilterArgs};
 use crate::exit;
+use nwcap_analysis::decode::Addr;
 use nwcap_analysis::filter::{FilterError, FilterSet, FilterSpec};
 use nwcap_analysis::pass::{self, Analyzer, FileFacts};
 use nwcap_analysis::report::{self, OutputFormat};
@@ -170,7 +172,26 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     lap("pass");
     analyzer.flows.release_index();
-    let selection = analyzer.select(&filters);
+    let mut target_warning = None;
+    let target: Vec<Addr> = match remote.as_ref().and_then(|r| r.target.as_ref()) {
+        Some(Ok(machines)) => {
+            let mut all: Vec<Addr> = Vec::new();
+            for a in machines.iter().flat_map(|m| &m.addresses) {
+                if !all.contains(&Addr::from(*a)) {
+                    all.push(Addr::from(*a));
+                }
+            }
+            all
+        }
+        Some(Err(why)) => {
+            target_warning = Some(format!(
+                "the capture target's addresses could not be read ({why}): the local address is inferred"
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let selection = analyzer.select_known(&filters, &target);
     lap("selection");
     if let Some(path) = &args.write {
         let whole: Vec<&[u8]> = inputs
@@ -191,7 +212,13 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         } else {
             OutputFormat::Json
         });
-    let report = report::build(&analyzer, &selection, &files, args.top, threads);
+    let mut report = report::build(&analyzer, &selection, &files, args.top, threads);
+    if let Some(w) = target_warning {
+        if format != OutputFormat::Table {
+            eprintln!("nwcap: warning: {w}");
+        }
+        report.summary.warnings.insert(0, w);
+    }
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
     let written = report::write(
@@ -233,6 +260,8 @@ struct Remote {
     downloader: BlobDownloader,
     urls: Vec<BlobUrl>,
     ui: remote::Ui,
+    /// The addresses of `--capture`'s target, or why they could not be read.
+    target: Option<Result<Vec<Machine>, String>>,
 }
 
 /// Chunks a blob's download may hold ready for the pass, beyond the ranges the SDK buffers
@@ -249,7 +278,7 @@ impl Remote {
         }
         let rt = super::runtime()?;
         let ui = remote::Ui::new(verbose, false);
-        let (downloader, urls) = rt.block_on(remote::blobs(
+        let (downloader, urls, capture) = rt.block_on(remote::blobs(
             args.capture.as_deref(),
             &args.url,
             &args.remote,
@@ -257,11 +286,14 @@ impl Remote {
             verbose,
             &ui,
         ))?;
+        let target =
+            capture.map(|c| rt.block_on(remote::target_machines(&c, &args.remote, verbose)));
         Ok(Some(Remote {
             rt,
             downloader,
             urls,
             ui,
+            target,
         }))
     }
 

@@ -22,7 +22,7 @@ pub fn run(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
 
 async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
     let ui = Ui::new(verbose, args.quiet);
-    let (downloader, urls) = blobs(
+    let (downloader, urls, _) = blobs(
         args.capture.as_deref(),
         &args.url,
         &args.remote,

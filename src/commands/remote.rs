@@ -16,7 +16,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::arm_common;
 use crate::azure::blob::{redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer};
-use crate::azure::packet_capture::PacketCaptures;
+use crate::azure::packet_capture::{PacketCaptureResult, PacketCaptures};
+use crate::azure::vm_addresses::{self, Machine};
 use crate::cli::RemoteArgs;
 use crate::exit::{self, Coded};
 
@@ -29,7 +30,7 @@ pub(crate) async fn blobs(
     force: bool,
     verbose: u8,
     obs: &dyn Observer,
-) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>)> {
+) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>, Option<PacketCaptureResult>)> {
     let options = DownloadOptions {
         parallel: NonZero::new(remote.parallel.max(1)).expect("at least 1"),
         block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
@@ -42,19 +43,17 @@ pub(crate) async fn blobs(
         ..Default::default()
     };
     let sas = remote.sas.as_deref();
-    let (urls, storage_paths) = if urls.is_empty() {
+    let (urls, storage_paths, found) = if urls.is_empty() {
         let name = capture.unwrap_or_default();
-        (
-            Vec::new(),
-            capture_storage_paths(name, remote, verbose).await?,
-        )
+        let (paths, found) = capture_storage_paths(name, remote, verbose).await?;
+        (Vec::new(), paths, Some(found))
     } else {
         let urls = urls
             .iter()
             .map(|u| BlobUrl::parse(u, sas))
             .collect::<Result<Vec<_>, _>>()
             .map_err(coded)?;
-        (urls, Vec::new())
+        (urls, Vec::new(), None)
     };
     let needs_token =
         urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
@@ -71,15 +70,15 @@ pub(crate) async fn blobs(
             .await
             .map_err(coded)?
     };
-    Ok((downloader, urls))
+    Ok((downloader, urls, found))
 }
 
-/// The capture's `storageLocation.storagePath`, from Resource Manager.
+/// The capture's `storageLocation.storagePath`, from Resource Manager, and the capture.
 async fn capture_storage_paths(
     name: &str,
     remote: &RemoteArgs,
     verbose: u8,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Vec<String>, PacketCaptureResult)> {
     let arm = remote.arm();
     let id = arm_common::capture(name, &arm)?;
     let client = arm_common::client(&arm, verbose)?;
@@ -89,7 +88,7 @@ async fn capture_storage_paths(
         .map_err(arm_common::fail)?;
     let loc = &c.value.properties.parameters.storage_location;
     match loc.storage_path.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => Ok(vec![p.to_string()]),
+        Some(p) => Ok((vec![p.to_string()], c.value.clone())),
         None => {
             let on_vm = [&loc.file_path, &loc.local_path]
                 .into_iter()
@@ -108,6 +107,22 @@ async fn capture_storage_paths(
                 },
             ))
         }
+    }
+}
+
+/// The addresses of the capture's target (its VM's, or its scale-set instances'), or why they
+/// could not be read (then the caller infers the local address, and warns).
+pub(crate) async fn target_machines(
+    capture: &PacketCaptureResult,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> Result<Vec<Machine>, String> {
+    let p = &capture.properties.parameters;
+    let client = arm_common::client(&remote.arm(), verbose).map_err(|e| format!("{e:#}"))?;
+    match vm_addresses::target_machines(&client, &p.target, p.scope.as_ref()).await {
+        Ok(m) if m.iter().any(|m| !m.addresses.is_empty()) => Ok(m),
+        Ok(_) => Err("the target's network interfaces have no addresses".to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -29,5 +29,6 @@ mod download;
 mod oracle;
 mod parallel;
 mod props;
+mod target;
 mod trust;
 mod window;

@@ -109,6 +109,7 @@ pub fn build<'a>(
         local: Local {
             addresses: local.names(),
             inferred: local.inferred(),
+            source: local.source(),
         },
         protocols,
         flows: Flows {

@@ -180,6 +180,9 @@ pub struct Local {
     pub addresses: Vec<String>,
     /// `true` when nwcap guessed (the address seen in the most packets).
     pub inferred: bool,
+    /// Where the addresses came from: `filter` (localIPAddress), `target` (the capture
+    /// target's network interfaces) or `inferred`.
+    pub source: &'static str,
 }
 
 /// One protocol's totals.

@@ -239,7 +239,11 @@ pub(super) fn write(
     writeln!(
         out,
         "Local address{}: {}",
-        if r.local.inferred { " (inferred)" } else { "" },
+        match r.local.source {
+            "inferred" => " (inferred)",
+            "target" => " (the target's interfaces)",
+            _ => "",
+        },
         if r.local.addresses.is_empty() {
             "-".to_string()
         } else {
