@@ -75,6 +75,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "capture",
+        &[
+            ("nwcap capture pc1 -l westeurope --vm VM_ID --storage-account ACCOUNT_ID --duration 5m", "five minutes, then the report"),
+            ("nwcap capture pc2 -l westeurope --vm VM_ID --storage-account ACCOUNT_ID --remote-port 443 -o json > report.json", "HTTPS only, until Ctrl-C"),
+            ("nwcap capture pc3 -l westeurope --vmss VMSS_ID --include-instances 0,1 --storage-account ACCOUNT_ID --duration 2m --download captures/ --keep", "two instances; keep the files and the capture"),
+        ],
+    ),
+    (
         "completions",
         &[
             ("nwcap completions bash > ~/.local/share/bash-completion/completions/nwcap", "bash"),

@@ -57,6 +57,10 @@ pub enum Command {
     /// Delete a packet capture resource (and, with --delete-files, its file in storage).
     #[command(after_help = help::after("delete"))]
     Delete(DeleteArgs),
+    /// From question to answer: start a capture, stop it after --duration (or Ctrl-C), wait
+    /// for its file, analyze it as it downloads, delete the capture.
+    #[command(after_help = help::after("capture"))]
+    Capture(Box<CaptureRunArgs>),
     /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
     #[command(after_help = help::after("completions"))]
     Completions(CompletionsArgs),
@@ -244,6 +248,20 @@ pub struct StartArgs {
     /// Name of the new capture, or its full resource id.
     #[arg(value_name = "CAPTURE")]
     pub capture: String,
+    /// What to capture, where to, and how much.
+    #[command(flatten)]
+    pub spec: CaptureSpec,
+    /// Return once the service accepted the request, without waiting for the capture to start.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Watcher and connection.
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+/// A new capture's target, storage, limits and filters: shared by `start` and `capture`.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureSpec {
     /// Target virtual machine (resource id).
     #[arg(
         long,
@@ -291,15 +309,57 @@ pub struct StartArgs {
     /// Continuous capture: session time limit, at most 604800 [service default 86400].
     #[arg(long, value_name = "SECONDS", requires = "continuous")]
     pub session_time_limit: Option<u64>,
-    /// Return once the service accepted the request, without waiting for the capture to start.
-    #[arg(long)]
-    pub no_wait: bool,
     /// Filters, same syntax as `nwcap analyze`.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Watcher and connection.
+}
+
+/// `nwcap capture`: start, stop, wait, analyze, delete.
+#[derive(Debug, Args)]
+pub struct CaptureRunArgs {
+    /// Name of the new capture, or its full resource id.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: String,
+    /// What to capture, where to, and how much (--storage-account is needed: the file is
+    /// analyzed from Blob Storage).
     #[command(flatten)]
-    pub arm: ArmArgs,
+    pub spec: CaptureSpec,
+    /// Stop the capture after this long (`90s`, `5m`); default: until its own limits end it,
+    /// or Ctrl-C.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "until_stopped")]
+    pub duration: Option<Duration>,
+    /// Run until the capture's own limits (time, bytes) end it, or Ctrl-C (the default).
+    #[arg(long)]
+    pub until_stopped: bool,
+    /// Keep the capture resource afterwards (default: delete it; its file stays in storage
+    /// unless --delete-files).
+    #[arg(long)]
+    pub keep: bool,
+    /// Also keep the capture's file(s) in this folder (downloaded, verified, then analyzed
+    /// from disk).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Delete the capture's file(s) from storage after a successful analysis.
+    #[arg(long)]
+    pub delete_files: bool,
+    /// Report format [default: table on a terminal, JSON otherwise].
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<ReportFormat>,
+    /// Rows in the table's flow list and in top talkers.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Threads per file. Default: the number of CPUs.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Time between status queries while the capture runs.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+    /// How long to wait for the file to appear in storage once the capture stopped.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub file_timeout: Duration,
+    /// Where the watcher is, and how to fetch the blobs.
+    #[command(flatten, next_help_heading = "Watcher and storage")]
+    pub remote: RemoteArgs,
 }
 
 /// Network Watcher filter fields; they form one filter, or are added to each `--filter`.
@@ -344,6 +404,10 @@ pub struct AnalyzeArgs {
     /// Also analyze this blob (URL, may carry a SAS), read as it downloads. Repeatable.
     #[arg(long, value_name = "URL")]
     pub url: Vec<String>,
+    /// Take the local addresses from this capture's target (its VM's or scale-set instances'
+    /// network interfaces), for files downloaded from it; `--capture` does so by itself.
+    #[arg(long, value_name = "CAPTURE", conflicts_with = "capture")]
+    pub target_of: Option<String>,
     /// Output format [default: table on a terminal, JSON otherwise].
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<ReportFormat>,

@@ -122,6 +122,12 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         inputs.push((p.clone(), source::open(p)));
     }
     let remote = Remote::find(args, verbose)?;
+    let target_of = match &args.target_of {
+        Some(name) => {
+            Some(super::runtime()?.block_on(remote::capture_target(name, &args.remote, verbose))?)
+        }
+        None => None,
+    };
     if remote.is_none() && inputs.iter().all(|(_, i)| i.is_err()) {
         // Nothing to report on: each failure is told, the last as the error.
         let mut errors: Vec<_> = inputs.into_iter().filter_map(|(_, i)| i.err()).collect();
@@ -173,7 +179,11 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     lap("pass");
     analyzer.flows.release_index();
     let mut target_warning = None;
-    let target: Vec<Addr> = match remote.as_ref().and_then(|r| r.target.as_ref()) {
+    let target: Vec<Addr> = match remote
+        .as_ref()
+        .and_then(|r| r.target.as_ref())
+        .or(target_of.as_ref())
+    {
         Some(Ok(machines)) => {
             let mut all: Vec<Addr> = Vec::new();
             for a in machines.iter().flat_map(|m| &m.addresses) {

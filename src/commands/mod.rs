@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod arm_common;
+pub mod capture;
 pub mod delete;
 pub mod docs;
 pub mod download;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Wait(args) => wait::run(&args, v),
         Command::Delete(args) => delete::run(&args, v),
         Command::Download(args) => download::run(&args, v),
+        Command::Capture(args) => capture::run(&args, v),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args),
     }

@@ -31,17 +31,6 @@ pub(crate) async fn blobs(
     verbose: u8,
     obs: &dyn Observer,
 ) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>, Option<PacketCaptureResult>)> {
-    let options = DownloadOptions {
-        parallel: NonZero::new(remote.parallel.max(1)).expect("at least 1"),
-        block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
-        force,
-        retries: remote.retries,
-        max_retries: remote
-            .max_retries
-            .unwrap_or(DownloadOptions::default().max_retries),
-        http_timeout: remote.http_timeout,
-        ..Default::default()
-    };
     let sas = remote.sas.as_deref();
     let (urls, storage_paths, found) = if urls.is_empty() {
         let name = capture.unwrap_or_default();
@@ -57,12 +46,7 @@ pub(crate) async fn blobs(
     };
     let needs_token =
         urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
-    let credential = if needs_token {
-        Some(arm_common::credential(remote.auth.into())?)
-    } else {
-        None
-    };
-    let downloader = BlobDownloader::new(credential, options);
+    let downloader = downloader(remote, force, needs_token)?;
     let urls = if storage_paths.is_empty() {
         urls
     } else {
@@ -71,6 +55,32 @@ pub(crate) async fn blobs(
             .map_err(coded)?
     };
     Ok((downloader, urls, found))
+}
+
+/// A downloader with the flags' settings; with an Entra ID credential when `token` (some blob
+/// has no SAS).
+pub(crate) fn downloader(
+    remote: &RemoteArgs,
+    force: bool,
+    token: bool,
+) -> anyhow::Result<BlobDownloader> {
+    let options = DownloadOptions {
+        parallel: NonZero::new(remote.parallel.max(1)).expect("at least 1"),
+        block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
+        force,
+        retries: remote.retries,
+        max_retries: remote
+            .max_retries
+            .unwrap_or(DownloadOptions::default().max_retries),
+        http_timeout: remote.http_timeout,
+        ..Default::default()
+    };
+    let credential = if token {
+        Some(arm_common::credential(remote.auth.into())?)
+    } else {
+        None
+    };
+    Ok(BlobDownloader::new(credential, options))
 }
 
 /// The capture's `storageLocation.storagePath`, from Resource Manager, and the capture.
@@ -108,6 +118,37 @@ async fn capture_storage_paths(
             ))
         }
     }
+}
+
+/// The blobs of capture `name` as they are now: `Ok(Err(NotFound))` while nothing is at its
+/// storagePath yet (the agent uploads after the capture stops), for the caller to ask again.
+pub(crate) async fn capture_blobs(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+    obs: &dyn Observer,
+) -> anyhow::Result<Result<Vec<BlobUrl>, BlobError>> {
+    let (paths, _) = capture_storage_paths(name, remote, verbose).await?;
+    let sas = remote.sas.as_deref();
+    let downloader = downloader(remote, false, sas.is_none())?;
+    Ok(resolve_storage_paths(&downloader, &paths, sas, obs).await)
+}
+
+/// The addresses of the target of capture `name` (looked up in Resource Manager), or why they
+/// could not be read; an error only when the capture itself cannot be read.
+pub(crate) async fn capture_target(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<Vec<Machine>, String>> {
+    let arm = remote.arm();
+    let id = arm_common::capture(name, &arm)?;
+    let client = arm_common::client(&arm, verbose)?;
+    let c = PacketCaptures::new(&client)
+        .get(&id)
+        .await
+        .map_err(arm_common::fail)?;
+    Ok(target_machines(&c.value, remote, verbose).await)
 }
 
 /// The addresses of the capture's target (its VM's, or its scale-set instances'), or why they

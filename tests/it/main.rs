@@ -22,6 +22,7 @@ mod mutation;
 mod analyze_remote;
 mod arm;
 mod arm_views;
+mod capture;
 mod cli;
 mod conventions;
 mod differential;
