@@ -78,33 +78,6 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
             );
         }
     };
-    let mut analyzer = Analyzer::new();
-    let mut files = Vec::with_capacity(inputs.len());
-    let mut damaged = false;
-    for (path, input) in &inputs {
-        files.push(match input {
-            Ok(input) => read(path, input, threads, verbose, &mut analyzer),
-            Err(e) => FileFacts::unreadable(path, e.cause()),
-        });
-    }
-    if let Some(remote) = &remote {
-        for url in &remote.urls {
-            let (facts, kept) =
-                remote.analyze(url, args.write.is_some(), verbose, &mut analyzer)?;
-            files.push(facts);
-            if let Some(kept) = kept {
-                inputs.push((url.location(), Ok(kept)));
-            }
-        }
-    }
-    for f in &files {
-        if let Some(e) = &f.error {
-            eprintln!("nwcap: {}: {e}", f.path);
-            damaged = true;
-        }
-    }
-    lap("pass");
-    analyzer.flows.release_index();
     let mut target_warning = None;
     let target: Vec<Addr> = match remote
         .as_ref()
@@ -128,6 +101,84 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         }
         None => Vec::new(),
     };
+    let format = args
+        .output
+        .map(OutputFormat::from)
+        .unwrap_or(if io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        });
+    if args.by_file && !matches!(format, OutputFormat::Table | OutputFormat::Json) {
+        return Err(exit::usage(anyhow::anyhow!(
+            "--by-file gives one report per file: use it with -o table or -o json"
+        )));
+    }
+    let width = terminal_width();
+    // --by-file: each file's report, rendered from its own analyzer before that is merged.
+    let render = |a: &Analyzer, facts: &FileFacts| -> Vec<u8> {
+        let sel = a.select_known(&filters, &target);
+        let r = report::build(a, &sel, std::slice::from_ref(facts), args.top, 1);
+        let mut buf = Vec::new();
+        let options = report::WriteOptions {
+            top: args.top,
+            threads: 1,
+            width,
+        };
+        // Writing into memory cannot fail.
+        let _ = report::write(&r, format, &options, &mut buf);
+        buf
+    };
+    let per_file = args
+        .by_file
+        .then_some(&render as &(dyn Fn(&Analyzer, &FileFacts) -> Vec<u8> + Sync));
+    let mut by_file: Vec<Vec<u8>> = Vec::new();
+    let mut analyzer = Analyzer::new();
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut damaged = false;
+    for (path, input) in &inputs {
+        files.push(match input {
+            Ok(input) if args.by_file => {
+                let mut a = Analyzer::new();
+                let facts = read(path, input, threads, verbose, &mut a);
+                by_file.push(render(&a, &facts));
+                analyzer.merge(a, threads);
+                facts
+            }
+            Ok(input) => read(path, input, threads, verbose, &mut analyzer),
+            Err(e) => {
+                let facts = FileFacts::unreadable(path, e.cause());
+                if args.by_file {
+                    by_file.push(render(&Analyzer::new(), &facts));
+                }
+                facts
+            }
+        });
+    }
+    if let Some(remote) = &remote {
+        let read = remote.analyze_all(
+            args.write.is_some(),
+            threads,
+            verbose,
+            per_file,
+            &mut analyzer,
+        )?;
+        for ((facts, kept, report), url) in read.into_iter().zip(&remote.urls) {
+            files.push(facts);
+            by_file.extend(report);
+            if let Some(kept) = kept {
+                inputs.push((url.location(), Ok(kept)));
+            }
+        }
+    }
+    for f in &files {
+        if let Some(e) = &f.error {
+            eprintln!("nwcap: {}: {e}", f.path);
+            damaged = true;
+        }
+    }
+    lap("pass");
+    analyzer.flows.release_index();
     let selection = analyzer.select_known(&filters, &target);
     lap("selection");
     if let Some(path) = &args.write {
@@ -141,14 +192,6 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
-    let format = args
-        .output
-        .map(OutputFormat::from)
-        .unwrap_or(if io::stdout().is_terminal() {
-            OutputFormat::Table
-        } else {
-            OutputFormat::Json
-        });
     let mut report = report::build(&analyzer, &selection, &files, args.top, threads);
     if let Some(w) = target_warning {
         if format != OutputFormat::Table {
@@ -158,16 +201,16 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
-    let written = report::write(
-        &report,
-        format,
-        &report::WriteOptions {
-            top: args.top,
-            threads,
-            width: terminal_width(),
-        },
-        &mut out,
-    )
+    let options = report::WriteOptions {
+        top: args.top,
+        threads,
+        width,
+    };
+    let written = if args.by_file {
+        write_with_files(&report, format, &options, &files, &by_file, &mut out)
+    } else {
+        report::write(&report, format, &options, &mut out)
+    }
     .and_then(|_| out.flush());
     match written {
         // `nwcap analyze x.cap | head` is not an error.
@@ -189,6 +232,46 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// The merged report followed by each file's: in JSON as the merged object with `by_file`
+/// added (`[{"path": ..., "report": {...}}]`), in a table as one section per file.
+fn write_with_files(
+    report: &report::Report<'_>,
+    format: OutputFormat,
+    options: &report::WriteOptions,
+    files: &[FileFacts],
+    by_file: &[Vec<u8>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut merged = Vec::new();
+    report::write(report, format, options, &mut merged)?;
+    if format == OutputFormat::Json {
+        // `{...}\n`: reopen the object to add the files' reports.
+        let end = merged
+            .iter()
+            .rposition(|&b| b == b'}')
+            .unwrap_or(merged.len());
+        out.write_all(&merged[..end])?;
+        out.write_all(b",\"by_file\":[")?;
+        for (i, (f, r)) in files.iter().zip(by_file).enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(b"{\"path\":")?;
+            serde_json::to_writer(&mut *out, &f.path)?;
+            out.write_all(b",\"report\":")?;
+            out.write_all(r.trim_ascii_end())?;
+            out.write_all(b"}")?;
+        }
+        return out.write_all(b"]}\n");
+    }
+    out.write_all(&merged)?;
+    for (f, r) in files.iter().zip(by_file) {
+        writeln!(out, "\n=== {} ===\n", f.path)?;
+        out.write_all(r)?;
+    }
+    Ok(())
 }
 
 /// [`pass::read_input`], saying in how many shards with `-vv`.
