@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::remote;
+use crate::azure::vm_addresses::Machine;
 use crate::cli::AnalyzeArgs;
 use crate::exit;
 use blobs::Remote;
@@ -79,20 +80,20 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         }
     };
     let mut target_warning = None;
+    let machines: &[Machine] = match remote
+        .as_ref()
+        .and_then(|r| r.target.as_ref())
+        .or(target_of.as_ref())
+    {
+        Some(Ok(m)) => m,
+        _ => &[],
+    };
     let target: Vec<Addr> = match remote
         .as_ref()
         .and_then(|r| r.target.as_ref())
         .or(target_of.as_ref())
     {
-        Some(Ok(machines)) => {
-            let mut all: Vec<Addr> = Vec::new();
-            for a in machines.iter().flat_map(|m| &m.addresses) {
-                if !all.contains(&Addr::from(*a)) {
-                    all.push(Addr::from(*a));
-                }
-            }
-            all
-        }
+        Some(Ok(machines)) => addresses(machines.iter()),
         Some(Err(why)) => {
             target_warning = Some(format!(
                 "the capture target's addresses could not be read ({why}): the local address is inferred"
@@ -117,7 +118,9 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let width = terminal_width();
     // --by-file: each file's report, rendered from its own analyzer before that is merged.
     let render = |a: &Analyzer, facts: &FileFacts| -> Vec<u8> {
-        let sel = a.select_known(&filters, &target);
+        // A scale-set instance's file: that instance's addresses.
+        let own = instance_of(&facts.path, machines).map(|m| addresses(std::iter::once(m)));
+        let sel = a.select_known(&filters, own.as_deref().unwrap_or(&target));
         let r = report::build(a, &sel, std::slice::from_ref(facts), args.top, 1);
         let mut buf = Vec::new();
         let options = report::WriteOptions {
@@ -232,6 +235,47 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// Every address of `machines`, once each, in order.
+fn addresses<'m>(machines: impl Iterator<Item = &'m Machine>) -> Vec<Addr> {
+    let mut all: Vec<Addr> = Vec::new();
+    for a in machines.flat_map(|m| &m.addresses) {
+        if !all.contains(&Addr::from(*a)) {
+            all.push(Addr::from(*a));
+        }
+    }
+    all
+}
+
+/// The scale-set instance a file (or blob) belongs to, from its path: the segment after
+/// `virtualMachines/`, else its folder's or its own name (`…/3/x.cap`, `…/3.cap`), when that
+/// names exactly one instance. Network Watcher does not document the layout of a scale-set
+/// capture's files, so nothing else is guessed.
+fn instance_of<'m>(path: &str, machines: &'m [Machine]) -> Option<&'m Machine> {
+    let segments: Vec<&str> = path.split(['/', '\\']).collect();
+    let named = |s: &str| {
+        machines.iter().find(|m| {
+            m.instance
+                .as_deref()
+                .is_some_and(|i| i.eq_ignore_ascii_case(s))
+        })
+    };
+    if let Some(i) = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("virtualmachines"))
+    {
+        if let Some(m) = segments.get(i + 1).and_then(|s| named(s)) {
+            return Some(m);
+        }
+    }
+    let file = segments.last()?;
+    let stem = file.strip_suffix(".cap").unwrap_or(file);
+    let folder = segments.len().checked_sub(2).and_then(|i| segments.get(i));
+    match (named(stem), folder.and_then(|f| named(f))) {
+        (Some(m), None) | (None, Some(m)) => Some(m),
+        _ => None,
+    }
 }
 
 /// The merged report followed by each file's: in JSON as the merged object with `by_file`
