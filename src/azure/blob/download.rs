@@ -14,16 +14,16 @@ use std::time::Duration;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, Etag, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
-    BlobContainerClientListBlobsOptions,
+    BlobClientGetPropertiesResultHeaders, BlobContainerClientListBlobsOptions,
 };
 use azure_storage_blob::{
     BlobClient, BlobClientOptions, BlobContainerClient, BlobContainerClientOptions,
 };
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 use super::error::{error_text, is_transient, map_sdk_error};
+use super::ranges::{self, Stop};
 use super::resume::{self, LocalFiles};
 use super::writer::{self, Writer};
 use super::{BlobError, BlobUrl};
@@ -356,8 +356,15 @@ impl BlobDownloader {
         writer: &mut Writer,
         obs: &dyn Observer,
     ) -> Result<(u64, Option<[u8; 16]>), BlobError> {
-        let client = self.client(url)?;
+        let client = Arc::new(self.client(url)?);
         let etag = Etag::from(props.etag.clone());
+        let plan = ranges::Plan {
+            client: &client,
+            etag: &etag,
+            size: props.size,
+            parallel: self.options.parallel.get(),
+            block: self.options.block_size.get() as u64,
+        };
         let mut failures = 0u32;
         let mut delay = self.options.retry_delay;
         let name = url.to_string();
@@ -365,46 +372,21 @@ impl BlobDownloader {
         // Azurite (206, empty): never send one.
         while offset < props.size {
             let started_at = offset;
-            let attempt = async {
-                let mut rsp = client
-                    .download(Some(BlobClientDownloadOptions {
-                        range: Some((offset..).into()),
-                        if_match: Some(etag.clone()),
-                        parallel: Some(self.options.parallel),
-                        partition_size: Some(self.options.block_size),
-                        ..Default::default()
-                    }))
-                    .await?;
-                while let Some(chunk) = rsp.body.next().await {
-                    let chunk = chunk?;
-                    let n = chunk.len() as u64;
-                    if offset + n > props.size {
-                        return Ok(Some(BlobError::Integrity(format!(
-                            "{name}: the service sent more than the announced {} bytes",
-                            props.size
-                        ))));
-                    }
-                    if let Err(e) = writer.write(chunk).await {
-                        return Ok(Some(e));
-                    }
-                    offset += n;
-                    obs.advance(n);
-                }
-                Ok::<_, azure_core::Error>(None)
-            }
-            .await;
-            let err = match attempt {
-                Ok(None) if offset < props.size => BlobError::Integrity(format!(
+            let err = match ranges::fetch(&plan, &mut offset, writer, obs).await {
+                Ok(()) => break,
+                Err(Stop::Short) => BlobError::Integrity(format!(
                     "{name}: the stream ended at byte {offset} of {}",
                     props.size
                 )),
-                Ok(None) => break,
-                Ok(Some(e)) => {
+                Err(Stop::Fatal(e)) => {
                     drop(writer.finish().await);
-                    return Err(e);
+                    return Err(match e {
+                        BlobError::Integrity(m) => BlobError::Integrity(format!("{name}: {m}")),
+                        e => e,
+                    });
                 }
-                Err(e) if is_transient(&e) => BlobError::Service(error_text(&e)),
-                Err(e) => {
+                Err(Stop::Sdk(e)) if is_transient(&e) => BlobError::Service(error_text(&e)),
+                Err(Stop::Sdk(e)) => {
                     let mapped = self.map_err(url, e);
                     let mapped = match mapped {
                         BlobError::Changed(_) => BlobError::Changed(format!(

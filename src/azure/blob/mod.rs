@@ -8,14 +8,15 @@
 //! signatures removed ([`redact`]).
 //!
 //! - `url`: blob URLs, the names derived from them, SAS redaction.
-//! - `download`: the client and the transfer (parallel ranged GETs, in-process retries,
-//!   size and MD5 checks).
+//! - `download`: the client and the transfer (in-process retries, size and MD5 checks).
+//! - `ranges`: the parallel ranged GETs of one transfer, delivered in order.
 //! - `resume`: the files a download leaves beside its destination, read by the next run.
 //! - `writer`: the file and hash threads, and the rename into place.
 //! - `error`: [`BlobError`] and how SDK errors map to it.
 
 mod download;
 mod error;
+mod ranges;
 mod resume;
 mod url;
 mod writer;

@@ -10,7 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 
 use super::error::io_err;
@@ -21,12 +21,21 @@ use super::BlobError;
 pub(super) type Written = Result<(u64, Option<[u8; 16]>), BlobError>;
 
 /// Writes chunks on one thread (or sends them on) and hashes them on another, so disk writes,
-/// MD5 and the network overlap; each channel holds at most two chunks (`Bytes` clones share
-/// memory), which bounds memory.
+/// MD5 and the network overlap. The network's chunks are small (tens of KiB), so they are
+/// gathered into pieces of [`PIECE`] bytes first: one hand-over per piece instead of per chunk.
+/// Each channel holds at most [`DEPTH`] pieces (`Bytes` clones share memory), which bounds
+/// memory.
 pub(super) struct Writer {
     to: Target,
     hash: Option<Stage<[u8; 16]>>,
+    /// Bytes gathered for the next piece.
+    piece: BytesMut,
 }
+
+/// Bytes handed to the writer and hash threads at a time.
+const PIECE: usize = 1 << 20;
+/// Pieces a channel holds.
+const DEPTH: usize = 4;
 
 /// Where a [`Writer`] puts the bytes.
 enum Target {
@@ -48,7 +57,7 @@ impl<T: Send + 'static> Stage<T> {
         name: &str,
         work: impl FnOnce(tokio::sync::mpsc::Receiver<Bytes>) -> Result<T, BlobError> + Send + 'static,
     ) -> Result<Self, BlobError> {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
         let handle = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || work(rx))
@@ -138,6 +147,7 @@ impl Writer {
         Ok(Self {
             to: Target::File(to),
             hash,
+            piece: BytesMut::new(),
         })
     }
 
@@ -150,6 +160,7 @@ impl Writer {
         Ok(Self {
             to: Target::Channel(Some(to), 0),
             hash,
+            piece: BytesMut::new(),
         })
     }
 
@@ -160,6 +171,26 @@ impl Writer {
 
     /// Queues a chunk; on a failure returns the writer's (or hasher's) error.
     pub(super) async fn write(&mut self, chunk: Bytes) -> Result<(), BlobError> {
+        if self.piece.is_empty() && chunk.len() >= PIECE {
+            return self.send(chunk).await;
+        }
+        if self.piece.capacity() - self.piece.len() < chunk.len() && !self.piece.is_empty() {
+            let piece = self.piece.split().freeze();
+            self.send(piece).await?;
+        }
+        if self.piece.capacity() == 0 {
+            self.piece.reserve(PIECE.max(chunk.len()));
+        }
+        self.piece.extend_from_slice(&chunk);
+        if self.piece.len() >= PIECE {
+            let piece = self.piece.split().freeze();
+            self.send(piece).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands one piece to the hash and writer threads (or the channel).
+    async fn send(&mut self, chunk: Bytes) -> Result<(), BlobError> {
         let hashed = match &self.hash {
             Some(h) => h.send(chunk.clone()).await,
             None => true,
@@ -187,6 +218,11 @@ impl Writer {
 
     /// Flushes, syncs and returns (bytes written, MD5 of them all when hashing).
     pub(super) async fn finish(&mut self) -> Written {
+        if !self.piece.is_empty() {
+            let piece = self.piece.split().freeze();
+            // A failure to hand it over shows in the threads' results below.
+            let _ = Box::pin(self.send(piece)).await;
+        }
         let written = match &mut self.to {
             Target::File(f) => f.join().await,
             Target::Channel(to, sent) => {
