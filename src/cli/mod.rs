@@ -509,7 +509,7 @@ pub struct RemoteArgs {
     #[arg(long, default_value_t = crate::azure::blob::DEFAULT_PARALLEL, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub parallel: usize,
     /// Bytes per ranged GET, e.g. 8MiB, 512KiB, 4M (64KiB..=256MiB).
-    #[arg(long, default_value = "16MiB", value_parser = parse_block_size)]
+    #[arg(long, default_value = "8MiB", value_parser = parse_block_size)]
     pub block_size: usize,
     /// How often a broken transfer is resumed before giving up.
     #[arg(long, default_value_t = 5)]

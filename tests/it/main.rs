@@ -1,8 +1,9 @@
 //! Every integration test of nwcap, in one test binary (one link instead of one per file).
 //!
 //! - The binary end to end: `cli` (`analyze` on hand-made captures), `parallel` (`--threads`),
-//!   `arm` (the Resource Manager commands against a fake ARM), `download` and
-//!   `analyze_remote` (blobs in a real Azurite; run `scripts/install-test-tools` first).
+//!   `arm` (the Resource Manager commands against a fake ARM), `download`,
+//!   `download_memory` (peak RSS of a 256 MiB download) and `analyze_remote` (blobs in a real
+//!   Azurite; run `scripts/install-test-tools` first).
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
 //!   (reading through windows and maps gives what reading the whole file gives).
@@ -27,6 +28,7 @@ mod cli;
 mod conventions;
 mod differential;
 mod download;
+mod download_memory;
 mod oracle;
 mod parallel;
 mod props;

@@ -62,8 +62,8 @@ impl Observer for Silent {}
 pub struct DownloadOptions {
     /// Concurrent ranged GETs per blob.
     pub parallel: NonZero<usize>,
-    /// Bytes per ranged GET. Memory is bounded by about (3 x parallel + 3) x block size: the
-    /// SDK's 2 x parallel re-ordering buffers, the ranges in flight, and the writer channels.
+    /// Bytes per ranged GET. Memory is bounded by about parallel x block size: the ranges
+    /// after the lowest one, which wait for it (see `ranges`), plus a few MiB of writer pieces.
     pub block_size: NonZero<usize>,
     /// Replace a finished local file even when it holds this blob version.
     pub force: bool,
@@ -79,8 +79,8 @@ pub struct DownloadOptions {
 
 /// Default concurrent ranged GETs (measured against Azurite on 2 cores; see README).
 pub const DEFAULT_PARALLEL: usize = 4;
-/// Default range size.
-pub const DEFAULT_BLOCK_SIZE: usize = 16 << 20;
+/// Default range size: 4 x 8 MiB held at most keeps a download within 64 MiB.
+pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
 
 impl Default for DownloadOptions {
     fn default() -> Self {

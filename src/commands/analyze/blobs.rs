@@ -21,9 +21,9 @@ pub(super) struct Remote {
     pub(super) target: Option<Result<Vec<Machine>, String>>,
 }
 
-/// Chunks a blob's download may hold ready for the pass, beyond the ranges the SDK buffers
-/// itself: it delivers each range (`--block-size`, 16 MiB by default) as one chunk, so this
-/// bounds memory as `download` bounds it, whatever the blob's size.
+/// Pieces a blob's download may hold ready for the pass, beyond the ranges it holds itself: it
+/// delivers the bytes in pieces of 1 MiB, so this bounds memory as `download` bounds it,
+/// whatever the blob's size.
 const AHEAD: usize = 2;
 
 impl Remote {
