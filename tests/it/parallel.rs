@@ -141,4 +141,12 @@ fn damaged_tail_with_threads_reports_like_one_pass() {
     assert_eq!(two.code, 3);
     assert_eq!(one.stdout, two.stdout);
     assert_eq!(one.stderr, two.stderr);
+    // Equal reports prove nothing if the damage made the pass fall back to one shard.
+    let verbose = nwcap(&["analyze", p, "--output", "json", "--threads", "2", "-vv"]);
+    assert_eq!(verbose.code, 3);
+    assert!(
+        verbose.stderr.contains("read in 2 shard(s)"),
+        "{}",
+        verbose.stderr
+    );
 }
