@@ -161,7 +161,7 @@ fn compare(linktype: u16, data: &[u8]) -> Result<Compared, String> {
 
 /// The fast path against the general decoder and keyer: where the fast path takes a packet,
 /// both must produce the same flow key, direction and TCP flags.
-fn compare_fast(linktype: u16, data: &[u8]) -> Result<bool, String> {
+pub(crate) fn compare_fast(linktype: u16, data: &[u8]) -> Result<bool, String> {
     let Some(t) = fast::tuple(linktype, data) else {
         return Ok(false);
     };

@@ -8,7 +8,8 @@
 //!   (reading through windows and maps gives what reading the whole file gives).
 //! - Shared code: `support` (running the binary, the corpus, the fake ARM, Azurite, the
 //!   schema check, proptest's configuration), `craft` (hand-made packets and captures, also
-//!   used by `benches/pipeline.rs`), `mutation` (random damage for property tests). Fixtures
+//!   used by `benches/pipeline.rs`), `mutation` (random damage for property tests),
+//!   `independent` (captures read by pcap-parser, to check nwcap's writer). Fixtures
 //!   stay in `tests/fixtures/`.
 //!
 //! Proptest's failure files sit beside their sources (`differential.proptest-regressions`,
@@ -17,6 +18,7 @@
 mod support;
 
 mod craft;
+mod independent;
 mod mutation;
 
 mod analyze_remote;
