@@ -1,7 +1,8 @@
 //! Every integration test of nwcap, in one test binary (one link instead of one per file).
 //!
 //! - The binary end to end: `cli` (`analyze` on hand-made captures), `parallel` (`--threads`),
-//!   `arm` (the Resource Manager commands against a fake ARM), `download` and
+//!   `arm` (the Resource Manager commands against a fake ARM), `arm_lro` (the fake and nwcap
+//!   held to ARM's api-versions, operation URLs and Retry-After), `download` and
 //!   `analyze_remote` (blobs in a real Azurite; run `scripts/install-test-tools` first).
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
@@ -23,6 +24,7 @@ mod mutation;
 
 mod analyze_remote;
 mod arm;
+mod arm_lro;
 mod cli;
 mod differential;
 mod download;
