@@ -3,7 +3,8 @@
 //! - The binary end to end: `cli` (`analyze` on hand-made captures), `parallel` (`--threads`),
 //!   `arm` (the Resource Manager commands against a fake ARM), `arm_lro` (the fake and nwcap
 //!   held to ARM's api-versions, operation URLs and Retry-After), `download` and
-//!   `analyze_remote` (blobs in a real Azurite; run `scripts/install-test-tools` first).
+//!   `analyze_remote` (blobs in a real Azurite; run `scripts/install-test-tools` first),
+//!   `secrets` (no failure of theirs shows a SAS signature).
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
 //!   (reading through windows and maps gives what reading the whole file gives).
@@ -31,5 +32,6 @@ mod download;
 mod oracle;
 mod parallel;
 mod props;
+mod secrets;
 mod trust;
 mod window;
