@@ -7,7 +7,8 @@
 //!   `secrets` (no failure of theirs shows a SAS signature).
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
-//!   (reading through windows and maps gives what reading the whole file gives).
+//!   (reading through windows and maps gives what reading the whole file gives), `fuzz` (the
+//!   fuzz targets of `fuzz/src/` over their seeds and random mutations, on stable).
 //! - Shared code: `support` (running the binary, the corpus, the fake ARM, Azurite, the
 //!   schema check, proptest's configuration), `craft` (hand-made packets and captures, also
 //!   used by `benches/pipeline.rs`), `mutation` (random damage for property tests),
@@ -29,6 +30,7 @@ mod arm_lro;
 mod cli;
 mod differential;
 mod download;
+mod fuzz;
 mod oracle;
 mod parallel;
 mod props;
