@@ -1,6 +1,7 @@
 //! Every integration test of nwcap, in one test binary (one link instead of one per file).
 //!
-//! - The binary end to end: `cli` (`analyze` on hand-made captures), `parallel` (`--threads`),
+//! - The binary end to end: `cli` (`analyze` on hand-made captures), `filters` (filters across
+//!   address families), `parallel` (`--threads`),
 //!   `arm` (the Resource Manager commands against a fake ARM), `arm_lro` (the fake and nwcap
 //!   held to ARM's api-versions, operation URLs and Retry-After), `download` and
 //!   `analyze_remote` (blobs in a real Azurite; run `scripts/install-test-tools` first),
@@ -30,6 +31,7 @@ mod arm_lro;
 mod cli;
 mod differential;
 mod download;
+mod filters;
 mod fuzz;
 mod oracle;
 mod parallel;
