@@ -85,7 +85,7 @@ fn check(case: Case, how: &str, az_arm: &FakeArm) {
     ];
     let r = match how {
         "download" => {
-            let mut args = vec!["download", "--url", &url, "-o", dest.to_str().unwrap()];
+            let mut args = vec!["download", "--url", &url, "--dest", dest.to_str().unwrap()];
             args.extend(small);
             nwcap(&args)
         }
