@@ -34,6 +34,7 @@ mod cli;
 mod conventions;
 mod differential;
 mod download;
+mod exits;
 mod filters;
 mod fuzz;
 mod oracle;

@@ -15,8 +15,10 @@
 //! Tests inject 401/403/429/5xx, hangs and malformed bodies with [`Fault`]s. It also serves
 //! blobs under `/blob/...` (DELETE only) for `--delete-files`, with its own token.
 //!
-//! Error codes for conditions the spec does not document (busy VM, agent missing) are
-//! illustrative; nwcap must not depend on them beyond the HTTP status.
+//! Targets named `vm-busy`, `vm-noagent`, `vm-canceled` and `vm-broken` make a PUT answer 409,
+//! fail, end `Canceled`, or end in Error. Error codes for conditions the spec does not document
+//! (busy VM, agent missing) are illustrative; nwcap must not depend on them beyond the HTTP
+//! status.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Command;
@@ -140,7 +142,8 @@ enum Op {
     Create {
         key: String,
         polls_left: u32,
-        fail: Option<(String, String)>,
+        /// The status it ends in (`Failed`, `Canceled`), with the error's code and message.
+        fail: Option<(&'static str, String, String)>,
     },
     Location {
         polls_left: u32,
@@ -745,7 +748,17 @@ fn handle(
                     if target.ends_with("/vm-busy") {
                         return arm_error(409, "AnotherPacketCaptureInProgress", "Another packet capture is already running on the target virtual machine.");
                     }
-                    let fail = target.ends_with("/vm-noagent").then(|| ("AgentNotInstalled".to_string(), "The Network Watcher extension is not installed on the virtual machine.".to_string()));
+                    let fail = if target.ends_with("/vm-noagent") {
+                        Some(("Failed", "AgentNotInstalled".to_string(), "The Network Watcher extension is not installed on the virtual machine.".to_string()))
+                    } else if target.ends_with("/vm-canceled") {
+                        Some((
+                            "Canceled",
+                            "OperationCanceled".to_string(),
+                            "The operation was canceled.".to_string(),
+                        ))
+                    } else {
+                        None
+                    };
                     let display_name = segs[9];
                     let mut props = v["properties"].clone();
                     props["provisioningState"] = json!("Updating");
@@ -928,12 +941,12 @@ fn poll(s: &mut State, kind: &str, api_version: &str, id: &str) -> Answer {
                 *polls_left -= 1;
                 return in_progress("operations");
             }
-            if let Some((code, message)) = fail.clone() {
+            if let Some((status, code, message)) = fail.clone() {
                 let key = key.clone();
                 s.captures.remove(&key);
                 return answer(
                     200,
-                    json!({"status": "Failed", "error": {"code": code, "message": message}}),
+                    json!({"status": status, "error": {"code": code, "message": message}}),
                 );
             }
             let key = key.clone();

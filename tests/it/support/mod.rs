@@ -3,6 +3,7 @@
 
 pub mod azurite;
 pub mod fake_arm;
+pub mod fake_blob;
 pub mod fake_vm;
 pub mod schema;
 
