@@ -183,15 +183,27 @@ fn interrupted_download_resumes_on_rerun() {
 #[test]
 fn connection_cut_mid_transfer_is_retried_in_the_same_run() {
     let az = Azurite::with_container(C);
-    let blob = azurite::data(3 << 20, 4);
-    let (_proxy, url) =
-        az.put_blob_behind_proxy(C, "retry.cap", &blob, (1 << 20) + 1000, Action::Cut);
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("r.cap");
-    let o = download(&url, &dest, &ONE_MIB_AT_A_TIME);
-    o.ok();
-    assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
-    assert_same(&dest, &blob);
+    let blob = azurite::data(8 << 20, 4);
+    // One range at a time, then four in flight: the cut lands in one of them.
+    for parallel in ["1", "4"] {
+        let name = format!("retry{parallel}.cap");
+        let (proxy, url) = az.put_blob_behind_proxy(C, &name, &blob, (5 << 19) + 1000, Action::Cut);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("r.cap");
+        let o = download(
+            &url,
+            &dest,
+            &["--parallel", parallel, "--block-size", "1MiB"],
+        );
+        o.ok();
+        assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
+        assert_same(&dest, &blob);
+        if parallel == "4" {
+            // Several ranges were in flight, each on its own connection.
+            let n = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(n >= 3, "{n} connections");
+        }
+    }
 }
 
 #[test]
