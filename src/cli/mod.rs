@@ -351,6 +351,10 @@ pub struct CaptureRunArgs {
     /// Threads per file. Default: the number of CPUs.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Also a report per file (one per scale-set instance or ring-buffer file), after the
+    /// merged one (`-o table` or `json`).
+    #[arg(long)]
+    pub by_file: bool,
     /// Time between status queries while the capture runs.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub interval: Duration,
@@ -418,10 +422,14 @@ pub struct AnalyzeArgs {
     /// link types are mixed).
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Threads per input file (a file is split on record boundaries; the report is the same
-    /// for any value). Default: the number of CPUs.
+    /// Threads per input file (a file is split on record boundaries), and blobs read at once;
+    /// the report is the same for any value. Default: the number of CPUs.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Also a report per input file, after the merged one (`-o table` or `json`: then the
+    /// object gains `by_file`, one report per file).
+    #[arg(long)]
+    pub by_file: bool,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,

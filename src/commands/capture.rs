@@ -263,6 +263,7 @@ fn analyze_file(
         top: args.top,
         write: None,
         threads: args.threads,
+        by_file: args.by_file,
         filter: FilterArgs::default(),
         remote: args.remote.clone(),
     };

@@ -342,3 +342,40 @@ fn a_cut_connection_is_resumed_within_the_pass() {
         }
     }
 }
+
+#[test]
+fn blobs_read_at_once_give_the_report_of_one_after_another() {
+    let az = Azurite::with_container(C);
+    let names = [
+        "zeek__ipv4-fragmented-1.pcap",
+        "zeek__ssh.pcap",
+        "derived__bro.org-last-record-cut.pcap",
+        "zeek__http-bro.org.pcap",
+    ];
+    let mut urls = Vec::new();
+    for n in names {
+        az.put_blob(C, n, &std::fs::read(corpus(n)).unwrap());
+        urls.push(format!(
+            "{}/{C}/{n}?{}",
+            az.endpoint(),
+            azurite::account_sas()
+        ));
+    }
+    let by_urls = |j: &str| {
+        let mut args = vec!["analyze", "--output", "json", "-j", j];
+        for u in &urls {
+            args.extend(["--url", u.as_str()]);
+        }
+        let o = nwcap(&args);
+        // The cut file makes it exit 3; the report still comes.
+        assert_eq!(o.code, 3, "{}", o.stderr);
+        without_paths(o.json())
+    };
+    let one = by_urls("1");
+    assert_eq!(by_urls("4"), one);
+    let files: Vec<std::path::PathBuf> = names.iter().map(|n| corpus(n)).collect();
+    let mut args = vec!["analyze", "--output", "json", "-j", "1"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let o = nwcap(&args);
+    assert_eq!(without_paths(o.json()), one);
+}

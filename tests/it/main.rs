@@ -31,6 +31,7 @@ mod arm_lro;
 mod arm_views;
 mod capture;
 mod cli;
+mod community_id;
 mod conventions;
 mod differential;
 mod download;

@@ -98,4 +98,57 @@ impl Remote {
             .detail(&format!("fetched {url} ({} bytes)", props.size));
         Ok((facts, kept))
     }
+
+    /// Streams every blob, up to `threads` at once, each into an analyzer of its own, merged
+    /// in the blobs' order afterwards so that the report is the one a sequential read gives
+    /// (fragments that span two blobs included: see [`Analyzer::for_later_shard`]). Memory is
+    /// the download buffers of the blobs in flight, plus their flow tables. The first failure,
+    /// in the blobs' order, is the error. With `per_file`, each blob is also rendered alone
+    /// (its analyzer is then a fresh one, not a later shard's).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn analyze_all(
+        &self,
+        keep: bool,
+        threads: usize,
+        verbose: u8,
+        per_file: Option<&(dyn Fn(&Analyzer, &FileFacts) -> Vec<u8> + Sync)>,
+        analyzer: &mut Analyzer,
+    ) -> anyhow::Result<Vec<(FileFacts, Option<Input<'static>>, Option<Vec<u8>>)>> {
+        type Done = anyhow::Result<(FileFacts, Option<Input<'static>>, Analyzer)>;
+        let n = self.urls.len();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: Vec<std::sync::Mutex<Option<Done>>> =
+            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..threads.clamp(1, n.max(1)) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(url) = self.urls.get(i) else { break };
+                    let mut a = if per_file.is_some() {
+                        Analyzer::new()
+                    } else {
+                        Analyzer::for_later_shard()
+                    };
+                    let r = self.analyze(url, keep, verbose, &mut a);
+                    let r = r.map(|(facts, kept)| (facts, kept, a));
+                    if let Ok(mut slot) = done[i].lock() {
+                        *slot = Some(r);
+                    }
+                });
+            }
+        });
+        let mut out = Vec::with_capacity(n);
+        for slot in done {
+            let r = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(anyhow::anyhow!("a blob's reader stopped")));
+            let (facts, kept, a) = r?;
+            let alone = per_file.map(|render| render(&a, &facts));
+            analyzer.merge(a, threads);
+            out.push((facts, kept, alone));
+        }
+        Ok(out)
+    }
 }

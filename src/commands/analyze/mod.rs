@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::remote;
+use crate::azure::vm_addresses::Machine;
 use crate::cli::AnalyzeArgs;
 use crate::exit;
 use blobs::Remote;
@@ -78,20 +79,96 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
             );
         }
     };
+    let mut target_warning = None;
+    let machines: &[Machine] = match remote
+        .as_ref()
+        .and_then(|r| r.target.as_ref())
+        .or(target_of.as_ref())
+    {
+        Some(Ok(m)) => m,
+        _ => &[],
+    };
+    let target: Vec<Addr> = match remote
+        .as_ref()
+        .and_then(|r| r.target.as_ref())
+        .or(target_of.as_ref())
+    {
+        Some(Ok(machines)) => addresses(machines.iter()),
+        Some(Err(why)) => {
+            target_warning = Some(format!(
+                "the capture target's addresses could not be read ({why}): the local address is inferred"
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let format = args
+        .output
+        .map(OutputFormat::from)
+        .unwrap_or(if io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        });
+    if args.by_file && !matches!(format, OutputFormat::Table | OutputFormat::Json) {
+        return Err(exit::usage(anyhow::anyhow!(
+            "--by-file gives one report per file: use it with -o table or -o json"
+        )));
+    }
+    let width = terminal_width();
+    // --by-file: each file's report, rendered from its own analyzer before that is merged.
+    let render = |a: &Analyzer, facts: &FileFacts| -> Vec<u8> {
+        // A scale-set instance's file: that instance's addresses.
+        let own = instance_of(&facts.path, machines).map(|m| addresses(std::iter::once(m)));
+        let sel = a.select_known(&filters, own.as_deref().unwrap_or(&target));
+        let r = report::build(a, &sel, std::slice::from_ref(facts), args.top, 1);
+        let mut buf = Vec::new();
+        let options = report::WriteOptions {
+            top: args.top,
+            threads: 1,
+            width,
+        };
+        // Writing into memory cannot fail.
+        let _ = report::write(&r, format, &options, &mut buf);
+        buf
+    };
+    let per_file = args
+        .by_file
+        .then_some(&render as &(dyn Fn(&Analyzer, &FileFacts) -> Vec<u8> + Sync));
+    let mut by_file: Vec<Vec<u8>> = Vec::new();
     let mut analyzer = Analyzer::new();
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, input) in &inputs {
         files.push(match input {
+            Ok(input) if args.by_file => {
+                let mut a = Analyzer::new();
+                let facts = read(path, input, threads, verbose, &mut a);
+                by_file.push(render(&a, &facts));
+                analyzer.merge(a, threads);
+                facts
+            }
             Ok(input) => read(path, input, threads, verbose, &mut analyzer),
-            Err(e) => FileFacts::unreadable(path, e.cause()),
+            Err(e) => {
+                let facts = FileFacts::unreadable(path, e.cause());
+                if args.by_file {
+                    by_file.push(render(&Analyzer::new(), &facts));
+                }
+                facts
+            }
         });
     }
     if let Some(remote) = &remote {
-        for url in &remote.urls {
-            let (facts, kept) =
-                remote.analyze(url, args.write.is_some(), verbose, &mut analyzer)?;
+        let read = remote.analyze_all(
+            args.write.is_some(),
+            threads,
+            verbose,
+            per_file,
+            &mut analyzer,
+        )?;
+        for ((facts, kept, report), url) in read.into_iter().zip(&remote.urls) {
             files.push(facts);
+            by_file.extend(report);
             if let Some(kept) = kept {
                 inputs.push((url.location(), Ok(kept)));
             }
@@ -105,29 +182,6 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     lap("pass");
     analyzer.flows.release_index();
-    let mut target_warning = None;
-    let target: Vec<Addr> = match remote
-        .as_ref()
-        .and_then(|r| r.target.as_ref())
-        .or(target_of.as_ref())
-    {
-        Some(Ok(machines)) => {
-            let mut all: Vec<Addr> = Vec::new();
-            for a in machines.iter().flat_map(|m| &m.addresses) {
-                if !all.contains(&Addr::from(*a)) {
-                    all.push(Addr::from(*a));
-                }
-            }
-            all
-        }
-        Some(Err(why)) => {
-            target_warning = Some(format!(
-                "the capture target's addresses could not be read ({why}): the local address is inferred"
-            ));
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
     let selection = analyzer.select_known(&filters, &target);
     lap("selection");
     if let Some(path) = &args.write {
@@ -141,14 +195,6 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
 
-    let format = args
-        .output
-        .map(OutputFormat::from)
-        .unwrap_or(if io::stdout().is_terminal() {
-            OutputFormat::Table
-        } else {
-            OutputFormat::Json
-        });
     let mut report = report::build(&analyzer, &selection, &files, args.top, threads);
     if let Some(w) = target_warning {
         if format != OutputFormat::Table {
@@ -158,16 +204,16 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     lap("report");
     let mut out = BufWriter::with_capacity(1 << 16, report_output());
-    let written = report::write(
-        &report,
-        format,
-        &report::WriteOptions {
-            top: args.top,
-            threads,
-            width: terminal_width(),
-        },
-        &mut out,
-    )
+    let options = report::WriteOptions {
+        top: args.top,
+        threads,
+        width,
+    };
+    let written = if args.by_file {
+        write_with_files(&report, format, &options, &files, &by_file, &mut out)
+    } else {
+        report::write(&report, format, &options, &mut out)
+    }
     .and_then(|_| out.flush());
     match written {
         // `nwcap analyze x.cap | head` is not an error.
@@ -189,6 +235,87 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// Every address of `machines`, once each, in order.
+fn addresses<'m>(machines: impl Iterator<Item = &'m Machine>) -> Vec<Addr> {
+    let mut all: Vec<Addr> = Vec::new();
+    for a in machines.flat_map(|m| &m.addresses) {
+        if !all.contains(&Addr::from(*a)) {
+            all.push(Addr::from(*a));
+        }
+    }
+    all
+}
+
+/// The scale-set instance a file (or blob) belongs to, from its path: the segment after
+/// `virtualMachines/`, else its folder's or its own name (`…/3/x.cap`, `…/3.cap`), when that
+/// names exactly one instance. Network Watcher does not document the layout of a scale-set
+/// capture's files, so nothing else is guessed.
+fn instance_of<'m>(path: &str, machines: &'m [Machine]) -> Option<&'m Machine> {
+    let segments: Vec<&str> = path.split(['/', '\\']).collect();
+    let named = |s: &str| {
+        machines.iter().find(|m| {
+            m.instance
+                .as_deref()
+                .is_some_and(|i| i.eq_ignore_ascii_case(s))
+        })
+    };
+    if let Some(i) = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("virtualmachines"))
+    {
+        if let Some(m) = segments.get(i + 1).and_then(|s| named(s)) {
+            return Some(m);
+        }
+    }
+    let file = segments.last()?;
+    let stem = file.strip_suffix(".cap").unwrap_or(file);
+    let folder = segments.len().checked_sub(2).and_then(|i| segments.get(i));
+    match (named(stem), folder.and_then(|f| named(f))) {
+        (Some(m), None) | (None, Some(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// The merged report followed by each file's: in JSON as the merged object with `by_file`
+/// added (`[{"path": ..., "report": {...}}]`), in a table as one section per file.
+fn write_with_files(
+    report: &report::Report<'_>,
+    format: OutputFormat,
+    options: &report::WriteOptions,
+    files: &[FileFacts],
+    by_file: &[Vec<u8>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut merged = Vec::new();
+    report::write(report, format, options, &mut merged)?;
+    if format == OutputFormat::Json {
+        // `{...}\n`: reopen the object to add the files' reports.
+        let end = merged
+            .iter()
+            .rposition(|&b| b == b'}')
+            .unwrap_or(merged.len());
+        out.write_all(&merged[..end])?;
+        out.write_all(b",\"by_file\":[")?;
+        for (i, (f, r)) in files.iter().zip(by_file).enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(b"{\"path\":")?;
+            serde_json::to_writer(&mut *out, &f.path)?;
+            out.write_all(b",\"report\":")?;
+            out.write_all(r.trim_ascii_end())?;
+            out.write_all(b"}")?;
+        }
+        return out.write_all(b"]}\n");
+    }
+    out.write_all(&merged)?;
+    for (f, r) in files.iter().zip(by_file) {
+        writeln!(out, "\n=== {} ===\n", f.path)?;
+        out.write_all(r)?;
+    }
+    Ok(())
 }
 
 /// [`pass::read_input`], saying in how many shards with `-vv`.
