@@ -5,10 +5,10 @@
 //! endpoint comes first when nwcap does not know which one is local.
 
 use nwcap_analysis::decode::Addr;
-use nwcap_analysis::filter::{parse_ips, parse_ports, FilterSet, FilterSpec, Side};
+use nwcap_analysis::filter::{parse_ips, parse_ports, Endpoint, FilterSet, FilterSpec, Side};
 
 /// Flows to ask about: IPv4, IPv6, IPv4-mapped IPv6, with and without ports.
-fn flows() -> Vec<(u8, (Addr, Option<u16>), (Addr, Option<u16>))> {
+fn flows() -> Vec<(u8, Endpoint, Endpoint)> {
     let v4 = |a, b, c, d| Addr::v4([a, b, c, d]);
     let v6 = |last: u8| {
         let mut b = [0u8; 16];
