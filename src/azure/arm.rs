@@ -357,9 +357,17 @@ mod tests {
             u.as_str(),
             "http://127.0.0.1:9/base/subscriptions/s?api-version=2024-05-01"
         );
-        assert!(c
-            .service_url("http://127.0.0.1:9/op/1?api-version=x", "t")
-            .is_ok());
+        assert_eq!(
+            c.service_url("http://127.0.0.1:9/op/1?api-version=x", "t")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/op/1?api-version=x"
+        );
+        // A relative URL resolves against the endpoint.
+        assert_eq!(
+            c.service_url("/op/2?api-version=x", "t").unwrap().as_str(),
+            "http://127.0.0.1:9/op/2?api-version=x"
+        );
         assert!(c.service_url("https://evil.example/op", "t").is_err());
         assert!(c.service_url("http://127.0.0.1:10/op", "t").is_err());
     }

@@ -364,6 +364,12 @@ mod tests {
         let err = rt.block_on(t.get_token(&["s"], None)).expect_err("expired");
         assert!(err.to_string().contains("expired"));
         let ok = StaticToken::new("opaque".into());
-        assert!(rt.block_on(ok.get_token(&["s"], None)).is_ok());
+        let token = rt.block_on(ok.get_token(&["s"], None)).expect("a token");
+        assert_eq!(token.token.secret(), "opaque");
+        let t = jwt(r#"{"exp":4102444800}"#);
+        let later = rt.block_on(StaticToken::new(t.clone()).get_token(&["s"], None));
+        let later = later.expect("not expired");
+        assert_eq!(later.token.secret(), t);
+        assert_eq!(later.expires_on.unix_timestamp(), 4102444800);
     }
 }

@@ -91,6 +91,23 @@ pub struct PacketCaptureStorageLocation {
     pub local_path: Option<String>,
 }
 
+/// `Some` unless blank: Resource Manager sends `""` for fields that are not set.
+fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl PacketCaptureStorageLocation {
+    /// The blob URL, when there is one.
+    pub fn blob(&self) -> Option<&str> {
+        set(&self.storage_path)
+    }
+
+    /// The file kept on the VM (`filePath`, or a continuous capture's `localPath`), when set.
+    pub fn on_vm(&self) -> Option<&str> {
+        set(&self.file_path).or(set(&self.local_path))
+    }
+}
+
 /// `PacketCaptureSettings`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

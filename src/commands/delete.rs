@@ -32,19 +32,8 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
         let Some(location) = location else {
             return Ok::<_, anyhow::Error>((None, None));
         };
-        let path = location
-            .storage_path
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
-        let Some(path) = path.map(str::to_string) else {
-            let on_vm = location
-                .file_path
-                .as_deref()
-                .or(location.local_path.as_deref())
-                .map(str::trim)
-                .filter(|p| !p.is_empty());
-            match on_vm {
+        let Some(path) = location.blob().map(str::to_string) else {
+            match location.on_vm() {
                 Some(p) => eprintln!(
                     "nwcap: the file of packet capture '{}' is on the VM at {p}, not in storage: nwcap cannot delete it (delete it on the VM)",
                     id.name

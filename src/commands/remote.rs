@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::arm_common;
 use crate::azure::blob::{redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer};
-use crate::azure::packet_capture::{PacketCaptureResult, PacketCaptures};
+use crate::azure::packet_capture::{Fetched, PacketCaptureResult, PacketCaptures};
 use crate::azure::vm_addresses::{self, Machine};
 use crate::cli::RemoteArgs;
 use crate::exit::{self, Coded};
@@ -89,25 +89,14 @@ async fn capture_storage_paths(
     remote: &RemoteArgs,
     verbose: u8,
 ) -> anyhow::Result<(Vec<String>, PacketCaptureResult)> {
-    let arm = remote.arm();
-    let id = arm_common::capture(name, &arm)?;
-    let client = arm_common::client(&arm, verbose)?;
-    let c = PacketCaptures::new(&client)
-        .get(&id)
-        .await
-        .map_err(arm_common::fail)?;
+    let c = get_capture(name, remote, verbose).await?;
     let loc = &c.value.properties.parameters.storage_location;
-    match loc.storage_path.as_deref().filter(|p| !p.trim().is_empty()) {
+    match loc.blob() {
         Some(p) => Ok((vec![p.to_string()], c.value.clone())),
         None => {
-            let on_vm = [&loc.file_path, &loc.local_path]
-                .into_iter()
-                .flatten()
-                .map(|p| p.trim())
-                .find(|p| !p.is_empty());
             Err(exit::with_code(
                 exit::NO_BLOB,
-                match on_vm {
+                match loc.on_vm() {
                     Some(p) => anyhow::anyhow!(
                         "capture {name} has no file in storage: its file is on the VM at {p}; copy it from the VM"
                     ),
@@ -141,14 +130,23 @@ pub(crate) async fn capture_target(
     remote: &RemoteArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Vec<Machine>, String>> {
+    let c = get_capture(name, remote, verbose).await?;
+    Ok(target_machines(&c.value, remote, verbose).await)
+}
+
+/// Capture `name` (or full id) as Resource Manager returns it.
+async fn get_capture(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> anyhow::Result<Fetched<PacketCaptureResult>> {
     let arm = remote.arm();
     let id = arm_common::capture(name, &arm)?;
     let client = arm_common::client(&arm, verbose)?;
-    let c = PacketCaptures::new(&client)
+    PacketCaptures::new(&client)
         .get(&id)
         .await
-        .map_err(arm_common::fail)?;
-    Ok(target_machines(&c.value, remote, verbose).await)
+        .map_err(arm_common::fail)
 }
 
 /// The addresses of the capture's target (its VM's, or its scale-set instances'), or why they

@@ -314,26 +314,33 @@ fn a_cut_connection_is_resumed_within_the_pass() {
     let az = Azurite::with_container(C);
     let data = synthetic_pcap(8000);
     assert!(data.len() > 3 << 20);
-    let (_proxy, url) =
-        az.put_blob_behind_proxy(C, "big.cap", &data, (2 << 20) + 1000, Action::Cut);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.pcap");
     std::fs::write(&file, &data).unwrap();
-    let o = nwcap(&[
-        "analyze",
-        "--url",
-        &url,
-        "--output",
-        "json",
-        "--parallel",
-        "1",
-        "--block-size",
-        "1MiB",
-    ]);
-    let got = report(&o);
-    assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
-    assert_eq!(got["matched"]["packets"], 8000);
-    assert_eq!(without_paths(got), without_paths(local(&[&file])));
+    // One range at a time, then four in flight: the cut lands in one of them.
+    for parallel in ["1", "4"] {
+        let name = format!("big{parallel}.cap");
+        let (proxy, url) = az.put_blob_behind_proxy(C, &name, &data, (2 << 20) + 1000, Action::Cut);
+        let o = nwcap(&[
+            "analyze",
+            "--url",
+            &url,
+            "--output",
+            "json",
+            "--parallel",
+            parallel,
+            "--block-size",
+            "1MiB",
+        ]);
+        let got = report(&o);
+        assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
+        assert_eq!(got["matched"]["packets"], 8000);
+        assert_eq!(without_paths(got), without_paths(local(&[&file])));
+        if parallel == "4" {
+            let n = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(n >= 3, "{n} connections");
+        }
+    }
 }
 
 #[test]

@@ -90,7 +90,7 @@ pub fn arp() -> Vec<u8> {
 }
 
 /// One record for a capture file.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Rec {
     pub ts_ns: i64,
     pub data: Vec<u8>,

@@ -183,15 +183,27 @@ fn interrupted_download_resumes_on_rerun() {
 #[test]
 fn connection_cut_mid_transfer_is_retried_in_the_same_run() {
     let az = Azurite::with_container(C);
-    let blob = azurite::data(3 << 20, 4);
-    let (_proxy, url) =
-        az.put_blob_behind_proxy(C, "retry.cap", &blob, (1 << 20) + 1000, Action::Cut);
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("r.cap");
-    let o = download(&url, &dest, &ONE_MIB_AT_A_TIME);
-    o.ok();
-    assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
-    assert_same(&dest, &blob);
+    let blob = azurite::data(8 << 20, 4);
+    // One range at a time, then four in flight: the cut lands in one of them.
+    for parallel in ["1", "4"] {
+        let name = format!("retry{parallel}.cap");
+        let (proxy, url) = az.put_blob_behind_proxy(C, &name, &blob, (5 << 19) + 1000, Action::Cut);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("r.cap");
+        let o = download(
+            &url,
+            &dest,
+            &["--parallel", parallel, "--block-size", "1MiB"],
+        );
+        o.ok();
+        assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
+        assert_same(&dest, &blob);
+        if parallel == "4" {
+            // Several ranges were in flight, each on its own connection.
+            let n = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(n >= 3, "{n} connections");
+        }
+    }
 }
 
 #[test]
@@ -329,8 +341,10 @@ fn bad_input_and_failures_give_one_clear_line() {
         azurite::ACCOUNT
     );
     let o = download(&gone, &dest, &[]);
-    assert_eq!(o.code, 1, "{}", o.stderr);
+    o.fails("connection refused", 1, "cannot connect to 127.0.0.1");
+    assert!(o.stderr.contains("Connection refused"), "{}", o.stderr);
     assert!(!o.stderr.contains("secret"), "{}", o.stderr);
+    assert!(!dest.exists());
 
     // A stored Content-MD5 that does not match the bytes: exit 10, no file.
     az.set_content_md5(C, "a.cap", "AAAAAAAAAAAAAAAAAAAAAA==");
@@ -496,22 +510,38 @@ fn entra_id_bearer_token_over_https() {
     let az = Azurite::start_https(&cert, &key);
     let blob = azurite::data(2 << 20, 8);
 
-    // Seed over https with a SAS (this process trusts the test CA the same way nwcap will).
-    // The variable stays set in the one test process; `nwcap_cmd` keeps it from every other
-    // test's nwcap, and only this test's clients speak https.
-    std::env::set_var("SSL_CERT_FILE", &ca);
+    // Seed over https with a SAS, through a client that trusts the test CA itself: the
+    // environment of this multi-threaded test process stays untouched, and only nwcap's
+    // child process gets SSL_CERT_FILE.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let pem = std::fs::read(&ca).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let client_options = azure_core::http::ClientOptions {
+        transport: Some(azure_core::http::Transport::new(std::sync::Arc::new(http))),
+        ..Default::default()
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sas = azurite::account_sas();
     rt.block_on(async {
         let c = format!("{}/{C}?{sas}", az.endpoint());
-        BlobContainerClient::new(c.parse().unwrap(), None, None)
+        let options = azure_storage_blob::BlobContainerClientOptions {
+            client_options: client_options.clone(),
+            ..Default::default()
+        };
+        BlobContainerClient::new(c.parse().unwrap(), None, Some(options))
             .unwrap()
             .create(None)
             .await
             .unwrap();
         let b = format!("{}/{C}/tok.cap?{sas}", az.endpoint());
-        BlobClient::new(b.parse().unwrap(), None, None)
+        let options = azure_storage_blob::BlobClientOptions {
+            client_options,
+            ..Default::default()
+        };
+        BlobClient::new(b.parse().unwrap(), None, Some(options))
             .unwrap()
             .upload(bytes::Bytes::from(blob.clone()).into(), None)
             .await

@@ -58,12 +58,10 @@ pub fn target(p: &PacketCaptureParameters) -> String {
 
 /// Where the file is: the blob URL, or `(on VM) PATH` for a file that stays on the VM.
 pub fn file(s: &PacketCaptureStorageLocation) -> Option<String> {
-    if let Some(path) = set(&s.storage_path) {
+    if let Some(path) = s.blob() {
         return Some(path.to_string());
     }
-    set(&s.file_path)
-        .or(set(&s.local_path))
-        .map(|p| format!("(on VM) {p}"))
+    s.on_vm().map(|p| format!("(on VM) {p}"))
 }
 
 fn row(c: &PacketCaptureResult) -> Vec<String> {

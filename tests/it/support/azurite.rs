@@ -395,6 +395,8 @@ pub struct Proxy {
     pub port: u16,
     /// Server-to-client bytes forwarded so far (all connections).
     pub forwarded: Arc<AtomicU64>,
+    /// Connections accepted so far.
+    pub connections: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -405,9 +407,12 @@ impl Proxy {
         let fired = Arc::new(AtomicBool::new(false));
         let action = Arc::new(Mutex::new(Some(action)));
         let counter = forwarded.clone();
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = connections.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let Ok(server) = TcpStream::connect(upstream) else {
                     continue;
                 };
@@ -422,7 +427,11 @@ impl Proxy {
                 });
             }
         });
-        Self { port, forwarded }
+        Self {
+            port,
+            forwarded,
+            connections,
+        }
     }
 }
 

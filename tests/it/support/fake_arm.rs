@@ -1,16 +1,24 @@
 //! A fake Azure Resource Manager for Network Watcher packet captures, on 127.0.0.1.
 //!
 //! It implements the six operations as the spec (2024-05-01) describes them: PUT answers 201
-//! with `Azure-AsyncOperation`; stop, queryStatus and DELETE answer 202 with `Location`;
-//! every poll carries `Retry-After: 0` so tests run fast. Canned bodies are the spec's own
-//! examples (pc1, pc2 in subid/rg1/nw1). Each request must carry the expected bearer token
-//! and an `api-version`; a PUT body must validate against the spec's schema (else 400).
-//! Captures move Running -> Stopped (`stopReason: TimeExceeded`) after `run_for`.
+//! with `Azure-AsyncOperation`; stop, queryStatus and DELETE answer 202 with `Location` (or,
+//! with [`State::direct`], stop and queryStatus answer 200 at once, which the spec allows).
+//! Operation-status URLs are absolute, as ARM sends them, on this server (or on
+//! [`State::op_base`]), and each answers only at the URL handed out (`operations` for
+//! `Azure-AsyncOperation`, `operationResults` for `Location`, with the same api-version); every
+//! answer that asks to poll carries `Retry-After: 0` (or [`State::retry_after`]) so tests run
+//! fast. Canned bodies are the spec's own examples (pc1, pc2 in subid/rg1/nw1). Each request
+//! must carry the expected bearer token (checked first, before any fault, as ARM does) and an
+//! `api-version` that Microsoft.Network serves for packet captures ([`API_VERSIONS`]; else
+//! 400 `InvalidApiVersionParameter`); a PUT body must validate against the spec's schema
+//! (else 400). Captures move Running -> Stopped (`stopReason: TimeExceeded`) after `run_for`.
 //! Tests inject 401/403/429/5xx, hangs and malformed bodies with [`Fault`]s. It also serves
 //! blobs under `/blob/...` (DELETE only) for `--delete-files`, with its own token.
 //!
-//! Error codes for conditions the spec does not document (busy VM, agent missing) are
-//! illustrative; nwcap must not depend on them beyond the HTTP status.
+//! Targets named `vm-busy`, `vm-noagent`, `vm-canceled` and `vm-broken` make a PUT answer 409,
+//! fail, end `Canceled`, or end in Error. Error codes for conditions the spec does not document
+//! (busy VM, agent missing) are illustrative; nwcap must not depend on them beyond the HTTP
+//! status.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Command;
@@ -27,6 +35,11 @@ use super::schema;
 pub const TOKEN: &str = "nwcap-test-secret-ARM-7f3d9c1e";
 /// The storage token the fake accepts on `/blob/`.
 pub const STORAGE_TOKEN: &str = "nwcap-test-secret-STORAGE-41aa80";
+
+/// The api-versions the fake serves for packet captures: the spec's (2024-05-01) and the
+/// newer stable Microsoft.Network versions that have the same packet-capture operations
+/// (`/work/shared/spec/network-watcher/SOURCE.md`).
+pub const API_VERSIONS: &[&str] = &["2024-05-01", "2024-07-01", "2024-10-01", "2025-03-01"];
 
 const SPEC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/spec");
 
@@ -47,6 +60,8 @@ pub struct Recorded {
     pub body: String,
     /// Status answered.
     pub status: u16,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 /// An injected answer: the next `times` requests matching `method` and `path_contains` get
@@ -127,12 +142,22 @@ enum Op {
     Create {
         key: String,
         polls_left: u32,
-        fail: Option<(String, String)>,
+        /// The status it ends in (`Failed`, `Canceled`), with the error's code and message.
+        fail: Option<(&'static str, String, String)>,
     },
     Location {
         polls_left: u32,
         result: Option<Value>,
     },
+}
+
+/// An operation handed out, with the only URL it answers at: its kind (`operations` or
+/// `operationResults`) and api-version.
+#[derive(Debug)]
+struct Handed {
+    op: Op,
+    kind: &'static str,
+    api_version: String,
 }
 
 /// What a capture's VM agent does once the capture stops (upload a file).
@@ -148,7 +173,7 @@ pub struct State {
     captures: BTreeMap<String, Capture>,
     /// Known (subscription, resource group, watcher), lower-cased.
     watchers: HashSet<(String, String, String)>,
-    ops: HashMap<String, Op>,
+    ops: HashMap<String, Handed>,
     next_op: u64,
     /// Injected faults, first match wins.
     pub faults: Vec<Fault>,
@@ -162,6 +187,12 @@ pub struct State {
     pub run_for: Duration,
     /// Polls an operation answers "in progress" before finishing.
     pub op_polls: u32,
+    /// The `Retry-After` (seconds) of every answer that asks to poll.
+    pub retry_after: u32,
+    /// stop and queryStatus answer 200 at once instead of 202 and a `Location`.
+    pub direct: bool,
+    /// Where handed-out operation URLs point (`http://host:port`); this server when `None`.
+    pub op_base: Option<String>,
     /// Other resources (VMs, NICs, public IPs, scale-set instances: see `fake_vm`), by
     /// lower-cased path: the api-version they are served at, and the body of a GET.
     pub resources: HashMap<String, (String, Value)>,
@@ -231,6 +262,9 @@ impl FakeArm {
             page_size: 100,
             run_for: Duration::from_millis(400),
             op_polls: 1,
+            retry_after: 0,
+            direct: false,
+            op_base: None,
             resources: HashMap::new(),
             agent: None,
             spec: read_json("packetCaptures.openapi.json"),
@@ -453,7 +487,10 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
         let hang;
         let ans = {
             let mut s = state.lock().unwrap();
-            let fault = s.faults.iter_mut().find(|f| {
+            // ARM checks the token before anything else: a fault never answers a caller
+            // without one.
+            let refused = refuse_auth(&s, &path, &headers);
+            let fault = s.faults.iter_mut().filter(|_| refused.is_none()).find(|f| {
                 f.times > 0
                     && f.method.is_none_or(|m| m == method)
                     && path
@@ -476,7 +513,10 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 }
                 None => {
                     hang = false;
-                    handle(&mut s, &method, &path, &query, &headers, &body)
+                    match refused {
+                        Some(a) => a,
+                        None => handle(&mut s, &method, &path, &query, &headers, &body),
+                    }
                 }
             };
             s.log.push(Recorded {
@@ -487,6 +527,7 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 headers: headers.clone(),
                 body: body.clone(),
                 status: ans.status,
+                at: Instant::now(),
             });
             ans
         };
@@ -530,15 +571,7 @@ fn handle(
     headers: &HashMap<String, String>,
     body: &str,
 ) -> Answer {
-    let auth = headers.get("authorization").map(String::as_str);
     if let Some(blob) = path.strip_prefix("/blob") {
-        if auth != Some(&format!("Bearer {}", s.storage_token)) {
-            return Answer {
-                status: 401,
-                headers: vec![("x-ms-error-code".into(), "InvalidAuthenticationInfo".into())],
-                body: String::new(),
-            };
-        }
         if method != "DELETE" || !headers.contains_key("x-ms-version") {
             return answer(400, Value::Null);
         }
@@ -551,13 +584,6 @@ fn handle(
                 body: String::new(),
             }
         };
-    }
-    if auth != Some(&format!("Bearer {}", s.token)) {
-        return arm_error(
-            401,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
     }
     let api_version = query
         .split('&')
@@ -587,13 +613,22 @@ fn handle(
     let lower: Vec<String> = segs.iter().map(|x| x.to_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
 
-    // Operation status endpoints.
-    if let ["subscriptions", _, "providers", "microsoft.network", "locations", _, kind, id] =
+    // Operation status endpoints: only the URL handed out answers.
+    if let ["subscriptions", _, "providers", "microsoft.network", "locations", _, _, id] =
         l.as_slice()
     {
-        let kind = kind.to_string();
         let id = id.to_string();
-        return poll(s, &kind, &id);
+        return poll(s, segs[6], api_version, &id);
+    }
+    if !API_VERSIONS.contains(&api_version) {
+        return arm_error(
+            400,
+            "InvalidApiVersionParameter",
+            &format!(
+                "The api-version '{api_version}' is invalid. The supported versions are '{}'.",
+                API_VERSIONS.join(",")
+            ),
+        );
     }
     let ["subscriptions", sub, "resourcegroups", rg, "providers", "microsoft.network", "networkwatchers", nw, "packetcaptures", rest @ ..] =
         l.as_slice()
@@ -625,15 +660,29 @@ fn handle(
         return arm_error(404, "ResourceNotFound", &format!("The Resource 'Microsoft.Network/networkWatchers/{}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", segs[7], segs[3]));
     }
     let prefix = format!("/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.network/networkwatchers/{nw}/packetcaptures");
-    let location = |s: &mut State, op: Op| -> (String, String) {
+    // An operation's status URL, absolute as ARM sends it.
+    let base = s.op_base.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            headers.get("host").map(String::as_str).unwrap_or_default()
+        )
+    });
+    let location = |s: &mut State, op: Op, kind: &'static str| -> String {
         let id = s.next_op.to_string();
         s.next_op += 1;
-        s.ops.insert(id.clone(), op);
-        (
-            format!("/subscriptions/subid/providers/Microsoft.Network/locations/westeurope/operations/{id}?api-version={api_version}"),
-            format!("/subscriptions/subid/providers/Microsoft.Network/locations/westeurope/operationResults/{id}?api-version={api_version}"),
-        )
+        let api_version = api_version.to_string();
+        let url = format!("{base}/subscriptions/subid/providers/Microsoft.Network/locations/westeurope/{kind}/{id}?api-version={api_version}");
+        s.ops.insert(
+            id,
+            Handed {
+                op,
+                kind,
+                api_version,
+            },
+        );
+        url
     };
+    let retry_after = ("Retry-After".to_string(), s.retry_after.to_string());
     match (method, rest) {
         ("GET", []) => {
             let skip: usize = query
@@ -699,7 +748,17 @@ fn handle(
                     if target.ends_with("/vm-busy") {
                         return arm_error(409, "AnotherPacketCaptureInProgress", "Another packet capture is already running on the target virtual machine.");
                     }
-                    let fail = target.ends_with("/vm-noagent").then(|| ("AgentNotInstalled".to_string(), "The Network Watcher extension is not installed on the virtual machine.".to_string()));
+                    let fail = if target.ends_with("/vm-noagent") {
+                        Some(("Failed", "AgentNotInstalled".to_string(), "The Network Watcher extension is not installed on the virtual machine.".to_string()))
+                    } else if target.ends_with("/vm-canceled") {
+                        Some((
+                            "Canceled",
+                            "OperationCanceled".to_string(),
+                            "The operation was canceled.".to_string(),
+                        ))
+                    } else {
+                        None
+                    };
                     let display_name = segs[9];
                     let mut props = v["properties"].clone();
                     props["provisioningState"] = json!("Updating");
@@ -723,20 +782,18 @@ fn handle(
                         },
                     );
                     let polls = s.op_polls;
-                    let (aso, _) = location(
+                    let aso = location(
                         s,
                         Op::Create {
                             key,
                             polls_left: polls,
                             fail,
                         },
+                        "operations",
                     );
                     Answer {
                         status: 201,
-                        headers: vec![
-                            ("Azure-AsyncOperation".into(), aso),
-                            ("Retry-After".into(), "0".into()),
-                        ],
+                        headers: vec![("Azure-AsyncOperation".into(), aso), retry_after],
                         body: resource.to_string(),
                     }
                 }
@@ -745,16 +802,17 @@ fn handle(
                         return answer(204, Value::Null);
                     }
                     let polls = s.op_polls;
-                    let (_, loc) = location(
+                    let loc = location(
                         s,
                         Op::Location {
                             polls_left: polls,
                             result: None,
                         },
+                        "operationResults",
                     );
                     Answer {
                         status: 202,
-                        headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())],
+                        headers: vec![("Location".into(), loc), retry_after],
                         body: String::new(),
                     }
                 }
@@ -795,17 +853,21 @@ fn handle(
                             agent(&resource);
                         }
                     }
+                    if s.direct {
+                        return answer(200, result.unwrap_or(Value::Null));
+                    }
                     let polls = s.op_polls;
-                    let (_, loc) = location(
+                    let loc = location(
                         s,
                         Op::Location {
                             polls_left: polls,
                             result,
                         },
+                        "operationResults",
                     );
                     Answer {
                         status: 202,
-                        headers: vec![("Location".into(), loc), ("Retry-After".into(), "0".into())],
+                        headers: vec![("Location".into(), loc), retry_after],
                         body: String::new(),
                     }
                 }
@@ -824,26 +886,52 @@ fn handle(
     }
 }
 
-fn poll(s: &mut State, _kind: &str, id: &str) -> Answer {
-    let Some(op) = s.ops.get_mut(id) else {
+/// 401 unless the request carries the token its path needs (the storage token on `/blob/`,
+/// the ARM token elsewhere).
+fn refuse_auth(s: &State, path: &str, headers: &HashMap<String, String>) -> Option<Answer> {
+    let auth = headers.get("authorization").map(String::as_str);
+    if path.starts_with("/blob") {
+        return (auth != Some(&format!("Bearer {}", s.storage_token))).then(|| Answer {
+            status: 401,
+            headers: vec![("x-ms-error-code".into(), "InvalidAuthenticationInfo".into())],
+            body: String::new(),
+        });
+    }
+    (auth != Some(&format!("Bearer {}", s.token))).then(|| {
+        arm_error(
+            401,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        )
+    })
+}
+
+/// An operation's status, at the URL handed out for it (kind and api-version), else 404.
+fn poll(s: &mut State, kind: &str, api_version: &str, id: &str) -> Answer {
+    let retry_after = s.retry_after.to_string();
+    let Some(handed) = s
+        .ops
+        .get_mut(id)
+        .filter(|h| h.kind == kind && h.api_version == api_version)
+    else {
         return arm_error(404, "OperationNotFound", "The operation was not found.");
     };
     let in_progress = |kind_: &str| -> Answer {
         if kind_ == "operations" {
             Answer {
                 status: 200,
-                headers: vec![("Retry-After".into(), "0".into())],
+                headers: vec![("Retry-After".into(), retry_after.clone())],
                 body: json!({"status": "InProgress"}).to_string(),
             }
         } else {
             Answer {
                 status: 202,
-                headers: vec![("Retry-After".into(), "0".into())],
+                headers: vec![("Retry-After".into(), retry_after.clone())],
                 body: String::new(),
             }
         }
     };
-    match op {
+    match &mut handed.op {
         Op::Create {
             key,
             polls_left,
@@ -853,12 +941,12 @@ fn poll(s: &mut State, _kind: &str, id: &str) -> Answer {
                 *polls_left -= 1;
                 return in_progress("operations");
             }
-            if let Some((code, message)) = fail.clone() {
+            if let Some((status, code, message)) = fail.clone() {
                 let key = key.clone();
                 s.captures.remove(&key);
                 return answer(
                     200,
-                    json!({"status": "Failed", "error": {"code": code, "message": message}}),
+                    json!({"status": status, "error": {"code": code, "message": message}}),
                 );
             }
             let key = key.clone();

@@ -3,6 +3,7 @@
 
 pub mod azurite;
 pub mod fake_arm;
+pub mod fake_blob;
 pub mod fake_vm;
 pub mod schema;
 
@@ -27,6 +28,10 @@ const ENVIRONMENT: &[&str] = &[
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_SECRET",
     "AZURE_FEDERATED_TOKEN_FILE",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
     "SSL_CERT_FILE",
 ];
 
@@ -91,15 +96,14 @@ impl Run {
         self
     }
 
-    /// Asserts that neither stdout nor stderr shows `token`, nor a SAS signature unredacted.
+    /// Asserts that neither stdout nor stderr shows `token`, and that every SAS signature
+    /// shown is redacted (each `sig=` is followed by `REDACTED`, so a real signature printed
+    /// beside a redacted one is caught too).
     #[track_caller]
     pub fn hides(&self, token: &str) -> &Self {
         let all = format!("{}{}", self.stderr, self.stdout);
         assert!(!all.contains(token), "token leaked: {all}");
-        assert!(
-            !all.contains("sig=") || all.contains("sig=REDACTED"),
-            "{all}"
-        );
+        assert_redacted(&all);
         self
     }
 
@@ -112,6 +116,22 @@ impl Run {
                 self.stdout, self.stderr
             )
         })
+    }
+}
+
+/// Asserts that every `sig=` in `text` (any case, also percent-encoded as `sig%3D`) is
+/// followed by `REDACTED`.
+#[track_caller]
+pub fn assert_redacted(text: &str) {
+    let lower = text.to_ascii_lowercase();
+    for pat in ["sig=", "sig%3d"] {
+        for (at, _) in lower.match_indices(pat) {
+            let value = &text[at + pat.len()..];
+            assert!(
+                value.starts_with("REDACTED"),
+                "an unredacted signature at byte {at}: {text}"
+            );
+        }
     }
 }
 

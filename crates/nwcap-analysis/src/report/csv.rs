@@ -15,7 +15,8 @@ use crate::decode::proto_name;
 pub(super) const HEADER: &str =
     "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
-first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
+first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
+community_id";
 
 /// Appends one flow's row (with its newline) to `chunk`.
 pub(super) fn row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
@@ -76,6 +77,10 @@ fn write_row(f: &FlowRow, r: &mut Row) {
     }
     r.lit(b",");
     opt_secs(tcp.and_then(|t| t.handshake_rtt_s), r);
+    r.lit(b",");
+    if let Some(c) = &f.community_id {
+        r.bytes(c.as_str().as_bytes());
+    }
     r.lit(b"\n");
 }
 
@@ -120,7 +125,7 @@ mod tests {
         let mut buf = Vec::new();
         writeln!(
             buf,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             f.protocol,
             f.protocol_number,
             f.local_ip,
@@ -142,6 +147,7 @@ mod tests {
             opt(tcp.map(|t| t.flags_out)),
             opt(tcp.map(|t| t.flags_in)),
             opt(tcp.and_then(|t| t.handshake_rtt_s)),
+            opt(f.community_id.as_ref().map(|c| c.as_str())),
         )
         .unwrap();
         buf
@@ -231,6 +237,12 @@ mod tests {
                     last_ts: times[pick(times.len(), 10)].map(Timestamp),
                     duration_s: secs[pick(secs.len(), 11)],
                     tcp,
+                    community_id: [
+                        None,
+                        Some(crate::report::CommunityId(
+                            *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+                        )),
+                    ][pick(2, 12)],
                 });
             }
         }
