@@ -48,7 +48,7 @@ pub(super) struct Plan<'a> {
 /// One range being fetched: its chunks, in order, over a channel; the task stops when dropped.
 struct Open {
     range: Range<u64>,
-    rx: UnboundedReceiver<Result<Bytes, azure_core::Error>>,
+    rx: UnboundedReceiver<Result<Bytes, Stop>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -95,7 +95,7 @@ pub(super) async fn fetch(
                 *offset += n;
                 obs.advance(n);
             }
-            Some(Err(e)) => return Err(Stop::Sdk(e)),
+            Some(Err(stop)) => return Err(stop),
             None if *offset < head.range.end => return Err(Stop::Short),
             None => {
                 open.pop_front();
@@ -120,20 +120,39 @@ fn start(plan: &Plan<'_>, range: Range<u64>) -> Open {
         partition_size: NonZero::new(len),
         ..Default::default()
     };
+    let (asked, size) = (range.clone(), plan.size);
     let task = tokio::spawn(async move {
         let mut rsp = match client.download(Some(options)).await {
             Ok(rsp) => rsp,
             Err(e) => {
-                let _ = tx.send(Err(e));
+                let _ = tx.send(Err(Stop::Sdk(e)));
                 return;
             }
         };
+        // A range answered short would make the SDK fetch the rest itself and pad its first
+        // buffer with zeros to the length asked for (azure_storage_blob 1.1): refuse it here.
+        let answered = rsp.headers.get_optional_str(&"content-range".into());
+        if let Some(why) = answered.and_then(|a| wrong_range(a, &asked, size)) {
+            let _ = tx.send(Err(Stop::Fatal(BlobError::Integrity(why))));
+            return;
+        }
         while let Some(chunk) = rsp.body.next().await {
             let failed = chunk.is_err();
-            if tx.send(chunk).is_err() || failed {
+            if tx.send(chunk.map_err(Stop::Sdk)).is_err() || failed {
                 return;
             }
         }
     });
     Open { range, rx, task }
+}
+
+/// Why a `Content-Range` answer does not cover exactly `asked` of a blob of `size` bytes.
+fn wrong_range(answered: &str, asked: &Range<u64>, size: u64) -> Option<String> {
+    let want = format!("bytes {}-{}/{size}", asked.start, asked.end - 1);
+    (answered.trim() != want).then(|| {
+        format!(
+            "the service answered {answered} when asked for {} of the announced {size} bytes",
+            &want[..want.len() - size.to_string().len() - 1]
+        )
+    })
 }
