@@ -8,6 +8,7 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
+use crate::inspect::screen;
 use crate::capture::linktype::ETHERNET;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
@@ -30,6 +31,10 @@ pub struct Tuple {
     pub dport: u16,
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
+    /// Whether the payload may start a message `inspect` reads: see
+    /// [`crate::inspect::screen`], whose test this is, made here where the transport
+    /// header's bytes are at hand.
+    pub screened: bool,
 }
 
 #[inline(always)]
@@ -84,15 +89,30 @@ struct Version {
 struct Transport {
     flags_at: u8,
     flags_mask: u8,
+    /// All ones for TCP (the header's length is its data offset), 0 for UDP (8 bytes).
+    tcp: usize,
+    /// The screen's bit for this protocol (see `inspect::screen`).
+    screen: u8,
+    /// Where DNS's question count is in the payload (after TCP's 2-byte length prefix).
+    questions_at: usize,
 }
 
 /// [`tuple()`]'s tables, in one static so that one `black_box` hides both.
 struct Tables {
     versions: [Version; 2],
     transports: [Transport; 256],
+    /// Per first payload byte, the protocols whose messages may start with it (bits of
+    /// `Transport::screen`; see `inspect::screen`).
+    first_byte: [u8; 256],
 }
 
-static TABLES: Tables = Tables {
+/// The tables; and the same with every TCP payload screened in, while the inspector gathers
+/// a message split over segments.
+static TABLES: Tables = tables(screen::FIRST_BYTE);
+static TABLES_GATHERING: Tables = tables(screen::all_tcp(screen::FIRST_BYTE));
+
+const fn tables(first_byte: [u8; 256]) -> Tables {
+    Tables {
     versions: [
         Version {
             ethertype: 0x0800,
@@ -132,21 +152,32 @@ static TABLES: Tables = Tables {
         },
     ],
     transports: {
-        let mut t = [Transport {
+            let mut t = [Transport {
             flags_at: 0,
             flags_mask: 0,
+            tcp: 0,
+            screen: 0,
+            questions_at: 0,
         }; 256];
         t[proto::TCP as usize] = Transport {
             flags_at: 13,
             flags_mask: 0xff,
+            tcp: usize::MAX,
+            screen: screen::TCP,
+            questions_at: 6,
         };
         t[proto::UDP as usize] = Transport {
             flags_at: 3,
             flags_mask: 0,
+            tcp: 0,
+            screen: screen::UDP,
+            questions_at: 4,
         };
         t
     },
-};
+        first_byte,
+    }
+}
 
 /// The tuple of a common-shape packet, `None` for any other: [`Decoder::tuple`].
 #[inline(always)]
@@ -171,6 +202,13 @@ impl Decoder {
     #[inline(always)]
     pub fn new() -> Self {
         Decoder(std::hint::black_box(&TABLES))
+    }
+
+    /// The decoder for while the inspector gathers a message: it screens in every TCP
+    /// payload (see [`Tuple::screened`]).
+    #[inline(always)]
+    pub fn gathering() -> Self {
+        Decoder(std::hint::black_box(&TABLES_GATHERING))
     }
 
     /// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
@@ -235,6 +273,20 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         return None;
     }
     let tcp_flags = *l4.get(usize::from(t.flags_at))? & t.flags_mask;
+    // The payload starts after TCP's data offset or UDP's 8 bytes, picked by mask (see above);
+    // an offset below TCP's 20-byte header makes it start at the end (no payload).
+    // (An invalid offset below 20 reads a header byte: the inspector, which takes the general
+    // decoder's payload, then finds none.)
+    let doff = usize::from(l4.get(12).copied().unwrap_or(0) >> 4) * 4;
+    let header = (doff & t.tcp) | (8 & !t.tcp);
+    let sport = be16(l4, 0)?;
+    let dport = be16(l4, 2)?;
+    let first = l4.get(header).copied().unwrap_or(0);
+    // DNS: port 53 and a question count's low byte that is not 0 (it is at most 16).
+    let questions = l4.get(header + t.questions_at + 1).copied().unwrap_or(0);
+    let dns = (sport == screen::DNS_PORT) | (dport == screen::DNS_PORT);
+    let screened =
+        (tables.first_byte[usize::from(first)] & t.screen != 0) | (dns & (questions != 0));
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],
@@ -248,8 +300,9 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         dst,
         v6: v.v6,
         proto,
-        sport: be16(l4, 0)?,
-        dport: be16(l4, 2)?,
+        sport,
+        dport,
         tcp_flags,
+        screened,
     })
 }

@@ -113,7 +113,12 @@ pub fn run_parallel<'a>(
         .into_iter()
         .map(|(r, c, a, e)| (r, (c, a, e)))
         .unzip();
-    if !errors_only_at_end || !shard::verify(&shards, &starts) {
+    // A ClientHello still gathered at the end of a shard may end in the next: one pass.
+    let gathering = results
+        .iter()
+        .take(n - 1)
+        .any(|(_, a, _)| a.inspector.is_gathering());
+    if !errors_only_at_end || gathering || !shard::verify(&shards, &starts) {
         return sequential(reader, counters, analyzer);
     }
     let mut error = None;

@@ -6,7 +6,7 @@
 use super::{Analyzer, FileCounters};
 use crate::capture::pcap::Shape;
 use crate::capture::{pcapng, CaptureError, Reader, Record};
-use crate::decode::fast;
+use super::analyzer::{KEYED, SCREENED};
 use crate::flow::Pending;
 
 /// Records keyed by [`run`] before the flow table accounts them together (see
@@ -88,9 +88,13 @@ fn account_all<'a>(
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
     let mut hashes = [0u64; BATCH];
-    let fast = fast::Decoder::new();
     loop {
         let (mut taken, mut n) = (0, 0);
+        // A record for the inspector ends its batch early, so that the loop holds no call:
+        // it is offered after the batch, and the next batch's decoder follows the
+        // inspector's state (which it may change).
+        let mut screened = None;
+        let fast = analyzer.decoder();
         while taken < BATCH {
             // Borrowed where it was returned: moving it would copy it in 16-byte pieces from
             // the narrower stores that built it, a store-forwarding stall per record.
@@ -100,16 +104,24 @@ fn account_all<'a>(
             };
             taken += 1;
             counters.add_uncounted(r);
-            if analyzer.key_into(fast, r, &mut pending[n]) {
+            let got = analyzer.key_into(fast, r, &mut pending[n]);
+            if got & KEYED != 0 {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;
             }
+            if got & SCREENED != 0 {
+                screened = Some((r.linktype, r.data, n - 1));
+                break;
+            }
         }
         counters.packets += taken as u64;
-        analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
-        if taken < BATCH {
+        if let Some((linktype, data, i)) = screened {
+            analyzer.inspect(linktype, data, &pending[i]);
+        } else if taken < BATCH {
+            analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
             return;
         }
+        analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
     }
 }
