@@ -1,3 +1,3 @@
 //! Payload inspection: pure parsers of what application protocols say in their first bytes.
-// pub mod quic;
+pub mod quic;
 pub mod tls;
