@@ -86,20 +86,18 @@ pub fn parse_long_header(datagram: &[u8]) -> Option<LongHeader<'_>> {
     let scid_len = usize::from(take_u8(&mut r)?);
     let scid = take(&mut r, scid_len)?;
     let type_bits = (first >> 4) & 3;
-    let packet_type = match version {
-        0 => PacketType::VersionNegotiation,
-        VERSION_2 => [
-            PacketType::Retry,
-            PacketType::Initial,
-            PacketType::ZeroRtt,
-            PacketType::Handshake,
-        ][usize::from(type_bits)],
-        v if v == VERSION_1 || is_draft(v) => [
-            PacketType::Initial,
-            PacketType::ZeroRtt,
-            PacketType::Handshake,
-            PacketType::Retry,
-        ][usize::from(type_bits)],
+    let v1_layout = version == VERSION_1 || is_draft(version);
+    let packet_type = match (version, type_bits) {
+        (0, _) => PacketType::VersionNegotiation,
+        // RFC 9369 §3.2 rotates the type bits of v2.
+        (VERSION_2, 0) => PacketType::Retry,
+        (VERSION_2, 1) => PacketType::Initial,
+        (VERSION_2, 2) => PacketType::ZeroRtt,
+        (VERSION_2, _) => PacketType::Handshake,
+        (_, 0) if v1_layout => PacketType::Initial,
+        (_, 1) if v1_layout => PacketType::ZeroRtt,
+        (_, 2) if v1_layout => PacketType::Handshake,
+        (_, _) if v1_layout => PacketType::Retry,
         _ => PacketType::Unknown,
     };
     let known = !matches!(

@@ -22,6 +22,10 @@ pub const SERVER_HELLO: u8 = 2;
 /// (post-quantum key shares included); anything near 2^24 is garbage, not a hello.
 pub const MAX_HELLO_LEN: usize = 32 * 1024;
 
+/// The most bytes [`parse`] ever asks the caller to buffer: a hello of [`MAX_HELLO_LEN`]
+/// cut into small records costs more than its length in record headers, but not this much.
+pub const MAX_BUFFER: usize = 2 * MAX_HELLO_LEN;
+
 /// At most this many ALPN protocols and supported versions are kept from a ClientHello.
 pub const MAX_ALPN: usize = 8;
 pub const MAX_VERSIONS: usize = 8;
@@ -95,7 +99,7 @@ pub enum Need {
     /// Not a TLS record start, or a malformed hello: stop looking at this direction.
     Invalid,
     /// A hello is cut short: buffer until the payload holds at least this many bytes from its
-    /// start, then call again on the concatenation. The count may grow once more when the
+    /// start (never more than [`MAX_BUFFER`]), then call again on the concatenation. The count may grow once more when the
     /// message continues in a record whose header is not yet visible.
     Bytes(usize),
     /// The whole hello is there but spread over several records: gather it with
@@ -256,6 +260,14 @@ pub fn parse(payload: &[u8]) -> Result<Message<'_>, Need> {
 }
 
 fn parse_first_handshake(payload: &[u8], header: RecordHeader) -> Result<Message<'_>, Need> {
+    match hello_or_type(payload, header) {
+        // A hello in thousands of tiny records is an attack on the caller's buffer, not TLS.
+        Err(Need::Bytes(n)) if n > MAX_BUFFER => Err(Need::Invalid),
+        other => other,
+    }
+}
+
+fn hello_or_type(payload: &[u8], header: RecordHeader) -> Result<Message<'_>, Need> {
     let Some(&msg_type) = payload.get(5) else {
         return Err(Need::Bytes(6));
     };
