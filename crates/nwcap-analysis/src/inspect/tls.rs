@@ -336,7 +336,7 @@ fn handshake_extent(payload: &[u8]) -> Result<Extent, Need> {
         match msg_total {
             Some(total) if collected + h.len >= total => {
                 // Only the part of this record up to the message's end is needed.
-                let end = body_start + (total - collected);
+                let end = body_start + total.saturating_sub(collected);
                 if end > payload.len() {
                     return Err(Need::Bytes(end));
                 }
