@@ -6,6 +6,8 @@
 //! table's counters or the report.
 
 pub mod event;
+pub mod quic;
+pub mod tls;
 mod inspector;
 pub mod read;
 pub mod screen;
