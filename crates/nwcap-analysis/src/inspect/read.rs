@@ -3,7 +3,8 @@
 //! ([`message`]) by the protocol modules. It owns the translation of their borrowed answers
 //! into owned events; it never keeps state across packets (that is the `Inspector`).
 
-use super::event::Event;
+use super::event::{Event, Hello};
+use super::{quic, tls};
 use crate::decode::proto;
 
 /// Which parser a payload is for.
@@ -104,6 +105,65 @@ pub fn dns_direction(payload: &[u8], protocol: u8) -> Option<bool> {
 
 /// Parses a payload [`kind`] assigned to a parser.
 pub fn message(kind: Kind, protocol: u8, payload: &[u8]) -> Read {
-    let _ = (kind, protocol, payload);
-    Read::Event(Event::Nothing)
+    Read::Event(match kind {
+        Kind::Tls => match tls::parse(payload) {
+            Ok(m) => tls_event(&m),
+            Err(tls::Need::Bytes(n)) => return Read::Need(n),
+            // A hello over several records: joined in a buffer of its own (rare).
+            Err(tls::Need::Join) => {
+                let mut joined = Vec::new();
+                match tls::join_handshake(payload, &mut joined) {
+                    Ok(()) => tls::parse_handshake(&joined).map_or(Event::Nothing, |m| tls_event(&m)),
+                    Err(_) => Event::Nothing,
+                }
+            }
+            Err(tls::Need::Invalid) => Event::Nothing,
+        },
+        Kind::Quic => quic_event(payload),
+        _ => {
+            let _ = protocol;
+            Event::Nothing
+        }
+    })
+}
+
+fn text(s: &str) -> Box<str> {
+    s.into()
+}
+
+fn tls_event(m: &tls::Message<'_>) -> Event {
+    match m {
+        tls::Message::ClientHello(h) => Event::ClientHello(Box::new(Hello {
+            quic: None,
+            sni: h.sni.map(text),
+            alpn: h.alpn.as_slice().iter().map(|a| text(a)).collect(),
+            version: h.max_version(),
+        })),
+        tls::Message::ServerHello(h) => Event::ServerHello {
+            version: h.version(),
+            alpn: h.alpn.map(text),
+        },
+        tls::Message::Alert(a) => Event::Alert {
+            level: a.level,
+            description: a.description,
+        },
+        _ => Event::Nothing,
+    }
+}
+
+/// A client Initial's ClientHello when it is in this datagram, else the version alone.
+fn quic_event(payload: &[u8]) -> Event {
+    if let Some(s) = quic::client_initial_summary(payload) {
+        let version = s.tls_versions.iter().copied().max().unwrap_or(0);
+        return Event::ClientHello(Box::new(Hello {
+            quic: Some(s.quic_version),
+            sni: s.sni.map(String::into_boxed_str),
+            alpn: s.alpn.into_iter().map(String::into_boxed_str).collect(),
+            version,
+        }));
+    }
+    match quic::parse_long_header(payload) {
+        Some(h) => Event::Quic { version: h.version },
+        None => Event::Nothing,
+    }
 }
