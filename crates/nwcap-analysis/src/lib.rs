@@ -13,6 +13,7 @@ pub mod decode;
 pub mod filter;
 pub mod flow;
 pub mod hint;
+pub mod inspect;
 pub mod pass;
 pub mod report;
 pub mod source;
