@@ -1,4 +1,4 @@
-//! Pure parsers of application payloads (DNS, HTTP/1.x, SSH, RDP): borrowed views of the bytes, never a copy, never a panic.
+//! Pure parsers of application payloads (DNS, HTTP/1.x, SSH, RDP): borrowed, bounded, panic-free.
 
 pub mod dns;
 pub mod http;
