@@ -46,12 +46,9 @@ pub struct Message<'a> {
 /// is rejected: an opcode above 5, no question or more than 16, counts that could not fit in
 /// the message, or a question that does not parse.
 pub fn parse(msg: &[u8]) -> Option<Message<'_>> {
-    let be16 = |at: usize| -> Option<u16> {
-        let b = msg.get(at..at.checked_add(2)?)?;
-        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
-    };
-    let (id, flags) = (be16(0)?, be16(2)?);
-    let (qdcount, ancount, nscount, arcount) = (be16(4)?, be16(6)?, be16(8)?, be16(10)?);
+    let field = |i: usize| be16(msg, i.checked_mul(2)?);
+    let (id, flags) = (field(0)?, field(1)?);
+    let (qdcount, ancount, nscount, arcount) = (field(2)?, field(3)?, field(4)?, field(5)?);
     let m = Message {
         bytes: msg,
         id,
@@ -66,6 +63,7 @@ pub fn parse(msg: &[u8]) -> Option<Message<'_>> {
         return None;
     }
     // Each question and record needs a minimum of bytes: counts that cannot fit are noise.
+    // From u16 counts: at most about 2.5 million, no overflow.
     let records = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
     let least = usize::from(qdcount) * MIN_QUESTION_LEN + records * MIN_RECORD_LEN;
     if least > msg.len().saturating_sub(HEADER_LEN) {
@@ -489,10 +487,14 @@ impl<'a> Iterator for Labels<'a> {
             let Some(&len) = self.msg.get(self.pos) else {
                 return self.fail();
             };
-            let after = self.pos.checked_add(1)?;
+            // pos indexes the message, so this cannot overflow; checked all the same.
+            let Some(after) = self.pos.checked_add(1) else {
+                return self.fail();
+            };
             match len >> 6 {
                 0 => {
                     let len = usize::from(len);
+                    // At most 255 + 64: the cap below stops the walk first.
                     self.wire += len + 1;
                     if self.wire > MAX_NAME_LEN {
                         return self.fail();
@@ -519,7 +521,10 @@ impl<'a> Iterator for Labels<'a> {
                         return self.fail();
                     }
                     self.jumps += 1;
-                    self.end.get_or_insert(after.checked_add(1)?);
+                    let Some(past) = after.checked_add(1) else {
+                        return self.fail();
+                    };
+                    self.end.get_or_insert(past);
                     self.pos = usize::from(u16::from_be_bytes([len & 0x3f, low]));
                 }
                 // 01 and 10 are the extended label types (RFC 6891), obsolete and unused.

@@ -59,8 +59,10 @@ pub struct Request<'a> {
     /// The request-target as sent: a path, an absolute URI, `host:port` for CONNECT, or `*`.
     /// Untruncated: the caller bounds what it keeps.
     pub path: &'a [u8],
-    /// `HTTP/1.0` or `HTTP/1.1` (any `HTTP/1.` digit).
-    pub version: &'a str,
+    /// `HTTP/1.0` or `HTTP/1.1` (any `HTTP/1.` digit); `None` for an HTTP/0.9 `GET /path`,
+    /// or when the payload ends inside the request line (a short snaplen), and then `path`
+    /// may be cut too.
+    pub version: Option<&'a str>,
     /// The first `Host` header's value, trimmed; `None` when the payload ends before one.
     pub host: Option<&'a str>,
 }
@@ -107,15 +109,29 @@ pub fn looks_like_response(first: &[u8]) -> bool {
 /// Parses the request line and looks for `Host` among the header lines that follow.
 ///
 /// The request line must be `METHOD SP target SP HTTP/1.d`, ended by CRLF, LF or the payload's
-/// end. Header lines are read only while complete (ended by LF): a header cut by the payload's
+/// end. When the payload ends inside it, what is there is kept if it reads as the start of
+/// one: `METHOD SP` then the start of a target, then perhaps the start of `HTTP/1.`. Header
+/// lines are read only while complete (ended by LF): a header cut by the payload's
 /// end is not guessed at, so a split request yields its request line with `host: None`.
 pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
-    let (line, mut rest) = split_line(payload);
-    let (method, rest_of_line) = split_at_byte(line, b' ')?;
+    let (whole, line, mut rest) = match complete_line(payload) {
+        (Some(line), rest) => (true, line, rest),
+        (None, rest) => (false, rest.strip_suffix(b"\r").unwrap_or(rest), &[][..]),
+    };
+    let (method, after) = split_at_byte(line, b' ')?;
     let method = Method::from_bytes(method)?;
-    let sp = rest_of_line.iter().rposition(|&b| b == b' ')?;
-    let path = rest_of_line.get(..sp)?;
-    let version = version(rest_of_line.get(sp.checked_add(1)?..)?)?;
+    let (path, version) = match after.iter().rposition(|&b| b == b' ') {
+        Some(sp) => (after.get(..sp)?, after.get(sp.checked_add(1)?..)?),
+        // Cut by the payload's end, or an HTTP/0.9 simple request (`GET /path`, no version).
+        None if !whole || method == Method::Get => (after, after.get(after.len()..)?),
+        None => return None,
+    };
+    let version = match version_text(version) {
+        Some(v) => Some(v),
+        None if !whole && b"HTTP/1.".starts_with(version) => None,
+        None if version.is_empty() && method == Method::Get => None,
+        None => return None,
+    };
     // Controls and spaces cannot be in a target: their presence means this is not HTTP.
     if path.is_empty() || path.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return None;
@@ -149,13 +165,14 @@ pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
 /// payload's end.
 pub fn parse_response(payload: &[u8]) -> Option<Response<'_>> {
     let (line, _) = split_line(payload);
-    let version = version(line.get(..8)?)?;
+    let version = version_text(line.get(..8)?)?;
     let digits = line.get(9..12).filter(|_| line.get(8) == Some(&b' '))?;
     let mut status = 0u16;
     for &d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
+        // Three digits: at most 999.
         status = status * 10 + u16::from(d - b'0');
     }
     let reason = match line.get(12) {
@@ -172,7 +189,7 @@ pub fn parse_response(payload: &[u8]) -> Option<Response<'_>> {
 }
 
 /// `HTTP/1.` and one digit, as text.
-fn version(v: &[u8]) -> Option<&str> {
+fn version_text(v: &[u8]) -> Option<&str> {
     match v {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d] if d.is_ascii_digit() => {
             std::str::from_utf8(v).ok()
@@ -242,7 +259,7 @@ mod tests {
         let r = parse_request(&p).unwrap();
         assert_eq!(
             (r.method, r.path, r.version, r.host),
-            (Method::Get, &b"/"[..], "HTTP/1.1", Some("bro.org"))
+            (Method::Get, &b"/"[..], Some("HTTP/1.1"), Some("bro.org"))
         );
         let p = hex(BRO_ORG_200);
         assert!(looks_like_response(&p) && !looks_like_request(&p));
@@ -259,14 +276,28 @@ mod tests {
         let host_at = 38;
         for len in 0..=full.len() {
             let r = parse_request(&full[..len]);
-            // The line is whole from its version's last digit on; Host once its LF is in.
-            assert_eq!(r.is_some(), len >= 21, "len {len}");
+            // "GET /" is the shortest start of a request line.
+            assert_eq!(r.is_some(), len >= 5, "len {len}");
             if let Some(r) = r {
-                assert_eq!(r.path_str(), Some("/a/b?c=d"));
+                assert!(b"/a/b?c=d".starts_with(r.path), "len {len}");
+                assert_eq!(r.path.len() == 8, len >= 12, "len {len}");
+                assert_eq!(r.version, (len >= 21).then_some("HTTP/1.0"), "len {len}");
                 let want = (len >= host_at + 19).then_some("example.org");
                 assert_eq!(r.host, want, "len {len}");
             }
         }
+        // zeek__communityid-tcp-snap96.pcap: the snaplen cuts the version; tshark shows the
+        // method and the URI.
+        let r = parse_request(b"GET /images/sf.net_box.gif HTT").unwrap();
+        assert_eq!(
+            (r.path_str(), r.version),
+            (Some("/images/sf.net_box.gif"), None)
+        );
+        assert_eq!(parse_request(b"GET /images/sf.net_box.gif HTX"), None);
+        // zeek__mixed-vlan-mpls.pcap: an HTTP/0.9 request, which only GET can be.
+        let r = parse_request(b"GET /\r\n\r\n").unwrap();
+        assert_eq!((r.path, r.version, r.host), (&b"/"[..], None, None));
+        assert_eq!(parse_request(b"POST /\r\n\r\n"), None);
     }
 
     #[test]
@@ -304,9 +335,9 @@ mod tests {
         for p in [
             &b""[..],
             b"GET",
-            b"GET /",
             b"get / HTTP/1.1\r\n",
             b"GET / HTTP/2\r\n",
+            b"POST /a \r\n",
             b"GET  HTTP/1.1\r\n",
             b"GET /a b HTTP/1.1\r\n",
             b"GET /\x01 HTTP/1.1\r\n",
@@ -382,7 +413,7 @@ mod tests {
             };
             let _ = looks_like_request(&m) || looks_like_response(&m);
             if let Some(r) = parse_request(&m) {
-                assert!(within(&m, r.path) && within(&m, r.version.as_bytes()));
+                assert!(within(&m, r.path) && r.version.is_none_or(|v| within(&m, v.as_bytes())));
                 assert!(r.host.is_none_or(|h| within(&m, h.as_bytes())));
             }
             if let Some(r) = parse_response(&m) {
