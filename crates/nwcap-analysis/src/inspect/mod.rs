@@ -5,12 +5,16 @@
 //! borrow the packet, never panic and never copy its bytes; nothing here knows of the flow
 //! table's counters or the report.
 
+pub mod dns;
 pub mod event;
+pub mod http;
 pub mod quic;
+pub mod rdp;
 pub mod tls;
 mod inspector;
 pub mod read;
 pub mod screen;
+pub mod ssh;
 
 pub use event::Event;
 pub use inspector::{FlowApps, Inspector, EXAMINED};
