@@ -8,8 +8,8 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
-use crate::inspect::screen;
 use crate::capture::linktype::ETHERNET;
+use crate::inspect::screen;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
 /// in memory order (IPv4: the four bytes in the low half of the first word, zeros after),
@@ -113,68 +113,68 @@ static TABLES_GATHERING: Tables = tables(screen::all_tcp(screen::FIRST_BYTE));
 
 const fn tables(first_byte: [u8; 256]) -> Tables {
     Tables {
-    versions: [
-        Version {
-            ethertype: 0x0800,
-            first: 0x45,
-            first_span: 10,
-            fragment: 0x3fff,
-            ihl: usize::MAX,
-            header: 0,
-            total: usize::MAX,
-            payload: 0,
-            length_plus: 0,
-            all_below: 0,
-            proto4: 0xff,
-            proto6: 0,
-            src_shift: 32,
-            v4_only: 0xFFFF_FFFF,
-            v6_only: 0,
-            v6: 0,
-        },
-        Version {
-            ethertype: 0x86DD,
-            first: 0x60,
-            first_span: 15,
-            fragment: 0,
-            ihl: 0,
-            header: 40,
-            total: 0,
-            payload: usize::MAX,
-            length_plus: 40,
-            all_below: 1,
-            proto4: 0,
-            proto6: 0xff,
-            src_shift: 0,
-            v4_only: 0,
-            v6_only: u64::MAX,
-            v6: 1,
-        },
-    ],
-    transports: {
+        versions: [
+            Version {
+                ethertype: 0x0800,
+                first: 0x45,
+                first_span: 10,
+                fragment: 0x3fff,
+                ihl: usize::MAX,
+                header: 0,
+                total: usize::MAX,
+                payload: 0,
+                length_plus: 0,
+                all_below: 0,
+                proto4: 0xff,
+                proto6: 0,
+                src_shift: 32,
+                v4_only: 0xFFFF_FFFF,
+                v6_only: 0,
+                v6: 0,
+            },
+            Version {
+                ethertype: 0x86DD,
+                first: 0x60,
+                first_span: 15,
+                fragment: 0,
+                ihl: 0,
+                header: 40,
+                total: 0,
+                payload: usize::MAX,
+                length_plus: 40,
+                all_below: 1,
+                proto4: 0,
+                proto6: 0xff,
+                src_shift: 0,
+                v4_only: 0,
+                v6_only: u64::MAX,
+                v6: 1,
+            },
+        ],
+        transports: {
             let mut t = [Transport {
-            flags_at: 0,
-            flags_mask: 0,
-            tcp: 0,
-            screen: 0,
-            questions_at: 0,
-        }; 256];
-        t[proto::TCP as usize] = Transport {
-            flags_at: 13,
-            flags_mask: 0xff,
-            tcp: usize::MAX,
-            screen: screen::TCP,
-            questions_at: 6,
-        };
-        t[proto::UDP as usize] = Transport {
-            flags_at: 3,
-            flags_mask: 0,
-            tcp: 0,
-            screen: screen::UDP,
-            questions_at: 4,
-        };
-        t
-    },
+                flags_at: 0,
+                flags_mask: 0,
+                tcp: 0,
+                screen: 0,
+                questions_at: 0,
+            }; 256];
+            t[proto::TCP as usize] = Transport {
+                flags_at: 13,
+                flags_mask: 0xff,
+                tcp: usize::MAX,
+                screen: screen::TCP,
+                questions_at: 6,
+            };
+            t[proto::UDP as usize] = Transport {
+                flags_at: 3,
+                flags_mask: 0,
+                tcp: 0,
+                screen: screen::UDP,
+                questions_at: 4,
+            };
+            t
+        },
         first_byte,
     }
 }

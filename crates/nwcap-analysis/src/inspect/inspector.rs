@@ -169,6 +169,11 @@ impl Inspector {
         self.flows.get(key)
     }
 
+    /// Whether no flow has anything.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
     /// Every flow with something.
     pub fn iter(&self) -> impl Iterator<Item = (&PackedKey, &FlowApps)> {
         self.flows.iter()

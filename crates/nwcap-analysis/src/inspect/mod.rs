@@ -8,13 +8,13 @@
 pub mod dns;
 pub mod event;
 pub mod http;
+mod inspector;
 pub mod quic;
 pub mod rdp;
-pub mod tls;
-mod inspector;
 pub mod read;
 pub mod screen;
 pub mod ssh;
+pub mod tls;
 
 pub use event::Event;
 pub use inspector::{FlowApps, Inspector, EXAMINED};

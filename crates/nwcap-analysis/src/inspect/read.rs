@@ -3,8 +3,8 @@
 //! ([`message`]) by the protocol modules. It owns the translation of their borrowed answers
 //! into owned events; it never keeps state across packets (that is the `Inspector`).
 
-use super::event::{Event, Hello};
-use super::{quic, tls};
+use super::event::{Answer, AnswerData, Dns, Event, Hello, Request, PATH_MAX};
+use super::{dns, http, quic, rdp, ssh, tls};
 use crate::decode::proto;
 
 /// Which parser a payload is for.
@@ -34,7 +34,14 @@ pub enum Read {
 }
 
 const METHODS: [&[u8]; 9] = [
-    b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ",
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
     b"TRACE ",
 ];
 
@@ -113,18 +120,95 @@ pub fn message(kind: Kind, protocol: u8, payload: &[u8]) -> Read {
             Err(tls::Need::Join) => {
                 let mut joined = Vec::new();
                 match tls::join_handshake(payload, &mut joined) {
-                    Ok(()) => tls::parse_handshake(&joined).map_or(Event::Nothing, |m| tls_event(&m)),
+                    Ok(()) => {
+                        tls::parse_handshake(&joined).map_or(Event::Nothing, |m| tls_event(&m))
+                    }
                     Err(_) => Event::Nothing,
                 }
             }
             Err(tls::Need::Invalid) => Event::Nothing,
         },
         Kind::Quic => quic_event(payload),
-        _ => {
-            let _ = protocol;
-            Event::Nothing
+        Kind::Dns => {
+            let msg = if protocol == proto::TCP {
+                dns::tcp_messages(payload).next()
+            } else {
+                Some(payload)
+            };
+            msg.and_then(dns::parse)
+                .map_or(Event::Nothing, |m| dns_event(&m))
         }
+        Kind::Http => {
+            if let Some(r) = http::parse_request(payload) {
+                let path = r.path_str().unwrap_or("");
+                let mut cut = path.len().min(PATH_MAX);
+                while !path.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                Event::Request(Box::new(Request {
+                    method: text(r.method.as_str()),
+                    host: r.host.map(text),
+                    path: text(&path[..cut]),
+                }))
+            } else if let Some(r) = http::parse_response(payload) {
+                Event::Response(r.status)
+            } else {
+                Event::Nothing
+            }
+        }
+        Kind::Ssh => ssh::parse_ident(payload).map_or(Event::Nothing, |i| Event::Ssh(text(i.line))),
+        Kind::Rdp => match rdp::parse_connection_request(payload) {
+            Some(c) => Event::Rdp {
+                cookie: c
+                    .cookie_str()
+                    .or_else(|| c.routing_token.and_then(|t| std::str::from_utf8(t).ok()))
+                    .map(text),
+                protocols: c.negotiation.map(|n| n.requested_protocols),
+            },
+            None => Event::Nothing,
+        },
     })
+}
+
+/// Questions and answers kept per message.
+const DNS_KEPT: usize = 16;
+
+fn dns_event(m: &dns::Message<'_>) -> Event {
+    let name = |n: &dns::Name<'_>| {
+        let mut s = String::new();
+        n.write_to(&mut s);
+        s.into_boxed_str()
+    };
+    let questions = m
+        .questions()
+        .take(DNS_KEPT)
+        .map(|q| (name(&q.name), q.qtype))
+        .collect();
+    let answers = m
+        .answers()
+        .filter_map(|r| {
+            let data = match r.data {
+                dns::RData::A(a) => AnswerData::Addr(a.into()),
+                dns::RData::Aaaa(a) => AnswerData::Addr(a.into()),
+                dns::RData::Cname(c) => AnswerData::Name(name(&c)),
+                dns::RData::Other(_) => return None,
+            };
+            Some(Answer {
+                name: name(&r.name),
+                rtype: r.rtype,
+                ttl: r.ttl,
+                data,
+            })
+        })
+        .take(DNS_KEPT)
+        .collect();
+    Event::Dns(Box::new(Dns {
+        id: m.id(),
+        response: m.is_response(),
+        rcode: m.rcode(),
+        questions,
+        answers,
+    }))
 }
 
 fn text(s: &str) -> Box<str> {

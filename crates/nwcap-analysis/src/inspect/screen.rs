@@ -14,7 +14,9 @@ pub(crate) const UDP: u8 = 2;
 
 pub(crate) const FIRST_BYTE: [u8; 256] = {
     let mut t = [0u8; 256];
-    let tcp = [0x03, 0x15, 0x16, b'C', b'D', b'G', b'H', b'O', b'P', b'T', b'S'];
+    let tcp = [
+        0x03, 0x15, 0x16, b'C', b'D', b'G', b'H', b'O', b'P', b'T', b'S',
+    ];
     let mut i = 0;
     while i < tcp.len() {
         t[tcp[i] as usize] = TCP;
@@ -67,7 +69,14 @@ mod tests {
     fn the_screen_lets_through_message_starts_and_dns_ports_only() {
         let tcp = |p: &[u8]| worth_a_look(proto::TCP, 40000, 443, p);
         let udp = |p: &[u8]| worth_a_look(proto::UDP, 40000, 443, p);
-        for start in [&b"\x16\x03\x01"[..], b"\x15\x03\x03", b"GET /", b"HTTP/1.1 200", b"SSH-2.0", b"\x03\x00"] {
+        for start in [
+            &b"\x16\x03\x01"[..],
+            b"\x15\x03\x03",
+            b"GET /",
+            b"HTTP/1.1 200",
+            b"SSH-2.0",
+            b"\x03\x00",
+        ] {
             assert!(tcp(start), "{start:?}");
             assert!(!udp(start), "{start:?}");
         }

@@ -74,7 +74,12 @@ impl Analyzer {
     /// builds the keyed packet in place: one copied in from elsewhere would be written in
     /// pieces and read back whole, which stalls store forwarding.
     #[inline(always)]
-    pub(super) fn key_into(&mut self, fast: fast::Decoder, r: &Record<'_>, slot: &mut Pending) -> u8 {
+    pub(super) fn key_into(
+        &mut self,
+        fast: fast::Decoder,
+        r: &Record<'_>,
+        slot: &mut Pending,
+    ) -> u8 {
         if let Some(t) = fast.tuple(r.linktype, r.data) {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
             return KEYED | (u8::from(t.screened) * SCREENED);
@@ -106,7 +111,8 @@ impl Analyzer {
     pub(super) fn inspect(&mut self, linktype: u16, data: &[u8], p: &Pending) {
         if let (Decoded::Ip(ip), payload) = decode::decode_with_payload(linktype, data) {
             if let (Some(ports), false) = (ip.ports, payload.is_empty()) {
-                self.inspector.offer(&p.key, p.dir, ip.proto, ports, payload);
+                self.inspector
+                    .offer(&p.key, p.dir, ip.proto, ports, payload);
             }
         }
     }

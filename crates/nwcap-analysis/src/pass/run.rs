@@ -3,10 +3,10 @@
 //! them in the flow table a batch at a time. It never reads bytes itself: the reader it is
 //! given walks a slice (a window, or the whole file).
 
+use super::analyzer::{KEYED, SCREENED};
 use super::{Analyzer, FileCounters};
 use crate::capture::pcap::Shape;
 use crate::capture::{pcapng, CaptureError, Reader, Record};
-use super::analyzer::{KEYED, SCREENED};
 use crate::flow::Pending;
 
 /// Records keyed by [`run`] before the flow table accounts them together (see

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::decode::{proto, Addr};
-use crate::flow::{FlowKey, PackedKey};
+use crate::flow::FlowKey;
 use crate::inspect::event::{AnswerData, Dns, Event, Hello};
 use crate::inspect::{quic, tls, FlowApps, Inspector};
 
@@ -229,7 +229,9 @@ impl Names {
         for ((addr, rank, name), n) in seen {
             let better = match best.get(&addr) {
                 None => true,
-                Some((r, m, old)) => (rank, std::cmp::Reverse(n), &name) < (*r, std::cmp::Reverse(*m), old),
+                Some((r, m, old)) => {
+                    (rank, std::cmp::Reverse(n), &name) < (*r, std::cmp::Reverse(*m), old)
+                }
             };
             if better {
                 best.insert(addr, (rank, n, name));
@@ -327,7 +329,13 @@ pub fn view(
 fn details(f: &FlowApps, local: usize, initiator: Option<usize>) -> (AppRow, Option<&'static str>) {
     let mut row = AppRow::default();
     let mut service = None;
-    let side = |dir: u8| if usize::from(dir & 1) == local { "local" } else { "remote" };
+    let side = |dir: u8| {
+        if usize::from(dir & 1) == local {
+            "local"
+        } else {
+            "remote"
+        }
+    };
     let mut queries: Vec<&Dns> = Vec::new();
     let mut responses: Vec<&Dns> = Vec::new();
     // Who sent the first SSH line, when the initiator is not known.
@@ -437,7 +445,11 @@ fn dns_row(f: &FlowApps, queries: &[&Dns], responses: &[&Dns]) -> DnsRow {
         row.query_count += d[0];
         row.response_count += d[1];
     }
-    let asked = if queries.is_empty() { responses } else { queries };
+    let asked = if queries.is_empty() {
+        responses
+    } else {
+        queries
+    };
     for d in asked {
         for (name, t) in &d.questions {
             row.queries.push(QueryRow {
@@ -557,5 +569,5 @@ pub fn apps_of<'i>(inspector: &'i Inspector, k: &FlowKey) -> Option<&'i FlowApps
     if inspector.is_empty() {
         return None;
     }
-    inspector.get(&PackedKey::from(k))
+    inspector.get(&k.pack())
 }

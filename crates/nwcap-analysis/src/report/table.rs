@@ -30,7 +30,7 @@ const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> C
 
 /// The flows table. Narrower than the terminal first drops packet counts, then the duration,
 /// then the state, and then shortens the addresses.
-const FLOW_COLUMNS: [Column; 9] = [
+const FLOW_COLUMNS: [Column; 10] = [
     col("PROTO", false, 0, 0),
     col("LOCAL", false, 0, 21),
     col("REMOTE", false, 0, 21),
@@ -40,6 +40,24 @@ const FLOW_COLUMNS: [Column; 9] = [
     col("BYTES IN", true, 0, 0),
     col("DURATION", true, 3, 0),
     col("STATE", false, 4, 0),
+    col("SERVICE/NAME", false, 5, 12),
+];
+
+/// The services table: the names give way first.
+const SERVICE_COLUMNS: [Column; 4] = [
+    col("SERVICE", false, 0, 0),
+    col("FLOWS", true, 0, 0),
+    col("BYTES", true, 0, 0),
+    col("NAMES", false, 1, 16),
+];
+
+/// DNS names that failed.
+const DNS_COLUMNS: [Column; 5] = [
+    col("NAME", false, 0, 24),
+    col("TYPE", false, 0, 0),
+    col("QUERIES", true, 1, 0),
+    col("RCODES", false, 0, 0),
+    col("UNANSWERED", true, 2, 0),
 ];
 
 /// The protocols table: never wider than a terminal.
@@ -51,13 +69,14 @@ const PROTOCOL_COLUMNS: [Column; 4] = [
 ];
 
 /// The talkers table: packet counts give way first, then the flow count.
-const TALKER_COLUMNS: [Column; 6] = [
+const TALKER_COLUMNS: [Column; 7] = [
     col("ADDRESS", false, 0, 21),
     col("PKTS SENT", true, 1, 0),
     col("BYTES SENT", true, 0, 0),
     col("PKTS RECV", true, 2, 0),
     col("BYTES RECV", true, 0, 0),
     col("FLOWS", true, 3, 0),
+    col("NAME", false, 4, 16),
 ];
 
 /// Spaces between columns.
@@ -287,6 +306,8 @@ pub(super) fn write(
     let flows: Vec<Vec<String>> = r.flows.rows().take(top).map(|f| flow_cells(&f)).collect();
     table(out, &FLOW_COLUMNS, &flows, width)?;
 
+    write_services(r, width, out)?;
+
     writeln!(out)?;
     writeln!(out, "Top talkers")?;
     let talkers: Vec<Vec<String>> = r
@@ -300,6 +321,7 @@ pub(super) fn write(
                 t.packets_received.to_string(),
                 human_bytes(t.bytes_received),
                 t.flows.to_string(),
+                t.name.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -317,7 +339,80 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
         human_bytes(f.inbound.bytes),
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
+        service_cell(f),
     ]
+}
+
+/// `SERVICE NAME`: a `?` after a service named by its port alone.
+fn service_cell(f: &FlowRow) -> String {
+    let mut cell = String::new();
+    if let Some(s) = f.service {
+        cell.push_str(s);
+        if f.service_by_port == Some(true) {
+            cell.push('?');
+        }
+    }
+    if let Some(n) = &f.remote_name {
+        if !cell.is_empty() {
+            cell.push(' ');
+        }
+        cell.push_str(n);
+    }
+    cell
+}
+
+/// The services and, when there was DNS, its totals and failures.
+fn write_services(r: &Report<'_>, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    if !r.services.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Services (? = named by port only)")?;
+        let rows: Vec<Vec<String>> = r
+            .services
+            .iter()
+            .map(|s| {
+                vec![
+                    format!("{}{}", s.service, if s.by_port { "?" } else { "" }),
+                    s.flows.to_string(),
+                    human_bytes(s.bytes),
+                    s.names.join(", "),
+                ]
+            })
+            .collect();
+        table(out, &SERVICE_COLUMNS, &rows, width)?;
+    }
+    let d = &r.dns;
+    if d.queries + d.responses > 0 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "DNS: {} queries, {} responses, {} names, {} failed",
+            d.queries,
+            d.responses,
+            d.names.len(),
+            d.failures.len()
+        )?;
+        if !d.failures.is_empty() {
+            let rows: Vec<Vec<String>> = d
+                .failures
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.name.clone(),
+                        n.qtype.clone(),
+                        n.queries.to_string(),
+                        n.rcodes
+                            .iter()
+                            .map(|(r, c)| format!("{r} {c}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        n.unanswered.to_string(),
+                    ]
+                })
+                .collect();
+            table(out, &DNS_COLUMNS, &rows, width)?;
+        }
+    }
+    Ok(())
 }
 
 /// `text` broken at spaces into lines of at most `width` characters (a word longer than that

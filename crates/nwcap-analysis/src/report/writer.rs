@@ -61,6 +61,10 @@ pub fn write(
             })?;
             out.write_all(b"],\"top_talkers\":")?;
             serde_json::to_writer(&mut *out, &report.top_talkers)?;
+            out.write_all(b",\"services\":")?;
+            serde_json::to_writer(&mut *out, &report.services)?;
+            out.write_all(b",\"dns\":")?;
+            serde_json::to_writer(&mut *out, &report.dns)?;
             out.write_all(b"}\n")
         }
         OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, buf| {
@@ -72,15 +76,11 @@ pub fn write(
             out.write_all(csv::HEADER.as_bytes())?;
             out.write_all(b"\n")?;
             write_rows(&report.flows, threads, out, |_, row, buf| {
-                csv::row(row, buf)
+                csv::row(row, buf, b',')
             })
         }
-        // No CSV field holds a comma, so a CSV row with tabs for commas is the TSV row.
         OutputFormat::Tsv => write_rows(&report.flows, threads, out, |_, row, buf| {
-            let at = buf.len();
-            csv::row(row, buf)?;
-            buf.replace_from(at, b',', b'\t');
-            Ok(())
+            csv::row(row, buf, b'\t')
         }),
     }
 }
