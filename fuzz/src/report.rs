@@ -55,6 +55,8 @@ pub fn run(data: &[u8]) {
         "protocols": r.protocols,
         "flows": rows,
         "top_talkers": r.top_talkers,
+        "services": r.services,
+        "dns": r.dns,
     });
     // Both sides go through text and one parser: serde_json's default float parsing is not
     // always correctly rounded, so a float is compared as the text serde writes for it.

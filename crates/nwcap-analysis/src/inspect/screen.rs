@@ -53,7 +53,7 @@ pub fn worth_a_look(protocol: u8, sport: u16, dport: u16, payload: &[u8]) -> boo
     // FIRST_BYTE[0] is 0: an empty payload passes nothing.
     let first = payload.first().copied().unwrap_or(0);
     let tcp = protocol == proto::TCP;
-    let want = u8::from(tcp) * TCP | u8::from(protocol == proto::UDP) * UDP;
+    let want = (u8::from(tcp) * TCP) | (u8::from(protocol == proto::UDP) * UDP);
     // The question count's low byte (it is at most 16): byte 5, after TCP's 2-byte length
     // prefix; as `decode::fast` reads it.
     let questions = payload.get(5 + 2 * usize::from(tcp)).copied().unwrap_or(0);
