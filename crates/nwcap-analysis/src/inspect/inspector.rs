@@ -64,7 +64,9 @@ impl Inspector {
     }
 
     /// Looks at a packet [`super::screen::worth_a_look`] let through (or any TCP payload
-    /// while [`Inspector::gathering`]): `dir` is its direction in `key`'s order.
+    /// while [`Inspector::gathering`]): `dir` is its direction in `key`'s order; `cut` when
+    /// the snap length cut the packet (its payload is then never gathered: what follows it
+    /// would not follow on).
     #[cold]
     #[inline(never)]
     pub fn offer(
@@ -74,13 +76,14 @@ impl Inspector {
         protocol: u8,
         ports: (u16, u16),
         payload: &[u8],
+        cut: bool,
     ) {
         let kind = read::kind(protocol, ports, payload);
         if self.gathering != 0 {
             self.offered += 1;
             if let Some(f) = self.flows.get_mut(key) {
                 if f.gather.as_ref().is_some_and(|g| g.dir == dir) {
-                    if Self::gather(f, dir, payload) {
+                    if Self::gather(f, dir, payload, cut) {
                         self.gathering -= 1;
                         self.gatherers.retain(|k| k != key);
                     }
@@ -103,7 +106,7 @@ impl Inspector {
         }
         match read::message(kind, protocol, payload) {
             Read::Event(e) => f.events.push((dir, e)),
-            Read::Need(need) if need <= GATHER_MAX && f.gather.is_none() => {
+            Read::Need(need) if need <= GATHER_MAX && f.gather.is_none() && !cut => {
                 f.gather = Some(Box::new(Gather {
                     dir,
                     since: self.offered,
@@ -141,17 +144,17 @@ impl Inspector {
 
     /// Adds a segment to `f`'s gathered ClientHello; parses it once complete (or when the
     /// next segment does not fit). Returns whether the gathering ended.
-    fn gather(f: &mut FlowApps, dir: u8, payload: &[u8]) -> bool {
+    fn gather(f: &mut FlowApps, dir: u8, payload: &[u8], cut: bool) -> bool {
         let Some(g) = f.gather.as_mut() else {
             return false;
         };
         g.bytes.extend_from_slice(payload);
-        if g.bytes.len() < g.need {
+        if g.bytes.len() < g.need && !cut {
             return false;
         }
         let event = match read::message(Kind::Tls, crate::decode::proto::TCP, &g.bytes) {
-            Read::Event(e) => e,
-            Read::Need(_) => Event::Nothing,
+            Read::Event(e) if !cut || g.bytes.len() >= g.need => e,
+            _ => Event::Nothing,
         };
         f.gather = None;
         f.events.push((dir, event));

@@ -111,8 +111,9 @@ impl Analyzer {
     pub(super) fn inspect(&mut self, linktype: u16, data: &[u8], p: &Pending) {
         if let (Decoded::Ip(ip), payload) = decode::decode_with_payload(linktype, data) {
             if let (Some(ports), false) = (ip.ports, payload.is_empty()) {
+                let cut = p.cap != p.wire;
                 self.inspector
-                    .offer(&p.key, p.dir, ip.proto, ports, payload);
+                    .offer(&p.key, p.dir, ip.proto, ports, payload, cut);
             }
         }
     }
