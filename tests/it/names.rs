@@ -195,6 +195,7 @@ fn flows_say_what_they_are_and_remote_addresses_get_names() {
     for threads in ["1", "2"] {
         let r = nwcap(&[
             "analyze",
+            "--inspect",
             &path,
             "-o",
             "json",
@@ -309,8 +310,25 @@ fn flows_say_what_they_are_and_remote_addresses_get_names() {
         }
     }
 
+    // Without --inspect the report is as before: no such fields, no such sections.
+    let r = nwcap(&["analyze", &path, "-o", "json", "--local-ip", LOCAL]);
+    r.ok();
+    let plain = r.json();
+    assert!(plain.get("services").is_none() && plain.get("dns").is_none());
+    for f in plain["flows"].as_array().unwrap() {
+        assert!(f.get("service").is_none() && f.get("app").is_none(), "{f}");
+    }
+
     // The table shows service and name, a `?` for the port's guess.
-    let r = nwcap(&["analyze", &path, "-o", "table", "--local-ip", LOCAL]);
+    let r = nwcap(&[
+        "analyze",
+        "--inspect",
+        &path,
+        "-o",
+        "table",
+        "--local-ip",
+        LOCAL,
+    ]);
     r.ok();
     assert!(
         r.stdout.contains("tls login.microsoftonline.com"),
@@ -321,7 +339,15 @@ fn flows_say_what_they_are_and_remote_addresses_get_names() {
     assert!(r.stdout.contains("slow.contoso.com"), "{}", r.stdout);
 
     // CSV quotes nothing here and has the names in their columns.
-    let r = nwcap(&["analyze", &path, "-o", "csv", "--local-ip", LOCAL]);
+    let r = nwcap(&[
+        "analyze",
+        "--inspect",
+        &path,
+        "-o",
+        "csv",
+        "--local-ip",
+        LOCAL,
+    ]);
     r.ok();
     let header: Vec<&str> = r.stdout.lines().next().unwrap().split(',').collect();
     let row = r
@@ -351,7 +377,15 @@ fn payloads_cut_by_the_snap_length_give_no_wrong_answer() {
     let dir = tempfile::tempdir().unwrap();
     // 54 bytes of headers, then 36 of payload: the Host line is cut before its end.
     let path = write(&dir, "cut.pcap", packets, Some(90));
-    let r = nwcap(&["analyze", &path, "-o", "json", "--local-ip", LOCAL]);
+    let r = nwcap(&[
+        "analyze",
+        "--inspect",
+        &path,
+        "-o",
+        "json",
+        "--local-ip",
+        LOCAL,
+    ]);
     r.ok();
     let report = r.json();
     let tls = flow(&report, "20.190.1.1", 443);

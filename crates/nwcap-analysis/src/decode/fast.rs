@@ -215,12 +215,18 @@ impl Decoder {
     /// of the pass's decoding, and a call returns the tuple through memory.
     #[inline(always)]
     pub fn tuple(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
-        tuple_in(self.0, linktype, d)
+        tuple_in::<true>(self.0, linktype, d)
+    }
+
+    /// [`Decoder::tuple`], with [`Tuple::screened`] left `false` unless `SCREEN`.
+    #[inline(always)]
+    pub fn tuple_as<const SCREEN: bool>(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
+        tuple_in::<SCREEN>(self.0, linktype, d)
     }
 }
 
 #[inline(always)]
-fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
+fn tuple_in<const SCREEN: bool>(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
     // Network Watcher writes Ethernet; any other link type is the general decoder's.
     if linktype != ETHERNET {
         return None;
@@ -277,16 +283,17 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
     // an offset below TCP's 20-byte header makes it start at the end (no payload).
     // (An invalid offset below 20 reads a header byte: the inspector, which takes the general
     // decoder's payload, then finds none.)
-    let doff = usize::from(l4.get(12).copied().unwrap_or(0) >> 4) * 4;
-    let header = (doff & t.tcp) | (8 & !t.tcp);
     let sport = be16(l4, 0)?;
     let dport = be16(l4, 2)?;
-    let first = l4.get(header).copied().unwrap_or(0);
-    // DNS: port 53 and a question count's low byte that is not 0 (it is at most 16).
-    let questions = l4.get(header + t.questions_at + 1).copied().unwrap_or(0);
-    let dns = (sport == screen::DNS_PORT) | (dport == screen::DNS_PORT);
-    let screened =
-        (tables.first_byte[usize::from(first)] & t.screen != 0) | (dns & (questions != 0));
+    let screened = SCREEN && {
+        let doff = usize::from(l4.get(12).copied().unwrap_or(0) >> 4) * 4;
+        let header = (doff & t.tcp) | (8 & !t.tcp);
+        let first = l4.get(header).copied().unwrap_or(0);
+        // DNS: port 53 and a question count's low byte that is not 0 (it is at most 16).
+        let questions = l4.get(header + t.questions_at + 1).copied().unwrap_or(0);
+        let dns = (sport == screen::DNS_PORT) | (dport == screen::DNS_PORT);
+        (tables.first_byte[usize::from(first)] & t.screen != 0) | (dns & (questions != 0))
+    };
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],

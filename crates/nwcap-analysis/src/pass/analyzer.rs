@@ -19,6 +19,8 @@ pub struct Analyzer {
     pub flows: FlowTable,
     /// What the flows' first payloads say.
     pub inspector: Inspector,
+    /// Whether payloads are inspected at all.
+    inspect: bool,
     /// Fragment tracking for flow keys.
     keyer: Keyer,
     /// Packets without a usable IP header, per reason.
@@ -56,10 +58,27 @@ impl Analyzer {
         }
     }
 
+    /// With `on`, the first payloads of each flow are inspected (`inspect`): what the flow
+    /// is and the names it shows. Off by default, which leaves the per-packet loop as it was
+    /// without inspection.
+    pub fn inspecting_payloads(mut self, on: bool) -> Self {
+        self.inspect = on;
+        self
+    }
+
+    /// Whether payloads are inspected.
+    pub fn inspecting(&self) -> bool {
+        self.inspect
+    }
+
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
         let mut p = Pending::EMPTY;
-        let got = self.key_into(self.decoder(), r, &mut p);
+        let got = if self.inspect {
+            self.key_into::<true>(self.decoder(), r, &mut p)
+        } else {
+            self.key_into::<false>(self.decoder(), r, &mut p)
+        };
         if got & KEYED != 0 {
             self.flows.add(&p);
         }
@@ -70,17 +89,17 @@ impl Analyzer {
 
     /// Decodes and keys a record into `slot`. Returns [`KEYED`] unless it is counted as
     /// non-IP (or deferred: see [`Analyzer::for_later_shard`]) instead, and [`SCREENED`]
-    /// when its payload is for the inspector ([`Analyzer::inspect_batch`]). The fast path
-    /// builds the keyed packet in place: one copied in from elsewhere would be written in
-    /// pieces and read back whole, which stalls store forwarding.
+    /// when `INSPECT` and its payload is for the inspector ([`Analyzer::inspect`]). The fast
+    /// path builds the keyed packet in place: one copied in from elsewhere would be written
+    /// in pieces and read back whole, which stalls store forwarding.
     #[inline(always)]
-    pub(super) fn key_into(
+    pub(super) fn key_into<const INSPECT: bool>(
         &mut self,
         fast: fast::Decoder,
         r: &Record<'_>,
         slot: &mut Pending,
     ) -> u8 {
-        if let Some(t) = fast.tuple(r.linktype, r.data) {
+        if let Some(t) = fast.tuple_as::<INSPECT>(r.linktype, r.data) {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
             return KEYED | (u8::from(t.screened) * SCREENED);
         }
@@ -145,9 +164,10 @@ impl Analyzer {
                     }
                 }
                 let keyed = Pending::new(&mut self.keyer, &p, ts, wire, cap);
-                let screened = p.ports.is_some_and(|(sport, dport)| {
-                    screen::worth_a_look(p.proto, sport, dport, payload)
-                });
+                let screened = self.inspect
+                    && p.ports.is_some_and(|(sport, dport)| {
+                        screen::worth_a_look(p.proto, sport, dport, payload)
+                    });
                 Some((keyed, screened))
             }
             Decoded::NonIp(reason) => {

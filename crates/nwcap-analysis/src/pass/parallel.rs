@@ -84,6 +84,7 @@ pub fn run_parallel<'a>(
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
+    let inspect = analyzer.inspecting();
     type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
     let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -92,11 +93,12 @@ pub fn run_parallel<'a>(
             .map(|(i, r)| {
                 s.spawn(move || {
                     let mut c = FileCounters::default();
-                    let mut a = if i == 0 {
+                    let a = if i == 0 {
                         Analyzer::new()
                     } else {
                         Analyzer::for_later_shard()
                     };
+                    let mut a = a.inspecting_payloads(inspect);
                     let (r, e) = walk(r, windowed, &mut c, &mut a);
                     (r, c, a, e)
                 })

@@ -23,6 +23,20 @@ pub fn run(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Option<CaptureError> {
+    // Without inspection the loop holds none of its code (see `Analyzer::inspecting`).
+    if analyzer.inspecting() {
+        run_as::<true>(reader, counters, analyzer)
+    } else {
+        run_as::<false>(reader, counters, analyzer)
+    }
+}
+
+/// [`run`], with or without payload inspection.
+fn run_as<const INSPECT: bool>(
+    reader: &mut Reader<'_>,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> Option<CaptureError> {
     // One loop per format, so that each reader's record walk is inlined into it.
     match reader {
         Reader::Pcap(r) => {
@@ -34,19 +48,27 @@ pub fn run(
                     header_len: 16,
                 };
                 match r.shape() {
-                    s if s == shape(false, false) => {
-                        account_all(|| r.pull_shaped(shape(false, false)), counters, analyzer)
-                    }
-                    s if s == shape(false, true) => {
-                        account_all(|| r.pull_shaped(shape(false, true)), counters, analyzer)
-                    }
-                    s if s == shape(true, false) => {
-                        account_all(|| r.pull_shaped(shape(true, false)), counters, analyzer)
-                    }
-                    s if s == shape(true, true) => {
-                        account_all(|| r.pull_shaped(shape(true, true)), counters, analyzer)
-                    }
-                    s => account_all(|| r.pull_shaped(s), counters, analyzer),
+                    s if s == shape(false, false) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, false)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(false, true) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, true)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, false) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, false)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, true) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, true)),
+                        counters,
+                        analyzer,
+                    ),
+                    s => account_all::<INSPECT>(|| r.pull_shaped(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -57,19 +79,25 @@ pub fn run(
             while !r.is_done() {
                 let shape = |big_endian, scale| pcapng::Shape { big_endian, scale };
                 match r.shape() {
-                    s if s == shape(false, 1000) => {
-                        account_all(|| r.pull_shaped(shape(false, 1000)), counters, analyzer)
-                    }
-                    s if s == shape(false, 1) => {
-                        account_all(|| r.pull_shaped(shape(false, 1)), counters, analyzer)
-                    }
-                    s if s == shape(true, 1000) => {
-                        account_all(|| r.pull_shaped(shape(true, 1000)), counters, analyzer)
-                    }
+                    s if s == shape(false, 1000) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, 1000)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(false, 1) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, 1)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, 1000) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, 1000)),
+                        counters,
+                        analyzer,
+                    ),
                     s if s == shape(true, 1) => {
-                        account_all(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
+                        account_all::<INSPECT>(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
                     }
-                    s => account_all(|| r.pull_general(s), counters, analyzer),
+                    s => account_all::<INSPECT>(|| r.pull_general(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -79,7 +107,7 @@ pub fn run(
 
 /// Accounts every record `next` gives; the reader keeps the damage that ends them.
 #[inline(always)]
-fn account_all<'a>(
+fn account_all<'a, const INSPECT: bool>(
     mut next: impl FnMut() -> Option<Record<'a>>,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
@@ -104,13 +132,13 @@ fn account_all<'a>(
             };
             taken += 1;
             counters.add_uncounted(r);
-            let got = analyzer.key_into(fast, r, &mut pending[n]);
+            let got = analyzer.key_into::<INSPECT>(fast, r, &mut pending[n]);
             if got & KEYED != 0 {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;
             }
-            if got & SCREENED != 0 {
+            if INSPECT && got & SCREENED != 0 {
                 screened = Some((r.linktype, r.data, n - 1));
                 break;
             }

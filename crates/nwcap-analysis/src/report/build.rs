@@ -5,8 +5,8 @@
 
 use super::apps::{self, Names};
 use super::model::{
-    Count, DirCount, FileRow, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report, Summary,
-    Talker, TcpRow, SCHEMA,
+    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report,
+    Summary, Talker, TcpRow, SCHEMA,
 };
 use super::order::size_order;
 use super::summaries;
@@ -62,9 +62,11 @@ pub fn build<'a>(
         (AddrSums::over(&sel.flows), size_order(&sel.flows))
     };
     let (mut top_talkers, guess) = talkers_and_busiest(&sums, top);
-    let names = Names::of(&analyzer.inspector);
+    let names = analyzer
+        .inspecting()
+        .then(|| Names::of(&analyzer.inspector));
     for t in &mut top_talkers {
-        if let Ok(ip) = t.address.parse::<std::net::IpAddr>() {
+        if let (Some(names), Ok(ip)) = (&names, t.address.parse::<std::net::IpAddr>()) {
             t.name = names.get(&Addr::from(ip)).map(|(n, _)| n.to_owned());
         }
     }
@@ -105,7 +107,13 @@ pub fn build<'a>(
         }
     }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
-    let (services, dns) = summaries::of(&sel.flows, &analyzer.inspector, &names, &local);
+    let (services, dns) = match &names {
+        Some(names) => {
+            let (s, d) = summaries::of(&sel.flows, &analyzer.inspector, names, &local);
+            (Some(s), Some(d))
+        }
+        None => (None, None),
+    };
 
     Report {
         schema: SCHEMA,
@@ -299,8 +307,10 @@ impl<'a> Flows<'a> {
         let k = self.flows.key(j);
         let s = self.flows.stats(j);
         let (local, initiator) = orient(&k, s, &self.local);
-        let apps = apps::apps_of(self.inspector, &k);
-        let view = apps::view(&k, apps, &self.names, local, initiator);
+        let view = self.names.as_ref().map(|names| {
+            let apps = apps::apps_of(self.inspector, &k);
+            apps::view(&k, apps, names, local, initiator)
+        });
         flow_row(&k, s, local, initiator, view)
     }
 
@@ -339,7 +349,7 @@ fn flow_row(
     s: &FlowStats,
     local: usize,
     initiator: Option<usize>,
-    view: apps::AppView,
+    view: Option<apps::AppView>,
 ) -> FlowRow {
     let remote = 1 - local;
     let ends = [k.lo, k.hi];
@@ -364,11 +374,13 @@ fn flow_row(
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
-        service: view.service,
-        service_by_port: view.service_by_port,
-        remote_name: view.remote_name,
-        remote_name_source: view.remote_name_source,
-        app: view.app,
+        names: view.map(|v| FlowNames {
+            service: v.service,
+            service_by_port: v.service_by_port,
+            remote_name: v.remote_name,
+            remote_name_source: v.remote_name_source,
+            app: v.app,
+        }),
     }
 }
 

@@ -11,14 +11,24 @@ use std::borrow::Cow;
 use std::io;
 
 use super::chunk::{Chunk, Row};
-use super::{Flags, FlowRow, IpText, Secs};
+use super::{Flags, FlowNames, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
-pub(super) const HEADER: &str =
-    "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
+/// The header: [`BASE`], then with `--inspect` [`NAMES`].
+pub(super) fn header(inspected: bool) -> String {
+    if inspected {
+        format!("{BASE},{NAMES}")
+    } else {
+        BASE.to_string()
+    }
+}
+
+const BASE: &str = "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
-community_id,service,service_by_port,remote_name,sni,tls_version,alpn,quic_version,\
+community_id";
+
+const NAMES: &str = "service,service_by_port,remote_name,sni,tls_version,alpn,quic_version,\
 http_method,http_host,http_path,http_status,dns_query,dns_qtype,dns_rcode,dns_answers,\
 ssh_client,ssh_server,rdp_cookie";
 
@@ -87,12 +97,14 @@ fn write_row(f: &FlowRow, r: &mut Row, sep: u8) {
     if let Some(c) = &f.community_id {
         r.bytes(c.as_str().as_bytes());
     }
-    app_fields(f, r, sep);
+    if let Some(n) = &f.names {
+        app_fields(n, r, sep);
+    }
     r.lit(b"\n");
 }
 
 /// The service, the remote name and the payload's details.
-fn app_fields(f: &FlowRow, r: &mut Row, sep: &[u8; 1]) {
+fn app_fields(f: &FlowNames, r: &mut Row, sep: &[u8; 1]) {
     let a = f.app.as_ref();
     let tls = a.and_then(|a| a.tls.as_ref());
     let quic = a.and_then(|a| a.quic.as_ref());

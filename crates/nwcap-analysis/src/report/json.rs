@@ -57,26 +57,28 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(c) => string(c.as_str(), r),
         None => r.lit(b"null"),
     }
-    r.lit(b",\"service\":");
-    opt_str(f.service, r);
-    r.lit(b",\"service_by_port\":");
-    match f.service_by_port {
-        Some(true) => r.lit(b"true"),
-        Some(false) => r.lit(b"false"),
-        None => r.lit(b"null"),
-    }
-    // Names and details come from the wire: serde_json escapes them.
-    r.lit(b",\"remote_name\":");
-    match &f.remote_name {
-        Some(n) => r.bytes(&serde_json::to_vec(n)?),
-        None => r.lit(b"null"),
-    }
-    r.lit(b",\"remote_name_source\":");
-    opt_str(f.remote_name_source, r);
-    r.lit(b",\"app\":");
-    match &f.app {
-        Some(a) => r.bytes(&serde_json::to_vec(a)?),
-        None => r.lit(b"null"),
+    if let Some(n) = &f.names {
+        r.lit(b",\"service\":");
+        opt_str(n.service, r);
+        r.lit(b",\"service_by_port\":");
+        match n.service_by_port {
+            Some(true) => r.lit(b"true"),
+            Some(false) => r.lit(b"false"),
+            None => r.lit(b"null"),
+        }
+        // Names and details come from the wire: serde_json escapes them.
+        r.lit(b",\"remote_name\":");
+        match &n.remote_name {
+            Some(n) => r.bytes(&serde_json::to_vec(n)?),
+            None => r.lit(b"null"),
+        }
+        r.lit(b",\"remote_name_source\":");
+        opt_str(n.remote_name_source, r);
+        r.lit(b",\"app\":");
+        match &n.app {
+            Some(a) => r.bytes(&serde_json::to_vec(a)?),
+            None => r.lit(b"null"),
+        }
     }
     r.lit(b"}");
     Ok(())

@@ -26,7 +26,7 @@ mod writer;
 pub use crate::pass::{FileFacts, Readable};
 pub use build::build;
 pub use model::{
-    Count, DirCount, DnsName, DnsSummary, FileRow, FlowRow, Flows, LinkTypeRow, Local,
+    Count, DirCount, DnsName, DnsSummary, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local,
     OutputFormat, ProtocolRow, Report, ServiceRow, Summary, Talker, TcpRow, Totals, SCHEMA,
 };
 pub use text::{CommunityId, Flags, IpText, Proto};

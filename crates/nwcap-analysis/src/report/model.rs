@@ -68,10 +68,10 @@ pub struct Report<'a> {
     pub flows: Flows<'a>,
     /// Addresses by bytes, largest first.
     pub top_talkers: Vec<Talker>,
-    /// Flows and bytes per service, with the names seen.
-    pub services: Vec<ServiceRow>,
-    /// DNS questions, answers and failures.
-    pub dns: DnsSummary,
+    /// Flows and bytes per service, with the names seen (`--inspect`).
+    pub services: Option<Vec<ServiceRow>>,
+    /// DNS questions, answers and failures (`--inspect`).
+    pub dns: Option<DnsSummary>,
 }
 
 /// One service's totals over the selected flows.
@@ -133,8 +133,8 @@ pub struct Flows<'a> {
     pub(super) local: LocalSet<'a>,
     /// What the flows' payloads said.
     pub(super) inspector: &'a Inspector,
-    /// Names of remote addresses.
-    pub(super) names: Names,
+    /// Names of remote addresses; `None` without inspection.
+    pub(super) names: Option<Names>,
 }
 
 impl<'a> Flows<'a> {
@@ -290,6 +290,14 @@ pub struct FlowRow {
     pub tcp: Option<TcpRow>,
     /// Community ID v1 (seed 0), null for ICMP and for flows whose ports were not captured.
     pub community_id: Option<CommunityId>,
+    /// What the payload says, with `--inspect` (its fields inline; absent without).
+    #[serde(flatten)]
+    pub names: Option<FlowNames>,
+}
+
+/// A flow's service, remote name and payload details (`--inspect`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowNames {
     /// What the flow is: `dns`, `tls`, `quic`, `http`, `ssh`, `rdp` from its payload, or a
     /// name from its server's port (then `service_by_port` is true); null when neither.
     pub service: Option<&'static str>,

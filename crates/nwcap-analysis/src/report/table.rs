@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use super::{FlowRow, IpText, Report, Secs};
+use super::{FlowNames, FlowRow, IpText, Report, Secs};
 
 /// How a table column is laid out and when it gives way to a narrow terminal.
 struct Column {
@@ -304,7 +304,13 @@ pub(super) fn write(
         r.flows.len()
     )?;
     let flows: Vec<Vec<String>> = r.flows.rows().take(top).map(|f| flow_cells(&f)).collect();
-    table(out, &FLOW_COLUMNS, &flows, width)?;
+    // SERVICE/NAME with `--inspect` only.
+    let columns = if r.services.is_some() {
+        &FLOW_COLUMNS[..]
+    } else {
+        &FLOW_COLUMNS[..FLOW_COLUMNS.len() - 1]
+    };
+    table(out, columns, &flows, width)?;
 
     write_services(r, width, out)?;
 
@@ -329,7 +335,7 @@ pub(super) fn write(
 }
 
 fn flow_cells(f: &FlowRow) -> Vec<String> {
-    vec![
+    let mut cells = vec![
         f.protocol.to_string(),
         endpoint(f.local_ip, f.local_port),
         endpoint(f.remote_ip, f.remote_port),
@@ -339,12 +345,15 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
         human_bytes(f.inbound.bytes),
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
-        service_cell(f),
-    ]
+    ];
+    if let Some(n) = &f.names {
+        cells.push(service_cell(n));
+    }
+    cells
 }
 
 /// `SERVICE NAME`: a `?` after a service named by its port alone.
-fn service_cell(f: &FlowRow) -> String {
+fn service_cell(f: &FlowNames) -> String {
     let mut cell = String::new();
     if let Some(s) = f.service {
         cell.push_str(s);
@@ -363,11 +372,13 @@ fn service_cell(f: &FlowRow) -> String {
 
 /// The services and, when there was DNS, its totals and failures.
 fn write_services(r: &Report<'_>, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
-    if !r.services.is_empty() {
+    let (Some(services), Some(d)) = (&r.services, &r.dns) else {
+        return Ok(());
+    };
+    if !services.is_empty() {
         writeln!(out)?;
         writeln!(out, "Services (? = named by port only)")?;
-        let rows: Vec<Vec<String>> = r
-            .services
+        let rows: Vec<Vec<String>> = services
             .iter()
             .map(|s| {
                 vec![
@@ -380,7 +391,6 @@ fn write_services(r: &Report<'_>, width: Option<usize>, out: &mut dyn Write) -> 
             .collect();
         table(out, &SERVICE_COLUMNS, &rows, width)?;
     }
-    let d = &r.dns;
     if d.queries + d.responses > 0 {
         writeln!(out)?;
         writeln!(
