@@ -398,3 +398,83 @@ fn payloads_cut_by_the_snap_length_give_no_wrong_answer() {
     assert_eq!(http["app"]["http"]["method"], "GET");
     assert_eq!(http["app"]["http"]["host"], Value::Null);
 }
+
+/// Thousands of flows whose packets are spread over the whole file, so that every flow's
+/// messages fall in several shards: `--inspect`'s report is the same for any `--threads`,
+/// and the file really is read in that many shards.
+#[test]
+fn inspection_merges_across_shards_like_one_pass() {
+    let flows = 1500u32;
+    let mut rounds: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 8];
+    for i in 0..flows {
+        let server = format!("20.{}.{}.1", 100 + i / 250, i % 250);
+        let sport = 20000 + i as u16;
+        let hello = client_hello(&format!("h{i}.example.net"), &["h2"], 0);
+        let alert: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+        let tcp = tcp_flow(sport, &server, 443, &[(true, &hello), (false, alert)]);
+        for (round, p) in tcp.into_iter().enumerate() {
+            rounds[round].push(p);
+        }
+        let name = format!("h{i}.example.net");
+        let q = dns(i as u16, 0x0100, &name, 1, &[]);
+        let a = dns(
+            i as u16,
+            0x8180,
+            &name,
+            1,
+            &[(name.as_str(), 1, 60, server_octets(&server))],
+        );
+        rounds[5].push(udp_data(LOCAL, sport, "168.63.129.16", 53, &q));
+        rounds[6].push(udp_data("168.63.129.16", 53, LOCAL, sport, &a));
+        let get = format!("GET /{i} HTTP/1.1\r\nHost: {name}\r\n\r\n");
+        rounds[7].push(tcp_data(
+            LOCAL,
+            sport,
+            &server,
+            80,
+            ACK | PSH,
+            1,
+            get.as_bytes(),
+        ));
+    }
+    let packets: Vec<Vec<u8>> = rounds.into_iter().flatten().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "many.pcap", packets, None);
+    let report = |threads: &str| {
+        let r = nwcap(&[
+            "analyze",
+            "--inspect",
+            &path,
+            "-o",
+            "json",
+            "--local-ip",
+            LOCAL,
+            "-j",
+            threads,
+            "-vv",
+        ]);
+        r.ok();
+        assert!(
+            r.stderr.contains(&format!("read in {threads} shard(s)")),
+            "{}",
+            r.stderr
+        );
+        r.stdout
+    };
+    let one = report("1");
+    let v: Value = serde_json::from_str(&one).unwrap();
+    let tls = flow(&v, "20.100.7.1", 443);
+    assert_eq!(tls["app"]["tls"]["sni"], "h7.example.net");
+    assert_eq!(
+        tls["app"]["tls"]["alerts"][0]["description"],
+        "handshake_failure"
+    );
+    assert_eq!(v["dns"]["queries"], flows);
+    for threads in ["2", "3", "4"] {
+        assert_eq!(report(threads), one, "{threads} threads");
+    }
+}
+
+fn server_octets(ip: &str) -> Vec<u8> {
+    ip.split('.').map(|o| o.parse::<u8>().unwrap()).collect()
+}
