@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::event::Event;
 use super::read::{self, Kind, Read};
+use super::{quic, tls};
 use crate::flow::PackedKey;
 
 /// Screened packets examined per flow: past them a flow's payload is not parsed again (DNS
@@ -31,6 +32,15 @@ pub struct FlowApps {
     pub dns_messages: [[u32; 2]; 2],
     /// A ClientHello whose record goes on in the next segments of its direction.
     gather: Option<Box<Gather>>,
+    /// A QUIC ClientHello whose CRYPTO data goes on in the next client Initials (browsers
+    /// with post-quantum key shares send two).
+    crypto: Option<Box<Crypto>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Crypto {
+    dir: u8,
+    stream: quic::CryptoStream,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +63,8 @@ pub struct Inspector {
     offered: u64,
     /// The flows gathering, oldest first.
     gatherers: Vec<PackedKey>,
+    /// Flows whose QUIC ClientHello goes on in a later Initial.
+    crypto_pending: usize,
 }
 
 impl Inspector {
@@ -104,6 +116,12 @@ impl Inspector {
         if f.events.len() >= EXAMINED {
             return;
         }
+        if kind == Kind::Quic {
+            if let Some(event) = Self::quic(f, dir, payload, &mut self.crypto_pending) {
+                f.events.push((dir, event));
+                return;
+            }
+        }
         match read::message(kind, protocol, payload) {
             Read::Event(e) => f.events.push((dir, e)),
             Read::Need(need) if need <= GATHER_MAX && f.gather.is_none() && !cut => {
@@ -118,6 +136,40 @@ impl Inspector {
             }
             Read::Need(_) => f.events.push((dir, Event::Nothing)),
         }
+    }
+
+    /// A client Initial's event, its CRYPTO data added to what the flow's earlier Initials
+    /// (in the same direction) carried; `None` when it is no client Initial.
+    fn quic(f: &mut FlowApps, dir: u8, payload: &[u8], pending: &mut usize) -> Option<Event> {
+        let opened = quic::open_client_initial(payload)?;
+        let version = opened.header.version;
+        let fresh = || {
+            Box::new(Crypto {
+                dir,
+                stream: quic::CryptoStream::new(),
+            })
+        };
+        let mut c = match f.crypto.take() {
+            Some(c) => {
+                *pending -= 1;
+                if c.dir == dir {
+                    c
+                } else {
+                    fresh()
+                }
+            }
+            None => fresh(),
+        };
+        c.stream.add_frames(&opened.crypto_frames());
+        Some(match c.stream.client_hello() {
+            Ok(h) => read::quic_hello(version, &h),
+            Err(tls::Need::Bytes(_)) => {
+                f.crypto = Some(c);
+                *pending += 1;
+                Event::Quic { version }
+            }
+            Err(_) => Event::Quic { version },
+        })
     }
 
     /// Gives up the gatherings older than [`GATHER_PATIENCE`] offered packets: each ends as
@@ -161,10 +213,11 @@ impl Inspector {
         true
     }
 
-    /// Whether a ClientHello is still being gathered: a later shard's packets could end it,
-    /// so a split file whose earlier shard ends so is read again in one pass.
+    /// Whether a ClientHello (over TCP, or in QUIC Initials) is still being gathered: a later
+    /// shard's packets could end it, so a split file whose earlier shard ends so is read
+    /// again in one pass.
     pub fn is_gathering(&self) -> bool {
-        self.gathering != 0
+        self.gathering != 0 || self.crypto_pending != 0
     }
 
     /// What the inspector knows of a flow.
@@ -193,6 +246,7 @@ impl Inspector {
                         self.gathering += 1;
                         self.gatherers.push(key);
                     }
+                    self.crypto_pending += usize::from(l.crypto.is_some());
                     self.flows.insert(key, l);
                 }
                 Some(f) => {
@@ -211,6 +265,12 @@ impl Inspector {
                             f.gather = Some(g);
                             self.gathering += 1;
                             self.gatherers.push(key);
+                        }
+                    }
+                    if f.crypto.is_none() && fits {
+                        if let Some(c) = l.crypto {
+                            f.crypto = Some(c);
+                            self.crypto_pending += 1;
                         }
                     }
                 }

@@ -235,6 +235,16 @@ fn tls_event(m: &tls::Message<'_>) -> Event {
     }
 }
 
+/// The event of a QUIC ClientHello (of version `quic`).
+pub fn quic_hello(quic: u32, h: &tls::ClientHello<'_>) -> Event {
+    Event::ClientHello(Box::new(Hello {
+        quic: Some(quic),
+        sni: h.sni.map(text),
+        alpn: h.alpn.as_slice().iter().map(|a| text(a)).collect(),
+        version: h.max_version(),
+    }))
+}
+
 /// A client Initial's ClientHello when it is in this datagram, else the version alone.
 fn quic_event(payload: &[u8]) -> Event {
     if let Some(s) = quic::client_initial_summary(payload) {

@@ -44,6 +44,14 @@ impl Chunk {
         self.len += 1;
     }
 
+    /// Appends bytes of any length after the rows (a row's part read from the wire, whose
+    /// length has no bound a [`Row`] could take).
+    pub(super) fn extend(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
     /// Writes one row in place with `write`, and keeps it.
     #[inline]
     pub(super) fn write_row<T>(&mut self, write: impl FnOnce(&mut Row) -> T) -> T {

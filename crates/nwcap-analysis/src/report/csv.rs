@@ -36,6 +36,13 @@ ssh_client,ssh_server,rdp_cookie";
 /// CSV, a tab for TSV).
 pub(super) fn row(f: &FlowRow, chunk: &mut Chunk, sep: u8) -> io::Result<()> {
     chunk.write_row(|r| write_row(f, r, sep));
+    // What `--inspect` found comes from the wire: no length bound a row could take.
+    if let Some(n) = &f.names {
+        let mut rest = Vec::with_capacity(64);
+        app_fields(n, &mut rest, sep);
+        rest.push(b'\n');
+        chunk.extend(&rest);
+    }
     Ok(())
 }
 
@@ -97,14 +104,14 @@ fn write_row(f: &FlowRow, r: &mut Row, sep: u8) {
     if let Some(c) = &f.community_id {
         r.bytes(c.as_str().as_bytes());
     }
-    if let Some(n) = &f.names {
-        app_fields(n, r, sep);
+    // With names, the line ends after them (see `row`).
+    if f.names.is_none() {
+        r.lit(b"\n");
     }
-    r.lit(b"\n");
 }
 
 /// The service, the remote name and the payload's details.
-fn app_fields(f: &FlowNames, r: &mut Row, sep: &[u8; 1]) {
+fn app_fields(f: &FlowNames, out: &mut Vec<u8>, sep: u8) {
     let a = f.app.as_ref();
     let tls = a.and_then(|a| a.tls.as_ref());
     let quic = a.and_then(|a| a.quic.as_ref());
@@ -157,28 +164,28 @@ fn app_fields(f: &FlowNames, r: &mut Row, sep: &[u8; 1]) {
             .map(Cow::Borrowed),
     ];
     for v in fields {
-        r.bytes(sep);
+        out.push(sep);
         if let Some(v) = v {
-            text(&v, r, sep[0]);
+            text(&v, out, sep);
         }
     }
 }
 
 /// A field read from the wire: quoted in CSV when it holds a comma, quote or line break;
 /// in TSV, its tabs and line breaks become spaces.
-fn text(v: &str, r: &mut Row, sep: u8) {
+fn text(v: &str, out: &mut Vec<u8>, sep: u8) {
     if sep == b',' {
         if v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-            r.lit(b"\"");
-            r.bytes(v.replace('"', "\"\"").as_bytes());
-            r.lit(b"\"");
+            out.push(b'"');
+            out.extend_from_slice(v.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
         } else {
-            r.bytes(v.as_bytes());
+            out.extend_from_slice(v.as_bytes());
         }
     } else if v.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
-        r.bytes(v.replace(['\t', '\n', '\r'], " ").as_bytes());
+        out.extend_from_slice(v.replace(['\t', '\n', '\r'], " ").as_bytes());
     } else {
-        r.bytes(v.as_bytes());
+        out.extend_from_slice(v.as_bytes());
     }
 }
 
@@ -253,7 +260,7 @@ mod tests {
 
     fn check(f: &FlowRow) {
         let mut chunk = Chunk::default();
-        row(f, &mut chunk).unwrap();
+        row(f, &mut chunk, b',').unwrap();
         let mine = chunk.as_slice().to_vec();
         assert_eq!(
             String::from_utf8_lossy(&mine),
@@ -341,6 +348,7 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][pick(2, 12)],
+                    names: None,
                 });
             }
         }

@@ -403,3 +403,35 @@ fn random_and_mutated_bytes() {
         }
     }
 }
+
+/// The inspector joins a ClientHello over two client Initials of one flow (the second
+/// Initial's event carries the name), and a flow that ends before the second says so
+/// (`is_gathering`, which makes a split file be read in one pass).
+#[test]
+fn the_inspector_joins_a_hello_over_two_initials() {
+    use crate::inspect::event::Event;
+    use crate::inspect::Inspector;
+    let hello = build_client_hello("pq.example", &["h3"], &[0x0304], 1600);
+    let dcid = [9u8; 8];
+    let mut first = crypto_frame(0, &hello[..1000]);
+    first.resize(1100, 0);
+    let mut second = crypto_frame(1000, &hello[1000..]);
+    second.resize(1100, 0);
+    let p1 = seal_initial(VERSION_1, &dcid, 0, &first);
+    let p2 = seal_initial(VERSION_1, &dcid, 1, &second);
+    let key = crate::flow::PackedKey::default();
+    let mut ins = Inspector::default();
+    ins.offer(&key, 0, crate::decode::proto::UDP, (50000, 443), &p1, false);
+    assert!(ins.is_gathering());
+    ins.offer(&key, 0, crate::decode::proto::UDP, (50000, 443), &p2, false);
+    assert!(!ins.is_gathering());
+    let events = &ins.get(&key).unwrap().events;
+    assert_eq!(events[0], (0, Event::Quic { version: VERSION_1 }));
+    let Event::ClientHello(h) = &events[1].1 else {
+        panic!("{events:?}");
+    };
+    assert_eq!(
+        (h.quic, h.sni.as_deref()),
+        (Some(VERSION_1), Some("pq.example"))
+    );
+}
