@@ -5,5 +5,6 @@
 
 pub mod capture;
 pub mod filter;
+pub mod inspect;
 pub mod report;
 pub mod urls;

@@ -1,5 +1,6 @@
 //! Any capture bytes, analyzed and written: the JSON report parses and equals what serde
-//! makes of the same model (head, every flow row, talkers); every NDJSON line equals its
+//! makes of the same model (head, every flow row with what inspection found, talkers, services
+//! and DNS); every NDJSON line equals its
 //! row's serde JSON; the CSV has a header and one line per flow; the table writes.
 
 use nwcap_analysis::capture::Reader;
@@ -11,7 +12,8 @@ use serde_json::{json, Value};
 /// Reads `data` (what the reader yields before any error) into an analyzer.
 pub fn analyze(data: &[u8]) -> Option<Analyzer> {
     let reader = Reader::new(data).ok()?;
-    let mut a = Analyzer::new();
+    // With inspection: every writer's every field.
+    let mut a = Analyzer::new().inspecting_payloads(true);
     for r in reader.map_while(Result::ok).take(20_000) {
         a.feed(&r);
     }
@@ -56,6 +58,11 @@ pub fn run(data: &[u8]) {
         "flows": rows,
         "top_talkers": r.top_talkers,
     });
+    let mut serde = serde;
+    if let (Some(s), Some(d)) = (&r.services, &r.dns) {
+        serde["services"] = serde_json::to_value(s).unwrap();
+        serde["dns"] = serde_json::to_value(d).unwrap();
+    }
     // Both sides go through text and one parser: serde_json's default float parsing is not
     // always correctly rounded, so a float is compared as the text serde writes for it.
     let reparse = |v: &Value| -> Value { serde_json::from_str(&v.to_string()).unwrap() };

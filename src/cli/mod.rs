@@ -355,6 +355,9 @@ pub struct CaptureRunArgs {
     /// merged one (`-o table` or `json`).
     #[arg(long)]
     pub by_file: bool,
+    /// Read the first payloads of each flow (see `nwcap analyze --inspect`).
+    #[arg(long)]
+    pub inspect: bool,
     /// Time between status queries while the capture runs.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub interval: Duration,
@@ -430,6 +433,12 @@ pub struct AnalyzeArgs {
     /// object gains `by_file`, one report per file).
     #[arg(long)]
     pub by_file: bool,
+    /// Read the first payloads of each flow: what it is (DNS, TLS, QUIC, HTTP, SSH, RDP; else
+    /// named by its port), the names it shows (TLS/QUIC server names, HTTP hosts, DNS
+    /// answers) and DNS failures. Adds `service`, `remote_name` and `app` to each flow and
+    /// the `services` and `dns` sections.
+    #[arg(long)]
+    pub inspect: bool,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,

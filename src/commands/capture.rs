@@ -264,6 +264,7 @@ fn analyze_file(
         write: None,
         threads: args.threads,
         by_file: args.by_file,
+        inspect: args.inspect,
         filter: FilterArgs::default(),
         remote: args.remote.clone(),
     };

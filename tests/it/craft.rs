@@ -55,6 +55,125 @@ pub fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, payload: usi
     eth(et, &l3)
 }
 
+/// Ethernet + IP + TCP carrying `payload`, with sequence number `seq`.
+pub fn tcp_data(
+    src: &str,
+    sport: u16,
+    dst: &str,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(payload);
+    let (et, l3) = ip_packet(src, dst, 6, &t);
+    eth(et, &l3)
+}
+
+/// Ethernet + IP + UDP carrying `payload`.
+pub fn udp_data(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    let (et, l3) = ip_packet(src, dst, 17, &u);
+    eth(et, &l3)
+}
+
+/// A TLS 1.3 ClientHello record (RFC 8446 §4.1.2): `sni`, `alpn`, and a padding extension
+/// of `padding` bytes (as browsers pad; it makes a hello that needs several segments).
+pub fn client_hello(sni: &str, alpn: &[&str], padding: usize) -> Vec<u8> {
+    fn with_len16(body: &[u8]) -> Vec<u8> {
+        let mut v = (body.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+    fn ext(kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut v = kind.to_be_bytes().to_vec();
+        v.extend(with_len16(body));
+        v
+    }
+    let mut name = vec![0u8];
+    name.extend(with_len16(sni.as_bytes()));
+    let mut protocols = Vec::new();
+    for p in alpn {
+        protocols.push(p.len() as u8);
+        protocols.extend_from_slice(p.as_bytes());
+    }
+    let mut exts = ext(0, &with_len16(&name));
+    exts.extend(ext(16, &with_len16(&protocols)));
+    // supported_versions: TLS 1.3 and 1.2.
+    exts.extend(ext(43, &[4, 0x03, 0x04, 0x03, 0x03]));
+    exts.extend(ext(21, &vec![0; padding]));
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&[0x11; 32]); // random
+    hello.push(0); // session id
+    hello.extend(with_len16(&[0x13, 0x01])); // one cipher suite
+    hello.extend_from_slice(&[1, 0]); // null compression
+    hello.extend(with_len16(&exts));
+    let mut hs = vec![1];
+    hs.extend_from_slice(&(hello.len() as u32).to_be_bytes()[1..]);
+    hs.extend(hello);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend(with_len16(&hs));
+    rec
+}
+
+/// A DNS message (RFC 1035 §4.1): `id`, flags, one question, and A/CNAME answers whose
+/// owner names are written out (no compression).
+pub fn dns(
+    id: u16,
+    flags: u16,
+    qname: &str,
+    qtype: u16,
+    answers: &[(&str, u16, u32, Vec<u8>)],
+) -> Vec<u8> {
+    fn name(n: &str) -> Vec<u8> {
+        let mut v = Vec::new();
+        for label in n.split('.') {
+            v.push(label.len() as u8);
+            v.extend_from_slice(label.as_bytes());
+        }
+        v.push(0);
+        v
+    }
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&flags.to_be_bytes());
+    m.extend_from_slice(&[0, 1]);
+    m.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m.extend(name(qname));
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&[0, 1]);
+    for (owner, rtype, ttl, data) in answers {
+        m.extend(name(owner));
+        m.extend_from_slice(&rtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        m.extend_from_slice(data);
+    }
+    m
+}
+
+/// A DNS name in wire form (for CNAME data).
+pub fn dns_name(n: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    for label in n.split('.') {
+        v.push(label.len() as u8);
+        v.extend_from_slice(label.as_bytes());
+    }
+    v.push(0);
+    v
+}
+
 /// Ethernet + IP + UDP with `payload` zero bytes of data.
 pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Vec<u8> {
     let mut u = Vec::new();

@@ -181,6 +181,22 @@ fn filter_target_on_seeds_and_mutations() {
 }
 
 #[test]
+fn inspect_target_on_seeds_and_mutations() {
+    let dict = [
+        "|",
+        "\x16\x03\x01",
+        "\x15\x03\x03\x00\x02\x02\x28",
+        "GET / HTTP/1.1\r\n",
+        "Host: ",
+        "HTTP/1.1 200 OK\r\n",
+        "SSH-2.0-",
+        "\r\n",
+        "Cookie: mstshash=",
+    ];
+    fuzz("inspect", "inspect", &dict, targets::inspect::run);
+}
+
+#[test]
 fn urls_target_on_seeds_and_mutations() {
     let dict = [
         "sig=",

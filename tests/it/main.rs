@@ -40,6 +40,7 @@ mod download_memory;
 mod exits;
 mod filters;
 mod fuzz;
+mod names;
 mod oracle;
 mod parallel;
 mod props;

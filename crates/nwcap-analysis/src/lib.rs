@@ -3,7 +3,8 @@
 //!
 //! The pipeline, in order: `source` (where the bytes come from: a file read window by window,
 //! bytes in memory, or a stream) → `capture` (pcap and pcapng records, borrowed) → `decode`
-//! (link, IP, ports) → `flow` (the bidirectional flow table) → `pass` (the per-packet loop,
+//! (link, IP, ports) → `flow` (the bidirectional flow table) and `inspect` (what each flow
+//! carries, from its first payloads) → `pass` (the per-packet loop,
 //! the parallel split and the selection by `filter`) → `report` (the versioned model and its
 //! writers). It knows nothing of Azure, async or the command line: its dependencies cannot
 //! name them.
@@ -13,6 +14,7 @@ pub mod decode;
 pub mod filter;
 pub mod flow;
 pub mod hint;
+pub mod inspect;
 pub mod pass;
 pub mod report;
 pub mod source;

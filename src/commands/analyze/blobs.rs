@@ -19,6 +19,8 @@ pub(super) struct Remote {
     ui: remote::Ui,
     /// The addresses of `--capture`'s target, or why they could not be read.
     pub(super) target: Option<Result<Vec<Machine>, String>>,
+    /// `--inspect`.
+    inspect: bool,
 }
 
 /// Pieces a blob's download may hold ready for the pass, beyond the ranges it holds itself: it
@@ -51,6 +53,7 @@ impl Remote {
             urls,
             ui,
             target,
+            inspect: args.inspect,
         }))
     }
 
@@ -124,11 +127,12 @@ impl Remote {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(url) = self.urls.get(i) else { break };
-                    let mut a = if per_file.is_some() {
+                    let a = if per_file.is_some() {
                         Analyzer::new()
                     } else {
                         Analyzer::for_later_shard()
                     };
+                    let mut a = a.inspecting_payloads(self.inspect);
                     let r = self.analyze(url, keep, verbose, &mut a);
                     let r = r.map(|(facts, kept)| (facts, kept, a));
                     if let Ok(mut slot) = done[i].lock() {

@@ -9,6 +9,7 @@
 
 use super::proto;
 use crate::capture::linktype::ETHERNET;
+use crate::inspect::screen;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
 /// in memory order (IPv4: the four bytes in the low half of the first word, zeros after),
@@ -30,6 +31,10 @@ pub struct Tuple {
     pub dport: u16,
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
+    /// Whether the payload may start a message `inspect` reads: see
+    /// [`crate::inspect::screen`], whose test this is, made here where the transport
+    /// header's bytes are at hand.
+    pub screened: bool,
 }
 
 #[inline(always)]
@@ -84,69 +89,95 @@ struct Version {
 struct Transport {
     flags_at: u8,
     flags_mask: u8,
+    /// All ones for TCP (the header's length is its data offset), 0 for UDP (8 bytes).
+    tcp: usize,
+    /// The screen's bit for this protocol (see `inspect::screen`).
+    screen: u8,
+    /// Where DNS's question count is in the payload (after TCP's 2-byte length prefix).
+    questions_at: usize,
 }
 
 /// [`tuple()`]'s tables, in one static so that one `black_box` hides both.
 struct Tables {
     versions: [Version; 2],
     transports: [Transport; 256],
+    /// Per first payload byte, the protocols whose messages may start with it (bits of
+    /// `Transport::screen`; see `inspect::screen`).
+    first_byte: [u8; 256],
 }
 
-static TABLES: Tables = Tables {
-    versions: [
-        Version {
-            ethertype: 0x0800,
-            first: 0x45,
-            first_span: 10,
-            fragment: 0x3fff,
-            ihl: usize::MAX,
-            header: 0,
-            total: usize::MAX,
-            payload: 0,
-            length_plus: 0,
-            all_below: 0,
-            proto4: 0xff,
-            proto6: 0,
-            src_shift: 32,
-            v4_only: 0xFFFF_FFFF,
-            v6_only: 0,
-            v6: 0,
+/// The tables; and the same with every TCP payload screened in, while the inspector gathers
+/// a message split over segments.
+static TABLES: Tables = tables(screen::FIRST_BYTE);
+static TABLES_GATHERING: Tables = tables(screen::all_tcp(screen::FIRST_BYTE));
+
+const fn tables(first_byte: [u8; 256]) -> Tables {
+    Tables {
+        versions: [
+            Version {
+                ethertype: 0x0800,
+                first: 0x45,
+                first_span: 10,
+                fragment: 0x3fff,
+                ihl: usize::MAX,
+                header: 0,
+                total: usize::MAX,
+                payload: 0,
+                length_plus: 0,
+                all_below: 0,
+                proto4: 0xff,
+                proto6: 0,
+                src_shift: 32,
+                v4_only: 0xFFFF_FFFF,
+                v6_only: 0,
+                v6: 0,
+            },
+            Version {
+                ethertype: 0x86DD,
+                first: 0x60,
+                first_span: 15,
+                fragment: 0,
+                ihl: 0,
+                header: 40,
+                total: 0,
+                payload: usize::MAX,
+                length_plus: 40,
+                all_below: 1,
+                proto4: 0,
+                proto6: 0xff,
+                src_shift: 0,
+                v4_only: 0,
+                v6_only: u64::MAX,
+                v6: 1,
+            },
+        ],
+        transports: {
+            let mut t = [Transport {
+                flags_at: 0,
+                flags_mask: 0,
+                tcp: 0,
+                screen: 0,
+                questions_at: 0,
+            }; 256];
+            t[proto::TCP as usize] = Transport {
+                flags_at: 13,
+                flags_mask: 0xff,
+                tcp: usize::MAX,
+                screen: screen::TCP,
+                questions_at: 6,
+            };
+            t[proto::UDP as usize] = Transport {
+                flags_at: 3,
+                flags_mask: 0,
+                tcp: 0,
+                screen: screen::UDP,
+                questions_at: 4,
+            };
+            t
         },
-        Version {
-            ethertype: 0x86DD,
-            first: 0x60,
-            first_span: 15,
-            fragment: 0,
-            ihl: 0,
-            header: 40,
-            total: 0,
-            payload: usize::MAX,
-            length_plus: 40,
-            all_below: 1,
-            proto4: 0,
-            proto6: 0xff,
-            src_shift: 0,
-            v4_only: 0,
-            v6_only: u64::MAX,
-            v6: 1,
-        },
-    ],
-    transports: {
-        let mut t = [Transport {
-            flags_at: 0,
-            flags_mask: 0,
-        }; 256];
-        t[proto::TCP as usize] = Transport {
-            flags_at: 13,
-            flags_mask: 0xff,
-        };
-        t[proto::UDP as usize] = Transport {
-            flags_at: 3,
-            flags_mask: 0,
-        };
-        t
-    },
-};
+        first_byte,
+    }
+}
 
 /// The tuple of a common-shape packet, `None` for any other: [`Decoder::tuple`].
 #[inline(always)]
@@ -173,16 +204,29 @@ impl Decoder {
         Decoder(std::hint::black_box(&TABLES))
     }
 
+    /// The decoder for while the inspector gathers a message: it screens in every TCP
+    /// payload (see [`Tuple::screened`]).
+    #[inline(always)]
+    pub fn gathering() -> Self {
+        Decoder(std::hint::black_box(&TABLES_GATHERING))
+    }
+
     /// The tuple of a common-shape packet, `None` for any other. Always inlined: it is most
     /// of the pass's decoding, and a call returns the tuple through memory.
     #[inline(always)]
     pub fn tuple(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
-        tuple_in(self.0, linktype, d)
+        tuple_in::<true>(self.0, linktype, d)
+    }
+
+    /// [`Decoder::tuple`], with [`Tuple::screened`] left `false` unless `SCREEN`.
+    #[inline(always)]
+    pub fn tuple_as<const SCREEN: bool>(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
+        tuple_in::<SCREEN>(self.0, linktype, d)
     }
 }
 
 #[inline(always)]
-fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
+fn tuple_in<const SCREEN: bool>(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
     // Network Watcher writes Ethernet; any other link type is the general decoder's.
     if linktype != ETHERNET {
         return None;
@@ -235,6 +279,21 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         return None;
     }
     let tcp_flags = *l4.get(usize::from(t.flags_at))? & t.flags_mask;
+    // The payload starts after TCP's data offset or UDP's 8 bytes, picked by mask (see above);
+    // an offset below TCP's 20-byte header makes it start at the end (no payload).
+    // (An invalid offset below 20 reads a header byte: the inspector, which takes the general
+    // decoder's payload, then finds none.)
+    let sport = be16(l4, 0)?;
+    let dport = be16(l4, 2)?;
+    let screened = SCREEN && {
+        let doff = usize::from(l4.get(12).copied().unwrap_or(0) >> 4) * 4;
+        let header = (doff & t.tcp) | (8 & !t.tcp);
+        let first = l4.get(header).copied().unwrap_or(0);
+        // DNS: port 53 and a question count's low byte that is not 0 (it is at most 16).
+        let questions = l4.get(header + t.questions_at + 1).copied().unwrap_or(0);
+        let dns = (sport == screen::DNS_PORT) | (dport == screen::DNS_PORT);
+        (tables.first_byte[usize::from(first)] & t.screen != 0) | (dns & (questions != 0))
+    };
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],
@@ -248,8 +307,9 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         dst,
         v6: v.v6,
         proto,
-        sport: be16(l4, 0)?,
-        dport: be16(l4, 2)?,
+        sport,
+        dport,
         tcp_flags,
+        screened,
     })
 }

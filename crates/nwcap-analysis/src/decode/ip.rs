@@ -11,9 +11,10 @@ const FRAGMENT: u8 = 44;
 const DEST_OPTS: u8 = 60;
 
 /// Decodes the IP header at the start of `d`; `None` when the addresses were not captured
-/// or the version is not 4 or 6.
+/// or the version is not 4 or 6. Also gives the transport bytes that were captured (empty
+/// for a later fragment or a header cut short).
 #[inline]
-pub(super) fn decode(hint: L3, d: &[u8]) -> Option<IpPacket> {
+pub(super) fn decode(hint: L3, d: &[u8]) -> Option<(IpPacket, &[u8])> {
     let version = d.first()? >> 4;
     match (hint, version) {
         (L3::V4 | L3::Any, 4) => v4(d),
@@ -23,7 +24,7 @@ pub(super) fn decode(hint: L3, d: &[u8]) -> Option<IpPacket> {
 }
 
 #[inline]
-fn v4(d: &[u8]) -> Option<IpPacket> {
+fn v4(d: &[u8]) -> Option<(IpPacket, &[u8])> {
     let h: &[u8; 20] = d.get(..20)?.try_into().ok()?;
     let ihl = usize::from(h[0] & 0x0f) * 4;
     if ihl < 20 {
@@ -51,11 +52,12 @@ fn v4(d: &[u8]) -> Option<IpPacket> {
         d.len()
     };
     let payload = if offset == 0 { d.get(ihl..end) } else { None };
-    Some(transport::fill(src, dst, proto, fragment, payload))
+    let p = transport::fill(src, dst, proto, fragment, payload);
+    Some((p, payload.unwrap_or(&[])))
 }
 
 #[inline]
-fn v6(d: &[u8]) -> Option<IpPacket> {
+fn v6(d: &[u8]) -> Option<(IpPacket, &[u8])> {
     let h: &[u8; 40] = d.get(..40)?.try_into().ok()?;
     let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
     let src = Addr::v6(h[8..24].try_into().ok()?);
@@ -74,18 +76,18 @@ fn v6(d: &[u8]) -> Option<IpPacket> {
         match next {
             HOP_BY_HOP | ROUTING | DEST_OPTS => {
                 let (Some(&nh), Some(&len)) = (rest.first(), rest.get(1)) else {
-                    return Some(transport::fill(src, dst, next, fragment, None));
+                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
                 };
                 // A header cut off by the snap length ends the walk on its own number.
                 let Some(after) = rest.get((usize::from(len) + 1) * 8..) else {
-                    return Some(transport::fill(src, dst, next, fragment, None));
+                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
                 };
                 next = nh;
                 rest = after;
             }
             FRAGMENT => {
                 let Some(f) = rest.get(..8) else {
-                    return Some(transport::fill(src, dst, next, fragment, None));
+                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
                 };
                 let off_m = u16::from_be_bytes([f[2], f[3]]);
                 let id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
@@ -106,5 +108,6 @@ fn v6(d: &[u8]) -> Option<IpPacket> {
         }
     }
     let payload = if later_fragment { None } else { Some(rest) };
-    Some(transport::fill(src, dst, next, fragment, payload))
+    let p = transport::fill(src, dst, next, fragment, payload);
+    Some((p, payload.unwrap_or(&[])))
 }

@@ -156,11 +156,29 @@ pub enum Decoded {
 /// Decodes a packet of the given link type.
 #[inline]
 pub fn decode(linktype: u16, data: &[u8]) -> Decoded {
+    decode_with_payload(linktype, data).0
+}
+
+/// [`decode`], and the packet's application payload: the bytes after a TCP or UDP header
+/// that were captured, up to the end the IP header gives (empty for anything else).
+#[inline]
+pub fn decode_with_payload(linktype: u16, data: &[u8]) -> (Decoded, &[u8]) {
     match link::network_layer(linktype, data) {
         Ok((l3, bytes)) => match ip::decode(l3, bytes) {
-            Some(p) => Decoded::Ip(p),
-            None => Decoded::NonIp(NonIp::BadIp),
+            Some((p, transport)) => {
+                let payload = match p.proto {
+                    // A data offset below the header's own 20 bytes is invalid: no payload.
+                    proto::TCP => transport
+                        .get(12)
+                        .filter(|&&off| off >> 4 >= 5)
+                        .and_then(|&off| transport.get(usize::from(off >> 4) * 4..)),
+                    proto::UDP => transport.get(8..),
+                    _ => None,
+                };
+                (Decoded::Ip(p), payload.unwrap_or(&[]))
+            }
+            None => (Decoded::NonIp(NonIp::BadIp), &[]),
         },
-        Err(reason) => Decoded::NonIp(reason),
+        Err(reason) => (Decoded::NonIp(reason), &[]),
     }
 }

@@ -76,6 +76,13 @@ impl PartialEq for PackedKey {
     }
 }
 
+/// For maps beside the flow table (the inspector's): the table itself uses [`PackedKey::hash`].
+impl std::hash::Hash for PackedKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
 #[inline]
 fn fold_mul(a: u64, b: u64) -> u64 {
     let r = u128::from(a) * u128::from(b);

@@ -8,6 +8,7 @@ use super::counters::Counter;
 use crate::capture::Record;
 use crate::decode::{self, fast, Decoded, IpPacket, NonIp};
 use crate::flow::{FlowTable, Keyer, Pending};
+use crate::inspect::{screen, Inspector};
 
 /// Flow accounting of every packet; filters are applied to whole flows afterwards
 /// ([`Analyzer::select`]), because whether a packet matches depends on which address is local,
@@ -16,6 +17,10 @@ use crate::flow::{FlowTable, Keyer, Pending};
 pub struct Analyzer {
     /// Flows of IP packets.
     pub flows: FlowTable,
+    /// What the flows' first payloads say.
+    pub inspector: Inspector,
+    /// Whether payloads are inspected at all.
+    inspect: bool,
     /// Fragment tracking for flow keys.
     keyer: Keyer,
     /// Packets without a usable IP header, per reason.
@@ -24,6 +29,11 @@ pub struct Analyzer {
     /// an earlier shard, kept to be keyed when the shards are merged in order.
     deferred: Option<Vec<Deferred>>,
 }
+
+/// [`Analyzer::key_into`]'s answer: the record was keyed into its slot.
+pub(super) const KEYED: u8 = 1;
+/// [`Analyzer::key_into`]'s answer: the record's payload is for the inspector.
+pub(super) const SCREENED: u8 = 2;
 
 /// A packet whose flow is decided at merge time.
 #[derive(Debug, Clone, Copy)]
@@ -48,35 +58,82 @@ impl Analyzer {
         }
     }
 
+    /// With `on`, the first payloads of each flow are inspected (`inspect`): what the flow
+    /// is and the names it shows. Off by default, which leaves the per-packet loop as it was
+    /// without inspection.
+    pub fn inspecting_payloads(mut self, on: bool) -> Self {
+        self.inspect = on;
+        self
+    }
+
+    /// Whether payloads are inspected.
+    pub fn inspecting(&self) -> bool {
+        self.inspect
+    }
+
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
         let mut p = Pending::EMPTY;
-        if self.key_into(fast::Decoder::new(), r, &mut p) {
+        let got = if self.inspect {
+            self.key_into::<true>(self.decoder(), r, &mut p)
+        } else {
+            self.key_into::<false>(self.decoder(), r, &mut p)
+        };
+        if got & KEYED != 0 {
             self.flows.add(&p);
+        }
+        if got & SCREENED != 0 {
+            self.inspect(r.linktype, r.data, &p);
         }
     }
 
-    /// Decodes and keys a record into `slot`; `false` when it is counted as non-IP (or
-    /// deferred: see [`Analyzer::for_later_shard`]) instead. The fast path builds the keyed
-    /// packet in place: one copied in from elsewhere would be written in pieces and read back
-    /// whole, which stalls store forwarding.
+    /// Decodes and keys a record into `slot`. Returns [`KEYED`] unless it is counted as
+    /// non-IP (or deferred: see [`Analyzer::for_later_shard`]) instead, and [`SCREENED`]
+    /// when `INSPECT` and its payload is for the inspector ([`Analyzer::inspect`]). The fast
+    /// path builds the keyed packet in place: one copied in from elsewhere would be written
+    /// in pieces and read back whole, which stalls store forwarding.
     #[inline(always)]
-    pub(super) fn key_into(
+    pub(super) fn key_into<const INSPECT: bool>(
         &mut self,
         fast: fast::Decoder,
         r: &Record<'_>,
         slot: &mut Pending,
-    ) -> bool {
-        if let Some(t) = fast.tuple(r.linktype, r.data) {
+    ) -> u8 {
+        if let Some(t) = fast.tuple_as::<INSPECT>(r.linktype, r.data) {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
-            return true;
+            return KEYED | (u8::from(t.screened) * SCREENED);
         }
         match self.key(r.linktype, r.data, r.ts_ns, r.wire_len) {
-            Some(p) => {
+            Some((p, screened)) => {
                 *slot = p;
-                true
+                KEYED | (u8::from(screened) * SCREENED)
             }
-            None => false,
+            None => 0,
+        }
+    }
+
+    /// The fast decoder for the inspector's state: while it gathers a split message, one
+    /// that screens in every TCP payload.
+    #[inline(always)]
+    pub(super) fn decoder(&self) -> fast::Decoder {
+        if self.inspector.gathering() {
+            fast::Decoder::gathering()
+        } else {
+            fast::Decoder::new()
+        }
+    }
+
+    /// Offers a screened-in packet to the inspector (only a keyed one is screened in); the
+    /// general decoder finds its payload again, which is rare.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn inspect(&mut self, linktype: u16, data: &[u8], p: &Pending) {
+        if let (Decoded::Ip(ip), payload) = decode::decode_with_payload(linktype, data) {
+            if let (Some(ports), false) = (ip.ports, payload.is_empty()) {
+                let cut = p.cap != p.wire;
+                self.inspector
+                    .offer(&p.key, p.dir, ip.proto, ports, payload, cut);
+            }
         }
     }
 
@@ -84,8 +141,15 @@ impl Analyzer {
     /// non-IP. Takes the record's fields, not the record: a pointer to it, even on this rare
     /// path, would keep every record in memory rather than in registers.
     #[inline(never)]
-    fn key(&mut self, linktype: u16, data: &[u8], ts: Option<i64>, wire: u32) -> Option<Pending> {
-        match decode::decode(linktype, data) {
+    fn key(
+        &mut self,
+        linktype: u16,
+        data: &[u8],
+        ts: Option<i64>,
+        wire: u32,
+    ) -> Option<(Pending, bool)> {
+        let (decoded, payload) = decode::decode_with_payload(linktype, data);
+        match decoded {
             Decoded::Ip(p) => {
                 let cap = data.len() as u32;
                 if let Some(d) = &mut self.deferred {
@@ -99,7 +163,12 @@ impl Analyzer {
                         return None;
                     }
                 }
-                Some(Pending::new(&mut self.keyer, &p, ts, wire, cap))
+                let keyed = Pending::new(&mut self.keyer, &p, ts, wire, cap);
+                let screened = self.inspect
+                    && p.ports.is_some_and(|(sport, dport)| {
+                        screen::worth_a_look(p.proto, sport, dport, payload)
+                    });
+                Some((keyed, screened))
             }
             Decoded::NonIp(reason) => {
                 self.non_ip
@@ -121,6 +190,7 @@ impl Analyzer {
         }
         self.keyer.absorb(other.keyer);
         self.flows.merge(other.flows, threads);
+        self.inspector.merge(other.inspector);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
         }

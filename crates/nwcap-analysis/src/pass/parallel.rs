@@ -84,6 +84,7 @@ pub fn run_parallel<'a>(
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
+    let inspect = analyzer.inspecting();
     type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
     let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -92,11 +93,12 @@ pub fn run_parallel<'a>(
             .map(|(i, r)| {
                 s.spawn(move || {
                     let mut c = FileCounters::default();
-                    let mut a = if i == 0 {
+                    let a = if i == 0 {
                         Analyzer::new()
                     } else {
                         Analyzer::for_later_shard()
                     };
+                    let mut a = a.inspecting_payloads(inspect);
                     let (r, e) = walk(r, windowed, &mut c, &mut a);
                     (r, c, a, e)
                 })
@@ -113,7 +115,12 @@ pub fn run_parallel<'a>(
         .into_iter()
         .map(|(r, c, a, e)| (r, (c, a, e)))
         .unzip();
-    if !errors_only_at_end || !shard::verify(&shards, &starts) {
+    // A ClientHello still gathered at the end of a shard may end in the next: one pass.
+    let gathering = results
+        .iter()
+        .take(n - 1)
+        .any(|(_, a, _)| a.inspector.is_gathering());
+    if !errors_only_at_end || gathering || !shard::verify(&shards, &starts) {
         return sequential(reader, counters, analyzer);
     }
     let mut error = None;

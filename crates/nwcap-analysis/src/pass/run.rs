@@ -3,10 +3,10 @@
 //! them in the flow table a batch at a time. It never reads bytes itself: the reader it is
 //! given walks a slice (a window, or the whole file).
 
+use super::analyzer::{KEYED, SCREENED};
 use super::{Analyzer, FileCounters};
 use crate::capture::pcap::Shape;
 use crate::capture::{pcapng, CaptureError, Reader, Record};
-use crate::decode::fast;
 use crate::flow::Pending;
 
 /// Records keyed by [`run`] before the flow table accounts them together (see
@@ -23,6 +23,20 @@ pub fn run(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Option<CaptureError> {
+    // Without inspection the loop holds none of its code (see `Analyzer::inspecting`).
+    if analyzer.inspecting() {
+        run_as::<true>(reader, counters, analyzer)
+    } else {
+        run_as::<false>(reader, counters, analyzer)
+    }
+}
+
+/// [`run`], with or without payload inspection.
+fn run_as<const INSPECT: bool>(
+    reader: &mut Reader<'_>,
+    counters: &mut FileCounters,
+    analyzer: &mut Analyzer,
+) -> Option<CaptureError> {
     // One loop per format, so that each reader's record walk is inlined into it.
     match reader {
         Reader::Pcap(r) => {
@@ -34,19 +48,27 @@ pub fn run(
                     header_len: 16,
                 };
                 match r.shape() {
-                    s if s == shape(false, false) => {
-                        account_all(|| r.pull_shaped(shape(false, false)), counters, analyzer)
-                    }
-                    s if s == shape(false, true) => {
-                        account_all(|| r.pull_shaped(shape(false, true)), counters, analyzer)
-                    }
-                    s if s == shape(true, false) => {
-                        account_all(|| r.pull_shaped(shape(true, false)), counters, analyzer)
-                    }
-                    s if s == shape(true, true) => {
-                        account_all(|| r.pull_shaped(shape(true, true)), counters, analyzer)
-                    }
-                    s => account_all(|| r.pull_shaped(s), counters, analyzer),
+                    s if s == shape(false, false) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, false)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(false, true) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, true)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, false) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, false)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, true) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, true)),
+                        counters,
+                        analyzer,
+                    ),
+                    s => account_all::<INSPECT>(|| r.pull_shaped(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -57,19 +79,25 @@ pub fn run(
             while !r.is_done() {
                 let shape = |big_endian, scale| pcapng::Shape { big_endian, scale };
                 match r.shape() {
-                    s if s == shape(false, 1000) => {
-                        account_all(|| r.pull_shaped(shape(false, 1000)), counters, analyzer)
-                    }
-                    s if s == shape(false, 1) => {
-                        account_all(|| r.pull_shaped(shape(false, 1)), counters, analyzer)
-                    }
-                    s if s == shape(true, 1000) => {
-                        account_all(|| r.pull_shaped(shape(true, 1000)), counters, analyzer)
-                    }
+                    s if s == shape(false, 1000) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, 1000)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(false, 1) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(false, 1)),
+                        counters,
+                        analyzer,
+                    ),
+                    s if s == shape(true, 1000) => account_all::<INSPECT>(
+                        || r.pull_shaped(shape(true, 1000)),
+                        counters,
+                        analyzer,
+                    ),
                     s if s == shape(true, 1) => {
-                        account_all(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
+                        account_all::<INSPECT>(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
                     }
-                    s => account_all(|| r.pull_general(s), counters, analyzer),
+                    s => account_all::<INSPECT>(|| r.pull_general(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -79,7 +107,7 @@ pub fn run(
 
 /// Accounts every record `next` gives; the reader keeps the damage that ends them.
 #[inline(always)]
-fn account_all<'a>(
+fn account_all<'a, const INSPECT: bool>(
     mut next: impl FnMut() -> Option<Record<'a>>,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
@@ -88,9 +116,13 @@ fn account_all<'a>(
     // table works a batch at a time.
     let mut pending = [Pending::EMPTY; BATCH];
     let mut hashes = [0u64; BATCH];
-    let fast = fast::Decoder::new();
     loop {
         let (mut taken, mut n) = (0, 0);
+        // A record for the inspector ends its batch early, so that the loop holds no call:
+        // it is offered after the batch, and the next batch's decoder follows the
+        // inspector's state (which it may change).
+        let mut screened = None;
+        let fast = analyzer.decoder();
         while taken < BATCH {
             // Borrowed where it was returned: moving it would copy it in 16-byte pieces from
             // the narrower stores that built it, a store-forwarding stall per record.
@@ -100,16 +132,24 @@ fn account_all<'a>(
             };
             taken += 1;
             counters.add_uncounted(r);
-            if analyzer.key_into(fast, r, &mut pending[n]) {
+            let got = analyzer.key_into::<INSPECT>(fast, r, &mut pending[n]);
+            if got & KEYED != 0 {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);
                 n += 1;
             }
+            if INSPECT && got & SCREENED != 0 {
+                screened = Some((r.linktype, r.data, n - 1));
+                break;
+            }
         }
         counters.packets += taken as u64;
-        analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
-        if taken < BATCH {
+        if let Some((linktype, data, i)) = screened {
+            analyzer.inspect(linktype, data, &pending[i]);
+        } else if taken < BATCH {
+            analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
             return;
         }
+        analyzer.flows.add_hashed(&pending[..n], &hashes[..n]);
     }
 }

@@ -3,11 +3,13 @@
 //! ([`Flows::rows`]). It owns what every figure of the report is made of; it never orders
 //! the flows itself (that is `order`) and never writes a byte (that is the writers).
 
+use super::apps::{self, Names};
 use super::model::{
-    Count, DirCount, FileRow, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report, Summary,
-    Talker, TcpRow, SCHEMA,
+    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report,
+    Summary, Talker, TcpRow, SCHEMA,
 };
 use super::order::size_order;
+use super::summaries;
 use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
 use crate::decode::{linktype_name, proto_name, Addr};
@@ -21,7 +23,7 @@ use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 /// selection left it to be guessed) is summed on a thread of its own while the flows are
 /// ordered.
 pub fn build<'a>(
-    analyzer: &Analyzer,
+    analyzer: &'a Analyzer,
     sel: &'a Selection<'a>,
     files: &[FileFacts],
     top: usize,
@@ -59,7 +61,15 @@ pub fn build<'a>(
     } else {
         (AddrSums::over(&sel.flows), size_order(&sel.flows))
     };
-    let (top_talkers, guess) = talkers_and_busiest(&sums, top);
+    let (mut top_talkers, guess) = talkers_and_busiest(&sums, top);
+    let names = analyzer
+        .inspecting()
+        .then(|| Names::of(&analyzer.inspector));
+    for t in &mut top_talkers {
+        if let (Some(names), Ok(ip)) = (&names, t.address.parse::<std::net::IpAddr>()) {
+            t.name = names.get(&Addr::from(ip)).map(|(n, _)| n.to_owned());
+        }
+    }
     // Without a local address from the selection, every flow is selected: its sums are the
     // guess's.
     let local = sel.local_set(|| guess.busiest.map(|(a, _)| a));
@@ -97,6 +107,13 @@ pub fn build<'a>(
         }
     }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
+    let (services, dns) = match &names {
+        Some(names) => {
+            let (s, d) = summaries::of(&sel.flows, &analyzer.inspector, names, &local);
+            (Some(s), Some(d))
+        }
+        None => (None, None),
+    };
 
     Report {
         schema: SCHEMA,
@@ -116,8 +133,12 @@ pub fn build<'a>(
             flows: &sel.flows,
             order,
             local,
+            inspector: &analyzer.inspector,
+            names,
         },
         top_talkers,
+        services,
+        dns,
     }
 }
 
@@ -171,6 +192,7 @@ fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Guess) {
             packets_received: t.packets_received,
             bytes_received: t.bytes_received,
             flows: t.flows,
+            name: None,
         })
         .collect();
     (talkers, guess)
@@ -282,7 +304,14 @@ impl<'a> Flows<'a> {
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
         let j = self.order[i];
-        flow_row(&self.flows.key(j), self.flows.stats(j), &self.local)
+        let k = self.flows.key(j);
+        let s = self.flows.stats(j);
+        let (local, initiator) = orient(&k, s, &self.local);
+        let view = self.names.as_ref().map(|names| {
+            let apps = apps::apps_of(self.inspector, &k);
+            apps::view(&k, apps, names, local, initiator)
+        });
+        flow_row(&k, s, local, initiator, view)
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -299,8 +328,12 @@ impl<'a> Flows<'a> {
 /// instructions).
 const ROW_AHEAD: usize = 4;
 
-fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
-    // Index of the local side in the key's (lo, hi) order.
+/// The local side's index in the key's (lo, hi) order, and the TCP initiator's.
+pub(super) fn orient(
+    k: &FlowKey,
+    s: &FlowStats,
+    local_set: &LocalSet<'_>,
+) -> (usize, Option<usize>) {
     let first = if s.first_dir_lo { 0 } else { 1 };
     let initiator = s.tcp.syn_dir.map(usize::from);
     let local = match local_set.side(&k.lo.0, &k.hi.0) {
@@ -308,6 +341,16 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         Side::B => 1,
         Side::Either => initiator.unwrap_or(first),
     };
+    (local, initiator)
+}
+
+fn flow_row(
+    k: &FlowKey,
+    s: &FlowStats,
+    local: usize,
+    initiator: Option<usize>,
+    view: Option<apps::AppView>,
+) -> FlowRow {
     let remote = 1 - local;
     let ends = [k.lo, k.hi];
     let port = |i: usize| k.ports_known.then_some(ends[i].1);
@@ -331,6 +374,13 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
+        names: view.map(|v| FlowNames {
+            service: v.service,
+            service_by_port: v.service_by_port,
+            remote_name: v.remote_name,
+            remote_name_source: v.remote_name_source,
+            app: v.app,
+        }),
     }
 }
 

@@ -31,20 +31,6 @@ impl Chunk {
         &self.bytes[..self.len]
     }
 
-    /// Bytes rendered so far; with [`Chunk::replace_from`], the start of the next row.
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Replaces every `from` byte rendered since offset `at` by `to` (CSV rows become TSV).
-    pub(super) fn replace_from(&mut self, at: usize, from: u8, to: u8) {
-        for b in &mut self.bytes[at.min(self.len)..self.len] {
-            if *b == from {
-                *b = to;
-            }
-        }
-    }
-
     /// Forgets what was rendered, keeping the room.
     pub(super) fn clear(&mut self) {
         self.len = 0;
@@ -56,6 +42,14 @@ impl Chunk {
         self.reserve(1);
         self.bytes[self.len] = b;
         self.len += 1;
+    }
+
+    /// Appends bytes of any length after the rows (a row's part read from the wire, whose
+    /// length has no bound a [`Row`] could take).
+    pub(super) fn extend(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
 
     /// Writes one row in place with `write`, and keeps it.

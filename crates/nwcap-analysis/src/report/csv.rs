@@ -1,5 +1,7 @@
-//! CSV: one flow per row, with a header. No field can hold a comma or quote (addresses,
-//! numbers, RFC 3339 times, state codes), so no quoting is needed. Fields are written by hand
+//! CSV (and TSV): one flow per row, with a header. Only the names and details read from the
+//! payload (server names, hosts, paths, DNS names, SSH lines) can hold a separator or a
+//! quote: those are quoted in CSV (RFC 4180) and have tabs and line breaks turned into spaces
+//! in TSV; every other field (addresses, numbers, RFC 3339 times, state codes) needs neither. Fields are written by hand
 //! rather than through `write!`: a large report has hundreds of thousands of rows, and the
 //! formatting machinery was most of their cost. Seconds outside [`Secs::exact`]'s range alone
 //! still go through `Display`, whose exact digits are the format. It owns the columns and
@@ -9,79 +11,182 @@ use std::borrow::Cow;
 use std::io;
 
 use super::chunk::{Chunk, Row};
-use super::{Flags, FlowRow, IpText, Secs};
+use super::{Flags, FlowNames, FlowRow, IpText, Secs};
 use crate::decode::proto_name;
 
-pub(super) const HEADER: &str =
-    "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
+/// The header: [`BASE`], then with `--inspect` [`NAMES`].
+pub(super) fn header(inspected: bool) -> String {
+    if inspected {
+        format!("{BASE},{NAMES}")
+    } else {
+        BASE.to_string()
+    }
+}
+
+const BASE: &str = "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
 community_id";
 
-/// Appends one flow's row (with its newline) to `chunk`.
-pub(super) fn row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
-    chunk.write_row(|r| write_row(f, r));
+const NAMES: &str = "service,service_by_port,remote_name,sni,tls_version,alpn,quic_version,\
+http_method,http_host,http_path,http_status,dns_query,dns_qtype,dns_rcode,dns_answers,\
+ssh_client,ssh_server,rdp_cookie";
+
+/// Appends one flow's row (with its newline) to `chunk`, fields separated by `sep` (`,` for
+/// CSV, a tab for TSV).
+pub(super) fn row(f: &FlowRow, chunk: &mut Chunk, sep: u8) -> io::Result<()> {
+    chunk.write_row(|r| write_row(f, r, sep));
+    // What `--inspect` found comes from the wire: no length bound a row could take.
+    if let Some(n) = &f.names {
+        let mut rest = Vec::with_capacity(64);
+        app_fields(n, &mut rest, sep);
+        rest.push(b'\n');
+        chunk.extend(&rest);
+    }
     Ok(())
 }
 
-fn write_row(f: &FlowRow, r: &mut Row) {
+fn write_row(f: &FlowRow, r: &mut Row, sep: u8) {
+    let sep = &[sep];
     match proto_name(f.protocol.0) {
         Cow::Borrowed(name) => r.bytes(name.as_bytes()),
         Cow::Owned(_) => {
             r.int(f.protocol.0);
         }
     }
-    r.lit(b",");
+    r.bytes(sep);
     r.int(f.protocol_number);
-    r.lit(b",");
+    r.bytes(sep);
     ip(f.local_ip, r);
-    r.lit(b",");
+    r.bytes(sep);
     opt_int(f.local_port, r);
-    r.lit(b",");
+    r.bytes(sep);
     ip(f.remote_ip, r);
-    r.lit(b",");
+    r.bytes(sep);
     opt_int(f.remote_port, r);
-    r.lit(b",");
+    r.bytes(sep);
     opt_int(f.icmp_id, r);
     for d in [&f.out, &f.inbound] {
         for v in [d.packets, d.bytes, d.captured_bytes] {
-            r.lit(b",");
+            r.bytes(sep);
             r.int(v);
         }
     }
     for t in [f.first_ts, f.last_ts] {
-        r.lit(b",");
+        r.bytes(sep);
         if let Some(t) = t {
             let n = t.render_ascii(r.room());
             r.advance(n);
         }
     }
-    r.lit(b",");
+    r.bytes(sep);
     opt_secs(f.duration_s, r);
     let tcp = f.tcp.as_ref();
-    r.lit(b",");
+    r.bytes(sep);
     if let Some(i) = tcp.and_then(|t| t.initiator) {
         r.bytes(i.as_bytes());
     }
-    r.lit(b",");
+    r.bytes(sep);
     if let Some(t) = tcp {
         r.bytes(t.state.as_bytes());
     }
-    r.lit(b",");
+    r.bytes(sep);
     if let Some(t) = tcp {
         flags(t.flags_out, r);
     }
-    r.lit(b",");
+    r.bytes(sep);
     if let Some(t) = tcp {
         flags(t.flags_in, r);
     }
-    r.lit(b",");
+    r.bytes(sep);
     opt_secs(tcp.and_then(|t| t.handshake_rtt_s), r);
-    r.lit(b",");
+    r.bytes(sep);
     if let Some(c) = &f.community_id {
         r.bytes(c.as_str().as_bytes());
     }
-    r.lit(b"\n");
+    // With names, the line ends after them (see `row`).
+    if f.names.is_none() {
+        r.lit(b"\n");
+    }
+}
+
+/// The service, the remote name and the payload's details.
+fn app_fields(f: &FlowNames, out: &mut Vec<u8>, sep: u8) {
+    let a = f.app.as_ref();
+    let tls = a.and_then(|a| a.tls.as_ref());
+    let quic = a.and_then(|a| a.quic.as_ref());
+    let http = a.and_then(|a| a.http.as_ref());
+    let dns = a.and_then(|a| a.dns.as_ref());
+    let ssh = a.and_then(|a| a.ssh.as_ref());
+    let join = |v: &[Box<str>]| (!v.is_empty()).then(|| v.join(" "));
+    let fields: [Option<Cow<'_, str>>; 18] = [
+        f.service.map(Cow::Borrowed),
+        f.service_by_port
+            .map(|b| Cow::Borrowed(if b { "true" } else { "false" })),
+        f.remote_name.as_deref().map(Cow::Borrowed),
+        tls.and_then(|t| t.sni.as_deref())
+            .or_else(|| quic.and_then(|q| q.sni.as_deref()))
+            .map(Cow::Borrowed),
+        tls.and_then(|t| t.version.or(t.version_offered))
+            .map(Cow::Borrowed),
+        tls.and_then(|t| {
+            t.alpn
+                .as_deref()
+                .map(str::to_owned)
+                .or_else(|| join(&t.alpn_offered))
+        })
+        .or_else(|| quic.and_then(|q| join(&q.alpn_offered)))
+        .map(Cow::Owned),
+        quic.and_then(|q| q.version).map(Cow::Borrowed),
+        http.and_then(|h| h.method.as_deref()).map(Cow::Borrowed),
+        http.and_then(|h| h.host.as_deref()).map(Cow::Borrowed),
+        http.and_then(|h| h.path.as_deref()).map(Cow::Borrowed),
+        http.and_then(|h| h.status)
+            .map(|s| Cow::Owned(s.to_string())),
+        dns.and_then(|d| d.queries.first())
+            .map(|q| Cow::Borrowed(&*q.name)),
+        dns.and_then(|d| d.queries.first())
+            .map(|q| Cow::Borrowed(q.qtype.as_str())),
+        dns.and_then(|d| d.rcode).map(Cow::Borrowed),
+        dns.filter(|d| !d.answers.is_empty()).map(|d| {
+            Cow::Owned(
+                d.answers
+                    .iter()
+                    .map(|a| a.data.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        }),
+        ssh.and_then(|s| s.client.as_deref()).map(Cow::Borrowed),
+        ssh.and_then(|s| s.server.as_deref()).map(Cow::Borrowed),
+        a.and_then(|a| a.rdp.as_ref())
+            .and_then(|r| r.cookie.as_deref())
+            .map(Cow::Borrowed),
+    ];
+    for v in fields {
+        out.push(sep);
+        if let Some(v) = v {
+            text(&v, out, sep);
+        }
+    }
+}
+
+/// A field read from the wire: quoted in CSV when it holds a comma, quote or line break;
+/// in TSV, its tabs and line breaks become spaces.
+fn text(v: &str, out: &mut Vec<u8>, sep: u8) {
+    if sep == b',' {
+        if v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+            out.push(b'"');
+            out.extend_from_slice(v.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(v.as_bytes());
+        }
+    } else if v.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+        out.extend_from_slice(v.replace(['\t', '\n', '\r'], " ").as_bytes());
+    } else {
+        out.extend_from_slice(v.as_bytes());
+    }
 }
 
 fn ip(a: IpText, r: &mut Row) {
@@ -155,7 +260,7 @@ mod tests {
 
     fn check(f: &FlowRow) {
         let mut chunk = Chunk::default();
-        row(f, &mut chunk).unwrap();
+        row(f, &mut chunk, b',').unwrap();
         let mine = chunk.as_slice().to_vec();
         assert_eq!(
             String::from_utf8_lossy(&mine),
@@ -243,6 +348,7 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][pick(2, 12)],
+                    names: None,
                 });
             }
         }

@@ -14,12 +14,40 @@ use std::io;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::chunk::{Chunk, Row};
-use super::{DirCount, Flags, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
+use super::{DirCount, Flags, FlowNames, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
 use crate::decode::proto_name;
 
-/// Appends one flow as a JSON object (no separator, no newline) to `chunk`.
+/// Appends one flow as a JSON object (no separator, no newline) to `chunk`. What
+/// `--inspect` found follows the fixed-size row, through serde_json: it comes from the wire
+/// (escaping needed) and has no length bound a row could take.
 pub(super) fn flow_row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
-    chunk.write_row(|r| write_row(f, r))
+    chunk.write_row(|r| write_row(f, r))?;
+    if let Some(n) = &f.names {
+        let mut rest = Vec::with_capacity(128);
+        names(n, &mut rest)?;
+        rest.push(b'}');
+        chunk.extend(&rest);
+    }
+    Ok(())
+}
+
+/// `,"service":…,"app":…` of a flow, as serde writes them.
+fn names(n: &FlowNames, out: &mut Vec<u8>) -> io::Result<()> {
+    let text = |s: Option<&str>| match s {
+        Some(s) => serde_json::to_vec(s),
+        None => Ok(b"null".to_vec()),
+    };
+    out.extend_from_slice(b",\"service\":");
+    out.extend(text(n.service)?);
+    out.extend_from_slice(b",\"service_by_port\":");
+    out.extend(serde_json::to_vec(&n.service_by_port)?);
+    out.extend_from_slice(b",\"remote_name\":");
+    out.extend(text(n.remote_name.as_deref())?);
+    out.extend_from_slice(b",\"remote_name_source\":");
+    out.extend(text(n.remote_name_source)?);
+    out.extend_from_slice(b",\"app\":");
+    out.extend(serde_json::to_vec(&n.app)?);
+    Ok(())
 }
 
 fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
@@ -57,7 +85,10 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(c) => string(c.as_str(), r),
         None => r.lit(b"null"),
     }
-    r.lit(b"}");
+    // With names, the object closes after them (see `flow_row`).
+    if f.names.is_none() {
+        r.lit(b"}");
+    }
     Ok(())
 }
 
@@ -331,12 +362,54 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][r(&mut x, 2)],
+                    names: [None, Some(names(false)), Some(names(true))][r(&mut x, 3)].clone(),
                 };
                 check(&row);
                 rows += 1;
             }
         }
         assert_eq!(rows, 256 * 40);
+    }
+
+    /// What `--inspect` may find, with text that needs escaping (and, when `long`, more
+    /// than a fixed-size row holds).
+    fn names(long: bool) -> crate::report::FlowNames {
+        use crate::inspect::event::AnswerData;
+        use crate::report::apps::{AnswerRow, AppRow, DnsRow, HttpRow, QueryRow};
+        let answers = (0..if long { 60 } else { 1 })
+            .map(|i| AnswerRow {
+                name: format!("a{i}.\"quoted\\name\".example").into(),
+                rtype: "CNAME".into(),
+                ttl: i,
+                data: AnswerData::Name("é.example".into()).to_string(),
+            })
+            .collect();
+        crate::report::FlowNames {
+            service: Some("dns"),
+            service_by_port: Some(false),
+            remote_name: Some("tab\there \u{1} \"q\" ü".into()),
+            remote_name_source: Some("dns"),
+            app: Some(AppRow {
+                dns: Some(DnsRow {
+                    queries: vec![QueryRow {
+                        name: "x.example".into(),
+                        qtype: "TYPE65280".into(),
+                    }],
+                    rcode: Some("NXDOMAIN"),
+                    answers,
+                    query_count: 3,
+                    response_count: 2,
+                    unanswered: 1,
+                }),
+                http: long.then(|| HttpRow {
+                    method: Some("GET".into()),
+                    host: None,
+                    path: Some("/a?b=\"c\"".into()),
+                    status: Some(404),
+                }),
+                ..AppRow::default()
+            }),
+        }
     }
 
     /// Durations as the report computes them: nanosecond differences over 1e9.
@@ -405,13 +478,15 @@ mod tests {
             community_id: Some(crate::report::CommunityId(
                 *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
             )),
+            // What --inspect adds goes after the fixed-size row (see `flow_row`).
+            names: None,
         };
         check(&row);
         let len = serde_json::to_vec(&row).unwrap().len();
         assert!(len + 64 < ROW_SPAN, "{len} bytes");
         // CSV writes fewer fields of the same widths, through the same rows.
         let mut csv = Chunk::default();
-        crate::report::csv::row(&row, &mut csv).unwrap();
+        crate::report::csv::row(&row, &mut csv, b',').unwrap();
         let len = csv.as_slice().len();
         assert!((64..ROW_SPAN - 64).contains(&len), "{len} bytes of CSV");
     }

@@ -7,6 +7,7 @@
 //! flow comes first), `build` (the figures), the renderers `json`, `csv` and `table`, and
 //! `writer` (formats, threads and chunks).
 
+pub mod apps;
 mod build;
 mod chunk;
 mod csv;
@@ -14,6 +15,7 @@ mod digits;
 mod json;
 mod model;
 mod order;
+mod summaries;
 mod table;
 #[cfg(test)]
 mod testing;
@@ -24,8 +26,8 @@ mod writer;
 pub use crate::pass::{FileFacts, Readable};
 pub use build::build;
 pub use model::{
-    Count, DirCount, FileRow, FlowRow, Flows, LinkTypeRow, Local, OutputFormat, ProtocolRow,
-    Report, Summary, Talker, TcpRow, Totals, SCHEMA,
+    Count, DirCount, DnsName, DnsSummary, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local,
+    OutputFormat, ProtocolRow, Report, ServiceRow, Summary, Talker, TcpRow, Totals, SCHEMA,
 };
 pub use text::{CommunityId, Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};

@@ -6,9 +6,11 @@
 
 use serde::Serialize;
 
+use super::apps::{AppRow, Names};
 use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{duration_s, Secs, Timestamp};
 use crate::flow::FlowList;
+use crate::inspect::Inspector;
 use crate::pass::{FileCounters, LocalSet, Readable};
 
 /// JSON schema identifier; bump on incompatible changes.
@@ -66,6 +68,56 @@ pub struct Report<'a> {
     pub flows: Flows<'a>,
     /// Addresses by bytes, largest first.
     pub top_talkers: Vec<Talker>,
+    /// Flows and bytes per service, with the names seen (`--inspect`).
+    pub services: Option<Vec<ServiceRow>>,
+    /// DNS questions, answers and failures (`--inspect`).
+    pub dns: Option<DnsSummary>,
+}
+
+/// One service's totals over the selected flows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRow {
+    /// As in the flows.
+    pub service: &'static str,
+    /// Whether the port alone named it.
+    pub by_port: bool,
+    /// Flows.
+    pub flows: u64,
+    /// Wire bytes, both ways.
+    pub bytes: u64,
+    /// Remote names, most flows first (at most 10).
+    pub names: Vec<String>,
+}
+
+/// DNS over the selected flows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsSummary {
+    /// Queries and responses sent.
+    pub queries: u64,
+    /// Responses.
+    pub responses: u64,
+    /// Names asked, most asked first (at most 100).
+    pub names: Vec<DnsName>,
+    /// Names whose answer was not NOERROR, or that got none.
+    pub failures: Vec<DnsName>,
+}
+
+/// One name asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsName {
+    /// The name.
+    pub name: String,
+    /// The question type.
+    #[serde(rename = "type")]
+    pub qtype: String,
+    /// Times asked (in the examined queries).
+    pub queries: u64,
+    /// Responses per rcode.
+    pub rcodes: std::collections::BTreeMap<&'static str, u64>,
+    /// Queries that got no response.
+    pub unanswered: u64,
+    /// Addresses and canonical names answered (at most 8).
+    pub answers: Vec<String>,
 }
 
 /// The selected flows, largest first; each [`FlowRow`] is built as it is written, so a
@@ -79,6 +131,10 @@ pub struct Flows<'a> {
     pub(super) order: Vec<usize>,
     /// Which side of each flow is local.
     pub(super) local: LocalSet<'a>,
+    /// What the flows' payloads said.
+    pub(super) inspector: &'a Inspector,
+    /// Names of remote addresses; `None` without inspection.
+    pub(super) names: Option<Names>,
 }
 
 impl<'a> Flows<'a> {
@@ -234,6 +290,27 @@ pub struct FlowRow {
     pub tcp: Option<TcpRow>,
     /// Community ID v1 (seed 0), null for ICMP and for flows whose ports were not captured.
     pub community_id: Option<CommunityId>,
+    /// What the payload says, with `--inspect` (its fields inline; absent without).
+    #[serde(flatten)]
+    pub names: Option<FlowNames>,
+}
+
+/// A flow's service, remote name and payload details (`--inspect`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowNames {
+    /// What the flow is: `dns`, `tls`, `quic`, `http`, `ssh`, `rdp` from its payload, or a
+    /// name from its server's port (then `service_by_port` is true); null when neither.
+    pub service: Option<&'static str>,
+    /// Whether `service` comes from the port alone; null without a service.
+    pub service_by_port: Option<bool>,
+    /// The remote address's name, where the capture shows one (or a well-known Azure
+    /// platform address).
+    pub remote_name: Option<Box<str>>,
+    /// `sni`, `http`, `dns` or `azure`.
+    pub remote_name_source: Option<&'static str>,
+    /// What the payload said: a key per protocol seen (`tls`, `quic`, `http`, `dns`, `ssh`,
+    /// `rdp`); null when nothing was read.
+    pub app: Option<AppRow>,
 }
 
 /// TCP details of a flow.
@@ -275,4 +352,6 @@ pub struct Talker {
     pub bytes_received: u64,
     /// Flows it is part of.
     pub flows: u64,
+    /// Its name, where the capture shows one.
+    pub name: Option<String>,
 }

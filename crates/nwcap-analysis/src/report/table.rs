@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use super::{FlowRow, IpText, Report, Secs};
+use super::{FlowNames, FlowRow, IpText, Report, Secs};
 
 /// How a table column is laid out and when it gives way to a narrow terminal.
 struct Column {
@@ -30,7 +30,7 @@ const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> C
 
 /// The flows table. Narrower than the terminal first drops packet counts, then the duration,
 /// then the state, and then shortens the addresses.
-const FLOW_COLUMNS: [Column; 9] = [
+const FLOW_COLUMNS: [Column; 10] = [
     col("PROTO", false, 0, 0),
     col("LOCAL", false, 0, 21),
     col("REMOTE", false, 0, 21),
@@ -40,6 +40,24 @@ const FLOW_COLUMNS: [Column; 9] = [
     col("BYTES IN", true, 0, 0),
     col("DURATION", true, 3, 0),
     col("STATE", false, 4, 0),
+    col("SERVICE/NAME", false, 5, 12),
+];
+
+/// The services table: the names give way first.
+const SERVICE_COLUMNS: [Column; 4] = [
+    col("SERVICE", false, 0, 0),
+    col("FLOWS", true, 0, 0),
+    col("BYTES", true, 0, 0),
+    col("NAMES", false, 1, 16),
+];
+
+/// DNS names that failed.
+const DNS_COLUMNS: [Column; 5] = [
+    col("NAME", false, 0, 24),
+    col("TYPE", false, 0, 0),
+    col("QUERIES", true, 1, 0),
+    col("RCODES", false, 0, 0),
+    col("UNANSWERED", true, 2, 0),
 ];
 
 /// The protocols table: never wider than a terminal.
@@ -51,13 +69,14 @@ const PROTOCOL_COLUMNS: [Column; 4] = [
 ];
 
 /// The talkers table: packet counts give way first, then the flow count.
-const TALKER_COLUMNS: [Column; 6] = [
+const TALKER_COLUMNS: [Column; 7] = [
     col("ADDRESS", false, 0, 21),
     col("PKTS SENT", true, 1, 0),
     col("BYTES SENT", true, 0, 0),
     col("PKTS RECV", true, 2, 0),
     col("BYTES RECV", true, 0, 0),
     col("FLOWS", true, 3, 0),
+    col("NAME", false, 4, 16),
 ];
 
 /// Spaces between columns.
@@ -285,7 +304,15 @@ pub(super) fn write(
         r.flows.len()
     )?;
     let flows: Vec<Vec<String>> = r.flows.rows().take(top).map(|f| flow_cells(&f)).collect();
-    table(out, &FLOW_COLUMNS, &flows, width)?;
+    // SERVICE/NAME with `--inspect` only.
+    let columns = if r.services.is_some() {
+        &FLOW_COLUMNS[..]
+    } else {
+        &FLOW_COLUMNS[..FLOW_COLUMNS.len() - 1]
+    };
+    table(out, columns, &flows, width)?;
+
+    write_services(r, width, out)?;
 
     writeln!(out)?;
     writeln!(out, "Top talkers")?;
@@ -300,6 +327,7 @@ pub(super) fn write(
                 t.packets_received.to_string(),
                 human_bytes(t.bytes_received),
                 t.flows.to_string(),
+                t.name.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -307,7 +335,7 @@ pub(super) fn write(
 }
 
 fn flow_cells(f: &FlowRow) -> Vec<String> {
-    vec![
+    let mut cells = vec![
         f.protocol.to_string(),
         endpoint(f.local_ip, f.local_port),
         endpoint(f.remote_ip, f.remote_port),
@@ -317,7 +345,84 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
         human_bytes(f.inbound.bytes),
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
-    ]
+    ];
+    if let Some(n) = &f.names {
+        cells.push(service_cell(n));
+    }
+    cells
+}
+
+/// `SERVICE NAME`: a `?` after a service named by its port alone.
+fn service_cell(f: &FlowNames) -> String {
+    let mut cell = String::new();
+    if let Some(s) = f.service {
+        cell.push_str(s);
+        if f.service_by_port == Some(true) {
+            cell.push('?');
+        }
+    }
+    if let Some(n) = &f.remote_name {
+        if !cell.is_empty() {
+            cell.push(' ');
+        }
+        cell.push_str(n);
+    }
+    cell
+}
+
+/// The services and, when there was DNS, its totals and failures.
+fn write_services(r: &Report<'_>, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    let (Some(services), Some(d)) = (&r.services, &r.dns) else {
+        return Ok(());
+    };
+    if !services.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Services (? = named by port only)")?;
+        let rows: Vec<Vec<String>> = services
+            .iter()
+            .map(|s| {
+                vec![
+                    format!("{}{}", s.service, if s.by_port { "?" } else { "" }),
+                    s.flows.to_string(),
+                    human_bytes(s.bytes),
+                    s.names.join(", "),
+                ]
+            })
+            .collect();
+        table(out, &SERVICE_COLUMNS, &rows, width)?;
+    }
+    if d.queries + d.responses > 0 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "DNS: {} queries, {} responses, {} names, {} failed",
+            d.queries,
+            d.responses,
+            d.names.len(),
+            d.failures.len()
+        )?;
+        if !d.failures.is_empty() {
+            let rows: Vec<Vec<String>> = d
+                .failures
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.name.clone(),
+                        n.qtype.clone(),
+                        n.queries.to_string(),
+                        n.rcodes
+                            .iter()
+                            .map(|(r, c)| format!("{r} {c}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        n.unanswered.to_string(),
+                    ]
+                })
+                .collect();
+            table(out, &DNS_COLUMNS, &rows, width)?;
+        }
+    }
+    Ok(())
 }
 
 /// `text` broken at spaces into lines of at most `width` characters (a word longer than that
@@ -345,9 +450,10 @@ fn wrap(text: &str, width: Option<usize>, indent: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The flows table without `--inspect`'s column.
     fn render(rows: &[Vec<String>], width: Option<usize>) -> String {
         let mut out = Vec::new();
-        table(&mut out, &FLOW_COLUMNS, rows, width).unwrap();
+        table(&mut out, &FLOW_COLUMNS[..9], rows, width).unwrap();
         String::from_utf8(out).unwrap()
     }
 

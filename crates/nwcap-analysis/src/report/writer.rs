@@ -61,6 +61,12 @@ pub fn write(
             })?;
             out.write_all(b"],\"top_talkers\":")?;
             serde_json::to_writer(&mut *out, &report.top_talkers)?;
+            if let (Some(services), Some(dns)) = (&report.services, &report.dns) {
+                out.write_all(b",\"services\":")?;
+                serde_json::to_writer(&mut *out, services)?;
+                out.write_all(b",\"dns\":")?;
+                serde_json::to_writer(&mut *out, dns)?;
+            }
             out.write_all(b"}\n")
         }
         OutputFormat::Ndjson => write_rows(&report.flows, threads, out, |_, row, buf| {
@@ -69,18 +75,14 @@ pub fn write(
             Ok(())
         }),
         OutputFormat::Csv => {
-            out.write_all(csv::HEADER.as_bytes())?;
+            out.write_all(csv::header(report.services.is_some()).as_bytes())?;
             out.write_all(b"\n")?;
             write_rows(&report.flows, threads, out, |_, row, buf| {
-                csv::row(row, buf)
+                csv::row(row, buf, b',')
             })
         }
-        // No CSV field holds a comma, so a CSV row with tabs for commas is the TSV row.
         OutputFormat::Tsv => write_rows(&report.flows, threads, out, |_, row, buf| {
-            let at = buf.len();
-            csv::row(row, buf)?;
-            buf.replace_from(at, b',', b'\t');
-            Ok(())
+            csv::row(row, buf, b'\t')
         }),
     }
 }
