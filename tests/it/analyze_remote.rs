@@ -379,3 +379,36 @@ fn blobs_read_at_once_give_the_report_of_one_after_another() {
     let o = nwcap(&args);
     assert_eq!(without_paths(o.json()), one);
 }
+
+/// `--inspect` over a streamed blob gives what it gives for the file: SSH's lines here.
+#[test]
+fn a_streamed_blob_is_inspected_as_its_file() {
+    let az = Azurite::with_container(C);
+    let file = corpus("zeek__ssh.pcap");
+    let blob = "vm1/2026/12/05/ssh.cap";
+    az.put_blob(C, blob, &std::fs::read(&file).unwrap());
+    let url = az.blob_url(C, blob);
+    let streamed = report(&run(nwcap_cmd().args([
+        "analyze",
+        "--inspect",
+        "--url",
+        &url,
+        "--output",
+        "json",
+    ])));
+    let on_disk = report(&nwcap(&[
+        "analyze",
+        "--inspect",
+        file.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(without_paths(streamed.clone()), without_paths(on_disk));
+    let ssh = streamed["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["app"]["ssh"]["server"].is_string())
+        .count();
+    assert!(ssh > 0, "{}", streamed["services"]);
+}

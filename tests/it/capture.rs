@@ -138,12 +138,25 @@ fn keep_and_download_leave_the_capture_and_its_file() {
             "--keep",
             "--download",
             keep.to_str().unwrap(),
+            "--inspect",
         ],
     ));
     r.ok();
     let j = r.json();
     assert_eq!(j["summary"]["packets"], 751);
     assert_eq!(j["local"]["source"], "target");
+    // --inspect reaches the analysis: the server's flows are HTTP, read from their bytes.
+    let http = j["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "http" && s["by_port"] == false);
+    assert!(http.is_some(), "{}", j["services"]);
+    assert!(j["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["app"]["http"]["host"] == "bro.org"));
     assert_eq!(
         std::fs::read(keep.join("pc.cap")).unwrap(),
         std::fs::read(corpus("zeek__http-bro.org.pcap")).unwrap()
