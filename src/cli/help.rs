@@ -9,7 +9,7 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "analyze",
         &[
             ("nwcap analyze capture.cap", "tables on a terminal"),
-            ("nwcap analyze a.cap b.pcapng -o json > report.json", "one merged report"),
+            ("nwcap analyze a.cap b.pcapng --inspect -o json > report.json", "one merged report, with what each flow is (TLS/QUIC names, HTTP hosts, DNS)"),
             ("nwcap analyze x.cap --protocol TCP --remote-port 443 -o csv", "only HTTPS flows"),
             ("nwcap analyze --capture TestCapture -l westeurope", "read from Blob Storage as it downloads"),
         ],
