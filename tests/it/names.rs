@@ -478,3 +478,35 @@ fn inspection_merges_across_shards_like_one_pass() {
 fn server_octets(ip: &str) -> Vec<u8> {
     ip.split('.').map(|o| o.parse::<u8>().unwrap()).collect()
 }
+
+/// The general decoder's packets (raw IP here, which the fast path leaves to it) are
+/// inspected as the fast path's: a ClientHello split over two segments is joined.
+#[test]
+fn raw_ip_packets_are_inspected_like_ethernet_ones() {
+    let hello = client_hello("raw.example.net", &["h2"], 1400);
+    let (first, rest) = hello.split_at(700);
+    let packets = tcp_flow(50001, "20.190.1.1", 443, &[(true, first), (true, rest)]);
+    let mut ng = craft::Ng::new();
+    ng.section(false).interface(101, 9);
+    for (i, p) in packets.into_iter().enumerate() {
+        // Without the 14-byte Ethernet header: LINKTYPE_RAW.
+        let r = Rec::new(i as i64 * 1_000_000, p[14..].to_vec());
+        ng.packet(0, &r, None);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.pcapng");
+    std::fs::write(&path, &ng.f).unwrap();
+    let r = nwcap(&[
+        "analyze",
+        "--inspect",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+        "--local-ip",
+        LOCAL,
+    ]);
+    r.ok();
+    let report = r.json();
+    let tls = flow(&report, "20.190.1.1", 443);
+    assert_eq!(tls["app"]["tls"]["sni"], "raw.example.net", "{tls}");
+}

@@ -164,9 +164,12 @@ impl Analyzer {
                     }
                 }
                 let keyed = Pending::new(&mut self.keyer, &p, ts, wire, cap);
+                // As the fast path screens, its gathering decoder included.
+                let gathering = self.inspector.gathering() && p.proto == decode::proto::TCP;
                 let screened = self.inspect
                     && p.ports.is_some_and(|(sport, dport)| {
                         screen::worth_a_look(p.proto, sport, dport, payload)
+                            || (gathering && !payload.is_empty())
                     });
                 Some((keyed, screened))
             }
