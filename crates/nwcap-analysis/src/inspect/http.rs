@@ -240,12 +240,7 @@ fn trim(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::inspect::testing::{inside as within, unhex as hex, XorShift};
 
     /// zeek__http-bro.org.pcap frame 4; tshark: GET, bro.org, /, HTTP/1.1.
     const BRO_ORG_GET: &str = "474554202f20485454502f312e310d0a486f73743a2062726f2e6f72670d0a557365722d4167656e743a204d6f7a696c6c612f352e3020285831313b204c696e757820693638363b2072763a32342e3029204765636b6f2f32303130303130312046697265666f782f32342e300d0a4163636570743a20746578742f68746d6c2c6170706c69636174696f6e2f7868746d6c2b786d6c2c6170706c69636174696f6e2f786d6c3b713d302e392c2a2f2a3b713d302e380d0a4163636570742d4c616e67756167653a20656e2d55532c656e3b713d302e350d0a4163636570742d456e636f64696e673a20677a69702c206465666c6174650d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a0d0a";
@@ -363,24 +358,6 @@ mod tests {
             b"Moved Perm"
         );
         assert!(!looks_like_request(b"GE"));
-    }
-
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
-    fn within(outer: &[u8], inner: &[u8]) -> bool {
-        let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
-        i >= o && i + inner.len() <= o + outer.len()
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod rdp;
 pub mod read;
 pub mod screen;
 pub mod ssh;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 
 pub use event::Event;

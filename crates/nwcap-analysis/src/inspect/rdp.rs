@@ -158,6 +158,7 @@ pub fn unknown_protocol_bits(flags: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::testing::{inside as within, XorShift};
 
     /// MS-RDPBCGR 4.1.1: Client X.224 Connection Request PDU, cookie "eltons", standard RDP.
     const SPEC_CR: [u8; 44] = [
@@ -312,24 +313,6 @@ mod tests {
         );
         assert_eq!(parse_connection_confirm(&SPEC_CR), None);
         assert_eq!(parse_connection_request(&cc(&[])), None);
-    }
-
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
-    fn within(outer: &[u8], inner: &[u8]) -> bool {
-        let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
-        i >= o && i + inner.len() <= o + outer.len()
     }
 
     #[test]

@@ -75,11 +75,9 @@ fn ident(line: &[u8]) -> Option<Ident<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
+    use crate::inspect::testing::{inside, unhex as hex, XorShift};
+    fn within(outer: &[u8], inner: &str) -> bool {
+        inside(outer, inner.as_bytes())
     }
 
     /// tcp.payload and tshark's ssh.protocol: zeek__ssh.pcap frames 4, 6, 97, 99 and
@@ -173,24 +171,6 @@ mod tests {
         for len in 0..full.len() - 1 {
             assert_eq!(parse_ident(&full[..len]), None);
         }
-    }
-
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
-    fn within(outer: &[u8], inner: &str) -> bool {
-        let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
-        i >= o && i + inner.len() <= o + outer.len()
     }
 
     #[test]

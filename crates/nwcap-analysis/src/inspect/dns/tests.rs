@@ -1,12 +1,7 @@
 //! The DNS parser against hand-built messages, real ones from the corpus, and noise.
 
 use super::*;
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
+use crate::inspect::testing::{inside as within, unhex as hex, XorShift};
 
 fn name(n: &Name<'_>) -> String {
     let mut s = String::new();
@@ -290,24 +285,6 @@ fn real_a_and_refused() {
         .unwrap()
         .name
         .eq_str("www.wireshark.org.gateway.2wire.net"));
-}
-
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn within(outer: &[u8], inner: &[u8]) -> bool {
-    let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
-    i >= o && i + inner.len() <= o + outer.len()
 }
 
 fn check_name(msg: &[u8], n: &Name<'_>) {

@@ -3,7 +3,8 @@
 //! packets, and random and mutated bytes.
 
 use super::*;
-use crate::inspect::tls::tests::{build_client_hello, inside, unhex, XorShift};
+use crate::inspect::testing::{inside, unhex, XorShift};
+use crate::inspect::tls::tests::build_client_hello;
 
 const RFC_DCID: &str = "8394c8f03e515708";
 
