@@ -8,6 +8,7 @@
 //!   Azurite; run `scripts/install-test-tools` first),
 //!   `secrets` (no failure of theirs shows a SAS signature).
 //! - The analysis library: `oracle` (against tshark's figures in `testdata/oracle/`),
+//!   `apps_oracle` (what flows' payloads say, against tshark's `testdata/oracle/apps/`),
 //!   `differential` (the decoder against etherparse), `props` (no input panics), `window`
 //!   (reading through windows and maps gives what reading the whole file gives), `fuzz` (the
 //!   fuzz targets of `fuzz/src/` over their seeds and random mutations, on stable).
@@ -27,6 +28,7 @@ mod independent;
 mod mutation;
 
 mod analyze_remote;
+mod apps_oracle;
 mod arm;
 mod arm_lro;
 mod arm_views;
