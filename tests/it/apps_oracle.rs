@@ -124,7 +124,15 @@ fn apps_are_tsharks() {
                     value: c[9].to_string(),
                 });
         }
-        let r = nwcap(&["analyze", file.to_str().unwrap(), "-o", "json", "-j", "1"]);
+        let r = nwcap(&[
+            "analyze",
+            "--inspect",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+            "-j",
+            "1",
+        ]);
         assert!(matches!(r.code, 0 | 3), "{name}: {}", r.stderr);
         let json = r.json();
         let mut apps: HashMap<String, Value> = HashMap::new();
