@@ -260,16 +260,17 @@ impl Names {
     }
 }
 
-/// A Host header without its port.
+/// A Host header without its port: `name:8080` → `name`, `[2001:db8::1]:443` →
+/// `[2001:db8::1]`; anything else as it is.
 fn host_only(host: &str) -> &str {
     match host.rsplit_once(':') {
-        // Not an IPv6 literal's colon.
-        Some((h, port)) if !h.ends_with(']') || h.starts_with('[') => {
-            if port.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') || h.starts_with('[') {
-                h
-            } else {
-                host
-            }
+        Some((h, _)) if h.starts_with('[') && h.ends_with(']') => h,
+        Some((h, port))
+            if !h.contains(':')
+                && !h.ends_with(']')
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            h
         }
         _ => host,
     }
@@ -570,4 +571,21 @@ pub fn apps_of<'i>(inspector: &'i Inspector, k: &FlowKey) -> Option<&'i FlowApps
         return None;
     }
     inspector.get(&k.pack())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_host_loses_its_port_only() {
+        for (host, want) in [
+            ("bro.org", "bro.org"),
+            ("bro.org:8080", "bro.org"),
+            ("[2001:db8::1]:443", "[2001:db8::1]"),
+            ("[2001:db8::1]", "[2001:db8::1]"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("bro.org:http", "bro.org:http"),
+        ] {
+            assert_eq!(super::host_only(host), want, "{host}");
+        }
+    }
 }
