@@ -8,6 +8,7 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
+use super::tcp::{Segment, SynOptions};
 use crate::capture::linktype::ETHERNET;
 
 /// The fields flow accounting needs from a fast-path packet. Addresses are two words each
@@ -30,6 +31,8 @@ pub struct Tuple {
     pub dport: u16,
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
+    /// TCP sequence fields (`ok == false` for UDP, or a TCP header not analysable).
+    pub seg: Segment,
 }
 
 #[inline(always)]
@@ -84,6 +87,8 @@ struct Version {
 struct Transport {
     flags_at: u8,
     flags_mask: u8,
+    /// Bytes of the header this path needs captured: 16 for TCP (up to the window).
+    need: u8,
 }
 
 /// [`tuple()`]'s tables, in one static so that one `black_box` hides both.
@@ -135,14 +140,17 @@ static TABLES: Tables = Tables {
         let mut t = [Transport {
             flags_at: 0,
             flags_mask: 0,
+            need: 0,
         }; 256];
         t[proto::TCP as usize] = Transport {
             flags_at: 13,
             flags_mask: 0xff,
+            need: 16,
         };
         t[proto::UDP as usize] = Transport {
             flags_at: 3,
             flags_mask: 0,
+            need: 4,
         };
         t
     },
@@ -235,6 +243,30 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         return None;
     }
     let tcp_flags = *l4.get(usize::from(t.flags_at))? & t.flags_mask;
+    // TCP's sequence fields, read by the same instructions for UDP and masked off: a TCP
+    // header cut before its window is the general decoder's.
+    if l4.len() < usize::from(t.need) {
+        return None;
+    }
+    static ZERO: [u8; 16] = [0; 16];
+    let f: &[u8; 16] = l4.get(..16).unwrap_or(&ZERO).try_into().ok()?;
+    let l4_len = if all { ip.len() } else { declared } - start;
+    let doff = usize::from(f[12] >> 4) * 4;
+    let tcp = t.flags_mask != 0;
+    let ok = tcp & (doff >= 20) & (doff <= l4_len);
+    let m = u32::from(ok).wrapping_neg();
+    let be32 = |i: usize| u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+    let mut seg = Segment {
+        seq: be32(4) & m,
+        ack: be32(8) & m,
+        len: (l4_len.wrapping_sub(doff) as u32) & m,
+        win: u16::from_be_bytes([f[14], f[15]]) & m as u16,
+        ok,
+        opts: SynOptions(0),
+    };
+    if ok & (tcp_flags & super::tcp_flags::SYN != 0) {
+        seg = Segment::parse(l4, l4_len);
+    }
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],
@@ -251,5 +283,6 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         sport: be16(l4, 0)?,
         dport: be16(l4, 2)?,
         tcp_flags,
+        seg,
     })
 }

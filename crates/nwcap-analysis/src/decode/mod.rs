@@ -11,6 +11,7 @@ pub mod fast;
 mod ip;
 mod ip_proto;
 mod link;
+pub mod tcp;
 mod transport;
 
 /// The report's name of a link type; `capture::linktype` holds the table.
@@ -129,6 +130,8 @@ pub struct IpPacket {
     pub icmp_echo_id: Option<u16>,
     /// Fragmentation state.
     pub fragment: Fragment,
+    /// TCP sequence fields (`ok == false` when not TCP or not captured).
+    pub seg: tcp::Segment,
 }
 
 /// Why a packet yielded no IP header.

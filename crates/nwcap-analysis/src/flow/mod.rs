@@ -15,6 +15,7 @@
 pub mod addr_sums;
 pub mod addr_table;
 mod conn_state;
+pub mod health;
 mod key;
 mod stats;
 mod table;
@@ -22,6 +23,7 @@ mod table;
 use std::collections::HashMap;
 
 use crate::decode::fast::Tuple;
+use crate::decode::tcp::{Segment, SynOptions};
 use crate::decode::{proto, Addr, Fragment, IpPacket};
 
 pub use key::{FlowKey, PackedKey};
@@ -119,6 +121,8 @@ pub struct Pending {
     pub wire: u32,
     /// Captured length.
     pub cap: u32,
+    /// TCP sequence fields (`ok == false` when not TCP or not analysable).
+    pub seg: Segment,
 }
 
 impl Pending {
@@ -130,6 +134,14 @@ impl Pending {
         ts: Ts::NONE,
         wire: 0,
         cap: 0,
+        seg: Segment {
+            seq: 0,
+            ack: 0,
+            len: 0,
+            win: 0,
+            ok: false,
+            opts: SynOptions(0),
+        },
     };
 
     /// Keys an IP packet (in capture order: the keyer tracks fragments).
@@ -147,6 +159,11 @@ impl Pending {
             ts: Ts::new(ts),
             wire,
             cap,
+            seg: if key.proto == proto::TCP {
+                p.seg
+            } else {
+                Segment::default()
+            },
         }
     }
 
@@ -162,6 +179,7 @@ impl Pending {
             ts: Ts::new(ts),
             wire,
             cap,
+            seg: t.seg,
         }
     }
 }
@@ -181,6 +199,7 @@ mod tests {
             icmp: None,
             icmp_echo_id: None,
             fragment: Fragment::None,
+            seg: Segment::default(),
         }
     }
 

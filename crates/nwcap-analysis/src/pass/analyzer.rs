@@ -114,16 +114,24 @@ impl Analyzer {
     /// Adds an analyzer that saw the packets right after this one's, its flows on up to
     /// `threads` threads (see [`FlowTable::merge`]). Its deferred fragments are keyed first,
     /// against the fragments this one remembers, so the result equals one sequential pass.
-    pub fn merge(&mut self, other: Analyzer, threads: usize) {
+    /// Returns `false` when TCP sequence analysis cannot be joined exactly: this analyzer
+    /// may then hold part of `other`, and the caller reads the packets again in one pass.
+    #[must_use]
+    pub fn merge(&mut self, other: Analyzer, threads: usize) -> bool {
+        // The flows first, which refuse before changing anything; the deferred fragments
+        // (never TCP segments) after, which changes no figure.
+        if !self.flows.merge(other.flows, threads) {
+            return false;
+        }
         for d in other.deferred.into_iter().flatten() {
             let p = Pending::new(&mut self.keyer, &d.packet, d.ts, d.wire, d.cap);
             self.flows.add(&p);
         }
         self.keyer.absorb(other.keyer);
-        self.flows.merge(other.flows, threads);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
         }
+        true
     }
 }
 

@@ -84,6 +84,12 @@ pub fn run_parallel<'a>(
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
+    // What came before this file, if anything: shard 0 then records its flows' first
+    // segments too, and a merge that cannot be exact restores it (a copy, for the second
+    // and later files of a run only).
+    let before = (!analyzer.flows.is_empty()).then(|| analyzer.clone());
+    let counters_before = counters.clone();
+    let has_before = before.is_some();
     type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
     let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -97,6 +103,9 @@ pub fn run_parallel<'a>(
                     } else {
                         Analyzer::for_later_shard()
                     };
+                    if i > 0 || has_before {
+                        a.flows.record_prefixes();
+                    }
                     let (r, e) = walk(r, windowed, &mut c, &mut a);
                     (r, c, a, e)
                 })
@@ -118,8 +127,13 @@ pub fn run_parallel<'a>(
     }
     let mut error = None;
     for (c, a, e) in results {
+        if !analyzer.merge(a, threads) {
+            // TCP sequence analysis cannot be joined exactly at a cut: read it all again.
+            *analyzer = before.unwrap_or_default();
+            *counters = counters_before;
+            return sequential(reader, counters, analyzer);
+        }
         counters.merge(&c);
-        analyzer.merge(a, threads);
         error = e;
     }
     let mut info = shard::head_info(&mut reader);

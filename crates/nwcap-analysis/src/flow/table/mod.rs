@@ -15,6 +15,7 @@ mod merge;
 #[cfg(test)]
 mod testing;
 
+use super::health::{self, event, Health, Prefix, SeqState};
 use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
 use super::Pending;
@@ -42,6 +43,9 @@ struct Line {
     flags: [u8; 2],
     /// [`super::TcpStats`]'s bit per direction: that side's first ACK is known.
     ack_seen: u8,
+    /// TCP sequence analysis, on the line's second half (64 bytes): only TCP segments read
+    /// it, prefetched with the first.
+    seq: SeqState,
 }
 
 impl Line {
@@ -54,6 +58,7 @@ impl Line {
             packets: [0; 2],
             flags: s.tcp.flags,
             ack_seen: s.tcp.ack_seen,
+            seq: SeqState::FRESH,
         }
     }
 
@@ -82,6 +87,8 @@ impl Cold {
     const EARLY: u8 = 8;
     /// A TCP segment [`super::TcpStats`] records.
     const TCP: u8 = 16;
+    /// Sequence analysis found something to count ([`Health`]).
+    const HEALTH: u8 = 32;
 }
 
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
@@ -150,7 +157,14 @@ pub struct FlowTable {
     /// slots grow: that was most of a merge's time. Anything that looks flows up or adds to
     /// them appends them for real first ([`FlowTable::absorb`]).
     appendix: Option<Box<Appendix>>,
+    /// Sequence analysis counts of the flows that have any, by index.
+    health: HealthMap,
+    /// A shard's record of its flows' first segments, for an exact merge.
+    prefix: Prefix,
 }
+
+/// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
+type HealthMap = std::collections::HashMap<u32, Health, foldhash::fast::FixedState>;
 
 /// A packet's work for its flow's [`FlowStats`], done one batch after the packet's (see
 /// [`FlowTable::add_hashed`]): what [`FlowTable::account_cold`] needs of it.
@@ -159,6 +173,12 @@ struct Late {
     idx: u32,
     cold: u8,
     dir: u8,
+    /// Sequence analysis events to count.
+    events: u8,
+    /// Payload bytes of the segment.
+    seg_len: u32,
+    /// A SYN's options.
+    opts: crate::decode::tcp::SynOptions,
     tcp_flags: Option<u8>,
     ts: super::Ts,
     wire: u32,
@@ -167,11 +187,14 @@ struct Late {
 
 impl Late {
     /// The cold work `cold` of packet `p` of flow `idx`.
-    fn of(idx: usize, p: &Pending, cold: u8) -> Late {
+    fn of(idx: usize, p: &Pending, cold: u8, events: u8) -> Late {
         Late {
             idx: idx as u32,
             cold,
             dir: p.dir,
+            events,
+            seg_len: p.seg.len,
+            opts: p.seg.opts,
             tcp_flags: p.tcp_flags,
             ts: p.ts,
             wire: p.wire,
@@ -189,6 +212,8 @@ impl Default for FlowTable {
             settled: true,
             late: Vec::new(),
             appendix: None,
+            health: HealthMap::default(),
+            prefix: Prefix::default(),
         }
     }
 }
@@ -238,6 +263,18 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records each flow's first segments, so that this table, read from a shard of a file,
+    /// can be merged into the table of what came before exactly (see [`FlowTable::merge`]).
+    pub fn record_prefixes(&mut self) {
+        self.prefix.on = true;
+    }
+
+    /// The sequence analysis counts of flow `i` (in [`FlowTable::iter`]'s order), if any.
+    pub fn health_at(&self, i: usize) -> Option<&Health> {
+        let (t, j) = self.place(i);
+        t.health.get(&(j as u32))
     }
 
     /// Number of flows.
@@ -326,7 +363,7 @@ impl FlowTable {
             let key = k.pack();
             let h = key.hash();
             let pos = t.find(&key, h).expect_err("keys must be distinct");
-            t.insert_at(pos, key, h, s);
+            t.insert_at(pos, key, h, s, SeqState::FRESH);
         }
         t
     }
@@ -417,10 +454,20 @@ impl FlowTable {
     }
 
     /// Puts a new flow whose full counters are `s` into empty slot `pos`.
-    fn insert_at(&mut self, pos: usize, key: PackedKey, h: u64, s: FlowStats) -> usize {
+    fn insert_at(
+        &mut self,
+        pos: usize,
+        key: PackedKey,
+        h: u64,
+        s: FlowStats,
+        seq: SeqState,
+    ) -> usize {
         let idx = self.lines.len();
         self.slots[pos] = slot(h, idx, self.mask() as u32);
-        self.lines.push(Line::of(key, &s));
+        self.lines.push(Line {
+            seq,
+            ..Line::of(key, &s)
+        });
         self.stats.push(s);
         idx
     }
@@ -430,7 +477,7 @@ impl FlowTable {
     fn find_or_insert(&mut self, key: PackedKey, h: u64, dir: usize) -> usize {
         match self.find(&key, h) {
             Ok(i) => i,
-            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir)),
+            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir), SeqState::FRESH),
         }
     }
 
@@ -441,8 +488,8 @@ impl FlowTable {
         let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
         // The last batch's cold work first: it is done in packet order.
         self.finish_late();
-        let cold = self.account(idx, p);
-        self.account_cold(&Late::of(idx, p, cold));
+        let (cold, events) = self.account(idx, p);
+        self.account_cold(&Late::of(idx, p, cold, events));
         self.lines[idx].fold_into(&mut self.stats[idx]);
     }
 
@@ -450,7 +497,7 @@ impl FlowTable {
     /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
     /// line updates, so it can wait for the next batch, its misses overlapped.
     #[inline(always)]
-    fn account(&mut self, idx: usize, p: &Pending) -> u8 {
+    fn account(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
@@ -475,7 +522,15 @@ impl FlowTable {
         l.flags[d] |= f;
         const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
         let first_ack = (f & tcp_flags::ACK != 0) & (l.ack_seen & (1 << d) == 0);
-        cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP)
+        let cold = cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP);
+        if !p.seg.ok {
+            return (cold, 0);
+        }
+        let events = health::step(&mut l.seq, d, &p.seg, f, t) & event::COUNTED;
+        if self.prefix.on {
+            self.prefix.record(&mut l.seq, d, &p.seg, f, t);
+        }
+        (cold | u8::from(events != 0) * Cold::HEALTH, events)
     }
 
     /// Starts loading the parts of a flow's [`FlowStats`] that `cold` will touch.
@@ -523,9 +578,15 @@ impl FlowTable {
         if cold & Cold::EARLY != 0 {
             s.first = s.first.min(p.ts.raw());
         }
+        if cold & Cold::HEALTH != 0 {
+            self.health
+                .entry(p.idx)
+                .or_default()
+                .count(d, p.events, p.seg_len);
+        }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
-                s.tcp.add_rare(d, f, p.ts);
+                s.tcp.add_rare(d, f, p.ts, p.opts);
                 // A later packet of the batch may have come here for the same first ACK;
                 // `add_rare` ignores it.
                 self.lines[idx].ack_seen |= s.tcp.ack_seen;
@@ -584,14 +645,18 @@ impl FlowTable {
                 }
                 if let Some(idx) = slot_flow(s, h, mask as u32) {
                     *c = idx;
-                    prefetch((&self.lines[idx] as *const Line).cast());
+                    let line: *const u8 = (&self.lines[idx] as *const Line).cast();
+                    prefetch(line);
+                    // The sequence analysis half: adjacent, so one more request to the same
+                    // memory page.
+                    prefetch(line.wrapping_add(64));
                     break;
                 }
                 pos = (pos + 1) & mask;
             }
         }
         // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
-        let mut colds = [(0u32, 0u8, 0u8); MAX];
+        let mut colds = [(0u32, 0u8, 0u8, 0u8); MAX];
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
             let idx = match self.lines.get(c) {
@@ -599,10 +664,10 @@ impl FlowTable {
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
-            let cold = self.account(idx, p);
+            let (cold, events) = self.account(idx, p);
             // Appended whatever `cold` is, and kept if it is not 0: whether a packet has cold
             // work is as unpredictable as the flags and times behind it.
-            colds[n] = (idx as u32, i as u8, cold);
+            colds[n] = (idx as u32, i as u8, cold, events);
             n += usize::from(cold != 0);
         }
         // The last batch's cold work, its stats loaded while this one was accounted; then this
@@ -610,10 +675,10 @@ impl FlowTable {
         // them: the TCP part of a flow's stats, read for its handshake and its end, is far
         // from everything a packet touched before.
         self.finish_late();
-        for &(idx, i, cold) in &colds[..n] {
+        for &(idx, i, cold, events) in &colds[..n] {
             self.prefetch_cold(idx as usize, cold);
             self.late
-                .push(Late::of(idx as usize, &batch[usize::from(i)], cold));
+                .push(Late::of(idx as usize, &batch[usize::from(i)], cold, events));
         }
     }
 
@@ -637,8 +702,9 @@ mod tests {
     use std::mem::size_of;
 
     #[test]
-    fn a_line_is_one_cache_line() {
-        assert_eq!(size_of::<Line>(), 64);
+    fn a_line_is_two_cache_lines_the_first_for_every_packet() {
+        assert_eq!(size_of::<Line>(), 128);
+        assert_eq!(std::mem::offset_of!(Line, seq), 64);
     }
 
     #[test]
@@ -697,6 +763,7 @@ mod tests {
             ts: Ts::new(ts),
             wire,
             cap,
+            seg: Default::default(),
         };
         let mut t = FlowTable::new();
         t.add_batch(&[
@@ -733,6 +800,7 @@ mod tests {
             ts: Ts::new(Some(t)),
             wire: 40,
             cap: 40,
+            seg: Default::default(),
         };
         let first_ack = |t: &mut FlowTable| {
             t.settle();
