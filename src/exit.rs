@@ -60,6 +60,10 @@ size/MD5 check (no file kept, nothing analyzed)";
     /// role).
     STORAGE_AUTH = 11, "download, analyze --capture/--url: storage access denied (bad or expired SAS,
 or missing role \"Storage Blob Data Reader\")";
+    /// `download` (or `analyze --capture`): the capture has no file in Blob Storage (its file
+    /// stays on the VM: filePath or localPath only), so there is nothing to download.
+    NO_BLOB = 12, "download, analyze --capture: nothing to download (the capture's file is on the VM
+only, or it names no file)";
 }
 
 /// The `Exit codes:` text of `--help`, made from [`TABLE`].

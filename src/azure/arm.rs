@@ -91,12 +91,16 @@ impl ArmClient {
 
     /// `endpoint + path?api-version=…`.
     pub fn url(&self, path: &str) -> Result<Url> {
+        self.url_with_version(path, &self.options.api_version)
+    }
+
+    /// `endpoint + path?api-version=version`, for another provider's resources.
+    pub fn url_with_version(&self, path: &str, version: &str) -> Result<Url> {
         let mut url = self.options.endpoint.clone();
         let base = url.path().trim_end_matches('/').to_string();
         url.set_path(&format!("{base}{path}"));
         url.set_query(None);
-        url.query_pairs_mut()
-            .append_pair("api-version", &self.options.api_version);
+        url.query_pairs_mut().append_pair("api-version", version);
         Ok(url)
     }
 
@@ -230,19 +234,28 @@ impl ArmClient {
     }
 
     /// The service's `Retry-After` (seconds or HTTP date is not used by ARM for polling;
-    /// only seconds are read), capped at a minute, or the default interval.
-    fn retry_after(&self, r: &Response) -> Duration {
-        r.header("retry-after")
+    /// only seconds are read), capped at a minute, or nwcap's own interval.
+    fn retry_after(&self, r: &Response) -> Pause {
+        match r
+            .header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(60)))
-            .unwrap_or(self.options.poll_interval)
+        {
+            Some(s) => Pause {
+                delay: Duration::from_secs(s.min(60)),
+                asked: true,
+            },
+            None => Pause {
+                delay: self.options.poll_interval,
+                asked: false,
+            },
+        }
     }
 
     /// Waits as the service asked, then GETs the operation's polling URL.
     async fn poll(
         &self,
         url: &Url,
-        delay: Duration,
+        delay: Pause,
         deadline: Instant,
         context: &str,
     ) -> Result<Response> {
@@ -256,7 +269,8 @@ impl ArmClient {
         .await
     }
 
-    async fn sleep_until(&self, delay: Duration, deadline: Instant, context: &str) -> Result<()> {
+    async fn sleep_until(&self, pause: Pause, deadline: Instant, context: &str) -> Result<()> {
+        let delay = pause.delay;
         if Instant::now() + delay > deadline {
             return Err(Error::Timeout(format!(
                 "{context}: the operation did not finish within {} s",
@@ -264,14 +278,24 @@ impl ArmClient {
             )));
         }
         if self.options.http.verbose > 0 && !delay.is_zero() {
-            eprintln!(
-                "nwcap: {context}: waiting {} s as the service asks",
-                delay.as_secs_f32()
-            );
+            let why = if pause.asked {
+                "as the service asks (Retry-After)"
+            } else {
+                "(nwcap's own interval: the service sent no Retry-After)"
+            };
+            eprintln!("nwcap: {context}: waiting {} s {why}", delay.as_secs_f32());
         }
         tokio::time::sleep(delay).await;
         Ok(())
     }
+}
+
+/// How long to wait before polling again, and whether the service asked for it.
+#[derive(Debug, Clone, Copy)]
+struct Pause {
+    delay: Duration,
+    /// The delay is the service's `Retry-After`, not nwcap's own interval.
+    asked: bool,
 }
 
 /// Parses a JSON body, mapping failure to [`Error::Malformed`].

@@ -17,6 +17,7 @@ pub use http::{HttpOptions, Response};
 pub mod packet_capture;
 pub mod resource_id;
 pub mod stream;
+pub mod vm_addresses;
 
 use std::fmt;
 

@@ -393,39 +393,6 @@ pub fn canonical_protocol(p: &str) -> Option<&'static str> {
     }
 }
 
-/// What a `packetCaptureStatus` means.
-pub fn explain_status(s: &str) -> &'static str {
-    match s {
-        "NotStarted" => "the capture has not started yet",
-        "Running" => "the capture is running",
-        "Stopped" => "the capture has ended; its file is complete",
-        "Error" => "the capture failed",
-        "Unknown" => "Network Watcher does not know the state",
-        _ => "a state nwcap does not know",
-    }
-}
-
-/// What a `stopReason` means; the service documents only `TimeExceeded`.
-pub fn explain_stop_reason(r: &str) -> String {
-    match r {
-        "TimeExceeded" => "the time limit (timeLimitInSeconds) was reached".to_string(),
-        "" => "none given (a session that reaches totalBytesPerSession stops without a reason; compare the bytes written with the limit)".to_string(),
-        other => format!("{other} (not documented by Network Watcher)"),
-    }
-}
-
-/// What a `packetCaptureError` value means.
-pub fn explain_error(e: &str) -> &'static str {
-    match e {
-        "InternalError" => "an internal Network Watcher error",
-        "AgentStopped" => "the Network Watcher agent on the VM stopped (is the AzureNetworkWatcherExtension installed and running?)",
-        "CaptureFailed" => "the agent could not capture packets on the VM",
-        "LocalFileFailed" => "the agent could not write the capture file on the VM (filePath/localPath)",
-        "StorageFailed" => "the agent could not upload to the storage account (access, firewall, SAS)",
-        _ => "an error nwcap does not know",
-    }
-}
-
 /// The six packet-capture operations on one ARM client.
 #[derive(Debug, Clone, Copy)]
 pub struct PacketCaptures<'a> {

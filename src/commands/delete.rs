@@ -15,27 +15,46 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
     let arm = client(&t.arm, verbose)?;
     let pcs = PacketCaptures::new(&arm);
     let (file, file_result) = super::runtime()?.block_on(async {
-        let path = if args.delete_files {
-            pcs.get(&id)
-                .await
-                .map_err(fail)?
-                .value
-                .properties
-                .parameters
-                .storage_location
-                .storage_path
+        let location = if args.delete_files {
+            Some(
+                pcs.get(&id)
+                    .await
+                    .map_err(fail)?
+                    .value
+                    .properties
+                    .parameters
+                    .storage_location,
+            )
         } else {
             None
         };
         pcs.delete(&id).await.map_err(fail)?;
-        let Some(path) = path else {
-            if args.delete_files {
-                eprintln!(
-                    "nwcap: packet capture '{}' had no storagePath (file on the VM only): nothing to delete in storage",
-                    id.name
-                );
-            }
+        let Some(location) = location else {
             return Ok::<_, anyhow::Error>((None, None));
+        };
+        let path = location
+            .storage_path
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let Some(path) = path.map(str::to_string) else {
+            let on_vm = location
+                .file_path
+                .as_deref()
+                .or(location.local_path.as_deref())
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
+            match on_vm {
+                Some(p) => eprintln!(
+                    "nwcap: the file of packet capture '{}' is on the VM at {p}, not in storage: nwcap cannot delete it (delete it on the VM)",
+                    id.name
+                ),
+                None => eprintln!(
+                    "nwcap: packet capture '{}' names no file (no storagePath, filePath or localPath): nothing to delete",
+                    id.name
+                ),
+            }
+            return Ok((None, None));
         };
         let shown = url::Url::parse(&path)
             .map(|u| display_url(&u))
@@ -67,6 +86,16 @@ pub fn run(args: &DeleteArgs, verbose: u8) -> anyhow::Result<i32> {
             "file": file,
             "fileDeleted": file_result.map(|r| r == Deleted::Deleted),
         }))?,
+        ArmOutput::Tsv => emit(&format!(
+            "{}\tdeleted\t{}\t{}\n",
+            id.name,
+            file.as_deref().unwrap_or("-"),
+            match file_result {
+                Some(Deleted::Deleted) => "deleted",
+                Some(Deleted::NotThere) => "already-gone",
+                None => "-",
+            }
+        ))?,
         ArmOutput::Table => {
             let mut s = format!("Deleted packet capture '{}'.\n", id.name);
             match (&file, file_result) {

@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::arm_common::{emit, emit_json};
 use crate::azure::blob::{BlobUrl, Outcome};
-use crate::cli::DownloadArgs;
+use crate::cli::{ArmOutput, DownloadArgs};
 use crate::exit;
 
 // The old paths of what moved to `remote`, for `analyze` and the integration tests.
@@ -21,7 +22,7 @@ pub fn run(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
 
 async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
     let ui = Ui::new(verbose, args.quiet);
-    let (downloader, urls) = blobs(
+    let (downloader, urls, _) = blobs(
         args.capture.as_deref(),
         &args.url,
         &args.remote,
@@ -30,14 +31,16 @@ async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
         &ui,
     )
     .await?;
-    for (url, dest) in plan_destinations(&urls, args.output.as_deref())? {
-        match downloader.download(&url, &dest, &ui).await {
-            Ok(Outcome::Downloaded {
+    let mut saved = Vec::new();
+    for (url, dest) in plan_destinations(&urls, args.dest.as_deref())? {
+        let outcome = downloader.download(&url, &dest, &ui).await.map_err(coded)?;
+        match &outcome {
+            Outcome::Downloaded {
                 bytes,
                 resumed_from,
                 md5_checked,
-            }) => {
-                let how = match (resumed_from, md5_checked) {
+            } => {
+                let how = match (*resumed_from, *md5_checked) {
                     (0, true) => "size and MD5 verified".to_string(),
                     (0, false) => "size verified".to_string(),
                     (r, true) => format!("resumed at byte {r}; size and MD5 verified"),
@@ -45,17 +48,67 @@ async fn download(args: &DownloadArgs, verbose: u8) -> anyhow::Result<i32> {
                 };
                 ui.info(&format!("saved {} ({bytes} bytes, {how})", dest.display()));
             }
-            Ok(Outcome::Skipped { bytes }) => ui.info(&format!(
+            Outcome::Skipped { bytes } => ui.info(&format!(
                 "{} is already complete ({bytes} bytes, same etag); skipped (--force replaces it)",
                 dest.display()
             )),
-            Err(e) => return Err(coded(e)),
         }
+        saved.push(Saved {
+            blob: url.location(),
+            path: dest.display().to_string(),
+            outcome,
+        });
+    }
+    match args.output {
+        Some(ArmOutput::Json) => emit_json(&serde_json::Value::Array(
+            saved.iter().map(Saved::json).collect(),
+        ))?,
+        Some(ArmOutput::Tsv) => emit(&saved.iter().map(Saved::tsv).collect::<String>())?,
+        Some(ArmOutput::Table) | None => {}
     }
     Ok(exit::OK)
 }
 
-/// Where each blob goes. `-o` is a folder when it is an existing directory, ends in `/`, or
+/// One blob's result, for `-o json|tsv`.
+struct Saved {
+    /// The blob URL without its query (so without any SAS).
+    blob: String,
+    path: String,
+    outcome: Outcome,
+}
+
+impl Saved {
+    fn parts(&self) -> (&'static str, u64, u64, bool) {
+        match self.outcome {
+            Outcome::Downloaded {
+                bytes,
+                resumed_from,
+                md5_checked,
+            } => ("downloaded", bytes, resumed_from, md5_checked),
+            Outcome::Skipped { bytes } => ("skipped", bytes, 0, false),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (status, bytes, resumed_from, md5_checked) = self.parts();
+        serde_json::json!({
+            "blob": self.blob,
+            "path": self.path,
+            "status": status,
+            "bytes": bytes,
+            "resumed_from": resumed_from,
+            "md5_checked": md5_checked,
+        })
+    }
+
+    /// `status bytes path blob`, tab-separated.
+    fn tsv(&self) -> String {
+        let (status, bytes, ..) = self.parts();
+        format!("{status}\t{bytes}\t{}\t{}\n", self.path, self.blob)
+    }
+}
+
+/// Where each blob goes. `--dest` is a folder when it is an existing directory, ends in `/`, or
 /// there are several blobs; otherwise the file name for the single blob.
 pub fn plan_destinations(
     urls: &[BlobUrl],
@@ -77,7 +130,7 @@ pub fn plan_destinations(
         .unwrap_or_else(|| PathBuf::from("."));
     if urls.len() > 1 && dir.is_file() {
         return Err(exit::usage(anyhow::anyhow!(
-            "-o {}: there are {} blobs, so -o must be a folder",
+            "--dest {}: there are {} blobs, so --dest must be a folder",
             dir.display(),
             urls.len()
         )));

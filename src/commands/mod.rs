@@ -2,7 +2,9 @@
 
 pub mod analyze;
 pub mod arm_common;
+pub mod capture;
 pub mod delete;
+pub mod docs;
 pub mod download;
 pub mod list;
 pub mod remote;
@@ -10,6 +12,7 @@ pub mod show;
 pub mod start;
 pub mod status;
 pub mod stop;
+pub mod view;
 pub mod wait;
 
 use anyhow::Context;
@@ -29,6 +32,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Wait(args) => wait::run(&args, v),
         Command::Delete(args) => delete::run(&args, v),
         Command::Download(args) => download::run(&args, v),
+        Command::Capture(args) => capture::run(&args, v),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }
 

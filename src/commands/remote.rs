@@ -16,7 +16,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::arm_common;
 use crate::azure::blob::{redact, BlobDownloader, BlobError, BlobUrl, DownloadOptions, Observer};
-use crate::azure::packet_capture::PacketCaptures;
+use crate::azure::packet_capture::{PacketCaptureResult, PacketCaptures};
+use crate::azure::vm_addresses::{self, Machine};
 use crate::cli::RemoteArgs;
 use crate::exit::{self, Coded};
 
@@ -29,7 +30,40 @@ pub(crate) async fn blobs(
     force: bool,
     verbose: u8,
     obs: &dyn Observer,
-) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>)> {
+) -> anyhow::Result<(BlobDownloader, Vec<BlobUrl>, Option<PacketCaptureResult>)> {
+    let sas = remote.sas.as_deref();
+    let (urls, storage_paths, found) = if urls.is_empty() {
+        let name = capture.unwrap_or_default();
+        let (paths, found) = capture_storage_paths(name, remote, verbose).await?;
+        (Vec::new(), paths, Some(found))
+    } else {
+        let urls = urls
+            .iter()
+            .map(|u| BlobUrl::parse(u, sas))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(coded)?;
+        (urls, Vec::new(), None)
+    };
+    let needs_token =
+        urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
+    let downloader = downloader(remote, force, needs_token)?;
+    let urls = if storage_paths.is_empty() {
+        urls
+    } else {
+        resolve_storage_paths(&downloader, &storage_paths, sas, obs)
+            .await
+            .map_err(coded)?
+    };
+    Ok((downloader, urls, found))
+}
+
+/// A downloader with the flags' settings; with an Entra ID credential when `token` (some blob
+/// has no SAS).
+pub(crate) fn downloader(
+    remote: &RemoteArgs,
+    force: bool,
+    token: bool,
+) -> anyhow::Result<BlobDownloader> {
     let options = DownloadOptions {
         parallel: NonZero::new(remote.parallel.max(1)).expect("at least 1"),
         block_size: NonZero::new(remote.block_size.max(1)).expect("at least 1"),
@@ -41,45 +75,20 @@ pub(crate) async fn blobs(
         http_timeout: remote.http_timeout,
         ..Default::default()
     };
-    let sas = remote.sas.as_deref();
-    let (urls, storage_paths) = if urls.is_empty() {
-        let name = capture.unwrap_or_default();
-        (
-            Vec::new(),
-            capture_storage_paths(name, remote, verbose).await?,
-        )
-    } else {
-        let urls = urls
-            .iter()
-            .map(|u| BlobUrl::parse(u, sas))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(coded)?;
-        (urls, Vec::new())
-    };
-    let needs_token =
-        urls.iter().any(|u| !u.has_sas()) || (!storage_paths.is_empty() && sas.is_none());
-    let credential = if needs_token {
+    let credential = if token {
         Some(arm_common::credential(remote.auth.into())?)
     } else {
         None
     };
-    let downloader = BlobDownloader::new(credential, options);
-    let urls = if storage_paths.is_empty() {
-        urls
-    } else {
-        resolve_storage_paths(&downloader, &storage_paths, sas, obs)
-            .await
-            .map_err(coded)?
-    };
-    Ok((downloader, urls))
+    Ok(BlobDownloader::new(credential, options))
 }
 
-/// The capture's `storageLocation.storagePath`, from Resource Manager.
+/// The capture's `storageLocation.storagePath`, from Resource Manager, and the capture.
 async fn capture_storage_paths(
     name: &str,
     remote: &RemoteArgs,
     verbose: u8,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Vec<String>, PacketCaptureResult)> {
     let arm = remote.arm();
     let id = arm_common::capture(name, &arm)?;
     let client = arm_common::client(&arm, verbose)?;
@@ -89,14 +98,72 @@ async fn capture_storage_paths(
         .map_err(arm_common::fail)?;
     let loc = &c.value.properties.parameters.storage_location;
     match loc.storage_path.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => Ok(vec![p.to_string()]),
-        None => Err(exit::usage(anyhow::anyhow!(
-            "capture {name} has no storagePath: it writes to the VM's disk ({}); copy the file from the VM",
-            loc.file_path
-                .as_deref()
-                .or(loc.local_path.as_deref())
-                .unwrap_or("no file path either")
-        ))),
+        Some(p) => Ok((vec![p.to_string()], c.value.clone())),
+        None => {
+            let on_vm = [&loc.file_path, &loc.local_path]
+                .into_iter()
+                .flatten()
+                .map(|p| p.trim())
+                .find(|p| !p.is_empty());
+            Err(exit::with_code(
+                exit::NO_BLOB,
+                match on_vm {
+                    Some(p) => anyhow::anyhow!(
+                        "capture {name} has no file in storage: its file is on the VM at {p}; copy it from the VM"
+                    ),
+                    None => anyhow::anyhow!(
+                        "capture {name} names no file (no storagePath, filePath or localPath)"
+                    ),
+                },
+            ))
+        }
+    }
+}
+
+/// The blobs of capture `name` as they are now: `Ok(Err(NotFound))` while nothing is at its
+/// storagePath yet (the agent uploads after the capture stops), for the caller to ask again.
+pub(crate) async fn capture_blobs(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+    obs: &dyn Observer,
+) -> anyhow::Result<Result<Vec<BlobUrl>, BlobError>> {
+    let (paths, _) = capture_storage_paths(name, remote, verbose).await?;
+    let sas = remote.sas.as_deref();
+    let downloader = downloader(remote, false, sas.is_none())?;
+    Ok(resolve_storage_paths(&downloader, &paths, sas, obs).await)
+}
+
+/// The addresses of the target of capture `name` (looked up in Resource Manager), or why they
+/// could not be read; an error only when the capture itself cannot be read.
+pub(crate) async fn capture_target(
+    name: &str,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<Vec<Machine>, String>> {
+    let arm = remote.arm();
+    let id = arm_common::capture(name, &arm)?;
+    let client = arm_common::client(&arm, verbose)?;
+    let c = PacketCaptures::new(&client)
+        .get(&id)
+        .await
+        .map_err(arm_common::fail)?;
+    Ok(target_machines(&c.value, remote, verbose).await)
+}
+
+/// The addresses of the capture's target (its VM's, or its scale-set instances'), or why they
+/// could not be read (then the caller infers the local address, and warns).
+pub(crate) async fn target_machines(
+    capture: &PacketCaptureResult,
+    remote: &RemoteArgs,
+    verbose: u8,
+) -> Result<Vec<Machine>, String> {
+    let p = &capture.properties.parameters;
+    let client = arm_common::client(&remote.arm(), verbose).map_err(|e| format!("{e:#}"))?;
+    match vm_addresses::target_machines(&client, &p.target, p.scope.as_ref()).await {
+        Ok(m) if m.iter().any(|m| !m.addresses.is_empty()) => Ok(m),
+        Ok(_) => Err("the target's network interfaces have no addresses".to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `nwcap show`: one capture's settings.
 
-use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
+use super::view;
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, CaptureArgs};
 use crate::exit;
@@ -14,7 +15,8 @@ pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
         .map_err(fail)?;
     match output(&args.arm) {
         ArmOutput::Json => emit_json(&c.raw)?,
-        ArmOutput::Table => emit(&capture_details(&c.value))?,
+        ArmOutput::Tsv => emit(&view::capture::list_tsv([&c.value]))?,
+        ArmOutput::Table => emit(&view::capture::details(&c.value))?,
     }
     Ok(exit::OK)
 }

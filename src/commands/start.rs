@@ -2,55 +2,67 @@
 //! the service reports the capture started.
 
 use super::analyze::filter_specs;
-use super::arm_common::{capture, capture_details, client, emit, emit_json, fail, output};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
+use super::view;
 use crate::azure::packet_capture::{
-    canonical_protocol, Invalid, PacketCapture, PacketCaptureMachineScope, PacketCaptureParameters,
-    PacketCaptureSettings, PacketCaptureStorageLocation, PacketCaptures, TARGET_VM, TARGET_VMSS,
+    canonical_protocol, Fetched, Invalid, PacketCapture, PacketCaptureMachineScope,
+    PacketCaptureParameters, PacketCaptureResult, PacketCaptureSettings,
+    PacketCaptureStorageLocation, PacketCaptures, TARGET_VM, TARGET_VMSS,
 };
+use crate::azure::resource_id::CaptureId;
 use crate::azure::ErrorClass;
-use crate::cli::{ArmOutput, StartArgs};
+use crate::cli::{ArmOutput, CaptureSpec, StartArgs};
 use crate::exit;
 
 /// Starts the capture and prints it as the service now describes it.
 pub fn run(args: &StartArgs, verbose: u8) -> anyhow::Result<i32> {
     let id = capture(&args.capture, &args.arm)?;
     let body = PacketCapture {
-        properties: parameters(args)?,
+        properties: parameters(&args.spec)?,
     };
     let arm = client(&args.arm, verbose)?;
     let pcs = PacketCaptures::new(&arm);
-    let created = super::runtime()?.block_on(async {
-        // ARM would answer a PUT on an existing name with an update attempt the service
-        // refuses in its own words; asking first gives one clear, documented answer.
-        match pcs.get(&id).await {
-            Ok(_) => {
-                return Err(exit::with_code(
-                    exit::CONFLICT,
-                    anyhow::anyhow!(
-                        "start packet capture '{}': a capture with this name already exists in watcher '{}'; delete it first (nwcap delete) or choose another name",
-                        id.name,
-                        id.watcher.name
-                    ),
-                ))
-            }
-            Err(e)
-                if e.class() == ErrorClass::NotFound
-                    && e.service()
-                        .and_then(|s| s.missing.as_deref())
-                        .is_some_and(|m| m.starts_with("packet capture")) => {}
-            Err(e) => return Err(fail(e)),
-        }
-        pcs.create(&id, &body, !args.no_wait).await.map_err(fail)
-    })?;
+    let created = super::runtime()?.block_on(create(&pcs, &id, &body, !args.no_wait))?;
     match output(&args.arm) {
         ArmOutput::Json => emit_json(&created.raw)?,
-        ArmOutput::Table => emit(&capture_details(&created.value))?,
+        ArmOutput::Tsv => emit(&view::capture::list_tsv([&created.value]))?,
+        ArmOutput::Table => emit(&view::capture::details(&created.value))?,
     }
     Ok(exit::OK)
 }
 
+/// Creates the capture, after checking that its name is free (ARM would answer a PUT on an
+/// existing name with an update attempt the service refuses in its own words; asking first
+/// gives one clear, documented answer). With `wait`, until the service reports it started.
+pub async fn create(
+    pcs: &PacketCaptures<'_>,
+    id: &CaptureId,
+    body: &PacketCapture,
+    wait: bool,
+) -> anyhow::Result<Fetched<PacketCaptureResult>> {
+    match pcs.get(id).await {
+        Ok(_) => {
+            return Err(exit::with_code(
+                exit::CONFLICT,
+                anyhow::anyhow!(
+                    "start packet capture '{}': a capture with this name already exists in watcher '{}'; delete it first (nwcap delete) or choose another name",
+                    id.name,
+                    id.watcher.name
+                ),
+            ))
+        }
+        Err(e)
+            if e.class() == ErrorClass::NotFound
+                && e.service()
+                    .and_then(|s| s.missing.as_deref())
+                    .is_some_and(|m| m.starts_with("packet capture")) => {}
+        Err(e) => return Err(fail(e)),
+    }
+    pcs.create(id, body, wait).await.map_err(fail)
+}
+
 /// The request body from the flags, checked against every documented limit.
-fn parameters(args: &StartArgs) -> anyhow::Result<PacketCaptureParameters> {
+pub fn parameters(args: &CaptureSpec) -> anyhow::Result<PacketCaptureParameters> {
     let mut filters = filter_specs(&args.filter)?;
     for f in &mut filters {
         if let Some(p) = f.protocol.as_deref().and_then(canonical_protocol) {

@@ -1,6 +1,7 @@
 //! `nwcap status`: queryStatus, with the state, stop reason and errors explained.
 
-use super::arm_common::{capture, client, emit, emit_json, fail, output, status_details};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
+use super::view;
 use crate::azure::packet_capture::PacketCaptures;
 use crate::cli::{ArmOutput, CaptureArgs};
 use crate::exit;
@@ -15,7 +16,8 @@ pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
         .map_err(fail)?;
     match output(&args.arm) {
         ArmOutput::Json => emit_json(&s.raw)?,
-        ArmOutput::Table => emit(&status_details(&id.name, &s.value))?,
+        ArmOutput::Tsv => emit(&view::status::row_tsv(&id.name, &s.value))?,
+        ArmOutput::Table => emit(&view::status::details(&id.name, &s.value))?,
     }
     Ok(exit::OK)
 }

@@ -16,6 +16,7 @@ pub fn run(args: &CaptureArgs, verbose: u8) -> anyhow::Result<i32> {
         ArmOutput::Json => emit_json(&serde_json::json!({
             "id": id.path(), "name": id.name, "stopped": true
         }))?,
+        ArmOutput::Tsv => emit(&format!("{}\tstopped\n", id.name))?,
         ArmOutput::Table => emit(&format!("Stopped packet capture '{}'.\n", id.name))?,
     }
     Ok(exit::OK)

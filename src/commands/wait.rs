@@ -3,10 +3,9 @@
 
 use std::time::Instant;
 
-use super::arm_common::{capture, client, emit, emit_json, fail, output, status_details};
-use crate::azure::packet_capture::{
-    explain_error, Fetched, PacketCaptureQueryStatusResult, PacketCaptures,
-};
+use super::arm_common::{capture, client, emit, emit_json, fail, output};
+use super::view;
+use crate::azure::packet_capture::{Fetched, PacketCaptureQueryStatusResult, PacketCaptures};
 use crate::cli::{ArmOutput, WaitArgs};
 use crate::exit;
 
@@ -19,7 +18,8 @@ pub fn run(args: &WaitArgs, verbose: u8) -> anyhow::Result<i32> {
     let deadline = args.timeout.map(|d| Instant::now() + d);
     let print = |s: &Fetched<PacketCaptureQueryStatusResult>| match output(&t.arm) {
         ArmOutput::Json => emit_json(&s.raw),
-        ArmOutput::Table => emit(&status_details(&id.name, &s.value)),
+        ArmOutput::Tsv => emit(&view::status::row_tsv(&id.name, &s.value)),
+        ArmOutput::Table => emit(&view::status::details(&id.name, &s.value)),
     };
     super::runtime()?.block_on(async {
         let mut last: Option<String> = None;
@@ -37,10 +37,7 @@ pub fn run(args: &WaitArgs, verbose: u8) -> anyhow::Result<i32> {
             let errors = &s.value.packet_capture_error;
             if state == "Error" || (state == "Stopped" && !errors.is_empty()) {
                 print(&s)?;
-                let why: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{e} ({})", explain_error(e)))
-                    .collect();
+                let why: Vec<String> = errors.iter().map(|e| view::status::error_text(e)).collect();
                 eprintln!(
                     "nwcap: packet capture '{}' ended in {state}{}",
                     id.name,

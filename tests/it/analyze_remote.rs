@@ -134,6 +134,22 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     let arm = FakeArm::start();
     arm.add_capture("TestCapture", std::time::Duration::ZERO, false);
     arm.set_storage_path("TestCapture", &format!("{}/{C}/{blob}", az.endpoint()));
+    // The captures' target, vm1 (the spec example's): its address is the one a guess picks,
+    // and the report says where it came from (`target`, tested in `target`).
+    arm.add_vm("vm1", &["10.0.2.15"], None);
+    let without_local = |r: Value| {
+        assert_eq!(r["local"]["source"], "target", "{}", r["local"]);
+        let mut r = without_paths(r);
+        r["local"] = Value::Null;
+        r["summary"]["warnings"] = Value::Null;
+        r
+    };
+    let local_file = |files: &[&Path]| {
+        let mut r = without_paths(local(files));
+        r["local"] = Value::Null;
+        r["summary"]["warnings"] = Value::Null;
+        r
+    };
 
     // `analyze --capture NAME` on the fake Resource Manager, with the token it expects.
     let by_capture = |name: &str, more: &[&str]| {
@@ -143,7 +159,7 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     };
     let o = by_capture("TestCapture", &["-v", "--sas", &azurite::blob_sas(C, blob)]);
     o.hides(TOKEN);
-    assert_eq!(without_paths(report(&o)), without_paths(local(&[&file])));
+    assert_eq!(without_local(report(&o)), local_file(&[&file]));
 
     // A scale-set capture: one file per instance under its storagePath, listed (the account
     // SAS may list) and analyzed into one report, as the two files would be.
@@ -152,10 +168,17 @@ fn a_capture_name_is_resolved_and_its_blob_analyzed() {
     az.put_blob(C, "vmss1/1/packetcapture.cap", &std::fs::read(&b).unwrap());
     arm.add_capture("ScaleSetCapture", std::time::Duration::ZERO, false);
     arm.set_storage_path("ScaleSetCapture", &format!("{}/{C}/vmss1/", az.endpoint()));
+    // Instance 0's address is the one a guess picks from both files.
+    let vmss = arm.add_vmss("vmss1", &[("0", "192.168.1.32", None)]);
+    arm.set_target(
+        "ScaleSetCapture",
+        &vmss,
+        Some(serde_json::json!({"include": ["0"]})),
+    );
     let o = by_capture("ScaleSetCapture", &["--sas", &azurite::account_sas()]);
     let got = report(&o);
     assert_eq!(got["summary"]["files"].as_array().unwrap().len(), 2);
-    assert_eq!(without_paths(got), without_paths(local(&[&a, &b])));
+    assert_eq!(without_local(got), local_file(&[&a, &b]));
 
     // An unknown capture: Resource Manager's 404, named, exit 5, no report.
     let o = by_capture("Nope", &[]);
@@ -311,4 +334,41 @@ fn a_cut_connection_is_resumed_within_the_pass() {
     assert!(o.stderr.contains("resuming in"), "{}", o.stderr);
     assert_eq!(got["matched"]["packets"], 8000);
     assert_eq!(without_paths(got), without_paths(local(&[&file])));
+}
+
+#[test]
+fn blobs_read_at_once_give_the_report_of_one_after_another() {
+    let az = Azurite::with_container(C);
+    let names = [
+        "zeek__ipv4-fragmented-1.pcap",
+        "zeek__ssh.pcap",
+        "derived__bro.org-last-record-cut.pcap",
+        "zeek__http-bro.org.pcap",
+    ];
+    let mut urls = Vec::new();
+    for n in names {
+        az.put_blob(C, n, &std::fs::read(corpus(n)).unwrap());
+        urls.push(format!(
+            "{}/{C}/{n}?{}",
+            az.endpoint(),
+            azurite::account_sas()
+        ));
+    }
+    let by_urls = |j: &str| {
+        let mut args = vec!["analyze", "--output", "json", "-j", j];
+        for u in &urls {
+            args.extend(["--url", u.as_str()]);
+        }
+        let o = nwcap(&args);
+        // The cut file makes it exit 3; the report still comes.
+        assert_eq!(o.code, 3, "{}", o.stderr);
+        without_paths(o.json())
+    };
+    let one = by_urls("1");
+    assert_eq!(by_urls("4"), one);
+    let files: Vec<std::path::PathBuf> = names.iter().map(|n| corpus(n)).collect();
+    let mut args = vec!["analyze", "--output", "json", "-j", "1"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let o = nwcap(&args);
+    assert_eq!(without_paths(o.json()), one);
 }

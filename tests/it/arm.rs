@@ -575,7 +575,7 @@ fn wait_exit_codes_say_how_the_capture_ended() {
     assert_eq!(r.code, 7, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("ended in Error: AgentStopped (the Network Watcher agent on the VM stopped"),
+            .contains("ended in Error: AgentStopped: the Network Watcher agent on the VM stopped"),
         "{}",
         r.stderr
     );

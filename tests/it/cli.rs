@@ -611,3 +611,26 @@ fn closed_stdout_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn by_file_adds_each_files_own_report() {
+    let (a, b) = (corpus("zeek__ssh.pcap"), corpus("zeek__http-bro.org.pcap"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let json = |args: &[&str]| {
+        let r = nwcap(args);
+        r.ok();
+        r.json()
+    };
+    let mut both = json(&["analyze", a, b, "-o", "json", "--by-file"]);
+    let files = both["by_file"].take();
+    both.as_object_mut().unwrap().remove("by_file");
+    // The merged part is the report without --by-file; each file's is its report alone.
+    assert_eq!(both, json(&["analyze", a, b, "-o", "json"]));
+    assert_eq!(files[0]["path"], a);
+    assert_eq!(files[0]["report"], json(&["analyze", a, "-o", "json"]));
+    assert_eq!(files[1]["report"], json(&["analyze", b, "-o", "json"]));
+    let r = nwcap(&["analyze", a, b, "-o", "table", "--by-file"]);
+    r.ok();
+    assert!(r.stdout.contains(&format!("=== {b} ===")), "{}", r.stdout);
+    nwcap(&["analyze", a, "-o", "csv", "--by-file"]).fails("csv", 2, "--by-file");
+}

@@ -15,7 +15,7 @@ const ONE_MIB_AT_A_TIME: [&str; 4] = ["--parallel", "1", "--block-size", "1MiB"]
 
 /// `nwcap download --url URL -o DEST`, then `extra`.
 fn download(url: &str, dest: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["download", "--url", url, "-o", dest.to_str().unwrap()];
+    let mut args = vec!["download", "--url", url, "--dest", dest.to_str().unwrap()];
     args.extend_from_slice(extra);
     nwcap(&args)
 }
@@ -103,10 +103,22 @@ fn downloads_small_and_multi_block_blobs_byte_identical() {
     let o = download(&url_big, &named, &[]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("--force"), "{}", o.stderr);
-    let o = download(&url_big, &named, &["-q", "--force"]);
+    let o = download(&url_big, &named, &["-q", "--force", "-o", "json"]);
     o.ok();
     assert!(o.stderr.is_empty(), "--quiet printed: {}", o.stderr);
     assert_same(&named, &big);
+    // -o json: one record per blob for scripts, the blob named without its SAS.
+    let saved = o.json();
+    assert_eq!(saved[0]["status"], "downloaded", "{saved}");
+    assert_eq!(saved[0]["bytes"], big.len() as u64);
+    assert_eq!(saved[0]["path"], named.to_str().unwrap());
+    assert!(!o.stdout.contains("sig="), "{}", o.stdout);
+    let o = download(&url_big, &named, &["-q", "-o", "tsv"]);
+    o.ok();
+    assert_eq!(
+        o.stdout.split('\t').take(3).collect::<Vec<_>>(),
+        ["skipped", &big.len().to_string(), named.to_str().unwrap()]
+    );
 
     // A leftover .part of another blob version is discarded, not resumed.
     let fourth = out.join("fourth.cap");
@@ -402,7 +414,7 @@ fn storage_paths_resolve_to_the_blob_or_to_every_file_under_its_prefix() {
     let mut args = vec![
         "download".to_string(),
         "-q".into(),
-        "-o".into(),
+        "--dest".into(),
         dir.path().display().to_string(),
     ];
     for u in &urls {
@@ -520,7 +532,7 @@ fn entra_id_bearer_token_over_https() {
                 "--url",
                 &url,
             ])
-            .args(["-o", dest.to_str().unwrap()])
+            .args(["--dest", dest.to_str().unwrap()])
             .env("SSL_CERT_FILE", &ca)
             .env("NWCAP_ACCESS_TOKEN", token))
     };
@@ -565,7 +577,15 @@ fn download_by_capture_name_reads_storage_path_from_resource_manager() {
     let dir = tempfile::tempdir().unwrap();
     let sas = azurite::blob_sas(C, blob);
     let to = format!("{}/", dir.path().display());
-    let out = run(&mut arm.nwcap_cmd(&["download", "TestCapture", "-v", "--sas", &sas, "-o", &to]));
+    let out = run(&mut arm.nwcap_cmd(&[
+        "download",
+        "TestCapture",
+        "-v",
+        "--sas",
+        &sas,
+        "--dest",
+        &to,
+    ]));
     out.ok();
     assert_same(&dir.path().join("packetcapture_17_19_53_056.cap"), &data);
     out.hides(TOKEN);

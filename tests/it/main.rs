@@ -21,11 +21,15 @@ mod mutation;
 
 mod analyze_remote;
 mod arm;
+mod arm_views;
+mod capture;
 mod cli;
+mod conventions;
 mod differential;
 mod download;
 mod oracle;
 mod parallel;
 mod props;
+mod target;
 mod trust;
 mod window;

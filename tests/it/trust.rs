@@ -495,3 +495,63 @@ fn the_table_fits_the_terminal() {
         assert!(r.stdout.contains("105.4 kB"), "{}", r.stdout);
     }
 }
+
+#[test]
+fn an_unclear_local_guess_is_said_with_its_margin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = ("10.1.0.4", "10.9.0.1", "10.9.0.2");
+    let flows = |name: &str, to_b: i64, to_c: i64| {
+        let mut recs: Vec<Rec> = (0..to_b)
+            .map(|i| Rec::new(T0 + i, udp(a, 5000, b, 53, 20)))
+            .collect();
+        recs.extend((0..to_c).map(|i| Rec::new(T0 + 50 + i, udp(a, 5001, c, 53, 20))));
+        let f = dir.path().join(name);
+        std::fs::write(&f, pcap(&recs, false, false, 65535)).unwrap();
+        f
+    };
+    let guess_warnings = |f: &Path, extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["analyze", s(f), "-o", "json"];
+        args.extend_from_slice(extra);
+        let r = nwcap(&args);
+        r.ok();
+        r.json()["summary"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .filter(|w| w.contains("local address"))
+            .collect()
+    };
+    // a is in 11 packets, b in 10: 1/11 = 9.1 % fewer, under the 10 % a clear lead needs.
+    let close = flows("close.pcap", 10, 1);
+    assert_eq!(
+        guess_warnings(&close, &[]),
+        [format!("local address {a} is a guess by a small margin: it is in 11 packets, {b} in 10 (9.1 % fewer); pass --local-ip to choose")]
+    );
+    // The table says it too.
+    let r = run(nwcap_cmd()
+        .args(["analyze", s(&close), "-o", "table"])
+        .env("COLUMNS", "200"));
+    assert!(
+        r.stdout.contains("is a guess by a small margin"),
+        "{}",
+        r.stdout
+    );
+    // a in 10, b and c in 5 each: a clear lead, nothing to say.
+    assert!(guess_warnings(&flows("clear.pcap", 5, 5), &[]).is_empty());
+    // One flow: both ends are in every packet.
+    assert_eq!(
+        guess_warnings(&flows("two.pcap", 2, 0), &[]),
+        [format!("local address {a} is a guess: {b} is in as many packets (2); pass --local-ip to choose")]
+    );
+    // A local address given is no guess.
+    assert!(guess_warnings(&close, &["--local-ip", b]).is_empty());
+    // zeek__dhcp_flood.pcap: 500 addresses in 2 packets each (checked with tshark -z endpoints,ip).
+    let flood = crate::support::corpus("zeek__dhcp_flood.pcap");
+    let w = guess_warnings(&flood, &[]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("499 other addresses are in as many packets (2)"),
+        "{w:?}"
+    );
+}

@@ -252,6 +252,19 @@ impl BlobDownloader {
         Ok(out)
     }
 
+    /// Deletes the blob (with the SAS, which then needs `d`, or the token); `false` when it
+    /// was not there.
+    pub async fn delete(&self, url: &BlobUrl) -> Result<bool, BlobError> {
+        self.reachable(url).await?;
+        match self.client(url)?.delete(None).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.map_err(url, e) {
+                BlobError::NotFound(_) => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
     /// Downloads one blob to `dest` (resuming `dest.part` when it holds the same version).
     pub async fn download(
         &self,

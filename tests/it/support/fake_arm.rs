@@ -102,6 +102,8 @@ struct Capture {
     run_for: Duration,
     stopped: Option<(String, Vec<String>)>,
     broken: bool,
+    /// The agent has uploaded its file.
+    uploaded: bool,
 }
 
 impl Capture {
@@ -133,8 +135,10 @@ enum Op {
     },
 }
 
+/// What a capture's VM agent does once the capture stops (upload a file).
+pub type Agent = Arc<dyn Fn(&Value) + Send + Sync>;
+
 /// Server state, shared with the test.
-#[derive(Debug)]
 pub struct State {
     /// Accepted ARM token.
     pub token: String,
@@ -158,6 +162,12 @@ pub struct State {
     pub run_for: Duration,
     /// Polls an operation answers "in progress" before finishing.
     pub op_polls: u32,
+    /// Other resources (VMs, NICs, public IPs, scale-set instances: see `fake_vm`), by
+    /// lower-cased path: the api-version they are served at, and the body of a GET.
+    pub resources: HashMap<String, (String, Value)>,
+    /// Called with a capture's resource when it stops (by `stop`, or at its time limit): the
+    /// "agent" that uploads the file.
+    pub agent: Option<Agent>,
     spec: Value,
 }
 
@@ -197,6 +207,7 @@ impl FakeArm {
                     run_for: Duration::ZERO,
                     stopped: Some(("TimeExceeded".into(), vec![])),
                     broken: false,
+                    uploaded: true,
                 },
             );
         }
@@ -220,6 +231,8 @@ impl FakeArm {
             page_size: 100,
             run_for: Duration::from_millis(400),
             op_polls: 1,
+            resources: HashMap::new(),
+            agent: None,
             spec: read_json("packetCaptures.openapi.json"),
         }));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -287,9 +300,34 @@ impl FakeArm {
                 run_for,
                 stopped: None,
                 broken,
+                uploaded: false,
             },
         );
         id
+    }
+
+    /// Adds a capture resource exactly as given (its `id` decides where), whose status is
+    /// Stopped with `reason` and `errors`.
+    pub fn add_resource(&self, resource: Value, reason: &str, errors: &[&str]) {
+        let id = resource["id"]
+            .as_str()
+            .expect("a resource id")
+            .to_lowercase();
+        self.state.lock().unwrap().captures.insert(
+            id,
+            Capture {
+                resource,
+                started: Instant::now(),
+                start_time: "2026-12-05T10:00:00Z".into(),
+                run_for: Duration::ZERO,
+                stopped: Some((
+                    reason.to_string(),
+                    errors.iter().map(|e| e.to_string()).collect(),
+                )),
+                broken: false,
+                uploaded: false,
+            },
+        );
     }
 
     /// Points a capture's storagePath elsewhere (an Azurite blob, for download tests).
@@ -299,6 +337,29 @@ impl FakeArm {
         for (k, c) in s.captures.iter_mut() {
             if k.ends_with(&suffix) {
                 c.resource["properties"]["storageLocation"]["storagePath"] = json!(url);
+            }
+        }
+    }
+
+    /// Sets a capture's target (and scale-set scope), as `start --vm/--vmss` would have.
+    pub fn set_target(&self, name: &str, target: &str, scope: Option<Value>) {
+        let mut s = self.state.lock().unwrap();
+        let suffix = format!("/packetcaptures/{}", name.to_lowercase());
+        for (k, c) in s.captures.iter_mut() {
+            if k.ends_with(&suffix) {
+                let p = &mut c.resource["properties"];
+                p["target"] = json!(target);
+                match &scope {
+                    Some(sc) => {
+                        p["scope"] = sc.clone();
+                        p["targetType"] = json!("AzureVMSS");
+                    }
+                    None => {
+                        if let Some(o) = p.as_object_mut() {
+                            o.remove("scope");
+                        }
+                    }
+                }
             }
         }
     }
@@ -509,6 +570,19 @@ fn handle(
             "The api-version query parameter (?api-version=) is required for all requests.",
         );
     }
+    if let Some((version, body)) = s.resources.get(&path.to_lowercase()) {
+        if method != "GET" {
+            return arm_error(405, "MethodNotAllowed", "The fake serves GET only here.");
+        }
+        if api_version != version {
+            return arm_error(
+                400,
+                "InvalidApiVersionParameter",
+                &format!("The api-version '{api_version}' is invalid for this resource; the supported version is '{version}'."),
+            );
+        }
+        return answer(200, body.clone());
+    }
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|x| x.to_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -645,6 +719,7 @@ fn handle(
                             run_for,
                             stopped: None,
                             broken: target.ends_with("/vm-broken"),
+                            uploaded: false,
                         },
                     );
                     let polls = s.op_polls;
@@ -690,8 +765,9 @@ fn handle(
                     let result = if *action == "stop" {
                         if c.stopped.is_none() {
                             let (st, reason, errors) = c.status();
+                            // Real ARM reports a capture stopped by the user as `Manual`.
                             c.stopped = Some(if st == "Running" {
-                                (String::new(), vec![])
+                                ("Manual".into(), vec![])
                             } else {
                                 (reason.unwrap_or_default(), errors)
                             });
@@ -711,6 +787,14 @@ fn handle(
                         }
                         Some(r)
                     };
+                    // The agent uploads the file once, when the capture has stopped.
+                    if c.status().0 == "Stopped" && !c.uploaded {
+                        c.uploaded = true;
+                        let resource = c.resource.clone();
+                        if let Some(agent) = s.agent.clone() {
+                            agent(&resource);
+                        }
+                    }
                     let polls = s.op_polls;
                     let (_, loc) = location(
                         s,

@@ -3,6 +3,7 @@
 
 pub mod azurite;
 pub mod fake_arm;
+pub mod fake_vm;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ const ENVIRONMENT: &[&str] = &[
     "NWCAP_ACCESS_TOKEN",
     "NWCAP_STORAGE_ACCESS_TOKEN",
     "AZURE_SUBSCRIPTION_ID",
+    "AZURE_DEFAULTS_GROUP",
+    "AZURE_DEFAULTS_LOCATION",
     "AZURE_RESOURCE_MANAGER_ENDPOINT",
     "AZURE_CLIENT_ID",
     "AZURE_TENANT_ID",

@@ -12,11 +12,19 @@ use crate::flow::FlowList;
 impl Analyzer {
     /// Decides which addresses are local and which flows pass the filters.
     pub fn select<'a>(&'a self, filters: &'a FilterSet) -> Selection<'a> {
+        self.select_known(filters, &[])
+    }
+
+    /// As [`Analyzer::select`], with the capture target's own addresses (its network
+    /// interfaces', as the caller found them) taken as local when the filters name none.
+    pub fn select_known<'a>(&'a self, filters: &'a FilterSet, target: &'a [Addr]) -> Selection<'a> {
         let mut flows = self.flows.list();
         let given = filters.local_addresses();
         let keeps_all = filters.keeps_all();
         let local = if !given.is_empty() {
             Some(LocalSet::Given(given))
+        } else if !target.is_empty() {
+            Some(LocalSet::Target(target))
         } else if keeps_all {
             // Left to the report, which sums the traffic of every address anyway.
             None
@@ -67,6 +75,8 @@ impl<'a> Selection<'a> {
 pub enum LocalSet<'a> {
     /// Named by the filters' `localIPAddress`.
     Given(Vec<&'a RangeSet<Addr>>),
+    /// The capture target's network interfaces' addresses.
+    Target(&'a [Addr]),
     /// The address present in the most packets of all flows (none when there is no IP
     /// traffic): [`AddrSums::busiest`].
     Inferred(Option<Addr>),
@@ -77,6 +87,7 @@ impl<'a> LocalSet<'a> {
     pub fn contains(&self, a: &Addr) -> bool {
         match self {
             LocalSet::Given(sets) => sets.iter().any(|s| s.contains(*a)),
+            LocalSet::Target(addrs) => addrs.contains(a),
             LocalSet::Inferred(x) => x.as_ref() == Some(a),
         }
     }
@@ -95,6 +106,16 @@ impl<'a> LocalSet<'a> {
         matches!(self, LocalSet::Inferred(_))
     }
 
+    /// Where the addresses came from: `filter`, `target` or `inferred` (the report's
+    /// `local.source`).
+    pub fn source(&self) -> &'static str {
+        match self {
+            LocalSet::Given(_) => "filter",
+            LocalSet::Target(_) => "target",
+            LocalSet::Inferred(_) => "inferred",
+        }
+    }
+
     /// The addresses as text (`a-b` for ranges).
     pub fn names(&self) -> Vec<String> {
         match self {
@@ -109,6 +130,7 @@ impl<'a> LocalSet<'a> {
                     }
                 })
                 .collect(),
+            LocalSet::Target(addrs) => addrs.iter().map(Addr::to_string).collect(),
             LocalSet::Inferred(x) => x.iter().map(Addr::to_string).collect(),
         }
     }

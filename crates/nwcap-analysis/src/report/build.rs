@@ -59,10 +59,13 @@ pub fn build<'a>(
     } else {
         (AddrSums::over(&sel.flows), size_order(&sel.flows))
     };
-    let (top_talkers, busiest) = talkers_and_busiest(&sums, top);
+    let (top_talkers, guess) = talkers_and_busiest(&sums, top);
     // Without a local address from the selection, every flow is selected: its sums are the
     // guess's.
-    let local = sel.local_set(|| busiest);
+    let local = sel.local_set(|| guess.busiest.map(|(a, _)| a));
+    if local.inferred() {
+        warnings.extend(guess.doubt());
+    }
 
     let mut protocols: Vec<ProtocolRow> = (0..=255u8)
         .zip(per_proto)
@@ -106,6 +109,7 @@ pub fn build<'a>(
         local: Local {
             addresses: local.names(),
             inferred: local.inferred(),
+            source: local.source(),
         },
         protocols,
         flows: Flows {
@@ -122,7 +126,7 @@ pub fn build<'a>(
 /// pick), from one walk over the sums that keeps the best `top` so far in a heap. Picking the
 /// talkers among references to every address cost a cache miss per comparison, and the
 /// busiest address a walk of its own.
-fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr>) {
+fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Guess) {
     /// An address ordered by what it moved, most first: the heap's greatest is the one to
     /// drop.
     struct Ranked<'s>(&'s (Addr, Sums));
@@ -146,11 +150,9 @@ fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr
 
     let entries = sums.entries();
     let mut kept = std::collections::BinaryHeap::with_capacity(top.min(entries.len()));
-    let mut busiest: Option<&(Addr, Sums)> = None;
+    let mut guess = Guess::default();
     for e in entries {
-        if busiest.is_none_or(|b| addr_sums::busier(e, b).is_gt()) {
-            busiest = Some(e);
-        }
+        guess.see(e);
         if kept.len() < top {
             kept.push(Ranked(e));
         } else if let Some(mut worst) = kept.peek_mut() {
@@ -171,7 +173,81 @@ fn talkers_and_busiest(sums: &AddrSums, top: usize) -> (Vec<Talker>, Option<Addr
             flows: t.flows,
         })
         .collect();
-    (talkers, busiest.map(|&(a, _)| a))
+    (talkers, guess)
+}
+
+/// The local-address guess and how clearly it leads: the busiest address (in the most
+/// packets), the next busiest, and how many others are in exactly as many packets.
+#[derive(Debug, Default)]
+struct Guess {
+    busiest: Option<(Addr, u64)>,
+    runner_up: Option<(Addr, u64)>,
+    /// Other addresses in as many packets as the busiest.
+    tied: usize,
+}
+
+impl Guess {
+    fn see(&mut self, e: &(Addr, Sums)) {
+        let packets = e.1.packets();
+        match self.busiest {
+            Some((a, p)) if !addr_sums::busier(e, &(a, sums_of(p))).is_gt() => {
+                if self
+                    .runner_up
+                    .is_none_or(|(ra, rp)| addr_sums::busier(e, &(ra, sums_of(rp))).is_gt())
+                {
+                    self.runner_up = Some((e.0, packets));
+                }
+                if packets == p {
+                    self.tied += 1;
+                }
+            }
+            old => {
+                if old.is_some_and(|(_, p)| p == packets) {
+                    self.tied += 1;
+                } else {
+                    self.tied = 0;
+                }
+                self.runner_up = old;
+                self.busiest = Some((e.0, packets));
+            }
+        }
+    }
+
+    /// A warning when the busiest address does not clearly lead: tied with others, or the
+    /// next one in at least 90 % as many packets. A VM's own address is in every packet of its
+    /// capture, so a close second means the capture does not show which address is the VM's.
+    fn doubt(&self) -> Option<String> {
+        let ((a, p), (r, rp)) = (self.busiest?, self.runner_up?);
+        if self.tied == 1 {
+            return Some(format!(
+                "local address {a} is a guess: {r} is in as many packets ({p}); pass --local-ip \
+                 to choose"
+            ));
+        }
+        if self.tied > 1 {
+            return Some(format!(
+                "local address {a} is a guess: {} other addresses are in as many packets ({p}), \
+                 {r} among them; pass --local-ip to choose",
+                self.tied
+            ));
+        }
+        if rp.saturating_mul(10) >= p.saturating_mul(9) {
+            return Some(format!(
+                "local address {a} is a guess by a small margin: it is in {p} packets, {r} in \
+                 {rp} ({:.1} % fewer); pass --local-ip to choose",
+                (p - rp) as f64 * 100.0 / p as f64
+            ));
+        }
+        None
+    }
+}
+
+/// Sums with `packets` packets, to compare a remembered address with [`addr_sums::busier`].
+fn sums_of(packets: u64) -> Sums {
+    Sums {
+        packets_sent: packets,
+        ..Sums::default()
+    }
 }
 
 fn file_row(f: &FileFacts) -> FileRow {
@@ -328,11 +404,27 @@ mod tests {
             all.sort_by(|a, b| b.1.bytes().cmp(&a.1.bytes()).then(a.0.cmp(&b.0)));
             let n = all.len();
             for top in [0, 1, 2, 3, 10, n.saturating_sub(1), n, n + 1] {
-                let (talkers, busiest) = talkers_and_busiest(&sums, top);
+                let (talkers, guess) = talkers_and_busiest(&sums, top);
                 let expect: Vec<String> = all.iter().take(top).map(|e| e.0.to_string()).collect();
                 let got: Vec<String> = talkers.iter().map(|t| t.address.clone()).collect();
                 assert_eq!(got, expect, "{} top {top}", path.display());
-                assert_eq!(busiest, sums.busiest(), "{}", path.display());
+                assert_eq!(
+                    guess.busiest.map(|b| b.0),
+                    sums.busiest(),
+                    "{}",
+                    path.display()
+                );
+                // The runner-up and the ties, against a full sort by packets.
+                let mut by_packets = all.clone();
+                by_packets.sort_by(|a, b| crate::flow::addr_sums::busier(b, a));
+                let second = by_packets.get(1).map(|e| (e.0, e.1.packets()));
+                assert_eq!(guess.runner_up, second, "{}", path.display());
+                let tied = by_packets
+                    .iter()
+                    .skip(1)
+                    .filter(|e| Some(e.1.packets()) == guess.busiest.map(|b| b.1))
+                    .count();
+                assert_eq!(guess.tied, tied, "{}", path.display());
                 if (1..n).contains(&top) && all[top - 1].1.bytes() == all[top].1.bytes() {
                     tied_cuts += 1;
                 }

@@ -31,6 +31,20 @@ impl Chunk {
         &self.bytes[..self.len]
     }
 
+    /// Bytes rendered so far; with [`Chunk::replace_from`], the start of the next row.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Replaces every `from` byte rendered since offset `at` by `to` (CSV rows become TSV).
+    pub(super) fn replace_from(&mut self, at: usize, from: u8, to: u8) {
+        for b in &mut self.bytes[at.min(self.len)..self.len] {
+            if *b == from {
+                *b = to;
+            }
+        }
+    }
+
     /// Forgets what was rendered, keeping the room.
     pub(super) fn clear(&mut self) {
         self.len = 0;

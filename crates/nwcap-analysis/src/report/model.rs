@@ -25,6 +25,8 @@ pub enum OutputFormat {
     Ndjson,
     /// One flow per row, with a header.
     Csv,
+    /// One flow per row, tab-separated, no header (the CSV columns; as `az -o tsv`).
+    Tsv,
 }
 
 /// Packets and bytes.
@@ -178,6 +180,9 @@ pub struct Local {
     pub addresses: Vec<String>,
     /// `true` when nwcap guessed (the address seen in the most packets).
     pub inferred: bool,
+    /// Where the addresses came from: `filter` (localIPAddress), `target` (the capture
+    /// target's network interfaces) or `inferred`.
+    pub source: &'static str,
 }
 
 /// One protocol's totals.

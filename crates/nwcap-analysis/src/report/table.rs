@@ -239,7 +239,11 @@ pub(super) fn write(
     writeln!(
         out,
         "Local address{}: {}",
-        if r.local.inferred { " (inferred)" } else { "" },
+        match r.local.source {
+            "inferred" => " (inferred)",
+            "target" => " (the target's interfaces)",
+            _ => "",
+        },
         if r.local.addresses.is_empty() {
             "-".to_string()
         } else {
@@ -247,7 +251,9 @@ pub(super) fn write(
         }
     )?;
     for w in &s.warnings {
-        writeln!(out, "warning: {w}")?;
+        for line in wrap(&format!("warning: {w}"), width, "  ") {
+            writeln!(out, "{line}")?;
+        }
     }
 
     let protocols: Vec<Vec<String>> = r
@@ -314,6 +320,27 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
     ]
 }
 
+/// `text` broken at spaces into lines of at most `width` characters (a word longer than that
+/// stands alone), continuation lines starting with `indent`; one line without a width.
+fn wrap(text: &str, width: Option<usize>, indent: &str) -> Vec<String> {
+    let Some(width) = width else {
+        return vec![text.to_string()];
+    };
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > indent.len() && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+        } else if !line.is_empty() && line != indent {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +399,29 @@ mod tests {
         assert!(t60.contains('…'), "{t60}");
         // PROTO 5, LOCAL shortened to 21, REMOTE 18, BYTES OUT 9, BYTES IN 8, four gaps of 2.
         assert_eq!(width_of(&t60), 5 + 21 + 18 + 9 + 8 + 4 * 2, "{t60}");
+    }
+
+    #[test]
+    fn warnings_wrap_at_the_width() {
+        let text = "warning: local address 2001:db8::53 is a guess: pass --local-ip";
+        assert_eq!(super::wrap(text, None, "  "), [text]);
+        let lines = super::wrap(text, Some(24), "  ");
+        assert_eq!(
+            lines,
+            [
+                "warning: local address",
+                "  2001:db8::53 is a",
+                "  guess: pass --local-ip"
+            ]
+        );
+        assert_eq!(
+            lines
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            text
+        );
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub fn write(
                 csv::row(row, buf)
             })
         }
+        // No CSV field holds a comma, so a CSV row with tabs for commas is the TSV row.
+        OutputFormat::Tsv => write_rows(&report.flows, threads, out, |_, row, buf| {
+            let at = buf.len();
+            csv::row(row, buf)?;
+            buf.replace_from(at, b',', b'\t');
+            Ok(())
+        }),
     }
 }
 

@@ -1,5 +1,9 @@
 //! Command-line shape: global options and one argument struct per subcommand (clap derive).
 
+pub mod error;
+pub mod help;
+mod values;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::azure::arm::{DEFAULT_API_VERSION, DEFAULT_ENDPOINT};
 use crate::azure::credential::AuthKind;
 use nwcap_analysis::report::OutputFormat;
+pub use values::{parse_block_size, parse_duration};
 
 /// Azure Network Watcher packet captures: manage, download, analyze.
 #[derive(Debug, Parser)]
@@ -26,41 +31,69 @@ pub struct Cli {
 pub enum Command {
     /// Flow statistics of captures: local files (pcap or pcapng, `-` for stdin, .gz ok), or a
     /// capture's files in Blob Storage (--capture, --url), read as they download.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("analyze"))]
     Analyze(Box<AnalyzeArgs>),
     /// Download a finished capture's file(s) from Blob Storage: by capture name or blob URL.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("download"))]
     Download(DownloadArgs),
     /// List the packet captures of a network watcher.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("list"))]
     List(ListArgs),
     /// Show a packet capture's settings as Resource Manager returns them.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("show"))]
     Show(CaptureArgs),
     /// Ask Network Watcher whether a capture is running, stopped or failed, and why.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("status"))]
     Status(CaptureArgs),
     /// Start a packet capture on a VM or a scale set.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("start"))]
     Start(Box<StartArgs>),
     /// Stop a running packet capture (its file is then complete).
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("stop"))]
     Stop(CaptureArgs),
     /// Wait until a capture has stopped; the exit code says how it ended.
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("wait"))]
     Wait(WaitArgs),
     /// Delete a packet capture resource (and, with --delete-files, its file in storage).
-    #[command(after_help = crate::exit::help())]
+    #[command(after_help = help::after("delete"))]
     Delete(DeleteArgs),
+    /// From question to answer: start a capture, stop it after --duration (or Ctrl-C), wait
+    /// for its file, analyze it as it downloads, delete the capture.
+    #[command(after_help = help::after("capture"))]
+    Capture(Box<CaptureRunArgs>),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    #[command(after_help = help::after("completions"))]
+    Completions(CompletionsArgs),
+    /// Print the man page of nwcap, or of one command, to standard output (roff).
+    #[command(after_help = help::after("man"))]
+    Man(ManArgs),
 }
 
-/// Output of the Resource Manager commands.
+/// `nwcap completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `nwcap man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command (e.g. `analyze`) for its own page; without one, the page of nwcap.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// `-o/--output` of the Resource Manager commands and `download`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArmOutput {
     /// Human-readable table.
     Table,
     /// The resource as Resource Manager returns it (list: an array).
     Json,
+    /// The table's rows, tab-separated, without a header (as `az -o tsv`).
+    Tsv,
 }
 
 /// Which credential to use (`--auth`); converts into the Azure layer's [`AuthKind`].
@@ -110,6 +143,8 @@ pub enum ReportFormat {
     Ndjson,
     /// One flow per row, with a header.
     Csv,
+    /// One flow per row, tab-separated, without a header (the CSV columns; as `az -o tsv`).
+    Tsv,
 }
 
 impl From<ReportFormat> for OutputFormat {
@@ -119,6 +154,7 @@ impl From<ReportFormat> for OutputFormat {
             ReportFormat::Json => OutputFormat::Json,
             ReportFormat::Ndjson => OutputFormat::Ndjson,
             ReportFormat::Csv => OutputFormat::Csv,
+            ReportFormat::Tsv => OutputFormat::Tsv,
         }
     }
 }
@@ -158,7 +194,7 @@ pub struct ArmArgs {
     #[arg(long, default_value = "500ms", value_parser = parse_duration, hide = true)]
     pub retry_delay: Duration,
     /// Output format [default: table on a terminal, JSON otherwise].
-    #[arg(long, value_enum)]
+    #[arg(short = 'o', long, value_enum)]
     pub output: Option<ArmOutput>,
 }
 
@@ -212,6 +248,20 @@ pub struct StartArgs {
     /// Name of the new capture, or its full resource id.
     #[arg(value_name = "CAPTURE")]
     pub capture: String,
+    /// What to capture, where to, and how much.
+    #[command(flatten)]
+    pub spec: CaptureSpec,
+    /// Return once the service accepted the request, without waiting for the capture to start.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Watcher and connection.
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+/// A new capture's target, storage, limits and filters: shared by `start` and `capture`.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureSpec {
     /// Target virtual machine (resource id).
     #[arg(
         long,
@@ -259,39 +309,61 @@ pub struct StartArgs {
     /// Continuous capture: session time limit, at most 604800 [service default 86400].
     #[arg(long, value_name = "SECONDS", requires = "continuous")]
     pub session_time_limit: Option<u64>,
-    /// Return once the service accepted the request, without waiting for the capture to start.
-    #[arg(long)]
-    pub no_wait: bool,
     /// Filters, same syntax as `nwcap analyze`.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Watcher and connection.
-    #[command(flatten)]
-    pub arm: ArmArgs,
 }
 
-/// Parses `500ms`, `90s`, `30m`, `2h`, `1d`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (e.g. 90s, 30m, 2h)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        u => return Err(format!("unknown duration unit '{u}' (use ms, s, m, h, d)")),
-    };
-    if !secs.is_finite() || secs > 3.0e7 {
-        return Err(format!("'{s}' is too long"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+/// `nwcap capture`: start, stop, wait, analyze, delete.
+#[derive(Debug, Args)]
+pub struct CaptureRunArgs {
+    /// Name of the new capture, or its full resource id.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: String,
+    /// What to capture, where to, and how much (--storage-account is needed: the file is
+    /// analyzed from Blob Storage).
+    #[command(flatten)]
+    pub spec: CaptureSpec,
+    /// Stop the capture after this long (`90s`, `5m`); default: until its own limits end it,
+    /// or Ctrl-C.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "until_stopped")]
+    pub duration: Option<Duration>,
+    /// Run until the capture's own limits (time, bytes) end it, or Ctrl-C (the default).
+    #[arg(long)]
+    pub until_stopped: bool,
+    /// Keep the capture resource afterwards (default: delete it; its file stays in storage
+    /// unless --delete-files).
+    #[arg(long)]
+    pub keep: bool,
+    /// Also keep the capture's file(s) in this folder (downloaded, verified, then analyzed
+    /// from disk).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Delete the capture's file(s) from storage after a successful analysis.
+    #[arg(long)]
+    pub delete_files: bool,
+    /// Report format [default: table on a terminal, JSON otherwise].
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<ReportFormat>,
+    /// Rows in the table's flow list and in top talkers.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Threads per file. Default: the number of CPUs.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Also a report per file (one per scale-set instance or ring-buffer file), after the
+    /// merged one (`-o table` or `json`).
+    #[arg(long)]
+    pub by_file: bool,
+    /// Time between status queries while the capture runs.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+    /// How long to wait for the file to appear in storage once the capture stopped.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub file_timeout: Duration,
+    /// Where the watcher is, and how to fetch the blobs.
+    #[command(flatten, next_help_heading = "Watcher and storage")]
+    pub remote: RemoteArgs,
 }
 
 /// Network Watcher filter fields; they form one filter, or are added to each `--filter`.
@@ -336,8 +408,12 @@ pub struct AnalyzeArgs {
     /// Also analyze this blob (URL, may carry a SAS), read as it downloads. Repeatable.
     #[arg(long, value_name = "URL")]
     pub url: Vec<String>,
-    /// Output format (default: table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
+    /// Take the local addresses from this capture's target (its VM's or scale-set instances'
+    /// network interfaces), for files downloaded from it; `--capture` does so by itself.
+    #[arg(long, value_name = "CAPTURE", conflicts_with = "capture")]
+    pub target_of: Option<String>,
+    /// Output format [default: table on a terminal, JSON otherwise].
+    #[arg(short = 'o', long, value_enum)]
     pub output: Option<ReportFormat>,
     /// Rows in the table's flow list and in top talkers.
     #[arg(long, default_value_t = 20)]
@@ -346,10 +422,14 @@ pub struct AnalyzeArgs {
     /// link types are mixed).
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Threads per input file (a file is split on record boundaries; the report is the same
-    /// for any value). Default: the number of CPUs.
+    /// Threads per input file (a file is split on record boundaries), and blobs read at once;
+    /// the report is the same for any value. Default: the number of CPUs.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Also a report per input file, after the merged one (`-o table` or `json`: then the
+    /// object gains `by_file`, one report per file).
+    #[arg(long)]
+    pub by_file: bool,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -371,9 +451,14 @@ pub struct DownloadArgs {
     /// Blob URL to download instead of resolving a capture; may carry a SAS. Repeatable.
     #[arg(long, value_name = "URL")]
     pub url: Vec<String>,
-    /// Where to save: a folder (existing, or ending in `/`), or a file name for one blob.
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
-    pub output: Option<std::path::PathBuf>,
+    /// Where to save: a folder (existing, or ending in `/`), or a file name for one blob
+    /// [default: the current folder].
+    #[arg(short = 'd', long, visible_alias = "destination", value_name = "PATH")]
+    pub dest: Option<std::path::PathBuf>,
+    /// What to print on standard output: nothing but progress on stderr (table), or one
+    /// record per saved blob (json, tsv) for scripts.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = download_output)]
+    pub output: Option<ArmOutput>,
     /// Replace an existing file even when it already holds this blob version.
     #[arg(long)]
     pub force: bool,
@@ -383,6 +468,17 @@ pub struct DownloadArgs {
     /// Where the capture is, and how to reach its blob.
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `download -o`: a format, with a pointer to `--dest` for those who meant a path (`-o` was
+/// download's destination once).
+fn download_output(s: &str) -> Result<ArmOutput, String> {
+    ArmOutput::from_str(s, true).map_err(|_| {
+        format!(
+            "'{s}' is not an output format (table, json, tsv): -o/--output is the format, as \
+             in az; the destination is --dest PATH"
+        )
+    })
 }
 
 /// Where a capture's blobs are and how to fetch them: shared by `download` and `analyze`.
@@ -433,8 +529,8 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    /// The Resource Manager settings, for resolving a capture name (download's `--output` is a
-    /// path, so it cannot share the ARM commands' argument group).
+    /// The Resource Manager settings, for resolving a capture name (the blob settings do not
+    /// belong in the ARM commands' argument group).
     pub fn arm(&self) -> ArmArgs {
         ArmArgs {
             subscription: self.subscription.clone(),
@@ -452,40 +548,9 @@ impl RemoteArgs {
     }
 }
 
-/// Parses a byte size with an optional K/M/G suffix (binary: 1K = 1024).
-pub fn parse_block_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num.parse().map_err(|_| format!("not a size: '{s}'"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown size unit in '{s}' (use K, M or G)")),
-    };
-    let v = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("too large: '{s}'"))?;
-    if !(64 << 10..=256 << 20).contains(&v) {
-        return Err(format!("block size {s} is outside 64KiB..=256MiB"));
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("5 weeks").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn cli_is_consistent() {
