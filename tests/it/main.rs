@@ -27,6 +27,7 @@ mod cli;
 mod conventions;
 mod differential;
 mod download;
+mod health;
 mod oracle;
 mod parallel;
 mod props;

@@ -185,7 +185,7 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     st.window[f] = s.win;
     st.lastack[f] = ack;
     st.lastack_ts[f] = ts;
-    st.lastflags[f] = ev & (event::KEEP_ALIVE | event::ZERO_WINDOW_PROBE) | WINDOW_KNOWN;
+    st.lastflags[f] = (ev & (event::KEEP_ALIVE | event::ZERO_WINDOW_PROBE)) | WINDOW_KNOWN;
     ev
 }
 

@@ -114,10 +114,22 @@ impl Analyzer {
     /// Adds an analyzer that saw the packets right after this one's, its flows on up to
     /// `threads` threads (see [`FlowTable::merge`]). Its deferred fragments are keyed first,
     /// against the fragments this one remembers, so the result equals one sequential pass.
-    /// Returns `false` when TCP sequence analysis cannot be joined exactly: this analyzer
+    ///
+    /// TCP sequence analysis in `other` began from nothing: each flow's counts are added and
+    /// its state is `other`'s (exact when `other` is a separate capture, as the inputs of
+    /// `--by-file` or the blobs of a capture read at once; for a shard of the same file, see
+    /// [`Analyzer::try_merge`]).
+    pub fn merge(&mut self, other: Analyzer, threads: usize) {
+        let merged = self.try_merge(other, threads);
+        debug_assert!(merged, "only analyzers that record prefixes can refuse");
+    }
+
+    /// [`Analyzer::merge`] for an analyzer that read the packets right after this one's
+    /// and recorded its flows' first segments ([`FlowTable::record_prefixes`]): their
+    /// replay makes sequence analysis exact. Returns `false` when it cannot: this analyzer
     /// may then hold part of `other`, and the caller reads the packets again in one pass.
     #[must_use]
-    pub fn merge(&mut self, other: Analyzer, threads: usize) -> bool {
+    pub fn try_merge(&mut self, other: Analyzer, threads: usize) -> bool {
         // The flows first, which refuse before changing anything; the deferred fragments
         // (never TCP segments) after, which changes no figure.
         if !self.flows.merge(other.flows, threads) {

@@ -127,7 +127,7 @@ pub fn run_parallel<'a>(
     }
     let mut error = None;
     for (c, a, e) in results {
-        if !analyzer.merge(a, threads) {
+        if !analyzer.try_merge(a, threads) {
             // TCP sequence analysis cannot be joined exactly at a cut: read it all again.
             *analyzer = before.unwrap_or_default();
             *counters = counters_before;

@@ -4,15 +4,17 @@
 //! the flows itself (that is `order`) and never writes a byte (that is the writers).
 
 use super::model::{
-    Count, DirCount, FileRow, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report, Summary,
-    Talker, TcpRow, SCHEMA,
+    Count, DirCount, FileRow, FlowRow, Flows, HealthRow, LinkTypeRow, Local, ProtocolRow, Report,
+    Summary, SynOptionsRow, Talker, TcpRow, SCHEMA,
 };
 use super::order::size_order;
 use super::text::{Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
+use crate::decode::tcp::SynOptions;
 use crate::decode::{linktype_name, proto_name, Addr};
 use crate::filter::Side;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
+use crate::flow::health::Health;
 use crate::flow::{FlowKey, FlowStats};
 use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 
@@ -282,7 +284,12 @@ impl<'a> Flows<'a> {
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
         let j = self.order[i];
-        flow_row(&self.flows.key(j), self.flows.stats(j), &self.local)
+        flow_row(
+            &self.flows.key(j),
+            self.flows.stats(j),
+            self.flows.health(j),
+            &self.local,
+        )
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -299,7 +306,7 @@ impl<'a> Flows<'a> {
 /// instructions).
 const ROW_AHEAD: usize = 4;
 
-fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
+fn flow_row(k: &FlowKey, s: &FlowStats, h: Option<&Health>, local_set: &LocalSet<'_>) -> FlowRow {
     // Index of the local side in the key's (lo, hi) order.
     let first = if s.first_dir_lo { 0 } else { 1 };
     let initiator = s.tcp.syn_dir.map(usize::from);
@@ -329,11 +336,35 @@ fn flow_row(k: &FlowKey, s: &FlowStats, local_set: &LocalSet<'_>) -> FlowRow {
         first_ts: s.first_ts().map(Timestamp),
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
-        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
+        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, h, local, initiator)),
     }
 }
 
-fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
+fn health_row(h: Option<&Health>, d: usize) -> HealthRow {
+    let Some(h) = h else {
+        return HealthRow::default();
+    };
+    HealthRow {
+        retransmissions: h.retrans[d],
+        retransmitted_bytes: h.retrans_bytes[d],
+        fast_retransmissions: h.fast_retrans[d],
+        out_of_order: h.out_of_order[d],
+        duplicate_acks: h.dup_acks[d],
+        zero_windows: h.zero_windows[d],
+        keep_alives: h.keep_alives[d],
+        syn_retransmissions: h.syn_retrans[d],
+    }
+}
+
+fn syn_options(o: SynOptions) -> Option<SynOptionsRow> {
+    o.is_read().then(|| SynOptionsRow {
+        mss: o.mss(),
+        window_scale: o.window_scale(),
+        sack_permitted: o.sack_permitted() == Some(true),
+    })
+}
+
+fn tcp_row(s: &FlowStats, h: Option<&Health>, local: usize, initiator: Option<usize>) -> TcpRow {
     let t = &s.tcp;
     let remote = 1 - local;
     let (syn, synack, ack) = t.handshake();
@@ -347,6 +378,12 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         syn_to_synack_s: Secs::between(syn, synack),
         synack_to_ack_s: Secs::between(synack, ack),
         handshake_rtt_s: Secs::between(syn, ack),
+        health_out: health_row(h, local),
+        health_in: health_row(h, remote),
+        first_rst_out_s: Secs::between(s.first_ts(), t.rst_ts[local].get()),
+        first_rst_in_s: Secs::between(s.first_ts(), t.rst_ts[remote].get()),
+        syn_options_out: syn_options(t.syn_opts[local]),
+        syn_options_in: syn_options(t.syn_opts[remote]),
     }
 }
 

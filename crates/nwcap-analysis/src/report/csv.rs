@@ -9,13 +9,19 @@ use std::borrow::Cow;
 use std::io;
 
 use super::chunk::{Chunk, Row};
-use super::{Flags, FlowRow, IpText, Secs};
+use super::{Flags, FlowRow, HealthRow, IpText, Secs, TcpRow};
 use crate::decode::proto_name;
 
 pub(super) const HEADER: &str =
     "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
-first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s";
+first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
+tcp_retrans_out,tcp_retrans_in,tcp_retrans_bytes_out,tcp_retrans_bytes_in,\
+tcp_fast_retrans_out,tcp_fast_retrans_in,tcp_out_of_order_out,tcp_out_of_order_in,\
+tcp_dup_acks_out,tcp_dup_acks_in,tcp_zero_windows_out,tcp_zero_windows_in,\
+tcp_keep_alives_out,tcp_keep_alives_in,tcp_syn_retrans_out,tcp_syn_retrans_in,\
+tcp_first_rst_out_s,tcp_first_rst_in_s,tcp_mss_out,tcp_mss_in,\
+tcp_window_scale_out,tcp_window_scale_in,tcp_sack_permitted_out,tcp_sack_permitted_in";
 
 /// Appends one flow's row (with its newline) to `chunk`.
 pub(super) fn row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
@@ -76,7 +82,71 @@ fn write_row(f: &FlowRow, r: &mut Row) {
     }
     r.lit(b",");
     opt_secs(tcp.and_then(|t| t.handshake_rtt_s), r);
+    match tcp {
+        Some(t) => health(t, r),
+        // The TCP columns, empty.
+        None => r.lit(b",,,,,,,,,,,,,,,,,,,,,,,,"),
+    }
     r.lit(b"\n");
+}
+
+/// The sequence analysis columns of a TCP row.
+fn health(t: &TcpRow, r: &mut Row) {
+    let (o, i) = (&t.health_out, &t.health_in);
+    if *o == HealthRow::default() && *i == HealthRow::default() {
+        r.lit(b",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0");
+    } else {
+        for v in [o.retransmissions, i.retransmissions] {
+            r.lit(b",");
+            r.int(v);
+        }
+        for v in [o.retransmitted_bytes, i.retransmitted_bytes] {
+            r.lit(b",");
+            r.int(v);
+        }
+        for v in [
+            o.fast_retransmissions,
+            i.fast_retransmissions,
+            o.out_of_order,
+            i.out_of_order,
+            o.duplicate_acks,
+            i.duplicate_acks,
+            o.zero_windows,
+            i.zero_windows,
+            o.keep_alives,
+            i.keep_alives,
+            o.syn_retransmissions,
+            i.syn_retransmissions,
+        ] {
+            r.lit(b",");
+            r.int(v);
+        }
+    }
+    for s in [t.first_rst_out_s, t.first_rst_in_s] {
+        r.lit(b",");
+        opt_secs(s, r);
+    }
+    let (so, si) = (t.syn_options_out, t.syn_options_in);
+    for m in [so.and_then(|o| o.mss), si.and_then(|o| o.mss)] {
+        r.lit(b",");
+        opt_int(m, r);
+    }
+    for w in [
+        so.and_then(|o| o.window_scale),
+        si.and_then(|o| o.window_scale),
+    ] {
+        r.lit(b",");
+        if let Some(w) = w {
+            r.int(w);
+        }
+    }
+    for o in [so, si] {
+        match o.map(|o| o.sack_permitted) {
+            Some(true) => r.lit(b",true"),
+            Some(false) => r.lit(b",false"),
+            None => r.lit(b","),
+        }
+    }
 }
 
 fn ip(a: IpText, r: &mut Row) {
@@ -144,6 +214,38 @@ mod tests {
             opt(tcp.and_then(|t| t.handshake_rtt_s)),
         )
         .unwrap();
+        buf.pop();
+        let mut more: Vec<String> = Vec::new();
+        let h = |f: &dyn Fn(&HealthRow) -> u64| {
+            [
+                tcp.map(|t| f(&t.health_out).to_string())
+                    .unwrap_or_default(),
+                tcp.map(|t| f(&t.health_in).to_string()).unwrap_or_default(),
+            ]
+        };
+        more.extend(h(&|h| h.retransmissions.into()));
+        more.extend(h(&|h| h.retransmitted_bytes));
+        more.extend(h(&|h| h.fast_retransmissions.into()));
+        more.extend(h(&|h| h.out_of_order.into()));
+        more.extend(h(&|h| h.duplicate_acks.into()));
+        more.extend(h(&|h| h.zero_windows.into()));
+        more.extend(h(&|h| h.keep_alives.into()));
+        more.extend(h(&|h| h.syn_retransmissions.into()));
+        more.push(opt(tcp.and_then(|t| t.first_rst_out_s)));
+        more.push(opt(tcp.and_then(|t| t.first_rst_in_s)));
+        let so = tcp.and_then(|t| t.syn_options_out);
+        let si = tcp.and_then(|t| t.syn_options_in);
+        more.push(opt(so.and_then(|o| o.mss)));
+        more.push(opt(si.and_then(|o| o.mss)));
+        more.push(opt(so.and_then(|o| o.window_scale)));
+        more.push(opt(si.and_then(|o| o.window_scale)));
+        more.push(opt(so.map(|o| o.sack_permitted)));
+        more.push(opt(si.map(|o| o.sack_permitted)));
+        for m in more {
+            buf.push(b',');
+            buf.extend_from_slice(m.as_bytes());
+        }
+        buf.push(b'\n');
         buf
     }
 
@@ -212,6 +314,7 @@ mod tests {
                     syn_to_synack_s: None,
                     synack_to_ack_s: None,
                     handshake_rtt_s: secs[pick(secs.len(), 3)],
+                    ..report::testing::tcp_extras(i)
                 });
                 check(&FlowRow {
                     protocol: Proto(p),

@@ -256,6 +256,50 @@ pub struct TcpRow {
     pub synack_to_ack_s: Option<Secs>,
     /// SYN to the handshake's final ACK, seconds.
     pub handshake_rtt_s: Option<Secs>,
+    /// Sequence analysis local → remote (see the README's "TCP health").
+    pub health_out: HealthRow,
+    /// Sequence analysis remote → local.
+    pub health_in: HealthRow,
+    /// The first RST local → remote, seconds after the flow's first packet.
+    pub first_rst_out_s: Option<Secs>,
+    /// The first RST remote → local, seconds after the flow's first packet.
+    pub first_rst_in_s: Option<Secs>,
+    /// Options of the local side's first SYN (null when no SYN's options were captured).
+    pub syn_options_out: Option<SynOptionsRow>,
+    /// Options of the remote side's first SYN.
+    pub syn_options_in: Option<SynOptionsRow>,
+}
+
+/// What sequence analysis counted in one direction of a TCP flow.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct HealthRow {
+    /// Retransmitted segments (fast, spurious and SYN ones included).
+    pub retransmissions: u32,
+    /// Their payload bytes.
+    pub retransmitted_bytes: u64,
+    /// Fast retransmissions (after two or more duplicate ACKs).
+    pub fast_retransmissions: u32,
+    /// Out-of-order segments.
+    pub out_of_order: u32,
+    /// Duplicate ACKs.
+    pub duplicate_acks: u32,
+    /// Zero-window advertisements.
+    pub zero_windows: u32,
+    /// Keep-alives.
+    pub keep_alives: u32,
+    /// Retransmitted SYNs.
+    pub syn_retransmissions: u32,
+}
+
+/// A SYN's options.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct SynOptionsRow {
+    /// Maximum segment size, if given.
+    pub mss: Option<u16>,
+    /// Window scale shift, if given.
+    pub window_scale: Option<u8>,
+    /// Whether SACK was permitted.
+    pub sack_permitted: bool,
 }
 
 /// Traffic of one address.

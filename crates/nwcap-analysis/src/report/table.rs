@@ -28,18 +28,19 @@ const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> C
     }
 }
 
-/// The flows table. Narrower than the terminal first drops packet counts, then the duration,
-/// then the state, and then shortens the addresses.
-const FLOW_COLUMNS: [Column; 9] = [
+/// The flows table. Narrower than the terminal first drops the retransmissions, then packet
+/// counts, then the duration, then the state, and then shortens the addresses.
+const FLOW_COLUMNS: [Column; 10] = [
     col("PROTO", false, 0, 0),
     col("LOCAL", false, 0, 21),
     col("REMOTE", false, 0, 21),
-    col("PKTS OUT", true, 1, 0),
+    col("PKTS OUT", true, 2, 0),
     col("BYTES OUT", true, 0, 0),
-    col("PKTS IN", true, 2, 0),
+    col("PKTS IN", true, 3, 0),
     col("BYTES IN", true, 0, 0),
-    col("DURATION", true, 3, 0),
-    col("STATE", false, 4, 0),
+    col("DURATION", true, 4, 0),
+    col("STATE", false, 5, 0),
+    col("RETX OUT/IN", true, 1, 0),
 ];
 
 /// The protocols table: never wider than a terminal.
@@ -317,6 +318,12 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
         human_bytes(f.inbound.bytes),
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
+        f.tcp.as_ref().map_or(String::new(), |t| {
+            format!(
+                "{}/{}",
+                t.health_out.retransmissions, t.health_in.retransmissions
+            )
+        }),
     ]
 }
 
@@ -353,7 +360,7 @@ mod tests {
 
     fn row(local: &str, remote: &str) -> Vec<String> {
         [
-            "TCP", local, remote, "10", "1.5 kB", "12", "300.0 kB", "8.119 s", "SF",
+            "TCP", local, remote, "10", "1.5 kB", "12", "300.0 kB", "8.119 s", "SF", "2/0",
         ]
         .map(String::from)
         .to_vec()
@@ -365,8 +372,8 @@ mod tests {
         let t = render(&[row("10.1.0.4:50000", "93.184.216.34:443")], None);
         assert_eq!(
             t,
-            "PROTO  LOCAL           REMOTE             PKTS OUT  BYTES OUT  PKTS IN  BYTES IN  DURATION  STATE\n\
-             TCP    10.1.0.4:50000  93.184.216.34:443        10     1.5 kB       12  300.0 kB   8.119 s  SF\n"
+            "PROTO  LOCAL           REMOTE             PKTS OUT  BYTES OUT  PKTS IN  BYTES IN  DURATION  STATE  RETX OUT/IN\n\
+             TCP    10.1.0.4:50000  93.184.216.34:443        10     1.5 kB       12  300.0 kB   8.119 s  SF             2/0\n"
         );
     }
 

@@ -530,7 +530,7 @@ impl FlowTable {
         if self.prefix.on {
             self.prefix.record(&mut l.seq, d, &p.seg, f, t);
         }
-        (cold | u8::from(events != 0) * Cold::HEALTH, events)
+        (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
 
     /// Starts loading the parts of a flow's [`FlowStats`] that `cold` will touch.
