@@ -279,3 +279,42 @@ fn the_first_rst_of_each_side_with_its_time() {
     assert_eq!(t["first_rst_in_s"], Value::Null);
     assert_eq!(t["syn_fin_rst_out"], serde_json::json!([1, 0, 2]));
 }
+
+/// A documented difference: nwcap's out-of-order window is always 3 ms after the highest
+/// segment; tshark 4.0 uses the handshake's RTT when it saw one (11 ms here), and calls this
+/// segment, 5 ms after the highest, out of order where nwcap counts a retransmission.
+#[test]
+fn going_back_after_3_ms_is_a_retransmission_whatever_the_rtt() {
+    let mut s = handshake();
+    s.extend([
+        (20, true, Seg::data(1000, 5000, 100)),
+        (21, true, Seg::data(1200, 5000, 100)),
+        (26, true, Seg::data(1100, 5000, 100)),
+    ]);
+    let t = analyse("ooo-after-3ms", &s);
+    check(
+        &t,
+        &[("retransmissions", 1), ("retransmitted_bytes", 100)],
+        &[],
+    );
+}
+
+/// Data the peer had already acknowledged, sent again within 3 ms of the highest segment:
+/// a retransmission for tshark (spurious) and for nwcap, which checks for it before
+/// out-of-order as tshark does.
+#[test]
+fn data_already_acknowledged_is_a_retransmission_even_within_3_ms() {
+    let mut s = handshake();
+    s.extend([
+        (20, true, Seg::data(1000, 5000, 100)),
+        (21, true, Seg::data(1100, 5000, 100)),
+        (21, false, Seg::data(5000, 1100, 0)),
+        (22, true, Seg::data(1000, 5000, 100)),
+    ]);
+    let t = analyse("spurious", &s);
+    check(
+        &t,
+        &[("retransmissions", 1), ("retransmitted_bytes", 100)],
+        &[],
+    );
+}

@@ -28,6 +28,7 @@ mod conventions;
 mod differential;
 mod download;
 mod health;
+mod health_oracle;
 mod oracle;
 mod parallel;
 mod props;

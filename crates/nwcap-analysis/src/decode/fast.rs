@@ -260,6 +260,7 @@ fn tuple_in(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
         seq: be32(4) & m,
         ack: be32(8) & m,
         len: (l4_len.wrapping_sub(doff) as u32) & m,
+        captured: (l4.len().saturating_sub(doff) as u32) & m,
         win: u16::from_be_bytes([f[14], f[15]]) & m as u16,
         ok,
         opts: SynOptions(0),

@@ -13,8 +13,12 @@ pub struct Segment {
     pub seq: u32,
     /// Acknowledgement number (whatever the field holds, ACK flag or not).
     pub ack: u32,
-    /// Payload bytes, from the IP length (the snap length does not shorten it).
+    /// Payload bytes, from the IP length (the snap length does not shorten it; a frame
+    /// shorter than the IP length does, see [`Segment::on_wire`]).
     pub len: u32,
+    /// Payload bytes captured (the rest of `len` was cut by the snap length, or is missing
+    /// from the frame).
+    pub captured: u32,
     /// Window field, unscaled.
     pub win: u16,
     /// Whether the fields above were read.
@@ -89,6 +93,17 @@ impl SynOptions {
 }
 
 impl Segment {
+    /// The segment of a frame of `wire` bytes of which `cap` were captured: a payload the IP
+    /// header claims beyond the frame's end is not there (tshark: "IPv4 total length
+    /// exceeds packet length"), so the length is what the frame holds.
+    #[inline(always)]
+    pub fn on_wire(mut self, wire: u32, cap: u32) -> Segment {
+        self.len = self
+            .len
+            .min(self.captured.saturating_add(wire.saturating_sub(cap)));
+        self
+    }
+
     /// The segment of the TCP header `h` (the captured bytes from the header's start) whose
     /// header and payload take `l4_len` bytes by the IP header. Never panics.
     #[inline]
@@ -106,6 +121,7 @@ impl Segment {
             seq: be32(4),
             ack: be32(8),
             len: (l4_len - doff) as u32,
+            captured: h.len().min(l4_len).saturating_sub(doff) as u32,
             win: u16::from_be_bytes([f[14], f[15]]),
             ok: true,
             opts: if syn {

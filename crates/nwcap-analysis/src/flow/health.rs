@@ -62,9 +62,11 @@ pub struct SeqState {
     /// The last segment's [`event::KEEP_ALIVE`] and [`event::ZERO_WINDOW_PROBE`] bits, and
     /// [`WINDOW_KNOWN`].
     pub lastflags: [u8; 2],
-    /// Prefix bookkeeping of a later shard ([`Prefix`]): records so far, directions seen.
+    /// Prefix bookkeeping of a later shard ([`Prefix`]): segments recorded (low 3 bits), and
+    /// [`TAINT_TS`] and [`TAINT_DUP`].
     pub prefix_n: u8,
-    /// Bits: [`PREFIX_MORE`] when segments followed the recorded ones.
+    /// Bits: [`PREFIX_MORE`] when segments followed the recorded ones, the directions seen
+    /// in them, [`LIVE_TS`] and [`LIVE_DUP`].
     pub prefix_bits: u8,
     /// Index + 1 of the flow's last recorded segment in its table's prefix log, 0 = none.
     pub prefix_tail: u32,
@@ -78,6 +80,15 @@ pub const PREFIX_MORE: u8 = 1;
 const PREFIX_DIR: [u8; 2] = [2, 4];
 /// A later shard records at most this many first segments of a flow.
 pub const PREFIX_MAX: u8 = 6;
+/// [`SeqState::prefix_bits`]: since the recorded prefix, `nextseq_ts[d]` has not been set
+/// again (its value depends on what came before the shard, which the prefix's replay fixes).
+const LIVE_TS: [u8; 2] = [8, 16];
+/// [`SeqState::prefix_bits`]: since the recorded prefix, `dupacks[d]` has not been reset.
+const LIVE_DUP: [u8; 2] = [32, 64];
+/// [`SeqState::prefix_n`]: a classification read `nextseq_ts[d]` while it was live.
+const TAINT_TS: [u8; 2] = [8, 16];
+/// [`SeqState::prefix_n`]: a classification read `dupacks[d]` while it was live.
+const TAINT_DUP: [u8; 2] = [32, 64];
 
 impl SeqState {
     /// The last window of direction `d`, `u32::MAX` before any (as tshark).
@@ -119,7 +130,8 @@ impl SeqState {
     #[inline]
     pub fn recording(&self) -> bool {
         let both = PREFIX_DIR[0] | PREFIX_DIR[1];
-        self.prefix_n < PREFIX_MAX && !(self.prefix_bits & both == both && self.prefix_n >= 2)
+        let n = self.prefix_n & 7;
+        n < PREFIX_MAX && !(self.prefix_bits & both == both && n >= 2)
     }
 }
 
@@ -167,13 +179,19 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     }
     if ack != st.lastack[f] {
         st.dupacks[f] = 0;
+        st.prefix_bits &= !LIVE_DUP[f];
     }
+    // Data the peer acknowledged already is a (spurious) retransmission even at the next
+    // sequence (time may have gone backwards); otherwise only what goes back is looked at.
+    let spurious = len > 0 && st.lastack[r] != 0 && !gt(seq.wrapping_add(len), st.lastack[r]);
     if (len > 0 || flags & (SYN | FIN) != 0)
-        && nextseq != 0
-        && lt(seq, nextseq)
+        && (spurious || (nextseq != 0 && lt(seq, nextseq)))
         && ev & event::KEEP_ALIVE == 0
     {
         ev |= classify_going_back(st, f, r, s, flags, ts);
+        if st.prefix_bits & (LIVE_TS[f] | LIVE_DUP[r]) != 0 {
+            note_reads(st, f, r);
+        }
     }
     let end = seq
         .wrapping_add(len)
@@ -181,6 +199,7 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     if (gt(end, nextseq) || nextseq == 0) && !probe {
         st.nextseq[f] = end;
         st.nextseq_ts[f] = ts;
+        st.prefix_bits &= !LIVE_TS[f];
     }
     st.window[f] = s.win;
     st.lastack[f] = ack;
@@ -189,22 +208,39 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     ev
 }
 
-/// A segment below the highest sequence seen: fast retransmission, out of order, or
-/// retransmission, in tshark 4.0's order. Out of line: rare in healthy traffic.
+/// A later shard's segment was classified from `nextseq_ts[f]` and `dupacks[r]`: if either
+/// still holds what the recorded prefix left, the merge must find it equal.
+#[cold]
+fn note_reads(st: &mut SeqState, f: usize, r: usize) {
+    if st.prefix_bits & LIVE_TS[f] != 0 {
+        st.prefix_n |= TAINT_TS[f];
+    }
+    if st.prefix_bits & LIVE_DUP[r] != 0 {
+        st.prefix_n |= TAINT_DUP[r];
+    }
+}
+
+/// A segment below the highest sequence seen: spurious retransmission, fast retransmission,
+/// out of order, or retransmission, in tshark 4.0's order. Out of line: rare in healthy traffic.
 #[cold]
 #[inline(never)]
 fn classify_going_back(st: &SeqState, f: usize, r: usize, s: &Segment, flags: u8, ts: i64) -> u8 {
     let (seq, len) = (s.seq, s.len);
     let nextseq = st.nextseq[f];
-    // New data after a zero-window probe's byte is not a retransmission.
-    if len > 1 && nextseq.wrapping_sub(1) == seq {
-        return 0;
-    }
     let syn = if flags & SYN != 0 {
         event::SYN_RETRANS
     } else {
         0
     };
+    // Data the peer acknowledged already: a (spurious) retransmission, whatever the time.
+    if len > 0 && st.lastack[r] != 0 && !gt(seq.wrapping_add(len), st.lastack[r]) {
+        return event::RETRANS | syn;
+    }
+    // New data after a zero-window probe's byte is not a retransmission; nor is a segment
+    // that does not go back (it came here as a spurious candidate only).
+    if (len > 1 && nextseq.wrapping_sub(1) == seq) || nextseq == 0 || !lt(seq, nextseq) {
+        return 0;
+    }
     // tshark's times are unsigned: a time going backwards is never "within" a threshold.
     let since = |t: i64| ts.wrapping_sub(t) as u64;
     if st.dupacks[r] >= 2 && st.lastack[r] == seq && since(st.lastack_ts[r]) < FAST_NS {
@@ -330,7 +366,11 @@ impl Prefix {
     #[inline]
     pub fn record(&mut self, st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) {
         if !st.recording() {
-            st.prefix_bits |= PREFIX_MORE;
+            if st.prefix_bits & PREFIX_MORE == 0 {
+                // The first segment after the prefix: from here on, note which of the
+                // values the prefix left are read before they are set again.
+                st.prefix_bits |= PREFIX_MORE | LIVE_TS[0] | LIVE_TS[1] | LIVE_DUP[0] | LIVE_DUP[1];
+            }
             return;
         }
         self.log.push(Recorded {
@@ -347,7 +387,7 @@ impl Prefix {
 
     /// The recorded segments of the flow whose state is `st`, in order.
     pub fn of(&self, st: &SeqState) -> Vec<Recorded> {
-        let mut out = Vec::with_capacity(usize::from(st.prefix_n));
+        let mut out = Vec::with_capacity(usize::from(st.prefix_n & 7));
         let mut at = st.prefix_tail;
         while let Some(r) = at.checked_sub(1).and_then(|i| self.log.get(i as usize)) {
             out.push(*r);
@@ -378,7 +418,7 @@ pub fn join(
     after: &SeqState,
     prefix: &Prefix,
 ) -> Option<(SeqState, Health, Health)> {
-    if after.prefix_n == 0 {
+    if after.prefix_n & 7 == 0 {
         // No analysable segment in the later shard: the state is the earlier one.
         return Some((*before, Health::default(), Health::default()));
     }
@@ -388,7 +428,29 @@ pub fn join(
     if after.prefix_bits & PREFIX_MORE == 0 {
         return Some((joined, add, sub));
     }
-    (joined == alone).then(|| (after.analysis(), add, sub))
+    // Values the shard's later segments never read before setting them again may differ;
+    // where they were never set again, the joined state takes the replay's.
+    let (mut a, mut b) = (joined, alone);
+    let mut end = after.analysis();
+    for d in 0..2 {
+        if after.prefix_n & TAINT_TS[d] == 0 {
+            a.nextseq_ts[d] = 0;
+            b.nextseq_ts[d] = 0;
+        }
+        if after.prefix_n & TAINT_DUP[d] == 0 {
+            a.dupacks[d] = 0;
+            b.dupacks[d] = 0;
+        }
+        if after.prefix_bits & LIVE_TS[d] != 0 {
+            end.nextseq_ts[d] = joined.nextseq_ts[d];
+        }
+        if after.prefix_bits & LIVE_DUP[d] != 0 {
+            // Duplicate ACKs counted since the prefix, on top of the true count.
+            end.dupacks[d] =
+                joined.dupacks[d].saturating_add(after.dupacks[d].saturating_sub(alone.dupacks[d]));
+        }
+    }
+    (a == b).then_some((end, add, sub))
 }
 
 #[cfg(test)]
@@ -401,6 +463,7 @@ mod tests {
             seq,
             ack,
             len,
+            captured: len,
             win,
             ok: true,
             opts: Default::default(),

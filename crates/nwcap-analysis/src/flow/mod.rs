@@ -138,6 +138,7 @@ impl Pending {
             seq: 0,
             ack: 0,
             len: 0,
+            captured: 0,
             win: 0,
             ok: false,
             opts: SynOptions(0),
@@ -160,7 +161,7 @@ impl Pending {
             wire,
             cap,
             seg: if key.proto == proto::TCP {
-                p.seg
+                p.seg.on_wire(wire, cap)
             } else {
                 Segment::default()
             },
@@ -179,7 +180,7 @@ impl Pending {
             ts: Ts::new(ts),
             wire,
             cap,
-            seg: t.seg,
+            seg: t.seg.on_wire(wire, cap),
         }
     }
 }

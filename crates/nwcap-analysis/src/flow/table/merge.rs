@@ -412,6 +412,7 @@ mod tests {
                         seq,
                         ack: next[flow][dir ^ 1].wrapping_sub(u32::from(kind == 10) * 100),
                         len,
+                        captured: len,
                         win: if kind == 11 { 0 } else { 512 },
                         ok: true,
                         opts: Default::default(),

@@ -526,10 +526,10 @@ impl FlowTable {
         if !p.seg.ok {
             return (cold, 0);
         }
-        let events = health::step(&mut l.seq, d, &p.seg, f, t) & event::COUNTED;
         if self.prefix.on {
             self.prefix.record(&mut l.seq, d, &p.seg, f, t);
         }
+        let events = health::step(&mut l.seq, d, &p.seg, f, t) & event::COUNTED;
         (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
 
