@@ -155,6 +155,34 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     let (seq, ack, len, win) = (s.seq, s.ack, s.len, u32::from(s.win));
     let sfr = flags & (SYN | FIN | RST) != 0;
     let nextseq = st.nextseq[f];
+    // Nearly every segment: new data, or a new acknowledgement, at the next sequence, with
+    // an open window. Nothing to count, and the state moves on; the general path below
+    // gives the same for these.
+    let new_ack = ack != st.lastack[f];
+    let fresh_data = len > 1 || (len == 1 && st.window_of(r) != 0);
+    let not_acked = st.lastack[r] == 0 || gt(seq.wrapping_add(len), st.lastack[r]);
+    if seq == nextseq
+        && nextseq != 0
+        && !sfr
+        && win != 0
+        && (fresh_data || (len == 0 && new_ack))
+        && (len == 0 || not_acked)
+    {
+        if new_ack {
+            st.dupacks[f] = 0;
+            st.prefix_bits &= !LIVE_DUP[f];
+        }
+        if len > 0 {
+            st.nextseq[f] = seq.wrapping_add(len);
+            st.nextseq_ts[f] = ts;
+            st.prefix_bits &= !LIVE_TS[f];
+        }
+        st.window[f] = s.win;
+        st.lastack[f] = ack;
+        st.lastack_ts[f] = ts;
+        st.lastflags[f] = WINDOW_KNOWN;
+        return 0;
+    }
     let mut ev = 0;
     // A 1-byte segment at the next sequence while the peer's window is 0.
     let probe = len == 1 && seq == nextseq && st.window_of(r) == 0;
@@ -337,19 +365,40 @@ impl Health {
     }
 }
 
-/// One recorded segment of a later shard's flow (see the module doc).
+/// One recorded segment of a later shard's flow (see the module doc): what [`step`] reads of
+/// it, in 32 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
-    /// The segment.
-    pub seg: Segment,
     /// Its time (ns, raw).
     pub ts: i64,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Payload bytes.
+    pub len: u32,
+    /// Index + 1 of the flow's segment recorded before it, 0 = none.
+    pub prev: u32,
+    /// Window.
+    pub win: u16,
     /// Its TCP flags.
     pub flags: u8,
     /// Its direction.
     pub dir: u8,
-    /// Index + 1 of the flow's segment recorded before it, 0 = none.
-    pub prev: u32,
+}
+
+impl Recorded {
+    fn segment(&self) -> Segment {
+        Segment {
+            seq: self.seq,
+            ack: self.ack,
+            len: self.len,
+            captured: self.len,
+            win: self.win,
+            ok: true,
+            opts: Default::default(),
+        }
+    }
 }
 
 /// A later shard's log of its flows' first segments.
@@ -374,27 +423,43 @@ impl Prefix {
             return;
         }
         self.log.push(Recorded {
-            seg: *s,
             ts,
+            seq: s.seq,
+            ack: s.ack,
+            len: s.len,
+            prev: st.prefix_tail,
+            win: s.win,
             flags,
             dir: d as u8,
-            prev: st.prefix_tail,
         });
         st.prefix_tail = self.log.len() as u32;
         st.prefix_n += 1;
         st.prefix_bits |= PREFIX_DIR[d & 1];
     }
 
-    /// The recorded segments of the flow whose state is `st`, in order.
-    pub fn of(&self, st: &SeqState) -> Vec<Recorded> {
-        let mut out = Vec::with_capacity(usize::from(st.prefix_n & 7));
+    /// The recorded segments of the flow whose state is `st`, in order, and their number.
+    pub fn of(&self, st: &SeqState) -> ([Recorded; PREFIX_MAX as usize], usize) {
+        let none = Recorded {
+            ts: 0,
+            seq: 0,
+            ack: 0,
+            len: 0,
+            prev: 0,
+            win: 0,
+            flags: 0,
+            dir: 0,
+        };
+        let mut out = [none; PREFIX_MAX as usize];
+        let n = usize::from(st.prefix_n & 7).min(out.len());
         let mut at = st.prefix_tail;
-        while let Some(r) = at.checked_sub(1).and_then(|i| self.log.get(i as usize)) {
-            out.push(*r);
+        for k in (0..n).rev() {
+            let Some(r) = at.checked_sub(1).and_then(|i| self.log.get(i as usize)) else {
+                break;
+            };
+            out[k] = *r;
             at = r.prev;
         }
-        out.reverse();
-        out
+        (out, n)
     }
 }
 
@@ -403,8 +468,8 @@ pub fn replay(mut st: SeqState, recs: &[Recorded]) -> (SeqState, Health) {
     let mut h = Health::default();
     for r in recs {
         let d = usize::from(r.dir);
-        let ev = step(&mut st, d, &r.seg, r.flags, r.ts);
-        h.count(d, ev & event::COUNTED, r.seg.len);
+        let ev = step(&mut st, d, &r.segment(), r.flags, r.ts);
+        h.count(d, ev & event::COUNTED, r.len);
     }
     (st, h)
 }
@@ -422,9 +487,10 @@ pub fn join(
         // No analysable segment in the later shard: the state is the earlier one.
         return Some((*before, Health::default(), Health::default()));
     }
-    let recs = prefix.of(after);
-    let (joined, add) = replay(before.analysis(), &recs);
-    let (alone, sub) = replay(SeqState::FRESH, &recs);
+    let (recs, n) = prefix.of(after);
+    let recs = &recs[..n];
+    let (joined, add) = replay(before.analysis(), recs);
+    let (alone, sub) = replay(SeqState::FRESH, recs);
     if after.prefix_bits & PREFIX_MORE == 0 {
         return Some((joined, add, sub));
     }

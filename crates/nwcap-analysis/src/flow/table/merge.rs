@@ -48,10 +48,10 @@ impl FlowTable {
         other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
-        if !self.joins(&other, &found) {
+        let Some(joined) = self.join_all(&other, &found) else {
             return false;
-        }
-        self.merge_found(&other, &found, threads);
+        };
+        self.merge_found(&other, &found, joined, threads);
         other.prefix = Prefix::default();
         let flows: Vec<u32> = (0..found.len() as u32)
             .filter(|&j| found[j as usize].is_none())
@@ -65,22 +65,37 @@ impl FlowTable {
         true
     }
 
-    /// Whether every flow of `other` found here (`found`) joins its sequence analysis
-    /// exactly (see [`health::join`]).
-    fn joins(&self, other: &FlowTable, found: &[Option<u32>]) -> bool {
-        if !other.prefix.on {
-            return true;
+    /// The sequence analysis of every flow of `other` found here (`found`), joined to this
+    /// table's (see [`health::join`]): the states, and the count corrections that are not 0;
+    /// `None` when a join cannot be exact.
+    fn join_all(&self, other: &FlowTable, found: &[Option<u32>]) -> Option<Joined> {
+        let mut joined = Joined::default();
+        for (j, i) in found.iter().enumerate() {
+            let Some(i) = *i else { continue };
+            let (before, after) = (&self.lines[i as usize].seq, &other.lines[j].seq);
+            let later = other.health.get(&(j as u32)).copied();
+            let (seq, add, sub) = if other.prefix.on {
+                if after.prefix_n & 7 == 0 && later.is_none() {
+                    // No analysable segment in `other`: this table's state stands.
+                    continue;
+                }
+                health::join(before, after, &other.prefix)?
+            } else {
+                // Not recorded: exact only if one side saw no segment (tests, and the
+                // first shard of a file read into an empty table).
+                let seq = if *after == SeqState::FRESH {
+                    *before
+                } else {
+                    *after
+                };
+                (seq, Health::default(), Health::default())
+            };
+            joined.states.push((i, seq));
+            if later.is_some() || !add.is_zero() || !sub.is_zero() {
+                joined.counts.push((i, later.unwrap_or_default(), add, sub));
+            }
         }
-        found.iter().enumerate().all(|(j, i)| {
-            i.is_none_or(|i| {
-                health::join(
-                    &self.lines[i as usize].seq,
-                    &other.lines[j].seq,
-                    &other.prefix,
-                )
-                .is_some()
-            })
-        })
+        Some(joined)
     }
 
     /// Appends the flows of the appendix for real (see [`FlowTable::appendix`]).
@@ -143,38 +158,17 @@ impl FlowTable {
 
     /// Merges `other`'s flow `j` into this table's flow `i` for every `found[j] = Some(i)`.
     /// This table's arrays are cut into `threads` parts, each merged on a thread.
-    fn merge_found(&mut self, other: &FlowTable, found: &[Option<u32>], threads: usize) {
-        // Sequence analysis first, serially (replays of a few segments per flow; the counts
-        // of the few flows that have any), after `joins` said every join is exact.
-        let mut joined = Vec::new();
-        for (j, i) in found.iter().enumerate() {
-            let Some(i) = *i else { continue };
-            let (seq, add, sub) = if other.prefix.on {
-                health::join(
-                    &self.lines[i as usize].seq,
-                    &other.lines[j].seq,
-                    &other.prefix,
-                )
-                .expect("`joins` checked every join")
-            } else {
-                // Not recorded: exact only if one side saw no segment (tests, and the
-                // first shard of a file read into an empty table).
-                let later = other.lines[j].seq;
-                let seq = if later == SeqState::FRESH {
-                    self.lines[i as usize].seq
-                } else {
-                    later
-                };
-                (seq, Health::default(), Health::default())
-            };
-            let later = other.health.get(&(j as u32)).copied().unwrap_or_default();
-            joined.push((i, seq, later, add, sub));
-        }
-        for (i, seq, later, add, sub) in joined {
+    fn merge_found(
+        &mut self,
+        other: &FlowTable,
+        found: &[Option<u32>],
+        joined: Joined,
+        threads: usize,
+    ) {
+        for (i, seq) in joined.states {
             self.lines[i as usize].seq = seq;
-            if later.is_zero() && add.is_zero() && sub.is_zero() {
-                continue;
-            }
+        }
+        for (i, later, add, sub) in joined.counts {
             let h = self.health.entry(i).or_default();
             h.adjust(&later, &Health::default());
             h.adjust(&add, &sub);
@@ -224,6 +218,15 @@ impl FlowTable {
             }
         });
     }
+}
+
+/// What [`FlowTable::join_all`] found: each joined flow's state, and its count corrections
+/// (the later table's counts, plus its prefix replayed on the true state, minus replayed
+/// alone).
+#[derive(Default)]
+struct Joined {
+    states: Vec<(u32, SeqState)>,
+    counts: Vec<(u32, Health, Health, Health)>,
 }
 
 /// Flows of the later table below which another merging thread is not worth starting.
