@@ -155,34 +155,6 @@ pub fn step(st: &mut SeqState, d: usize, s: &Segment, flags: u8, ts: i64) -> u8 
     let (seq, ack, len, win) = (s.seq, s.ack, s.len, u32::from(s.win));
     let sfr = flags & (SYN | FIN | RST) != 0;
     let nextseq = st.nextseq[f];
-    // Nearly every segment: new data, or a new acknowledgement, at the next sequence, with
-    // an open window. Nothing to count, and the state moves on; the general path below
-    // gives the same for these.
-    let new_ack = ack != st.lastack[f];
-    let fresh_data = len > 1 || (len == 1 && st.window_of(r) != 0);
-    let not_acked = st.lastack[r] == 0 || gt(seq.wrapping_add(len), st.lastack[r]);
-    if seq == nextseq
-        && nextseq != 0
-        && !sfr
-        && win != 0
-        && (fresh_data || (len == 0 && new_ack))
-        && (len == 0 || not_acked)
-    {
-        if new_ack {
-            st.dupacks[f] = 0;
-            st.prefix_bits &= !LIVE_DUP[f];
-        }
-        if len > 0 {
-            st.nextseq[f] = seq.wrapping_add(len);
-            st.nextseq_ts[f] = ts;
-            st.prefix_bits &= !LIVE_TS[f];
-        }
-        st.window[f] = s.win;
-        st.lastack[f] = ack;
-        st.lastack_ts[f] = ts;
-        st.lastflags[f] = WINDOW_KNOWN;
-        return 0;
-    }
     let mut ev = 0;
     // A 1-byte segment at the next sequence while the peer's window is 0.
     let probe = len == 1 && seq == nextseq && st.window_of(r) == 0;
