@@ -24,6 +24,7 @@ mod arm;
 mod arm_views;
 mod capture;
 mod cli;
+mod community_id;
 mod conventions;
 mod differential;
 mod download;

@@ -14,6 +14,7 @@
 
 pub mod addr_sums;
 pub mod addr_table;
+pub mod community_id;
 mod conn_state;
 pub mod health;
 mod key;

@@ -8,7 +8,7 @@ use super::model::{
     Summary, SynOptionsRow, Talker, TcpRow, SCHEMA,
 };
 use super::order::size_order;
-use super::text::{Flags, IpText, Proto};
+use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
 use crate::decode::tcp::SynOptions;
 use crate::decode::{linktype_name, proto_name, Addr};
@@ -337,6 +337,7 @@ fn flow_row(k: &FlowKey, s: &FlowStats, h: Option<&Health>, local_set: &LocalSet
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, h, local, initiator)),
+        community_id: crate::flow::community_id::community_id(k).map(CommunityId),
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) const HEADER: &str =
     "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
+community_id,\
 tcp_retrans_out,tcp_retrans_in,tcp_retrans_bytes_out,tcp_retrans_bytes_in,\
 tcp_fast_retrans_out,tcp_fast_retrans_in,tcp_out_of_order_out,tcp_out_of_order_in,\
 tcp_dup_acks_out,tcp_dup_acks_in,tcp_zero_windows_out,tcp_zero_windows_in,\
@@ -82,6 +83,10 @@ fn write_row(f: &FlowRow, r: &mut Row) {
     }
     r.lit(b",");
     opt_secs(tcp.and_then(|t| t.handshake_rtt_s), r);
+    r.lit(b",");
+    if let Some(c) = &f.community_id {
+        r.bytes(c.as_str().as_bytes());
+    }
     match tcp {
         Some(t) => health(t, r),
         // The TCP columns, empty.
@@ -190,7 +195,7 @@ mod tests {
         let mut buf = Vec::new();
         writeln!(
             buf,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             f.protocol,
             f.protocol_number,
             f.local_ip,
@@ -212,6 +217,7 @@ mod tests {
             opt(tcp.map(|t| t.flags_out)),
             opt(tcp.map(|t| t.flags_in)),
             opt(tcp.and_then(|t| t.handshake_rtt_s)),
+            opt(f.community_id.as_ref().map(|c| c.as_str())),
         )
         .unwrap();
         buf.pop();
@@ -334,6 +340,12 @@ mod tests {
                     last_ts: times[pick(times.len(), 10)].map(Timestamp),
                     duration_s: secs[pick(secs.len(), 11)],
                     tcp,
+                    community_id: [
+                        None,
+                        Some(crate::report::CommunityId(
+                            *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+                        )),
+                    ][pick(2, 12)],
                 });
             }
         }

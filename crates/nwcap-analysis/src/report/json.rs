@@ -54,6 +54,11 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(t) => tcp(t, r)?,
         None => r.lit(b"null"),
     }
+    r.lit(b",\"community_id\":");
+    match &f.community_id {
+        Some(c) => string(c.as_str(), r),
+        None => r.lit(b"null"),
+    }
     r.lit(b"}");
     Ok(())
 }
@@ -385,6 +390,12 @@ mod tests {
                     last_ts: times[r(&mut x, times.len())].map(Timestamp),
                     duration_s: secs[r(&mut x, secs.len())],
                     tcp,
+                    community_id: [
+                        None,
+                        Some(crate::report::CommunityId(
+                            *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+                        )),
+                    ][r(&mut x, 2)],
                 };
                 check(&row);
                 rows += 1;
@@ -477,6 +488,9 @@ mod tests {
                 syn_options_out: widest_opts,
                 syn_options_in: widest_opts,
             }),
+            community_id: Some(crate::report::CommunityId(
+                *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+            )),
         };
         check(&row);
         let len = serde_json::to_vec(&row).unwrap().len();

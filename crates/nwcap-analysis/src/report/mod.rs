@@ -27,6 +27,6 @@ pub use model::{
     Count, DirCount, FileRow, FlowRow, Flows, HealthRow, LinkTypeRow, Local, OutputFormat,
     ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, Totals, SCHEMA,
 };
-pub use text::{Flags, IpText, Proto};
+pub use text::{CommunityId, Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};
 pub use writer::{write, WriteOptions};

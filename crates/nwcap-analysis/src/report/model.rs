@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::text::{Flags, IpText, Proto};
+use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{duration_s, Secs, Timestamp};
 use crate::flow::FlowList;
 use crate::pass::{FileCounters, LocalSet, Readable};
@@ -232,6 +232,8 @@ pub struct FlowRow {
     pub duration_s: Option<Secs>,
     /// TCP details, null for other protocols.
     pub tcp: Option<TcpRow>,
+    /// Community ID v1 (seed 0), null for ICMP and for flows whose ports were not captured.
+    pub community_id: Option<CommunityId>,
 }
 
 /// TCP details of a flow.

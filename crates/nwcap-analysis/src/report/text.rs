@@ -173,6 +173,24 @@ impl Serialize for Proto {
     }
 }
 
+/// A flow's Community ID (`1:` and base64), as [`crate::flow::community_id`] makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommunityId(pub [u8; crate::flow::community_id::LEN]);
+
+impl CommunityId {
+    /// The ID as text.
+    pub fn as_str(&self) -> &str {
+        // Base64 and `1:`: always ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for CommunityId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// TCP flags as letters `FSRPAUEC` (FIN first), without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flags(pub u8);
