@@ -132,6 +132,23 @@ pub fn icmp_echo(src: &str, dst: &str, reply: bool, id: u16) -> Vec<u8> {
     eth(et, &l3)
 }
 
+/// Ethernet + IP + an ICMP (IPv4) or ICMPv6 (IPv6) error of `ty`/`code` quoting `frame`'s
+/// IP packet (an Ethernet frame from the builders above), cut to its IP header + 8 bytes
+/// for ICMP, whole for ICMPv6, as routers send them.
+pub fn icmp_error(src: &str, dst: &str, ty: u8, code: u8, frame: &[u8]) -> Vec<u8> {
+    let ip = &frame[14..];
+    let v6 = src.contains(':');
+    let quoted = if v6 {
+        ip
+    } else {
+        &ip[..(usize::from(ip[0] & 0x0f) * 4 + 8).min(ip.len())]
+    };
+    let mut m = vec![ty, code, 0, 0, 0, 0, 0x05, 0xdc];
+    m.extend_from_slice(quoted);
+    let (et, l3) = ip_packet(src, dst, if v6 { 58 } else { 1 }, &m);
+    eth(et, &l3)
+}
+
 /// Ethernet + IP carrying protocol `proto` with `payload` zero bytes (GRE, IGMP, ...).
 pub fn ip_proto(src: &str, dst: &str, proto: u8, payload: usize) -> Vec<u8> {
     let (et, l3) = ip_packet(src, dst, proto, &vec![0; payload]);

@@ -318,3 +318,81 @@ fn data_already_acknowledged_is_a_retransmission_even_within_3_ms() {
         &[],
     );
 }
+
+/// The one flow of `proto` in a JSON report of `recs`, local `local`.
+fn flow_of(name: &str, recs: &[Rec], local: &str, proto: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pcap"));
+    let bytes = craft::pcap(recs, false, true, 0);
+    std::fs::write(&f, &bytes).unwrap();
+    if let Ok(keep) = std::env::var("NWCAP_DUMP_CRAFTED") {
+        std::fs::write(
+            std::path::Path::new(&keep).join(format!("{name}.pcap")),
+            &bytes,
+        )
+        .unwrap();
+    }
+    let r = nwcap(&[
+        "analyze",
+        f.to_str().unwrap(),
+        "--local-ip",
+        local,
+        "-o",
+        "json",
+    ]);
+    r.ok();
+    let flows = r.json()["flows"].as_array().unwrap().clone();
+    let mine: Vec<&Value> = flows.iter().filter(|f| f["protocol"] == proto).collect();
+    assert_eq!(mine.len(), 1, "{flows:?}");
+    mine[0].clone()
+}
+
+#[test]
+fn a_port_unreachable_counts_on_the_udp_flow_it_quotes() {
+    let query = craft::udp(CLIENT, 5353, SERVER, 53, 30);
+    let recs = [
+        Rec::new(T0, query.clone()),
+        Rec::new(T0 + MS, craft::icmp_error(SERVER, CLIENT, 3, 3, &query)),
+        Rec::new(T0 + 1000 * MS, query.clone()),
+        Rec::new(
+            T0 + 1001 * MS,
+            craft::icmp_error(SERVER, CLIENT, 3, 3, &query),
+        ),
+        // Another UDP flow, answered: nothing quotes it.
+        Rec::new(T0 + 2000 * MS, craft::udp(CLIENT, 5354, SERVER, 123, 48)),
+    ];
+    let udp = flow_of("unreachable", &recs[..4], CLIENT, "UDP");
+    assert_eq!(udp["icmp_error_count"], 2);
+    assert_eq!(
+        udp["icmp_errors"],
+        serde_json::json!([{"type": 3, "code": 3, "count": 2}])
+    );
+    let icmp = flow_of("unreachable", &recs[..4], CLIENT, "ICMP");
+    assert_eq!(
+        (icmp["icmp_type"].clone(), icmp["icmp_code"].clone()),
+        (3.into(), 3.into())
+    );
+    // The ICMP packets still count as ICMP traffic.
+    assert_eq!(icmp["in"]["packets"], 2);
+    let other = flow_of("answered", &recs[4..], CLIENT, "UDP");
+    assert_eq!(other["icmp_error_count"], 0);
+    assert_eq!(other["icmp_errors"], serde_json::json!([]));
+    assert_eq!(other["icmp_type"], Value::Null);
+}
+
+#[test]
+fn a_packet_too_big_counts_on_the_tcp_flow_it_quotes() {
+    let (c, s) = ("2001:db8::4", "2001:db8:9::7");
+    let big = craft::tcp_seg(c, 40000, s, 443, Seg::data(1000, 5000, 1400));
+    let recs = [
+        Rec::new(T0, big.clone()),
+        Rec::new(T0 + MS, craft::icmp_error("2001:db8:1::1", c, 2, 0, &big)),
+    ];
+    let tcp = flow_of("packet-too-big", &recs, c, "TCP");
+    assert_eq!(
+        tcp["icmp_errors"],
+        serde_json::json!([{"type": 2, "code": 0, "count": 1}])
+    );
+    let icmp = flow_of("packet-too-big", &recs, c, "ICMPv6");
+    assert_eq!(icmp["icmp_type"], 2);
+}

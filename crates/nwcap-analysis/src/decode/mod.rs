@@ -8,6 +8,7 @@
 //! inner packet never turns into a TCP/UDP flow of its own.
 
 pub mod fast;
+pub mod icmp;
 mod ip;
 mod ip_proto;
 mod link;
@@ -132,6 +133,8 @@ pub struct IpPacket {
     pub fragment: Fragment,
     /// TCP sequence fields (`ok == false` when not TCP or not captured).
     pub seg: tcp::Segment,
+    /// The packet an ICMP/ICMPv6 error quotes.
+    pub quoted: Option<icmp::Quoted>,
 }
 
 /// Why a packet yielded no IP header.

@@ -24,6 +24,7 @@ pub(super) fn fill(
         icmp_echo_id: None,
         fragment,
         seg: Segment::default(),
+        quoted: None,
     };
     let Some(t) = payload else {
         return p;
@@ -44,6 +45,7 @@ pub(super) fn fill(
         proto::ICMP | proto::ICMPV6 => {
             if let (Some(&ty), Some(&code)) = (t.first(), t.get(1)) {
                 p.icmp = Some((ty, code));
+                p.quoted = super::icmp::quoted(protocol == proto::ICMPV6, t);
                 let echo = if protocol == proto::ICMP {
                     ty == 8 || ty == 0
                 } else {

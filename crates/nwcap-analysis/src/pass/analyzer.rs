@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::counters::Counter;
 use crate::capture::Record;
 use crate::decode::{self, fast, Decoded, IpPacket, NonIp};
-use crate::flow::{FlowTable, Keyer, Pending};
+use crate::flow::{FlowTable, IcmpFacts, Keyer, Pending};
 
 /// Flow accounting of every packet; filters are applied to whole flows afterwards
 /// ([`Analyzer::select`]), because whether a packet matches depends on which address is local,
@@ -23,6 +23,8 @@ pub struct Analyzer {
     /// For a shard that is not the first: non-first fragments whose first fragment may be in
     /// an earlier shard, kept to be keyed when the shards are merged in order.
     deferred: Option<Vec<Deferred>>,
+    /// ICMP types and the errors tied to the flows they quote.
+    pub icmp: IcmpFacts,
 }
 
 /// A packet whose flow is decided at merge time.
@@ -99,7 +101,11 @@ impl Analyzer {
                         return None;
                     }
                 }
-                Some(Pending::new(&mut self.keyer, &p, ts, wire, cap))
+                let pending = Pending::new(&mut self.keyer, &p, ts, wire, cap);
+                if let Some(tc) = p.icmp {
+                    self.icmp.add(&pending.key.unpack(), tc, p.quoted.as_ref());
+                }
+                Some(pending)
             }
             Decoded::NonIp(reason) => {
                 self.non_ip
@@ -140,6 +146,7 @@ impl Analyzer {
             self.flows.add(&p);
         }
         self.keyer.absorb(other.keyer);
+        self.icmp.merge(other.icmp);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
         }

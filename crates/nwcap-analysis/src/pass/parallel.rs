@@ -84,12 +84,10 @@ pub fn run_parallel<'a>(
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
-    // What came before this file, if anything: shard 0 then records its flows' first
-    // segments too, and a merge that cannot be exact restores it (a copy, for the second
-    // and later files of a run only).
+    // What came before this file, if anything, restored when a merge cannot be exact (a
+    // copy, for the second and later files of a run only).
     let before = (!analyzer.flows.is_empty()).then(|| analyzer.clone());
     let counters_before = counters.clone();
-    let has_before = before.is_some();
     type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
     let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -103,7 +101,10 @@ pub fn run_parallel<'a>(
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    if i > 0 || has_before {
+                    // Sequence analysis starts afresh in each file (see
+                    // `FlowTable::forget_sequences`): the first shard joins what came before
+                    // without recording.
+                    if i > 0 {
                         a.flows.record_prefixes();
                     }
                     let (r, e) = walk(r, windowed, &mut c, &mut a);

@@ -4,8 +4,8 @@
 //! the flows itself (that is `order`) and never writes a byte (that is the writers).
 
 use super::model::{
-    Count, DirCount, FileRow, FlowRow, Flows, HealthRow, LinkTypeRow, Local, ProtocolRow, Report,
-    Summary, SynOptionsRow, Talker, TcpRow, SCHEMA,
+    Count, DirCount, FileRow, FlowRow, Flows, HealthRow, IcmpErrorRow, LinkTypeRow, Local,
+    ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, MAX_ICMP_ERRORS, SCHEMA,
 };
 use super::order::size_order;
 use super::text::{CommunityId, Flags, IpText, Proto};
@@ -23,7 +23,7 @@ use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 /// selection left it to be guessed) is summed on a thread of its own while the flows are
 /// ordered.
 pub fn build<'a>(
-    analyzer: &Analyzer,
+    analyzer: &'a Analyzer,
     sel: &'a Selection<'a>,
     files: &[FileFacts],
     top: usize,
@@ -118,6 +118,8 @@ pub fn build<'a>(
             flows: &sel.flows,
             order,
             local,
+            icmp: &analyzer.icmp,
+            icmp_errors: analyzer.icmp.by_flow(),
         },
         top_talkers,
     }
@@ -284,12 +286,21 @@ impl<'a> Flows<'a> {
     /// The row at `i` (0 = largest).
     pub fn row(&self, i: usize) -> FlowRow {
         let j = self.order[i];
-        flow_row(
-            &self.flows.key(j),
-            self.flows.stats(j),
-            self.flows.health(j),
-            &self.local,
-        )
+        let k = self.flows.key(j);
+        let mut row = flow_row(&k, self.flows.stats(j), self.flows.health(j), &self.local);
+        if let Some(&(t, c)) = self.icmp.first.get(&k) {
+            row.icmp_type = Some(t);
+            row.icmp_code = Some(c);
+        }
+        if let Some(errors) = self.icmp_errors.get(&k) {
+            row.icmp_error_count = errors.iter().map(|e| e.2).sum();
+            row.icmp_errors = errors
+                .iter()
+                .take(MAX_ICMP_ERRORS)
+                .map(|&(kind, code, count)| IcmpErrorRow { kind, code, count })
+                .collect();
+        }
+        row
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -338,6 +349,10 @@ fn flow_row(k: &FlowKey, s: &FlowStats, h: Option<&Health>, local_set: &LocalSet
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, h, local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
+        icmp_type: None,
+        icmp_code: None,
+        icmp_error_count: 0,
+        icmp_errors: Vec::new(),
     }
 }
 

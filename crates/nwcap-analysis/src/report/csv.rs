@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::io;
 
 use super::chunk::{Chunk, Row};
+use super::model::MAX_ICMP_ERRORS;
 use super::{Flags, FlowRow, HealthRow, IpText, Secs, TcpRow};
 use crate::decode::proto_name;
 
@@ -22,7 +23,8 @@ tcp_fast_retrans_out,tcp_fast_retrans_in,tcp_out_of_order_out,tcp_out_of_order_i
 tcp_dup_acks_out,tcp_dup_acks_in,tcp_zero_windows_out,tcp_zero_windows_in,\
 tcp_keep_alives_out,tcp_keep_alives_in,tcp_syn_retrans_out,tcp_syn_retrans_in,\
 tcp_first_rst_out_s,tcp_first_rst_in_s,tcp_mss_out,tcp_mss_in,\
-tcp_window_scale_out,tcp_window_scale_in,tcp_sack_permitted_out,tcp_sack_permitted_in";
+tcp_window_scale_out,tcp_window_scale_in,tcp_sack_permitted_out,tcp_sack_permitted_in,\
+icmp_type,icmp_code,icmp_error_count,icmp_errors";
 
 /// Appends one flow's row (with its newline) to `chunk`.
 pub(super) fn row(f: &FlowRow, chunk: &mut Chunk) -> io::Result<()> {
@@ -91,6 +93,26 @@ fn write_row(f: &FlowRow, r: &mut Row) {
         Some(t) => health(t, r),
         // The TCP columns, empty.
         None => r.lit(b",,,,,,,,,,,,,,,,,,,,,,,,"),
+    }
+    for v in [f.icmp_type, f.icmp_code] {
+        r.lit(b",");
+        if let Some(v) = v {
+            r.int(v);
+        }
+    }
+    r.lit(b",");
+    r.int(f.icmp_error_count);
+    r.lit(b",");
+    // `TYPE/CODE:COUNT` kinds, `;`-separated.
+    for (n, e) in f.icmp_errors.iter().take(MAX_ICMP_ERRORS).enumerate() {
+        if n > 0 {
+            r.lit(b";");
+        }
+        r.int(e.kind);
+        r.lit(b"/");
+        r.int(e.code);
+        r.lit(b":");
+        r.int(e.count);
     }
     r.lit(b"\n");
 }
@@ -247,6 +269,16 @@ mod tests {
         more.push(opt(si.and_then(|o| o.window_scale)));
         more.push(opt(so.map(|o| o.sack_permitted)));
         more.push(opt(si.map(|o| o.sack_permitted)));
+        more.push(opt(f.icmp_type));
+        more.push(opt(f.icmp_code));
+        more.push(f.icmp_error_count.to_string());
+        more.push(
+            f.icmp_errors
+                .iter()
+                .map(|e| format!("{}/{}:{}", e.kind, e.code, e.count))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
         for m in more {
             buf.push(b',');
             buf.extend_from_slice(m.as_bytes());
@@ -346,6 +378,16 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][pick(2, 12)],
+                    icmp_type: [None, Some(3)][pick(2, 13)],
+                    icmp_code: [None, Some(255)][pick(2, 14)],
+                    icmp_error_count: [0, u64::MAX][pick(2, 15)],
+                    icmp_errors: (0..pick(5, 16))
+                        .map(|k| crate::report::IcmpErrorRow {
+                            kind: k as u8,
+                            code: 4,
+                            count: 9,
+                        })
+                        .collect(),
                 });
             }
         }

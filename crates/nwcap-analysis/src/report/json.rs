@@ -14,6 +14,7 @@ use std::io;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::chunk::{Chunk, Row};
+use super::model::MAX_ICMP_ERRORS;
 use super::{
     DirCount, Flags, FlowRow, HealthRow, IpText, Proto, Secs, SynOptionsRow, TcpRow, Timestamp,
 };
@@ -59,8 +60,36 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(c) => string(c.as_str(), r),
         None => r.lit(b"null"),
     }
-    r.lit(b"}");
+    r.lit(b",\"icmp_type\":");
+    opt_u8(f.icmp_type, r);
+    r.lit(b",\"icmp_code\":");
+    opt_u8(f.icmp_code, r);
+    r.lit(b",\"icmp_error_count\":");
+    r.int(f.icmp_error_count);
+    r.lit(b",\"icmp_errors\":[");
+    for (n, e) in f.icmp_errors.iter().take(MAX_ICMP_ERRORS).enumerate() {
+        if n > 0 {
+            r.lit(b",");
+        }
+        r.lit(b"{\"type\":");
+        r.int(e.kind);
+        r.lit(b",\"code\":");
+        r.int(e.code);
+        r.lit(b",\"count\":");
+        r.int(e.count);
+        r.lit(b"}");
+    }
+    r.lit(b"]}");
     Ok(())
+}
+
+fn opt_u8(v: Option<u8>, r: &mut Row) {
+    match v {
+        Some(v) => {
+            r.int(v);
+        }
+        None => r.lit(b"null"),
+    }
 }
 
 fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
@@ -396,6 +425,16 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][r(&mut x, 2)],
+                    icmp_type: [None, Some(0), Some(255)][r(&mut x, 3)],
+                    icmp_code: [None, Some(3), Some(255)][r(&mut x, 3)],
+                    icmp_error_count: [0, 1, u64::MAX][r(&mut x, 3)],
+                    icmp_errors: (0..r(&mut x, 5))
+                        .map(|k| crate::report::IcmpErrorRow {
+                            kind: 3 + k as u8,
+                            code: 255,
+                            count: [1, u64::MAX][k % 2],
+                        })
+                        .collect(),
                 };
                 check(&row);
                 rows += 1;
@@ -491,6 +530,17 @@ mod tests {
             community_id: Some(crate::report::CommunityId(
                 *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
             )),
+            icmp_type: Some(255),
+            icmp_code: Some(255),
+            icmp_error_count: u64::MAX,
+            icmp_errors: vec![
+                crate::report::IcmpErrorRow {
+                    kind: 255,
+                    code: 255,
+                    count: u64::MAX,
+                };
+                MAX_ICMP_ERRORS
+            ],
         };
         check(&row);
         let len = serde_json::to_vec(&row).unwrap().len();

@@ -24,8 +24,8 @@ mod writer;
 pub use crate::pass::{FileFacts, Readable};
 pub use build::build;
 pub use model::{
-    Count, DirCount, FileRow, FlowRow, Flows, HealthRow, LinkTypeRow, Local, OutputFormat,
-    ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, Totals, SCHEMA,
+    Count, DirCount, FileRow, FlowRow, Flows, HealthRow, IcmpErrorRow, LinkTypeRow, Local,
+    OutputFormat, ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, Totals, SCHEMA,
 };
 pub use text::{CommunityId, Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};

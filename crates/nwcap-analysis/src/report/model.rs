@@ -79,6 +79,10 @@ pub struct Flows<'a> {
     pub(super) order: Vec<usize>,
     /// Which side of each flow is local.
     pub(super) local: LocalSet<'a>,
+    /// ICMP types of the flows, and errors by the flow they quote.
+    pub(super) icmp: &'a crate::flow::IcmpFacts,
+    /// [`crate::flow::IcmpFacts::by_flow`].
+    pub(super) icmp_errors: std::collections::HashMap<crate::flow::FlowKey, Vec<(u8, u8, u64)>>,
 }
 
 impl<'a> Flows<'a> {
@@ -234,6 +238,31 @@ pub struct FlowRow {
     pub tcp: Option<TcpRow>,
     /// Community ID v1 (seed 0), null for ICMP and for flows whose ports were not captured.
     pub community_id: Option<CommunityId>,
+    /// An ICMP/ICMPv6 flow's first type, null for other protocols.
+    pub icmp_type: Option<u8>,
+    /// Its code.
+    pub icmp_code: Option<u8>,
+    /// ICMP errors (unreachable, time exceeded, packet too big) that quote this flow's
+    /// packets: all of them.
+    pub icmp_error_count: u64,
+    /// The first [`MAX_ICMP_ERRORS`] (type, code) kinds of them, in type and code order, with
+    /// their counts.
+    pub icmp_errors: Vec<IcmpErrorRow>,
+}
+
+/// ICMP error kinds a flow row lists at most (their total is `icmp_error_count`).
+pub const MAX_ICMP_ERRORS: usize = 4;
+
+/// ICMP errors of one type and code quoting a flow.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct IcmpErrorRow {
+    /// ICMP (or ICMPv6, for an IPv6 flow) type.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Code.
+    pub code: u8,
+    /// How many.
+    pub count: u64,
 }
 
 /// TCP details of a flow.

@@ -271,6 +271,18 @@ impl FlowTable {
         self.prefix.on = true;
     }
 
+    /// Starts every flow's sequence analysis afresh, as for a new input: each input is
+    /// analysed from nothing, whether read after others, beside them (`--by-file`) or as one
+    /// of a capture's blobs read at once, so that all three agree.
+    pub fn forget_sequences(&mut self) {
+        for l in &mut self.lines {
+            l.seq = SeqState::FRESH;
+        }
+        if let Some(a) = &mut self.appendix {
+            a.table.forget_sequences();
+        }
+    }
+
     /// The sequence analysis counts of flow `i` (in [`FlowTable::iter`]'s order), if any.
     pub fn health_at(&self, i: usize) -> Option<&Health> {
         let (t, j) = self.place(i);
