@@ -30,6 +30,7 @@ mod differential;
 mod download;
 mod health;
 mod health_oracle;
+mod health_props;
 mod oracle;
 mod parallel;
 mod props;

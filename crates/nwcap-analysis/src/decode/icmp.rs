@@ -38,11 +38,12 @@ pub fn quoted(v6: bool, m: &[u8]) -> Option<Quoted> {
     let q = m.get(8..)?;
     let (src, dst, protocol, rest) = if v6 {
         let h: &[u8; 40] = q.get(..40)?.try_into().ok()?;
+        let (next, rest) = v6_transport(h[6], q.get(40..));
         (
             Addr::v6(h[8..24].try_into().ok()?),
             Addr::v6(h[24..40].try_into().ok()?),
-            h[6],
-            q.get(40..),
+            next,
+            rest,
         )
     } else {
         let h: &[u8; 20] = q.get(..20)?.try_into().ok()?;
@@ -77,6 +78,35 @@ pub fn quoted(v6: bool, m: &[u8]) -> Option<Quoted> {
         proto: protocol,
         ports,
     })
+}
+
+/// The transport protocol after a quoted IPv6 header's hop-by-hop, routing, fragment and
+/// destination-options headers, and its bytes (`None` when cut, or after a non-first
+/// fragment).
+fn v6_transport(mut next: u8, mut rest: Option<&[u8]>) -> (u8, Option<&[u8]>) {
+    // A bounded walk: a quote holds a few headers at most.
+    for _ in 0..8 {
+        let Some(r) = rest else { break };
+        match next {
+            0 | 43 | 60 => {
+                let (Some(&nh), Some(&len)) = (r.first(), r.get(1)) else {
+                    return (next, None);
+                };
+                next = nh;
+                rest = r.get((usize::from(len) + 1) * 8..);
+            }
+            44 => {
+                let Some(f) = r.get(..8) else {
+                    return (next, None);
+                };
+                next = f[0];
+                let offset = u16::from_be_bytes([f[2], f[3]]) >> 3;
+                rest = if offset == 0 { r.get(8..) } else { None };
+            }
+            _ => break,
+        }
+    }
+    (next, rest)
 }
 
 #[cfg(test)]

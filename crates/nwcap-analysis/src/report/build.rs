@@ -407,6 +407,69 @@ fn tcp_row(s: &FlowStats, h: Option<&Health>, local: usize, initiator: Option<us
 mod tests {
     use crate::decode::Addr;
 
+    /// Every ICMP error of every corpus capture is tied to the flow tshark says it quotes
+    /// (`testdata/oracle/tcp/*.json`, `icmp_errors`, by `scripts/oracle-tcp`), with its type,
+    /// code and count, whether that flow is in the capture or not.
+    #[test]
+    fn icmp_errors_quote_the_flows_tshark_says() {
+        use crate::report::testing::corpus_analyses;
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/oracle/tcp");
+        let mut seen = 0;
+        for (path, analyzer, _) in corpus_analyses() {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let Ok(text) = std::fs::read_to_string(dir.join(format!("{name}.json"))) else {
+                continue;
+            };
+            let oracle: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut want: Vec<String> = oracle["icmp_errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let end =
+                        |x: &serde_json::Value| format!("{}:{}", x[0].as_str().unwrap(), x[1]);
+                    format!(
+                        "{} {} {} {}/{} x{}",
+                        e["protocol_number"],
+                        end(&e["lo"]),
+                        end(&e["hi"]),
+                        e["type"],
+                        e["code"],
+                        e["count"]
+                    )
+                })
+                .collect();
+            let mut got: Vec<String> = analyzer
+                .icmp
+                .errors
+                .iter()
+                .map(|((k, t, c), n)| {
+                    let port = |p: u16| {
+                        if k.ports_known {
+                            p.to_string()
+                        } else {
+                            "null".into()
+                        }
+                    };
+                    format!(
+                        "{} {}:{} {}:{} {t}/{c} x{n}",
+                        k.proto,
+                        k.lo.0,
+                        port(k.lo.1),
+                        k.hi.0,
+                        port(k.hi.1)
+                    )
+                })
+                .collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{name}");
+            seen += want.len();
+        }
+        assert!(seen >= 2, "only {seen} ICMP errors in the corpus");
+    }
+
     /// Without filters the selection leaves the local address to the report; the report's
     /// guess, with one thread or two, is the one a selection that needs it (a remote-address
     /// filter) makes over all flows, and so are the top talkers' figures.
