@@ -28,6 +28,7 @@ mod community_id;
 mod conventions;
 mod differential;
 mod download;
+mod findings;
 mod health;
 mod health_oracle;
 mod health_props;

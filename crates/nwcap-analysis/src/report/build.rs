@@ -100,8 +100,10 @@ pub fn build<'a>(
     }
     protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.packets.cmp(&a.packets)));
 
+    let findings = super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
     Report {
         schema: SCHEMA,
+        findings,
         summary: Summary {
             totals: (&total).into(),
             files: files.iter().map(file_row).collect(),

@@ -11,6 +11,7 @@ mod build;
 mod chunk;
 mod csv;
 mod digits;
+pub mod findings;
 mod json;
 mod model;
 mod order;

@@ -54,6 +54,8 @@ pub struct DirCount {
 pub struct Report<'a> {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
+    /// What went wrong, most severe first (see `findings.rs`).
+    pub findings: Vec<super::findings::Finding>,
     /// Totals over every packet read.
     pub summary: Summary,
     /// Totals over the packets that passed the filters.

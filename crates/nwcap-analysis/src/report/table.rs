@@ -199,6 +199,22 @@ pub(super) fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let s = &r.summary;
+    if !r.findings.is_empty() {
+        writeln!(out, "Findings:")?;
+        for f in &r.findings {
+            for line in wrap(
+                &format!("[{}] {}", f.severity, f.summary),
+                width.map(|w| w.saturating_sub(2)),
+                "    ",
+            ) {
+                writeln!(out, "  {line}")?;
+            }
+            if !f.endpoints.is_empty() {
+                writeln!(out, "      {}", f.endpoints.join(", "))?;
+            }
+        }
+        writeln!(out)?;
+    }
     for f in &s.files {
         writeln!(out, "File:            {}", f.path)?;
         writeln!(
