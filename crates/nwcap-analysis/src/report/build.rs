@@ -290,11 +290,16 @@ impl<'a> Flows<'a> {
         let j = self.order[i];
         let k = self.flows.key(j);
         let mut row = flow_row(&k, self.flows.stats(j), self.flows.health(j), &self.local);
-        if let Some(&(t, c)) = self.icmp.first.get(&k) {
+        // Looked up only where they can be: most captures have few ICMP packets.
+        let icmp = matches!(k.proto, crate::decode::proto::ICMP | crate::decode::proto::ICMPV6);
+        if let Some(&(t, c)) = icmp.then(|| self.icmp.first.get(&k)).flatten() {
             row.icmp_type = Some(t);
             row.icmp_code = Some(c);
         }
-        if let Some(errors) = self.icmp_errors.get(&k) {
+        let errors = (!self.icmp_errors.is_empty())
+            .then(|| self.icmp_errors.get(&k))
+            .flatten();
+        if let Some(errors) = errors {
             row.icmp_error_count = errors.iter().map(|e| e.2).sum();
             row.icmp_errors = errors
                 .iter()

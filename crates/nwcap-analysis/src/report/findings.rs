@@ -117,11 +117,11 @@ pub fn find(
     );
     let mut reset_by = [0u64; 2];
     // (RTT, flow, responder): endpoints are named only for the outliers.
-    let mut handshakes: Vec<(i128, usize, usize)> = Vec::new();
+    let mut handshakes: Vec<(i64, u32, u8)> = Vec::new();
     let errors = icmp.by_flow();
     for i in 0..flows.len() {
         let k = flows.key(i);
-        if let Some(es) = errors.get(&k) {
+        if let Some(es) = (!errors.is_empty()).then(|| errors.get(&k)).flatten() {
             for &(t, c, n) in es {
                 let remote = remote_side(&k, local, flows.stats(i));
                 match icmp_kind(k.lo.0.v6, t, c) {
@@ -156,7 +156,7 @@ pub fn find(
             _ => {}
         }
         if let (Some(syn), _, Some(ack)) = t.handshake() {
-            handshakes.push((i128::from(ack) - i128::from(syn), i, responder));
+            handshakes.push((ack.saturating_sub(syn), i as u32, responder as u8));
         }
         if let Some(h) = flows.health(i) {
             for d in 0..2 {
@@ -244,18 +244,18 @@ fn remote_side(k: &FlowKey, local: &LocalSet<'_>, s: &FlowStats) -> usize {
 }
 
 /// Handshakes far slower than the capture's median.
-fn slow(mut rtts: Vec<(i128, usize, usize)>, flows: &FlowList<'_>) -> Option<Finding> {
+fn slow(mut rtts: Vec<(i64, u32, u8)>, flows: &FlowList<'_>) -> Option<Finding> {
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
     }
     rtts.sort_unstable();
-    let median = rtts[rtts.len() / 2].0;
+    let median = i128::from(rtts[rtts.len() / 2].0);
     let bound = (median * SLOW_FACTOR).max(SLOW_MIN_NS);
     let mut t = Tally::default();
     let mut worst = 0;
-    for &(rtt, i, side) in rtts.iter().filter(|(r, ..)| *r > bound) {
-        t.add(endpoint(&flows.key(i), side), 1);
-        worst = worst.max(rtt);
+    for &(rtt, i, side) in rtts.iter().filter(|(r, ..)| i128::from(*r) > bound) {
+        t.add(endpoint(&flows.key(i as usize), usize::from(side)), 1);
+        worst = worst.max(i128::from(rtt));
     }
     (t.count > 0).then(|| {
         let c = t.count;
