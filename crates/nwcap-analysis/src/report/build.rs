@@ -291,7 +291,10 @@ impl<'a> Flows<'a> {
         let k = self.flows.key(j);
         let mut row = flow_row(&k, self.flows.stats(j), self.flows.health(j), &self.local);
         // Looked up only where they can be: most captures have few ICMP packets.
-        let icmp = matches!(k.proto, crate::decode::proto::ICMP | crate::decode::proto::ICMPV6);
+        let icmp = matches!(
+            k.proto,
+            crate::decode::proto::ICMP | crate::decode::proto::ICMPV6
+        );
         if let Some(&(t, c)) = icmp.then(|| self.icmp.first.get(&k)).flatten() {
             row.icmp_type = Some(t);
             row.icmp_code = Some(c);
