@@ -33,6 +33,8 @@ struct Flow {
     sport: u16,
     step: u32,
     len: u32,
+    /// Next sequence number of the client and of the server.
+    seq: [u32; 2],
 }
 
 const FLOWS: usize = 50_000;
@@ -63,10 +65,16 @@ fn new_flow(r: &mut Rng, i: usize) -> Flow {
         sport: ports[r.below(ports.len() as u64) as usize],
         step: 0,
         len: 4 + r.below(120) as u32,
+        // From the flow's number, not the generator, whose sequence the rest of the file
+        // follows.
+        seq: [
+            (i as u32).wrapping_mul(0x9E37_79B9),
+            (i as u32).wrapping_mul(0x85EB_CA6B) ^ 0x5bd1_e995,
+        ],
     }
 }
 
-fn packet(f: &Flow, r: &mut Rng, small: bool, buf: &mut Vec<u8>) -> bool {
+fn packet(f: &mut Flow, r: &mut Rng, small: bool, buf: &mut Vec<u8>) -> bool {
     buf.clear();
     let from_client = f.step.is_multiple_of(2) || f.step == 2;
     let last = f.step + 1 >= f.len;
@@ -118,7 +126,14 @@ fn packet(f: &Flow, r: &mut Rng, small: bool, buf: &mut Vec<u8>) -> bool {
     buf.extend_from_slice(&sp.to_be_bytes());
     buf.extend_from_slice(&dp.to_be_bytes());
     if f.tcp {
-        buf.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        // Sequence numbers advance as a real connection's do (SYN and FIN count one), so
+        // that sequence analysis sees healthy traffic.
+        let (me, peer) = if from_client { (0, 1) } else { (1, 0) };
+        let seq = f.seq[me];
+        f.seq[me] = seq.wrapping_add(payload as u32 + u32::from(flags & 0x03 != 0));
+        buf.extend_from_slice(&seq.to_be_bytes());
+        buf.extend_from_slice(&f.seq[peer].to_be_bytes());
+        buf.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     } else {
         buf.extend_from_slice(&(l4_len as u16).to_be_bytes());
         buf.extend_from_slice(&[0, 0]);
@@ -170,7 +185,7 @@ fn main() -> std::io::Result<()> {
             break;
         }
         let i = r.below(FLOWS as u64) as usize;
-        let done = packet(&flows[i], &mut r, small, &mut buf);
+        let done = packet(&mut flows[i], &mut r, small, &mut buf);
         flows[i].step += 1;
         if done {
             flows[i] = new_flow(&mut r, next_id);

@@ -15,7 +15,8 @@ pub fn run(data: &[u8]) {
     let Ok(reader) = Reader::new(data) else {
         return;
     };
-    let mut a = Analyzer::new();
+    // With sequence analysis, whose state the windows must carry across too.
+    let mut a = Analyzer::new().with_health(true);
     let mut whole = FileCounters::default();
     for r in reader.map_while(Result::ok) {
         whole.add(&r);
@@ -33,7 +34,7 @@ pub fn run(data: &[u8]) {
     // SAFETY: the file is ours and is not changed while mapped.
     let map = unsafe { memmap2::Mmap::map(file.as_file()) }.expect("map it");
     for mapped in [false, true] {
-        let (mut c, mut b) = (FileCounters::default(), Analyzer::new());
+        let (mut c, mut b) = (FileCounters::default(), Analyzer::new().with_health(true));
         let w = Windowed {
             src: &data,
             map: mapped.then_some(&map),

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 /// Reads `data` (what the reader yields before any error) into an analyzer.
 pub fn analyze(data: &[u8]) -> Option<Analyzer> {
     let reader = Reader::new(data).ok()?;
-    // With inspection: every writer's every field.
-    let mut a = Analyzer::new().inspecting_payloads(true);
+    // With inspection and sequence analysis: every writer's every field.
+    let mut a = Analyzer::new().inspecting_payloads(true).with_health(true);
     for r in reader.map_while(Result::ok).take(20_000) {
         a.feed(&r);
     }
@@ -51,6 +51,7 @@ pub fn run(data: &[u8]) {
         .collect();
     let serde = json!({
         "schema": r.schema,
+        "findings": r.findings,
         "summary": r.summary,
         "matched": r.matched,
         "local": r.local,

@@ -358,6 +358,9 @@ pub struct CaptureRunArgs {
     /// Read the first payloads of each flow (see `nwcap analyze --inspect`).
     #[arg(long)]
     pub inspect: bool,
+    /// TCP health per flow (see `nwcap analyze --health`).
+    #[arg(long)]
+    pub health: bool,
     /// Time between status queries while the capture runs.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub interval: Duration,
@@ -439,6 +442,12 @@ pub struct AnalyzeArgs {
     /// the `services` and `dns` sections.
     #[arg(long)]
     pub inspect: bool,
+    /// TCP health: follow every segment's sequence numbers, as tshark's `tcp.analysis`, to
+    /// count retransmissions (fast and SYN ones apart), out-of-order segments, duplicate
+    /// ACKs, zero windows and keep-alives per flow and direction, read each side's SYN
+    /// options, and add the findings that need them (retransmissions, zero-window stalls).
+    #[arg(long)]
+    pub health: bool,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -265,6 +265,7 @@ fn analyze_file(
         threads: args.threads,
         by_file: args.by_file,
         inspect: args.inspect,
+        health: args.health,
         filter: FilterArgs::default(),
         remote: args.remote.clone(),
     };

@@ -75,6 +75,62 @@ pub fn tcp_data(
     eth(et, &l3)
 }
 
+/// A TCP segment with its sequence fields, for sequence analysis tests.
+#[derive(Clone, Copy, Debug)]
+pub struct Seg {
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub win: u16,
+    /// Payload bytes (zeros).
+    pub len: usize,
+    /// A SYN's options: (MSS, window scale, SACK-permitted).
+    pub syn_opts: Option<(u16, u8, bool)>,
+}
+
+impl Seg {
+    /// An ACK-flagged segment of `len` bytes at `seq`, acknowledging `ack`, window 1024.
+    pub fn data(seq: u32, ack: u32, len: usize) -> Seg {
+        Seg {
+            flags: ACK,
+            seq,
+            ack,
+            win: 1024,
+            len,
+            syn_opts: None,
+        }
+    }
+}
+
+/// Ethernet + IP + TCP with the sequence fields and options of `s`.
+pub fn tcp_seg(src: &str, sport: u16, dst: &str, dport: u16, s: Seg) -> Vec<u8> {
+    let mut opts = Vec::new();
+    if let Some((mss, ws, sack)) = s.syn_opts {
+        opts.extend_from_slice(&[2, 4]);
+        opts.extend_from_slice(&mss.to_be_bytes());
+        opts.extend_from_slice(&[1, 3, 3, ws]);
+        if sack {
+            opts.extend_from_slice(&[4, 2]);
+        }
+        while opts.len() % 4 != 0 {
+            opts.push(0);
+        }
+    }
+    let doff = (20 + opts.len()) / 4;
+    let mut t = Vec::new();
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&s.seq.to_be_bytes());
+    t.extend_from_slice(&s.ack.to_be_bytes());
+    t.extend_from_slice(&[(doff as u8) << 4, s.flags]);
+    t.extend_from_slice(&s.win.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(&opts);
+    t.resize(doff * 4 + s.len, 0);
+    let (et, l3) = ip_packet(src, dst, 6, &t);
+    eth(et, &l3)
+}
+
 /// Ethernet + IP + UDP carrying `payload`.
 pub fn udp_data(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut u = Vec::new();
@@ -192,6 +248,23 @@ pub fn icmp_echo(src: &str, dst: &str, reply: bool, id: u16) -> Vec<u8> {
     i.extend_from_slice(&id.to_be_bytes());
     i.extend_from_slice(&[0, 1]);
     let (et, l3) = ip_packet(src, dst, 1, &i);
+    eth(et, &l3)
+}
+
+/// Ethernet + IP + an ICMP (IPv4) or ICMPv6 (IPv6) error of `ty`/`code` quoting `frame`'s
+/// IP packet (an Ethernet frame from the builders above), cut to its IP header + 8 bytes
+/// for ICMP, whole for ICMPv6, as routers send them.
+pub fn icmp_error(src: &str, dst: &str, ty: u8, code: u8, frame: &[u8]) -> Vec<u8> {
+    let ip = &frame[14..];
+    let v6 = src.contains(':');
+    let quoted = if v6 {
+        ip
+    } else {
+        &ip[..(usize::from(ip[0] & 0x0f) * 4 + 8).min(ip.len())]
+    };
+    let mut m = vec![ty, code, 0, 0, 0, 0, 0x05, 0xdc];
+    m.extend_from_slice(quoted);
+    let (et, l3) = ip_packet(src, dst, if v6 { 58 } else { 1 }, &m);
     eth(et, &l3)
 }
 

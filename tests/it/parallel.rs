@@ -61,8 +61,9 @@ fn big_capture() -> Vec<Rec> {
     recs
 }
 
-fn report(path: &str, threads: &str) -> String {
-    let r = nwcap(&[
+/// The JSON report of `path` read on `threads` threads; with `--health` too when `health`.
+fn report(path: &str, threads: &str, health: bool) -> String {
+    let mut args = vec![
         "analyze",
         path,
         "--output",
@@ -70,7 +71,11 @@ fn report(path: &str, threads: &str) -> String {
         "--threads",
         threads,
         "-vv",
-    ]);
+    ];
+    if health {
+        args.push("--health");
+    }
+    let r = nwcap(&args);
     r.ok();
     // The parallel path must really run (a wrong split falls back to one pass).
     assert!(
@@ -105,7 +110,7 @@ fn threads_give_the_single_pass_report() {
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
         let p = path.to_str().unwrap();
-        let one = report(p, "1");
+        let one = report(p, "1", false);
         let v: serde_json::Value = serde_json::from_str(&one).unwrap();
         // 24 000 + 2 × 2 000 packets; every later fragment joined its datagram's flow.
         assert_eq!(v["summary"]["packets"], 28_000, "{name}");
@@ -123,7 +128,17 @@ fn threads_give_the_single_pass_report() {
             .count();
         assert_eq!(complete, 2000, "{name}");
         for threads in ["2", "3", "4"] {
-            assert_eq!(report(p, threads), one, "{name} with {threads} threads");
+            assert_eq!(
+                report(p, threads, false),
+                one,
+                "{name} with {threads} threads"
+            );
+        }
+        // TCP sequence analysis merges exactly too.
+        let one = report(p, "1", true);
+        for threads in ["2", "3", "4"] {
+            let got = report(p, threads, true);
+            assert_eq!(got, one, "{name} with {threads} threads and --health");
         }
     }
 }

@@ -21,6 +21,8 @@ pub(super) struct Remote {
     pub(super) target: Option<Result<Vec<Machine>, String>>,
     /// `--inspect`.
     inspect: bool,
+    /// `--health`.
+    health: bool,
 }
 
 /// Pieces a blob's download may hold ready for the pass, beyond the ranges it holds itself: it
@@ -54,6 +56,7 @@ impl Remote {
             ui,
             target,
             inspect: args.inspect,
+            health: args.health,
         }))
     }
 
@@ -132,7 +135,7 @@ impl Remote {
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    let mut a = a.inspecting_payloads(self.inspect);
+                    let mut a = a.inspecting_payloads(self.inspect).with_health(self.health);
                     let r = self.analyze(url, keep, verbose, &mut a);
                     let r = r.map(|(facts, kept)| (facts, kept, a));
                     if let Ok(mut slot) = done[i].lock() {

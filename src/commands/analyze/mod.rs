@@ -136,13 +136,17 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         .by_file
         .then_some(&render as &(dyn Fn(&Analyzer, &FileFacts) -> Vec<u8> + Sync));
     let mut by_file: Vec<Vec<u8>> = Vec::new();
-    let mut analyzer = Analyzer::new().inspecting_payloads(args.inspect);
+    let mut analyzer = Analyzer::new()
+        .inspecting_payloads(args.inspect)
+        .with_health(args.health);
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, input) in &inputs {
         files.push(match input {
             Ok(input) if args.by_file => {
-                let mut a = Analyzer::new().inspecting_payloads(args.inspect);
+                let mut a = Analyzer::new()
+                    .inspecting_payloads(args.inspect)
+                    .with_health(args.health);
                 let facts = read(path, input, threads, verbose, &mut a);
                 by_file.push(render(&a, &facts));
                 analyzer.merge(a, threads);

@@ -8,6 +8,7 @@
 //! packet, never panics, and copies nothing but the fields it returns.
 
 use super::proto;
+use super::tcp::{Segment, SynOptions};
 use crate::capture::linktype::ETHERNET;
 use crate::inspect::screen;
 
@@ -35,6 +36,8 @@ pub struct Tuple {
     /// [`crate::inspect::screen`], whose test this is, made here where the transport
     /// header's bytes are at hand.
     pub screened: bool,
+    /// TCP sequence fields (`ok == false` for UDP, or a TCP header not analysable).
+    pub seg: Segment,
 }
 
 #[inline(always)]
@@ -95,6 +98,8 @@ struct Transport {
     screen: u8,
     /// Where DNS's question count is in the payload (after TCP's 2-byte length prefix).
     questions_at: usize,
+    /// Bytes of the header sequence analysis needs captured: 16 for TCP (up to the window).
+    need: u8,
 }
 
 /// [`tuple()`]'s tables, in one static so that one `black_box` hides both.
@@ -158,6 +163,7 @@ const fn tables(first_byte: [u8; 256]) -> Tables {
                 tcp: 0,
                 screen: 0,
                 questions_at: 0,
+                need: 0,
             }; 256];
             t[proto::TCP as usize] = Transport {
                 flags_at: 13,
@@ -165,6 +171,7 @@ const fn tables(first_byte: [u8; 256]) -> Tables {
                 tcp: usize::MAX,
                 screen: screen::TCP,
                 questions_at: 6,
+                need: 16,
             };
             t[proto::UDP as usize] = Transport {
                 flags_at: 3,
@@ -172,6 +179,7 @@ const fn tables(first_byte: [u8; 256]) -> Tables {
                 tcp: 0,
                 screen: screen::UDP,
                 questions_at: 4,
+                need: 4,
             };
             t
         },
@@ -215,18 +223,27 @@ impl Decoder {
     /// of the pass's decoding, and a call returns the tuple through memory.
     #[inline(always)]
     pub fn tuple(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
-        tuple_in::<true>(self.0, linktype, d)
+        tuple_in::<true, true>(self.0, linktype, d)
     }
 
-    /// [`Decoder::tuple`], with [`Tuple::screened`] left `false` unless `SCREEN`.
+    /// [`Decoder::tuple`], with [`Tuple::screened`] left `false` unless `SCREEN`, and
+    /// [`Tuple::seg`] not read ([`Segment::NONE`]) unless `SEQ`.
     #[inline(always)]
-    pub fn tuple_as<const SCREEN: bool>(self, linktype: u16, d: &[u8]) -> Option<Tuple> {
-        tuple_in::<SCREEN>(self.0, linktype, d)
+    pub fn tuple_as<const SCREEN: bool, const SEQ: bool>(
+        self,
+        linktype: u16,
+        d: &[u8],
+    ) -> Option<Tuple> {
+        tuple_in::<SCREEN, SEQ>(self.0, linktype, d)
     }
 }
 
 #[inline(always)]
-fn tuple_in<const SCREEN: bool>(tables: &Tables, linktype: u16, d: &[u8]) -> Option<Tuple> {
+fn tuple_in<const SCREEN: bool, const SEQ: bool>(
+    tables: &Tables,
+    linktype: u16,
+    d: &[u8],
+) -> Option<Tuple> {
     // Network Watcher writes Ethernet; any other link type is the general decoder's.
     if linktype != ETHERNET {
         return None;
@@ -294,6 +311,37 @@ fn tuple_in<const SCREEN: bool>(tables: &Tables, linktype: u16, d: &[u8]) -> Opt
         let dns = (sport == screen::DNS_PORT) | (dport == screen::DNS_PORT);
         (tables.first_byte[usize::from(first)] & t.screen != 0) | (dns & (questions != 0))
     };
+    let seg = if SEQ {
+        // TCP's sequence fields, read by the same instructions for UDP and masked off: a TCP
+        // header cut before its window is the general decoder's.
+        if l4.len() < usize::from(t.need) {
+            return None;
+        }
+        static ZERO: [u8; 16] = [0; 16];
+        let f: &[u8; 16] = l4.get(..16).unwrap_or(&ZERO).try_into().ok()?;
+        let l4_len = if all { ip.len() } else { declared } - start;
+        let doff = usize::from(f[12] >> 4) * 4;
+        let tcp = t.flags_mask != 0;
+        let ok = tcp & (doff >= 20) & (doff <= l4_len);
+        let m = u32::from(ok).wrapping_neg();
+        let be32 = |i: usize| u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+        let seg = Segment {
+            seq: be32(4) & m,
+            ack: be32(8) & m,
+            len: (l4_len.wrapping_sub(doff) as u32) & m,
+            captured: (l4.len().saturating_sub(doff) as u32) & m,
+            win: u16::from_be_bytes([f[14], f[15]]) & m as u16,
+            ok,
+            opts: SynOptions(0),
+        };
+        if ok & (tcp_flags & super::tcp_flags::SYN != 0) {
+            Segment::parse(l4, l4_len)
+        } else {
+            seg
+        }
+    } else {
+        Segment::NONE
+    };
     let (w8, w16) = (le64(h, 8), le64(h, 16));
     let (src, dst) = (
         [w8 >> v.src_shift, w16 & v.v6_only],
@@ -311,5 +359,6 @@ fn tuple_in<const SCREEN: bool>(tables: &Tables, linktype: u16, d: &[u8]) -> Opt
         dport,
         tcp_flags,
         screened,
+        seg,
     })
 }

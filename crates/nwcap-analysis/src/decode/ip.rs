@@ -52,7 +52,14 @@ fn v4(d: &[u8]) -> Option<(IpPacket, &[u8])> {
         d.len()
     };
     let payload = if offset == 0 { d.get(ihl..end) } else { None };
-    let p = transport::fill(src, dst, proto, fragment, payload);
+    // The transport length by the header (tshark's `tcp.len` counts from it), or what was
+    // captured when the header does not say.
+    let l4_len = if total >= ihl {
+        total - ihl
+    } else {
+        d.len().saturating_sub(ihl)
+    };
+    let p = transport::fill(src, dst, proto, fragment, payload, l4_len);
     Some((p, payload.unwrap_or(&[])))
 }
 
@@ -63,11 +70,12 @@ fn v6(d: &[u8]) -> Option<(IpPacket, &[u8])> {
     let src = Addr::v6(h[8..24].try_into().ok()?);
     let dst = Addr::v6(h[24..40].try_into().ok()?);
     // A payload length of 0 is a jumbogram (hop-by-hop jumbo option): take what was captured.
-    let end = if payload_len == 0 {
+    let declared_end = if payload_len == 0 {
         d.len()
     } else {
-        (40 + payload_len).min(d.len())
+        40 + payload_len
     };
+    let end = declared_end.min(d.len());
     let mut rest = d.get(40..end).unwrap_or(&[]);
     let mut next = h[6];
     let mut fragment = Fragment::None;
@@ -76,18 +84,18 @@ fn v6(d: &[u8]) -> Option<(IpPacket, &[u8])> {
         match next {
             HOP_BY_HOP | ROUTING | DEST_OPTS => {
                 let (Some(&nh), Some(&len)) = (rest.first(), rest.get(1)) else {
-                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
+                    return Some((transport::fill(src, dst, next, fragment, None, 0), &[]));
                 };
                 // A header cut off by the snap length ends the walk on its own number.
                 let Some(after) = rest.get((usize::from(len) + 1) * 8..) else {
-                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
+                    return Some((transport::fill(src, dst, next, fragment, None, 0), &[]));
                 };
                 next = nh;
                 rest = after;
             }
             FRAGMENT => {
                 let Some(f) = rest.get(..8) else {
-                    return Some((transport::fill(src, dst, next, fragment, None), &[]));
+                    return Some((transport::fill(src, dst, next, fragment, None, 0), &[]));
                 };
                 let off_m = u16::from_be_bytes([f[2], f[3]]);
                 let id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
@@ -108,6 +116,7 @@ fn v6(d: &[u8]) -> Option<(IpPacket, &[u8])> {
         }
     }
     let payload = if later_fragment { None } else { Some(rest) };
-    let p = transport::fill(src, dst, next, fragment, payload);
+    let l4_len = declared_end.saturating_sub(end - rest.len());
+    let p = transport::fill(src, dst, next, fragment, payload, l4_len);
     Some((p, payload.unwrap_or(&[])))
 }

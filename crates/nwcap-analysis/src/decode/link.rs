@@ -103,7 +103,10 @@ fn ethertype(mut et: u16, mut d: &[u8]) -> Result<(L3, &[u8]), NonIp> {
             }
             ETH_PPPOE => {
                 let ppp = be16(d, 6).ok_or(NonIp::TruncatedLink)?;
-                let rest = &d[8..];
+                // The session header's length (PPP protocol field included) ends the packet:
+                // what follows is the frame's padding, as tshark reads it.
+                let len = usize::from(be16(d, 4).ok_or(NonIp::TruncatedLink)?);
+                let rest = &d[8..d.len().min(6 + len.max(2))];
                 return match ppp {
                     0x0021 => Ok((L3::V4, rest)),
                     0x0057 => Ok((L3::V6, rest)),

@@ -8,9 +8,11 @@
 //! inner packet never turns into a TCP/UDP flow of its own.
 
 pub mod fast;
+pub mod icmp;
 mod ip;
 mod ip_proto;
 mod link;
+pub mod tcp;
 mod transport;
 
 /// The report's name of a link type; `capture::linktype` holds the table.
@@ -129,6 +131,10 @@ pub struct IpPacket {
     pub icmp_echo_id: Option<u16>,
     /// Fragmentation state.
     pub fragment: Fragment,
+    /// TCP sequence fields (`ok == false` when not TCP or not captured).
+    pub seg: tcp::Segment,
+    /// The packet an ICMP/ICMPv6 error quotes.
+    pub quoted: Option<icmp::Quoted>,
 }
 
 /// Why a packet yielded no IP header.

@@ -1,6 +1,7 @@
 //! TCP, UDP, ICMP and ICMPv6: ports, flags, ICMP type/code and echo identifier, each only
-//! when its bytes were captured.
+//! when its bytes were captured, and TCP's sequence fields (`tcp.rs`).
 
+use super::tcp::Segment;
 use super::{proto, Addr, Fragment, IpPacket};
 
 /// Builds the packet summary from the transport bytes (`None` for a non-first fragment).
@@ -11,6 +12,7 @@ pub(super) fn fill(
     protocol: u8,
     fragment: Fragment,
     payload: Option<&[u8]>,
+    l4_len: usize,
 ) -> IpPacket {
     let mut p = IpPacket {
         src,
@@ -21,6 +23,8 @@ pub(super) fn fill(
         icmp: None,
         icmp_echo_id: None,
         fragment,
+        seg: Segment::default(),
+        quoted: None,
     };
     let Some(t) = payload else {
         return p;
@@ -35,11 +39,13 @@ pub(super) fn fill(
             }
             if protocol == proto::TCP {
                 p.tcp_flags = t.get(13).copied();
+                p.seg = Segment::parse(t, l4_len);
             }
         }
         proto::ICMP | proto::ICMPV6 => {
             if let (Some(&ty), Some(&code)) = (t.first(), t.get(1)) {
                 p.icmp = Some((ty, code));
+                p.quoted = super::icmp::quoted(protocol == proto::ICMPV6, t);
                 let echo = if protocol == proto::ICMP {
                     ty == 8 || ty == 0
                 } else {

@@ -16,6 +16,7 @@ pub mod addr_sums;
 pub mod addr_table;
 pub mod community_id;
 mod conn_state;
+pub mod health;
 mod key;
 mod stats;
 mod table;
@@ -23,6 +24,7 @@ mod table;
 use std::collections::HashMap;
 
 use crate::decode::fast::Tuple;
+use crate::decode::tcp::{Segment, SynOptions};
 use crate::decode::{proto, Addr, Fragment, IpPacket};
 
 pub use key::{FlowKey, PackedKey};
@@ -104,6 +106,68 @@ impl Keyer {
     }
 }
 
+/// The flow of the packet an ICMP error quotes (see [`crate::decode::icmp`]).
+pub fn quoted_flow(q: &crate::decode::icmp::Quoted) -> FlowKey {
+    let (sp, dp) = q.ports.unwrap_or((0, 0));
+    let (a, b) = ((q.src, sp), (q.dst, dp));
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    FlowKey {
+        proto: q.proto,
+        ports_known: q.ports.is_some(),
+        lo,
+        hi,
+        icmp_id: None,
+    }
+}
+
+/// ICMP facts of a pass: each ICMP flow's first type and code, and the errors counted on
+/// the flows they quote. Kept by key, outside the flow table: ICMP is a small share of
+/// packets, and an error may come before the flow it quotes is seen.
+#[derive(Debug, Clone, Default)]
+pub struct IcmpFacts {
+    /// The first (type, code) of each ICMP/ICMPv6 flow.
+    pub first: HashMap<FlowKey, (u8, u8)>,
+    /// Errors by the flow they quote, type and code.
+    pub errors: HashMap<(FlowKey, u8, u8), u64>,
+}
+
+impl IcmpFacts {
+    /// Notes an ICMP packet of flow `key` (type and code `tc`) quoting `quoted`, if any.
+    pub fn add(
+        &mut self,
+        key: &FlowKey,
+        tc: (u8, u8),
+        quoted: Option<&crate::decode::icmp::Quoted>,
+    ) {
+        self.first.entry(*key).or_insert(tc);
+        if let Some(q) = quoted {
+            *self.errors.entry((quoted_flow(q), tc.0, tc.1)).or_default() += 1;
+        }
+    }
+
+    /// Adds the facts of later packets.
+    pub fn merge(&mut self, later: IcmpFacts) {
+        for (k, v) in later.first {
+            self.first.entry(k).or_insert(v);
+        }
+        for (k, n) in later.errors {
+            *self.errors.entry(k).or_default() += n;
+        }
+    }
+
+    /// The errors quoting each flow, as (type, code, count) in type and code order.
+    pub fn by_flow(&self) -> HashMap<FlowKey, Vec<(u8, u8, u64)>> {
+        let mut m: HashMap<FlowKey, Vec<(u8, u8, u64)>> = HashMap::new();
+        for (&(k, t, c), &n) in &self.errors {
+            m.entry(k).or_default().push((t, c, n));
+        }
+        for v in m.values_mut() {
+            v.sort_unstable();
+        }
+        m
+    }
+}
+
 /// A packet ready to be accounted: its key, found by [`Keyer::key`] or the fast path, and
 /// its counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +184,8 @@ pub struct Pending {
     pub wire: u32,
     /// Captured length.
     pub cap: u32,
+    /// TCP sequence fields (`ok == false` when not TCP or not analysable).
+    pub seg: Segment,
 }
 
 impl Pending {
@@ -131,6 +197,15 @@ impl Pending {
         ts: Ts::NONE,
         wire: 0,
         cap: 0,
+        seg: Segment {
+            seq: 0,
+            ack: 0,
+            len: 0,
+            captured: 0,
+            win: 0,
+            ok: false,
+            opts: SynOptions(0),
+        },
     };
 
     /// Keys an IP packet (in capture order: the keyer tracks fragments).
@@ -148,6 +223,11 @@ impl Pending {
             ts: Ts::new(ts),
             wire,
             cap,
+            seg: if key.proto == proto::TCP {
+                p.seg.on_wire(wire, cap)
+            } else {
+                Segment::default()
+            },
         }
     }
 
@@ -163,6 +243,7 @@ impl Pending {
             ts: Ts::new(ts),
             wire,
             cap,
+            seg: t.seg.on_wire(wire, cap),
         }
     }
 }
@@ -182,6 +263,8 @@ mod tests {
             icmp: None,
             icmp_echo_id: None,
             fragment: Fragment::None,
+            seg: Segment::default(),
+            quoted: None,
         }
     }
 

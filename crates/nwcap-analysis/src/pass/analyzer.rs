@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::counters::Counter;
 use crate::capture::Record;
 use crate::decode::{self, fast, Decoded, IpPacket, NonIp};
-use crate::flow::{FlowTable, Keyer, Pending};
+use crate::flow::{FlowTable, IcmpFacts, Keyer, Pending};
 use crate::inspect::{screen, Inspector};
 
 /// Flow accounting of every packet; filters are applied to whole flows afterwards
@@ -21,6 +21,8 @@ pub struct Analyzer {
     pub inspector: Inspector,
     /// Whether payloads are inspected at all.
     inspect: bool,
+    /// Whether TCP sequence analysis runs (see [`Analyzer::with_health`]).
+    health: bool,
     /// Fragment tracking for flow keys.
     keyer: Keyer,
     /// Packets without a usable IP header, per reason.
@@ -28,6 +30,8 @@ pub struct Analyzer {
     /// For a shard that is not the first: non-first fragments whose first fragment may be in
     /// an earlier shard, kept to be keyed when the shards are merged in order.
     deferred: Option<Vec<Deferred>>,
+    /// ICMP types and the errors tied to the flows they quote.
+    pub icmp: IcmpFacts,
 }
 
 /// [`Analyzer::key_into`]'s answer: the record was keyed into its slot.
@@ -71,13 +75,29 @@ impl Analyzer {
         self.inspect
     }
 
+    /// With `on`, TCP sequence analysis runs on every segment (`flow::health`):
+    /// retransmissions, out-of-order segments, duplicate ACKs, zero windows, keep-alives.
+    /// Off by default, which leaves the per-packet loop as it was without it.
+    pub fn with_health(mut self, on: bool) -> Self {
+        self.health = on;
+        self.flows.analyse_sequences(on);
+        self
+    }
+
+    /// Whether TCP sequence analysis runs.
+    pub fn health(&self) -> bool {
+        self.health
+    }
+
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
         let mut p = Pending::EMPTY;
-        let got = if self.inspect {
-            self.key_into::<true>(self.decoder(), r, &mut p)
-        } else {
-            self.key_into::<false>(self.decoder(), r, &mut p)
+        let fast = self.decoder();
+        let got = match (self.inspect, self.health) {
+            (true, true) => self.key_into::<true, true>(fast, r, &mut p),
+            (true, false) => self.key_into::<true, false>(fast, r, &mut p),
+            (false, true) => self.key_into::<false, true>(fast, r, &mut p),
+            (false, false) => self.key_into::<false, false>(fast, r, &mut p),
         };
         if got & KEYED != 0 {
             self.flows.add(&p);
@@ -89,17 +109,18 @@ impl Analyzer {
 
     /// Decodes and keys a record into `slot`. Returns [`KEYED`] unless it is counted as
     /// non-IP (or deferred: see [`Analyzer::for_later_shard`]) instead, and [`SCREENED`]
-    /// when `INSPECT` and its payload is for the inspector ([`Analyzer::inspect`]). The fast
+    /// when `INSPECT` and its payload is for the inspector ([`Analyzer::inspect`]); the
+    /// fast path reads TCP's sequence fields only when `HEALTH`. The fast
     /// path builds the keyed packet in place: one copied in from elsewhere would be written
     /// in pieces and read back whole, which stalls store forwarding.
     #[inline(always)]
-    pub(super) fn key_into<const INSPECT: bool>(
+    pub(super) fn key_into<const INSPECT: bool, const HEALTH: bool>(
         &mut self,
         fast: fast::Decoder,
         r: &Record<'_>,
         slot: &mut Pending,
     ) -> u8 {
-        if let Some(t) = fast.tuple_as::<INSPECT>(r.linktype, r.data) {
+        if let Some(t) = fast.tuple_as::<INSPECT, HEALTH>(r.linktype, r.data) {
             *slot = Pending::fast(&t, r.ts_ns, r.wire_len, r.data.len() as u32);
             return KEYED | (u8::from(t.screened) * SCREENED);
         }
@@ -164,6 +185,9 @@ impl Analyzer {
                     }
                 }
                 let keyed = Pending::new(&mut self.keyer, &p, ts, wire, cap);
+                if let Some(tc) = p.icmp {
+                    self.icmp.add(&keyed.key.unpack(), tc, p.quoted.as_ref());
+                }
                 // As the fast path screens, its gathering decoder included.
                 let gathering = self.inspector.gathering() && p.proto == decode::proto::TCP;
                 let screened = self.inspect
@@ -186,17 +210,38 @@ impl Analyzer {
     /// Adds an analyzer that saw the packets right after this one's, its flows on up to
     /// `threads` threads (see [`FlowTable::merge`]). Its deferred fragments are keyed first,
     /// against the fragments this one remembers, so the result equals one sequential pass.
+    ///
+    /// TCP sequence analysis in `other` began from nothing: each flow's counts are added and
+    /// its state is `other`'s (exact when `other` is a separate capture, as the inputs of
+    /// `--by-file` or the blobs of a capture read at once; for a shard of the same file, see
+    /// [`Analyzer::try_merge`]).
     pub fn merge(&mut self, other: Analyzer, threads: usize) {
+        let merged = self.try_merge(other, threads);
+        debug_assert!(merged, "only analyzers that record prefixes can refuse");
+    }
+
+    /// [`Analyzer::merge`] for an analyzer that read the packets right after this one's
+    /// and recorded its flows' first segments ([`FlowTable::record_prefixes`]): their
+    /// replay makes sequence analysis exact. Returns `false` when it cannot: this analyzer
+    /// may then hold part of `other`, and the caller reads the packets again in one pass.
+    #[must_use]
+    pub fn try_merge(&mut self, other: Analyzer, threads: usize) -> bool {
+        // The flows first, which refuse before changing anything; the deferred fragments
+        // (never TCP segments) after, which changes no figure.
+        if !self.flows.merge(other.flows, threads) {
+            return false;
+        }
         for d in other.deferred.into_iter().flatten() {
             let p = Pending::new(&mut self.keyer, &d.packet, d.ts, d.wire, d.cap);
             self.flows.add(&p);
         }
         self.keyer.absorb(other.keyer);
-        self.flows.merge(other.flows, threads);
         self.inspector.merge(other.inspector);
+        self.icmp.merge(other.icmp);
         for (k, v) in other.non_ip {
             self.non_ip.entry(k).or_default().merge(&v);
         }
+        true
     }
 }
 

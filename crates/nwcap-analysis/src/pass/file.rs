@@ -77,6 +77,7 @@ pub fn read_input(
     analyzer: &mut Analyzer,
 ) -> (FileFacts, usize) {
     let mut facts = FileFacts::new(path);
+    analyzer.flows.forget_sequences();
     facts.warnings.extend(input.warning().map(str::to_string));
     let data = input.bytes();
     let reader = match Reader::new(data) {

@@ -84,7 +84,11 @@ pub fn run_parallel<'a>(
         return sequential(reader, counters, analyzer);
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
-    let inspect = analyzer.inspecting();
+    let (inspect, health) = (analyzer.inspecting(), analyzer.health());
+    // What came before this file, restored when a merge cannot be exact (only sequence
+    // analysis refuses one).
+    let before = health.then(|| analyzer.clone());
+    let counters_before = counters.clone();
     type Done<'r> = (Reader<'r>, FileCounters, Analyzer, Option<PassError>);
     let results: Vec<Done<'a>> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -98,7 +102,13 @@ pub fn run_parallel<'a>(
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    let mut a = a.inspecting_payloads(inspect);
+                    let mut a = a.inspecting_payloads(inspect).with_health(health);
+                    // Sequence analysis starts afresh in each file (see
+                    // `FlowTable::forget_sequences`): the first shard joins what came before
+                    // without recording.
+                    if health && i > 0 {
+                        a.flows.record_prefixes();
+                    }
                     let (r, e) = walk(r, windowed, &mut c, &mut a);
                     (r, c, a, e)
                 })
@@ -125,8 +135,17 @@ pub fn run_parallel<'a>(
     }
     let mut error = None;
     for (c, a, e) in results {
+        if !analyzer.try_merge(a, threads) {
+            // TCP sequence analysis cannot be joined exactly at a cut: read it all again.
+            *analyzer = before.unwrap_or_else(|| {
+                Analyzer::new()
+                    .inspecting_payloads(inspect)
+                    .with_health(health)
+            });
+            *counters = counters_before;
+            return sequential(reader, counters, analyzer);
+        }
         counters.merge(&c);
-        analyzer.merge(a, threads);
         error = e;
     }
     let mut info = shard::head_info(&mut reader);

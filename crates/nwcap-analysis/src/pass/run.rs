@@ -23,16 +23,18 @@ pub fn run(
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
 ) -> Option<CaptureError> {
-    // Without inspection the loop holds none of its code (see `Analyzer::inspecting`).
-    if analyzer.inspecting() {
-        run_as::<true>(reader, counters, analyzer)
-    } else {
-        run_as::<false>(reader, counters, analyzer)
+    // Without inspection or sequence analysis the loop holds none of their code (see
+    // `Analyzer::inspecting` and `Analyzer::health`).
+    match (analyzer.inspecting(), analyzer.health()) {
+        (true, true) => run_as::<true, true>(reader, counters, analyzer),
+        (true, false) => run_as::<true, false>(reader, counters, analyzer),
+        (false, true) => run_as::<false, true>(reader, counters, analyzer),
+        (false, false) => run_as::<false, false>(reader, counters, analyzer),
     }
 }
 
-/// [`run`], with or without payload inspection.
-fn run_as<const INSPECT: bool>(
+/// [`run`], with or without payload inspection and sequence analysis.
+fn run_as<const INSPECT: bool, const HEALTH: bool>(
     reader: &mut Reader<'_>,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
@@ -48,27 +50,27 @@ fn run_as<const INSPECT: bool>(
                     header_len: 16,
                 };
                 match r.shape() {
-                    s if s == shape(false, false) => account_all::<INSPECT>(
+                    s if s == shape(false, false) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(false, false)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(false, true) => account_all::<INSPECT>(
+                    s if s == shape(false, true) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(false, true)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(true, false) => account_all::<INSPECT>(
+                    s if s == shape(true, false) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(true, false)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(true, true) => account_all::<INSPECT>(
+                    s if s == shape(true, true) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(true, true)),
                         counters,
                         analyzer,
                     ),
-                    s => account_all::<INSPECT>(|| r.pull_shaped(s), counters, analyzer),
+                    s => account_all::<INSPECT, HEALTH>(|| r.pull_shaped(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -79,25 +81,27 @@ fn run_as<const INSPECT: bool>(
             while !r.is_done() {
                 let shape = |big_endian, scale| pcapng::Shape { big_endian, scale };
                 match r.shape() {
-                    s if s == shape(false, 1000) => account_all::<INSPECT>(
+                    s if s == shape(false, 1000) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(false, 1000)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(false, 1) => account_all::<INSPECT>(
+                    s if s == shape(false, 1) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(false, 1)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(true, 1000) => account_all::<INSPECT>(
+                    s if s == shape(true, 1000) => account_all::<INSPECT, HEALTH>(
                         || r.pull_shaped(shape(true, 1000)),
                         counters,
                         analyzer,
                     ),
-                    s if s == shape(true, 1) => {
-                        account_all::<INSPECT>(|| r.pull_shaped(shape(true, 1)), counters, analyzer)
-                    }
-                    s => account_all::<INSPECT>(|| r.pull_general(s), counters, analyzer),
+                    s if s == shape(true, 1) => account_all::<INSPECT, HEALTH>(
+                        || r.pull_shaped(shape(true, 1)),
+                        counters,
+                        analyzer,
+                    ),
+                    s => account_all::<INSPECT, HEALTH>(|| r.pull_general(s), counters, analyzer),
                 }
             }
             r.take_error()
@@ -107,7 +111,7 @@ fn run_as<const INSPECT: bool>(
 
 /// Accounts every record `next` gives; the reader keeps the damage that ends them.
 #[inline(always)]
-fn account_all<'a, const INSPECT: bool>(
+fn account_all<'a, const INSPECT: bool, const HEALTH: bool>(
     mut next: impl FnMut() -> Option<Record<'a>>,
     counters: &mut FileCounters,
     analyzer: &mut Analyzer,
@@ -132,7 +136,7 @@ fn account_all<'a, const INSPECT: bool>(
             };
             taken += 1;
             counters.add_uncounted(r);
-            let got = analyzer.key_into::<INSPECT>(fast, r, &mut pending[n]);
+            let got = analyzer.key_into::<INSPECT, HEALTH>(fast, r, &mut pending[n]);
             if got & KEYED != 0 {
                 // The slot loads while the rest of the batch is decoded.
                 hashes[n] = analyzer.flows.prefetch_slot(&pending[n].key);

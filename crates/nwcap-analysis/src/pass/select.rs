@@ -159,6 +159,7 @@ mod tests {
                 ts: Ts::new(Some(i as i64)),
                 wire: 100,
                 cap: 100,
+                seg: Default::default(),
             });
         }
     }

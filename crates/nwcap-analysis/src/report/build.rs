@@ -5,16 +5,18 @@
 
 use super::apps::{self, Names};
 use super::model::{
-    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local, ProtocolRow, Report,
-    Summary, Talker, TcpRow, SCHEMA,
+    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, HealthRow, IcmpErrorRow, LinkTypeRow,
+    Local, ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, MAX_ICMP_ERRORS, SCHEMA,
 };
 use super::order::size_order;
 use super::summaries;
 use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
+use crate::decode::tcp::SynOptions;
 use crate::decode::{linktype_name, proto_name, Addr};
 use crate::filter::Side;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
+use crate::flow::health::Health;
 use crate::flow::{FlowKey, FlowStats};
 use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 
@@ -115,8 +117,10 @@ pub fn build<'a>(
         None => (None, None),
     };
 
+    let findings = super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
     Report {
         schema: SCHEMA,
+        findings,
         summary: Summary {
             totals: (&total).into(),
             files: files.iter().map(file_row).collect(),
@@ -135,6 +139,9 @@ pub fn build<'a>(
             local,
             inspector: &analyzer.inspector,
             names,
+            icmp: &analyzer.icmp,
+            icmp_errors: analyzer.icmp.by_flow(),
+            health: analyzer.health(),
         },
         top_talkers,
         services,
@@ -311,7 +318,36 @@ impl<'a> Flows<'a> {
             let apps = apps::apps_of(self.inspector, &k);
             apps::view(&k, apps, names, local, initiator)
         });
-        flow_row(&k, s, local, initiator, view)
+        let mut row = flow_row(
+            &k,
+            s,
+            self.flows.health(j),
+            self.health,
+            local,
+            initiator,
+            view,
+        );
+        // Looked up only where they can be: most captures have few ICMP packets.
+        let icmp = matches!(
+            k.proto,
+            crate::decode::proto::ICMP | crate::decode::proto::ICMPV6
+        );
+        if let Some(&(t, c)) = icmp.then(|| self.icmp.first.get(&k)).flatten() {
+            row.icmp_type = Some(t);
+            row.icmp_code = Some(c);
+        }
+        let errors = (!self.icmp_errors.is_empty())
+            .then(|| self.icmp_errors.get(&k))
+            .flatten();
+        if let Some(errors) = errors {
+            row.icmp_error_count = errors.iter().map(|e| e.2).sum();
+            row.icmp_errors = errors
+                .iter()
+                .take(MAX_ICMP_ERRORS)
+                .map(|&(kind, code, count)| IcmpErrorRow { kind, code, count })
+                .collect();
+        }
+        row
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -347,6 +383,8 @@ pub(super) fn orient(
 fn flow_row(
     k: &FlowKey,
     s: &FlowStats,
+    h: Option<&Health>,
+    analysed: bool,
     local: usize,
     initiator: Option<usize>,
     view: Option<apps::AppView>,
@@ -372,8 +410,13 @@ fn flow_row(
         first_ts: s.first_ts().map(Timestamp),
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
-        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, local, initiator)),
+        tcp: (k.proto == crate::decode::proto::TCP)
+            .then(|| tcp_row(s, h, analysed, local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
+        icmp_type: None,
+        icmp_code: None,
+        icmp_error_count: 0,
+        icmp_errors: Vec::new(),
         names: view.map(|v| FlowNames {
             service: v.service,
             service_by_port: v.service_by_port,
@@ -384,7 +427,38 @@ fn flow_row(
     }
 }
 
-fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
+fn health_row(h: Option<&Health>, d: usize) -> HealthRow {
+    let Some(h) = h else {
+        return HealthRow::default();
+    };
+    HealthRow {
+        retransmissions: h.retrans[d],
+        retransmitted_bytes: h.retrans_bytes[d],
+        fast_retransmissions: h.fast_retrans[d],
+        out_of_order: h.out_of_order[d],
+        duplicate_acks: h.dup_acks[d],
+        zero_windows: h.zero_windows[d],
+        keep_alives: h.keep_alives[d],
+        syn_retransmissions: h.syn_retrans[d],
+    }
+}
+
+fn syn_options(o: SynOptions) -> Option<SynOptionsRow> {
+    o.is_read().then(|| SynOptionsRow {
+        mss: o.mss(),
+        window_scale: o.window_scale(),
+        sack_permitted: o.sack_permitted() == Some(true),
+    })
+}
+
+/// `analysed`: whether sequence analysis ran (`h` is then `None` for a flow without events).
+fn tcp_row(
+    s: &FlowStats,
+    h: Option<&Health>,
+    analysed: bool,
+    local: usize,
+    initiator: Option<usize>,
+) -> TcpRow {
     let t = &s.tcp;
     let remote = 1 - local;
     let (syn, synack, ack) = t.handshake();
@@ -398,12 +472,81 @@ fn tcp_row(s: &FlowStats, local: usize, initiator: Option<usize>) -> TcpRow {
         syn_to_synack_s: Secs::between(syn, synack),
         synack_to_ack_s: Secs::between(synack, ack),
         handshake_rtt_s: Secs::between(syn, ack),
+        health_out: analysed.then(|| health_row(h, local)),
+        health_in: analysed.then(|| health_row(h, remote)),
+        first_rst_out_s: Secs::between(s.first_ts(), t.rst_ts[local].get()),
+        first_rst_in_s: Secs::between(s.first_ts(), t.rst_ts[remote].get()),
+        syn_options_out: syn_options(t.syn_opts[local]),
+        syn_options_in: syn_options(t.syn_opts[remote]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::decode::Addr;
+
+    /// Every ICMP error of every corpus capture is tied to the flow tshark says it quotes
+    /// (`testdata/oracle/tcp/*.json`, `icmp_errors`, by `scripts/oracle-tcp`), with its type,
+    /// code and count, whether that flow is in the capture or not.
+    #[test]
+    fn icmp_errors_quote_the_flows_tshark_says() {
+        use crate::report::testing::corpus_analyses;
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/oracle/tcp");
+        let mut seen = 0;
+        for (path, analyzer, _) in corpus_analyses() {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let Ok(text) = std::fs::read_to_string(dir.join(format!("{name}.json"))) else {
+                continue;
+            };
+            let oracle: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut want: Vec<String> = oracle["icmp_errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let end =
+                        |x: &serde_json::Value| format!("{}:{}", x[0].as_str().unwrap(), x[1]);
+                    format!(
+                        "{} {} {} {}/{} x{}",
+                        e["protocol_number"],
+                        end(&e["lo"]),
+                        end(&e["hi"]),
+                        e["type"],
+                        e["code"],
+                        e["count"]
+                    )
+                })
+                .collect();
+            let mut got: Vec<String> = analyzer
+                .icmp
+                .errors
+                .iter()
+                .map(|((k, t, c), n)| {
+                    let port = |p: u16| {
+                        if k.ports_known {
+                            p.to_string()
+                        } else {
+                            "null".into()
+                        }
+                    };
+                    format!(
+                        "{} {}:{} {}:{} {t}/{c} x{n}",
+                        k.proto,
+                        k.lo.0,
+                        port(k.lo.1),
+                        k.hi.0,
+                        port(k.hi.1)
+                    )
+                })
+                .collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{name}");
+            seen += want.len();
+        }
+        assert!(seen >= 2, "only {seen} ICMP errors in the corpus");
+    }
 
     /// Without filters the selection leaves the local address to the report; the report's
     /// guess, with one thread or two, is the one a selection that needs it (a remote-address

@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use std::io;
 
 use super::chunk::{Chunk, Row};
-use super::{Flags, FlowNames, FlowRow, IpText, Secs};
+use super::model::MAX_ICMP_ERRORS;
+use super::{Flags, FlowNames, FlowRow, HealthRow, IpText, Secs, TcpRow};
 use crate::decode::proto_name;
 
 /// The header: [`BASE`], then with `--inspect` [`NAMES`].
@@ -26,7 +27,14 @@ pub(super) fn header(inspected: bool) -> String {
 const BASE: &str = "protocol,protocol_number,local_ip,local_port,remote_ip,remote_port,icmp_id,\
 out_packets,out_bytes,out_captured_bytes,in_packets,in_bytes,in_captured_bytes,\
 first_ts,last_ts,duration_s,tcp_initiator,tcp_state,tcp_flags_out,tcp_flags_in,handshake_rtt_s,\
-community_id";
+community_id,\
+tcp_retrans_out,tcp_retrans_in,tcp_retrans_bytes_out,tcp_retrans_bytes_in,\
+tcp_fast_retrans_out,tcp_fast_retrans_in,tcp_out_of_order_out,tcp_out_of_order_in,\
+tcp_dup_acks_out,tcp_dup_acks_in,tcp_zero_windows_out,tcp_zero_windows_in,\
+tcp_keep_alives_out,tcp_keep_alives_in,tcp_syn_retrans_out,tcp_syn_retrans_in,\
+tcp_first_rst_out_s,tcp_first_rst_in_s,tcp_mss_out,tcp_mss_in,\
+tcp_window_scale_out,tcp_window_scale_in,tcp_sack_permitted_out,tcp_sack_permitted_in,\
+icmp_type,icmp_code,icmp_error_count,icmp_errors";
 
 const NAMES: &str = "service,service_by_port,remote_name,sni,tls_version,alpn,quic_version,\
 http_method,http_host,http_path,http_status,dns_query,dns_qtype,dns_rcode,dns_answers,\
@@ -103,6 +111,35 @@ fn write_row(f: &FlowRow, r: &mut Row, sep: u8) {
     r.bytes(sep);
     if let Some(c) = &f.community_id {
         r.bytes(c.as_str().as_bytes());
+    }
+    match tcp {
+        Some(t) => health(t, r, sep),
+        // The TCP columns, empty.
+        None => {
+            for _ in 0..24 {
+                r.bytes(sep);
+            }
+        }
+    }
+    for v in [f.icmp_type, f.icmp_code] {
+        r.bytes(sep);
+        if let Some(v) = v {
+            r.int(v);
+        }
+    }
+    r.bytes(sep);
+    r.int(f.icmp_error_count);
+    r.bytes(sep);
+    // `TYPE/CODE:COUNT` kinds, `;`-separated.
+    for (n, e) in f.icmp_errors.iter().take(MAX_ICMP_ERRORS).enumerate() {
+        if n > 0 {
+            r.lit(b";");
+        }
+        r.int(e.kind);
+        r.lit(b"/");
+        r.int(e.code);
+        r.lit(b":");
+        r.int(e.count);
     }
     // With names, the line ends after them (see `row`).
     if f.names.is_none() {
@@ -189,6 +226,56 @@ fn text(v: &str, out: &mut Vec<u8>, sep: u8) {
     }
 }
 
+/// The sequence analysis columns of a TCP row.
+fn health(t: &TcpRow, r: &mut Row, sep: &[u8]) {
+    // Empty, not 0, where sequence analysis did not run (no `--health`).
+    let (o, i) = (t.health_out.as_ref(), t.health_in.as_ref());
+    let fields: [fn(&HealthRow) -> u64; 8] = [
+        |h| h.retransmissions.into(),
+        |h| h.retransmitted_bytes,
+        |h| h.fast_retransmissions.into(),
+        |h| h.out_of_order.into(),
+        |h| h.duplicate_acks.into(),
+        |h| h.zero_windows.into(),
+        |h| h.keep_alives.into(),
+        |h| h.syn_retransmissions.into(),
+    ];
+    for f in fields {
+        for h in [o, i] {
+            r.bytes(sep);
+            if let Some(h) = h {
+                r.int(f(h));
+            }
+        }
+    }
+    for s in [t.first_rst_out_s, t.first_rst_in_s] {
+        r.bytes(sep);
+        opt_secs(s, r);
+    }
+    let (so, si) = (t.syn_options_out, t.syn_options_in);
+    for m in [so.and_then(|o| o.mss), si.and_then(|o| o.mss)] {
+        r.bytes(sep);
+        opt_int(m, r);
+    }
+    for w in [
+        so.and_then(|o| o.window_scale),
+        si.and_then(|o| o.window_scale),
+    ] {
+        r.bytes(sep);
+        if let Some(w) = w {
+            r.int(w);
+        }
+    }
+    for o in [so, si] {
+        r.bytes(sep);
+        match o.map(|o| o.sack_permitted) {
+            Some(true) => r.lit(b"true"),
+            Some(false) => r.lit(b"false"),
+            None => {}
+        }
+    }
+}
+
 fn ip(a: IpText, r: &mut Row) {
     let n = a.render_ascii(r.room());
     r.advance(n);
@@ -255,6 +342,51 @@ mod tests {
             opt(f.community_id.as_ref().map(|c| c.as_str())),
         )
         .unwrap();
+        buf.pop();
+        let mut more: Vec<String> = Vec::new();
+        let h = |f: &dyn Fn(&HealthRow) -> u64| {
+            [
+                tcp.and_then(|t| t.health_out.as_ref())
+                    .map(|h| f(h).to_string())
+                    .unwrap_or_default(),
+                tcp.and_then(|t| t.health_in.as_ref())
+                    .map(|h| f(h).to_string())
+                    .unwrap_or_default(),
+            ]
+        };
+        more.extend(h(&|h| h.retransmissions.into()));
+        more.extend(h(&|h| h.retransmitted_bytes));
+        more.extend(h(&|h| h.fast_retransmissions.into()));
+        more.extend(h(&|h| h.out_of_order.into()));
+        more.extend(h(&|h| h.duplicate_acks.into()));
+        more.extend(h(&|h| h.zero_windows.into()));
+        more.extend(h(&|h| h.keep_alives.into()));
+        more.extend(h(&|h| h.syn_retransmissions.into()));
+        more.push(opt(tcp.and_then(|t| t.first_rst_out_s)));
+        more.push(opt(tcp.and_then(|t| t.first_rst_in_s)));
+        let so = tcp.and_then(|t| t.syn_options_out);
+        let si = tcp.and_then(|t| t.syn_options_in);
+        more.push(opt(so.and_then(|o| o.mss)));
+        more.push(opt(si.and_then(|o| o.mss)));
+        more.push(opt(so.and_then(|o| o.window_scale)));
+        more.push(opt(si.and_then(|o| o.window_scale)));
+        more.push(opt(so.map(|o| o.sack_permitted)));
+        more.push(opt(si.map(|o| o.sack_permitted)));
+        more.push(opt(f.icmp_type));
+        more.push(opt(f.icmp_code));
+        more.push(f.icmp_error_count.to_string());
+        more.push(
+            f.icmp_errors
+                .iter()
+                .map(|e| format!("{}/{}:{}", e.kind, e.code, e.count))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
+        for m in more {
+            buf.push(b',');
+            buf.extend_from_slice(m.as_bytes());
+        }
+        buf.push(b'\n');
         buf
     }
 
@@ -323,6 +455,7 @@ mod tests {
                     syn_to_synack_s: None,
                     synack_to_ack_s: None,
                     handshake_rtt_s: secs[pick(secs.len(), 3)],
+                    ..report::testing::tcp_extras(i)
                 });
                 check(&FlowRow {
                     protocol: Proto(p),
@@ -348,6 +481,16 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][pick(2, 12)],
+                    icmp_type: [None, Some(3)][pick(2, 13)],
+                    icmp_code: [None, Some(255)][pick(2, 14)],
+                    icmp_error_count: [0, u64::MAX][pick(2, 15)],
+                    icmp_errors: (0..pick(5, 16))
+                        .map(|k| crate::report::IcmpErrorRow {
+                            kind: k as u8,
+                            code: 4,
+                            count: 9,
+                        })
+                        .collect(),
                     names: None,
                 });
             }

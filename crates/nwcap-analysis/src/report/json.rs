@@ -14,7 +14,11 @@ use std::io;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::chunk::{Chunk, Row};
-use super::{DirCount, Flags, FlowNames, FlowRow, IpText, Proto, Secs, TcpRow, Timestamp};
+use super::model::MAX_ICMP_ERRORS;
+use super::{
+    DirCount, Flags, FlowNames, FlowRow, HealthRow, IpText, Proto, Secs, SynOptionsRow, TcpRow,
+    Timestamp,
+};
 use crate::decode::proto_name;
 
 /// Appends one flow as a JSON object (no separator, no newline) to `chunk`. What
@@ -85,11 +89,40 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(c) => string(c.as_str(), r),
         None => r.lit(b"null"),
     }
+    r.lit(b",\"icmp_type\":");
+    opt_u8(f.icmp_type, r);
+    r.lit(b",\"icmp_code\":");
+    opt_u8(f.icmp_code, r);
+    r.lit(b",\"icmp_error_count\":");
+    r.int(f.icmp_error_count);
+    r.lit(b",\"icmp_errors\":[");
+    for (n, e) in f.icmp_errors.iter().take(MAX_ICMP_ERRORS).enumerate() {
+        if n > 0 {
+            r.lit(b",");
+        }
+        r.lit(b"{\"type\":");
+        r.int(e.kind);
+        r.lit(b",\"code\":");
+        r.int(e.code);
+        r.lit(b",\"count\":");
+        r.int(e.count);
+        r.lit(b"}");
+    }
+    r.lit(b"]");
     // With names, the object closes after them (see `flow_row`).
     if f.names.is_none() {
         r.lit(b"}");
     }
     Ok(())
+}
+
+fn opt_u8(v: Option<u8>, r: &mut Row) {
+    match v {
+        Some(v) => {
+            r.int(v);
+        }
+        None => r.lit(b"null"),
+    }
 }
 
 fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
@@ -114,8 +147,74 @@ fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
     opt_secs(t.synack_to_ack_s, r)?;
     r.lit(b",\"handshake_rtt_s\":");
     opt_secs(t.handshake_rtt_s, r)?;
+    r.lit(b",\"health_out\":");
+    health(&t.health_out, r);
+    r.lit(b",\"health_in\":");
+    health(&t.health_in, r);
+    r.lit(b",\"first_rst_out_s\":");
+    opt_secs(t.first_rst_out_s, r)?;
+    r.lit(b",\"first_rst_in_s\":");
+    opt_secs(t.first_rst_in_s, r)?;
+    r.lit(b",\"syn_options_out\":");
+    syn_options(t.syn_options_out, r);
+    r.lit(b",\"syn_options_in\":");
+    syn_options(t.syn_options_in, r);
     r.lit(b"}");
     Ok(())
+}
+
+/// A direction's sequence analysis; nearly always all zeros, one literal.
+fn health(h: &Option<HealthRow>, r: &mut Row) {
+    let Some(h) = h else {
+        r.lit(b"null");
+        return;
+    };
+    if *h == HealthRow::default() {
+        r.lit(
+            b"{\"retransmissions\":0,\"retransmitted_bytes\":0,\"fast_retransmissions\":0,\
+\"out_of_order\":0,\"duplicate_acks\":0,\"zero_windows\":0,\"keep_alives\":0,\
+\"syn_retransmissions\":0}",
+        );
+        return;
+    }
+    r.lit(b"{\"retransmissions\":");
+    r.int(h.retransmissions);
+    r.lit(b",\"retransmitted_bytes\":");
+    r.int(h.retransmitted_bytes);
+    r.lit(b",\"fast_retransmissions\":");
+    r.int(h.fast_retransmissions);
+    r.lit(b",\"out_of_order\":");
+    r.int(h.out_of_order);
+    r.lit(b",\"duplicate_acks\":");
+    r.int(h.duplicate_acks);
+    r.lit(b",\"zero_windows\":");
+    r.int(h.zero_windows);
+    r.lit(b",\"keep_alives\":");
+    r.int(h.keep_alives);
+    r.lit(b",\"syn_retransmissions\":");
+    r.int(h.syn_retransmissions);
+    r.lit(b"}");
+}
+
+fn syn_options(o: Option<SynOptionsRow>, r: &mut Row) {
+    let Some(o) = o else {
+        r.lit(b"null");
+        return;
+    };
+    r.lit(b"{\"mss\":");
+    opt_int(o.mss, r);
+    r.lit(b",\"window_scale\":");
+    match o.window_scale {
+        Some(w) => {
+            r.int(w);
+        }
+        None => r.lit(b"null"),
+    }
+    if o.sack_permitted {
+        r.lit(b",\"sack_permitted\":true}");
+    } else {
+        r.lit(b",\"sack_permitted\":false}");
+    }
 }
 
 /// A string that needs no escaping (see the module documentation).
@@ -341,6 +440,7 @@ mod tests {
                     syn_to_synack_s: secs[r(&mut x, secs.len())],
                     synack_to_ack_s: secs[r(&mut x, secs.len())],
                     handshake_rtt_s: secs[r(&mut x, secs.len())],
+                    ..crate::report::testing::tcp_extras(i as usize)
                 });
                 let row = FlowRow {
                     protocol: Proto(p),
@@ -362,6 +462,16 @@ mod tests {
                             *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
                         )),
                     ][r(&mut x, 2)],
+                    icmp_type: [None, Some(0), Some(255)][r(&mut x, 3)],
+                    icmp_code: [None, Some(3), Some(255)][r(&mut x, 3)],
+                    icmp_error_count: [0, 1, u64::MAX][r(&mut x, 3)],
+                    icmp_errors: (0..r(&mut x, 5))
+                        .map(|k| crate::report::IcmpErrorRow {
+                            kind: 3 + k as u8,
+                            code: 255,
+                            count: [1, u64::MAX][k % 2],
+                        })
+                        .collect(),
                     names: [None, Some(names(false)), Some(names(true))][r(&mut x, 3)].clone(),
                 };
                 check(&row);
@@ -451,6 +561,21 @@ mod tests {
         };
         // Seconds in exponent notation with 17 significant digits (-1.2345678901234568e29).
         let f = Some(Secs(-123_456_789_012_345_678_901_234_567_890_123_456_789));
+        let widest_health = crate::report::HealthRow {
+            retransmissions: u32::MAX,
+            retransmitted_bytes: u64::MAX,
+            fast_retransmissions: u32::MAX,
+            out_of_order: u32::MAX,
+            duplicate_acks: u32::MAX,
+            zero_windows: u32::MAX,
+            keep_alives: u32::MAX,
+            syn_retransmissions: u32::MAX,
+        };
+        let widest_opts = Some(crate::report::SynOptionsRow {
+            mss: Some(u16::MAX),
+            window_scale: Some(u8::MAX),
+            sack_permitted: false,
+        });
         let row = FlowRow {
             protocol: Proto(crate::decode::proto::ICMPV6),
             protocol_number: crate::decode::proto::ICMPV6,
@@ -474,10 +599,27 @@ mod tests {
                 syn_to_synack_s: f,
                 synack_to_ack_s: f,
                 handshake_rtt_s: f,
+                health_out: Some(widest_health),
+                health_in: Some(widest_health),
+                first_rst_out_s: f,
+                first_rst_in_s: f,
+                syn_options_out: widest_opts,
+                syn_options_in: widest_opts,
             }),
             community_id: Some(crate::report::CommunityId(
                 *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
             )),
+            icmp_type: Some(255),
+            icmp_code: Some(255),
+            icmp_error_count: u64::MAX,
+            icmp_errors: vec![
+                crate::report::IcmpErrorRow {
+                    kind: 255,
+                    code: 255,
+                    count: u64::MAX,
+                };
+                MAX_ICMP_ERRORS
+            ],
             // What --inspect adds goes after the fixed-size row (see `flow_row`).
             names: None,
         };

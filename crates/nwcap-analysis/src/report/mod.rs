@@ -12,6 +12,7 @@ mod build;
 mod chunk;
 mod csv;
 mod digits;
+pub mod findings;
 mod json;
 mod model;
 mod order;
@@ -26,8 +27,9 @@ mod writer;
 pub use crate::pass::{FileFacts, Readable};
 pub use build::build;
 pub use model::{
-    Count, DirCount, DnsName, DnsSummary, FileRow, FlowNames, FlowRow, Flows, LinkTypeRow, Local,
-    OutputFormat, ProtocolRow, Report, ServiceRow, Summary, Talker, TcpRow, Totals, SCHEMA,
+    Count, DirCount, DnsName, DnsSummary, FileRow, FlowNames, FlowRow, Flows, HealthRow,
+    IcmpErrorRow, LinkTypeRow, Local, OutputFormat, ProtocolRow, Report, ServiceRow, Summary,
+    SynOptionsRow, Talker, TcpRow, Totals, SCHEMA,
 };
 pub use text::{CommunityId, Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};

@@ -56,6 +56,8 @@ pub struct DirCount {
 pub struct Report<'a> {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
+    /// What went wrong, most severe first (see `findings.rs`).
+    pub findings: Vec<super::findings::Finding>,
     /// Totals over every packet read.
     pub summary: Summary,
     /// Totals over the packets that passed the filters.
@@ -135,6 +137,12 @@ pub struct Flows<'a> {
     pub(super) inspector: &'a Inspector,
     /// Names of remote addresses; `None` without inspection.
     pub(super) names: Option<Names>,
+    /// ICMP types of the flows, and errors by the flow they quote.
+    pub(super) icmp: &'a crate::flow::IcmpFacts,
+    /// [`crate::flow::IcmpFacts::by_flow`].
+    pub(super) icmp_errors: std::collections::HashMap<crate::flow::FlowKey, Vec<(u8, u8, u64)>>,
+    /// Whether TCP sequence analysis ran (`--health`).
+    pub(super) health: bool,
 }
 
 impl<'a> Flows<'a> {
@@ -290,9 +298,34 @@ pub struct FlowRow {
     pub tcp: Option<TcpRow>,
     /// Community ID v1 (seed 0), null for ICMP and for flows whose ports were not captured.
     pub community_id: Option<CommunityId>,
+    /// An ICMP/ICMPv6 flow's first type, null for other protocols.
+    pub icmp_type: Option<u8>,
+    /// Its code.
+    pub icmp_code: Option<u8>,
+    /// ICMP errors (unreachable, time exceeded, packet too big) that quote this flow's
+    /// packets: all of them.
+    pub icmp_error_count: u64,
+    /// The first [`MAX_ICMP_ERRORS`] (type, code) kinds of them, in type and code order, with
+    /// their counts.
+    pub icmp_errors: Vec<IcmpErrorRow>,
     /// What the payload says, with `--inspect` (its fields inline; absent without).
     #[serde(flatten)]
     pub names: Option<FlowNames>,
+}
+
+/// ICMP error kinds a flow row lists at most (their total is `icmp_error_count`).
+pub const MAX_ICMP_ERRORS: usize = 4;
+
+/// ICMP errors of one type and code quoting a flow.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct IcmpErrorRow {
+    /// ICMP (or ICMPv6, for an IPv6 flow) type.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Code.
+    pub code: u8,
+    /// How many.
+    pub count: u64,
 }
 
 /// A flow's service, remote name and payload details (`--inspect`).
@@ -335,6 +368,51 @@ pub struct TcpRow {
     pub synack_to_ack_s: Option<Secs>,
     /// SYN to the handshake's final ACK, seconds.
     pub handshake_rtt_s: Option<Secs>,
+    /// Sequence analysis local → remote (see the README's "TCP health"); null without
+    /// `--health`.
+    pub health_out: Option<HealthRow>,
+    /// Sequence analysis remote → local.
+    pub health_in: Option<HealthRow>,
+    /// The first RST local → remote, seconds after the flow's first packet.
+    pub first_rst_out_s: Option<Secs>,
+    /// The first RST remote → local, seconds after the flow's first packet.
+    pub first_rst_in_s: Option<Secs>,
+    /// Options of the local side's first SYN (null when no SYN's options were captured).
+    pub syn_options_out: Option<SynOptionsRow>,
+    /// Options of the remote side's first SYN.
+    pub syn_options_in: Option<SynOptionsRow>,
+}
+
+/// What sequence analysis counted in one direction of a TCP flow.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct HealthRow {
+    /// Retransmitted segments (fast, spurious and SYN ones included).
+    pub retransmissions: u32,
+    /// Their payload bytes.
+    pub retransmitted_bytes: u64,
+    /// Fast retransmissions (after two or more duplicate ACKs).
+    pub fast_retransmissions: u32,
+    /// Out-of-order segments.
+    pub out_of_order: u32,
+    /// Duplicate ACKs.
+    pub duplicate_acks: u32,
+    /// Zero-window advertisements.
+    pub zero_windows: u32,
+    /// Keep-alives.
+    pub keep_alives: u32,
+    /// Retransmitted SYNs.
+    pub syn_retransmissions: u32,
+}
+
+/// A SYN's options.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct SynOptionsRow {
+    /// Maximum segment size, if given.
+    pub mss: Option<u16>,
+    /// Window scale shift, if given.
+    pub window_scale: Option<u8>,
+    /// Whether SACK was permitted.
+    pub sack_permitted: bool,
 }
 
 /// Traffic of one address.

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use super::{FlowNames, FlowRow, IpText, Report, Secs};
 
 /// How a table column is laid out and when it gives way to a narrow terminal.
+#[derive(Clone, Copy)]
 struct Column {
     header: &'static str,
     /// Right-aligned (numbers) or left-aligned (text).
@@ -28,19 +29,20 @@ const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> C
     }
 }
 
-/// The flows table. Narrower than the terminal first drops packet counts, then the duration,
-/// then the state, and then shortens the addresses.
-const FLOW_COLUMNS: [Column; 10] = [
+/// The flows table. Narrower than the terminal first drops the retransmissions, then packet
+/// counts, then the duration, then the state, and then shortens the addresses.
+const FLOW_COLUMNS: [Column; 11] = [
     col("PROTO", false, 0, 0),
     col("LOCAL", false, 0, 21),
     col("REMOTE", false, 0, 21),
-    col("PKTS OUT", true, 1, 0),
+    col("PKTS OUT", true, 2, 0),
     col("BYTES OUT", true, 0, 0),
-    col("PKTS IN", true, 2, 0),
+    col("PKTS IN", true, 3, 0),
     col("BYTES IN", true, 0, 0),
-    col("DURATION", true, 3, 0),
-    col("STATE", false, 4, 0),
-    col("SERVICE/NAME", false, 5, 12),
+    col("DURATION", true, 4, 0),
+    col("STATE", false, 5, 0),
+    col("RETX OUT/IN", true, 1, 0),
+    col("SERVICE/NAME", false, 6, 12),
 ];
 
 /// The services table: the names give way first.
@@ -217,6 +219,22 @@ pub(super) fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let s = &r.summary;
+    if !r.findings.is_empty() {
+        writeln!(out, "Findings:")?;
+        for f in &r.findings {
+            for line in wrap(
+                &format!("[{}] {}", f.severity, f.summary),
+                width.map(|w| w.saturating_sub(2)),
+                "    ",
+            ) {
+                writeln!(out, "  {line}")?;
+            }
+            if !f.endpoints.is_empty() {
+                writeln!(out, "      {}", f.endpoints.join(", "))?;
+            }
+        }
+        writeln!(out)?;
+    }
     for f in &s.files {
         writeln!(out, "File:            {}", f.path)?;
         writeln!(
@@ -303,14 +321,18 @@ pub(super) fn write(
         top.min(r.flows.len()),
         r.flows.len()
     )?;
-    let flows: Vec<Vec<String>> = r.flows.rows().take(top).map(|f| flow_cells(&f)).collect();
-    // SERVICE/NAME with `--inspect` only.
-    let columns = if r.services.is_some() {
-        &FLOW_COLUMNS[..]
-    } else {
-        &FLOW_COLUMNS[..FLOW_COLUMNS.len() - 1]
-    };
-    table(out, columns, &flows, width)?;
+    // RETX with `--health` only, SERVICE/NAME with `--inspect` only.
+    let health = r.flows.health;
+    let flows: Vec<Vec<String>> = r
+        .flows
+        .rows()
+        .take(top)
+        .map(|f| flow_cells(&f, health))
+        .collect();
+    let mut columns = FLOW_COLUMNS[..9].to_vec();
+    columns.extend(health.then_some(FLOW_COLUMNS[9]));
+    columns.extend(r.services.is_some().then_some(FLOW_COLUMNS[10]));
+    table(out, &columns, &flows, width)?;
 
     write_services(r, width, out)?;
 
@@ -334,7 +356,8 @@ pub(super) fn write(
     table(out, &TALKER_COLUMNS, &talkers, width)
 }
 
-fn flow_cells(f: &FlowRow) -> Vec<String> {
+/// A flow's cells; its retransmissions with `health`.
+fn flow_cells(f: &FlowRow, health: bool) -> Vec<String> {
     let mut cells = vec![
         f.protocol.to_string(),
         endpoint(f.local_ip, f.local_port),
@@ -346,6 +369,14 @@ fn flow_cells(f: &FlowRow) -> Vec<String> {
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
     ];
+    if let Some(t) = f.tcp.as_ref().filter(|_| health) {
+        cells.push(match (&t.health_out, &t.health_in) {
+            (Some(o), Some(i)) => format!("{}/{}", o.retransmissions, i.retransmissions),
+            _ => String::new(),
+        });
+    } else if health {
+        cells.push(String::new());
+    }
     if let Some(n) = &f.names {
         cells.push(service_cell(n));
     }
@@ -450,16 +481,16 @@ fn wrap(text: &str, width: Option<usize>, indent: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// The flows table without `--inspect`'s column.
+    /// The flows table with `--health`'s column, without `--inspect`'s.
     fn render(rows: &[Vec<String>], width: Option<usize>) -> String {
         let mut out = Vec::new();
-        table(&mut out, &FLOW_COLUMNS[..9], rows, width).unwrap();
+        table(&mut out, &FLOW_COLUMNS[..10], rows, width).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     fn row(local: &str, remote: &str) -> Vec<String> {
         [
-            "TCP", local, remote, "10", "1.5 kB", "12", "300.0 kB", "8.119 s", "SF",
+            "TCP", local, remote, "10", "1.5 kB", "12", "300.0 kB", "8.119 s", "SF", "2/0",
         ]
         .map(String::from)
         .to_vec()
@@ -471,8 +502,8 @@ mod tests {
         let t = render(&[row("10.1.0.4:50000", "93.184.216.34:443")], None);
         assert_eq!(
             t,
-            "PROTO  LOCAL           REMOTE             PKTS OUT  BYTES OUT  PKTS IN  BYTES IN  DURATION  STATE\n\
-             TCP    10.1.0.4:50000  93.184.216.34:443        10     1.5 kB       12  300.0 kB   8.119 s  SF\n"
+            "PROTO  LOCAL           REMOTE             PKTS OUT  BYTES OUT  PKTS IN  BYTES IN  DURATION  STATE  RETX OUT/IN\n\
+             TCP    10.1.0.4:50000  93.184.216.34:443        10     1.5 kB       12  300.0 kB   8.119 s  SF             2/0\n"
         );
     }
 

@@ -49,3 +49,67 @@ pub(super) fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)
     }
     out
 }
+
+/// A TCP row whose sequence analysis fields vary with `i` (all zeros, extremes, options
+/// present or not), for the writers' made-up rows; its other fields are for the caller.
+pub(super) fn tcp_extras(i: usize) -> super::TcpRow {
+    use super::{Flags, HealthRow, Secs, SynOptionsRow};
+    let mut n = xorshift(i as u64 | 1);
+    let mut health = || match n() % 4 {
+        // Not analysed (no `--health`).
+        3 => None,
+        0 => Some(HealthRow::default()),
+        1 => Some(HealthRow {
+            retransmissions: u32::MAX,
+            retransmitted_bytes: u64::MAX,
+            fast_retransmissions: 1,
+            out_of_order: 22,
+            duplicate_acks: 333,
+            zero_windows: 4444,
+            keep_alives: 55555,
+            syn_retransmissions: 2,
+        }),
+        _ => Some(HealthRow {
+            retransmissions: 3,
+            retransmitted_bytes: 4380,
+            ..HealthRow::default()
+        }),
+    };
+    let (health_out, health_in) = (health(), health());
+    let opts = [
+        None,
+        Some(SynOptionsRow {
+            mss: Some(1460),
+            window_scale: Some(7),
+            sack_permitted: true,
+        }),
+        Some(SynOptionsRow {
+            mss: None,
+            window_scale: None,
+            sack_permitted: false,
+        }),
+        Some(SynOptionsRow {
+            mss: Some(u16::MAX),
+            window_scale: Some(u8::MAX),
+            sack_permitted: false,
+        }),
+    ];
+    let secs = [None, Some(Secs(0)), Some(Secs(1_500_000)), Some(Secs(-7))];
+    super::TcpRow {
+        initiator: None,
+        state: "OTH",
+        flags_out: Flags(0),
+        flags_in: Flags(0),
+        syn_fin_rst_out: [0; 3],
+        syn_fin_rst_in: [0; 3],
+        syn_to_synack_s: None,
+        synack_to_ack_s: None,
+        handshake_rtt_s: None,
+        health_out,
+        health_in,
+        first_rst_out_s: secs[i % 4],
+        first_rst_in_s: secs[i / 4 % 4],
+        syn_options_out: opts[i / 3 % 4],
+        syn_options_in: opts[i / 5 % 4],
+    }
+}

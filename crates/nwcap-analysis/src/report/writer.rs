@@ -45,6 +45,7 @@ pub fn write(
             // a large report (`jq .` pretty-prints).
             let mut head = serde_json::to_vec(&Head {
                 schema: report.schema,
+                findings: &report.findings,
                 summary: &report.summary,
                 matched: &report.matched,
                 local: &report.local,
@@ -91,6 +92,7 @@ pub fn write(
 #[derive(Serialize)]
 struct Head<'r> {
     schema: &'static str,
+    findings: &'r [super::findings::Finding],
     summary: &'r Summary,
     matched: &'r Count,
     local: &'r Local,

@@ -2,6 +2,7 @@
 //! It owns the choice of flows and their order; it never changes a flow.
 
 use super::{FlowTable, Line};
+use crate::flow::health::Health;
 use crate::flow::key::FlowKey;
 use crate::flow::stats::FlowStats;
 use crate::hint::prefetch;
@@ -45,6 +46,12 @@ impl<'a> FlowList<'a> {
     #[inline]
     pub fn stats(&self, i: usize) -> &'a FlowStats {
         self.table.stats_at(self.index(i))
+    }
+
+    /// The sequence analysis counts of the flow at `i`, if it has any.
+    #[inline]
+    pub fn health(&self, i: usize) -> Option<&'a Health> {
+        self.table.health_at(self.index(i))
     }
 
     /// The flows in order.

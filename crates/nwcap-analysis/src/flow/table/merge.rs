@@ -4,6 +4,7 @@
 //! packet.
 
 use super::{FlowTable, Line, MAX_BATCH};
+use crate::flow::health::{self, Health, Prefix, SeqState};
 use crate::flow::stats::FlowStats;
 use crate::hint::prefetch;
 
@@ -27,20 +28,31 @@ impl FlowTable {
     ///
     /// # Panics
     /// As [`FlowTable::iter`], when either table is not settled.
-    pub fn merge(&mut self, mut other: FlowTable, threads: usize) {
+    ///
+    /// Returns `false`, with this table unchanged, when sequence analysis cannot be joined
+    /// exactly: a flow's first segments in `other` (its [`Prefix`]) do not bring the state
+    /// this table left and the state `other` started from to the same point. The caller then
+    /// reads the packets again in one pass.
+    pub fn merge(&mut self, mut other: FlowTable, threads: usize) -> bool {
         self.check_settled();
         other.check_settled();
         if self.is_empty() {
-            // The first shard's table, merged into a fresh analyzer: taken as it is.
+            // The first shard's table, merged into a fresh analyzer: taken as it is. Its
+            // record of first segments is of no more use.
             *self = other;
-            return;
+            self.prefix = Prefix::default();
+            return true;
         }
         // One appendix at a time.
         self.reserve(0);
         other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
-        self.merge_found(&other, &found, threads);
+        let Some(joined) = self.join_all(&other, &found) else {
+            return false;
+        };
+        self.merge_found(&other, &found, joined, threads);
+        other.prefix = Prefix::default();
         let flows: Vec<u32> = (0..found.len() as u32)
             .filter(|&j| found[j as usize].is_none())
             .collect();
@@ -50,6 +62,43 @@ impl FlowTable {
                 flows,
             }));
         }
+        true
+    }
+
+    /// The sequence analysis of every flow of `other` found here (`found`), joined to this
+    /// table's (see [`health::join`]): the states, and the count corrections that are not 0;
+    /// `None` when a join cannot be exact.
+    fn join_all(&self, other: &FlowTable, found: &[Option<u32>]) -> Option<Joined> {
+        let mut joined = Joined::default();
+        if !self.sequences {
+            return Some(joined);
+        }
+        for (j, i) in found.iter().enumerate() {
+            let Some(i) = *i else { continue };
+            let (before, after) = (&self.seq_of(i as usize), &other.seq_of(j));
+            let later = other.health.get(&(j as u32)).copied();
+            let (seq, add, sub) = if other.prefix.on {
+                if after.prefix_n & 7 == 0 && later.is_none() {
+                    // No analysable segment in `other`: this table's state stands.
+                    continue;
+                }
+                health::join(before, after, &other.prefix)?
+            } else {
+                // Not recorded: exact only if one side saw no segment (tests, and the
+                // first shard of a file read into an empty table).
+                let seq = if *after == SeqState::FRESH {
+                    *before
+                } else {
+                    *after
+                };
+                (seq, Health::default(), Health::default())
+            };
+            joined.states.push((i, seq));
+            if later.is_some() || !add.is_zero() || !sub.is_zero() {
+                joined.counts.push((i, later.unwrap_or_default(), add, sub));
+            }
+        }
+        Some(joined)
     }
 
     /// Appends the flows of the appendix for real (see [`FlowTable::appendix`]).
@@ -72,7 +121,11 @@ impl FlowTable {
                 let key = other.lines[j as usize].key;
                 // Not found before, and keys of one table are distinct: still not there.
                 if let Err(pos) = self.find(&key, h) {
-                    self.insert_at(pos, key, h, other.stats[j as usize]);
+                    let seq = other.seq_of(j as usize);
+                    let i = self.insert_at(pos, key, h, other.stats[j as usize], seq);
+                    if let Some(hl) = other.health.get(&j) {
+                        self.health.insert(i as u32, *hl);
+                    }
                 }
             }
         }
@@ -108,7 +161,24 @@ impl FlowTable {
 
     /// Merges `other`'s flow `j` into this table's flow `i` for every `found[j] = Some(i)`.
     /// This table's arrays are cut into `threads` parts, each merged on a thread.
-    fn merge_found(&mut self, other: &FlowTable, found: &[Option<u32>], threads: usize) {
+    fn merge_found(
+        &mut self,
+        other: &FlowTable,
+        found: &[Option<u32>],
+        joined: Joined,
+        threads: usize,
+    ) {
+        for (i, seq) in joined.states {
+            self.seqs[i as usize] = seq;
+        }
+        for (i, later, add, sub) in joined.counts {
+            let h = self.health.entry(i).or_default();
+            h.adjust(&later, &Health::default());
+            h.adjust(&add, &sub);
+            if h.is_zero() {
+                self.health.remove(&i);
+            }
+        }
         let per = self.len().div_ceil(threads).max(1);
         let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); threads];
         for (j, i) in found.iter().enumerate() {
@@ -148,6 +218,15 @@ impl FlowTable {
             }
         });
     }
+}
+
+/// What [`FlowTable::join_all`] found: each joined flow's state, and its count corrections
+/// (the later table's counts, plus its prefix replayed on the true state, minus replayed
+/// alone).
+#[derive(Default)]
+struct Joined {
+    states: Vec<(u32, SeqState)>,
+    counts: Vec<(u32, Health, Health, Health)>,
 }
 
 /// Flows of the later table below which another merging thread is not worth starting.
@@ -196,6 +275,7 @@ mod tests {
                     ts: Ts::new(Some(i64::from(i))),
                     wire: 60 + (x >> 40) as u32 % 1400,
                     cap: 60,
+                    seg: Default::default(),
                 }
             })
             .collect();
@@ -280,5 +360,116 @@ mod tests {
         let list = t.list();
         assert_eq!(list.len(), expect.len());
         assert_eq!(list.key(list.len() - 1), expect.last().unwrap().0.unpack());
+    }
+
+    /// TCP segments over a few flows with every kind of trouble (retransmissions, duplicate
+    /// ACKs, zero windows, keep-alives, going back in sequence and in time).
+    fn segments(n: usize, seed: u64) -> Vec<Pending> {
+        use crate::decode::tcp::Segment;
+        use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
+        let mut r = Rng(seed);
+        let mut next = [[1000u32, 9000u32]; 8];
+        let mut t = 1_000_000_000i64;
+        (0..n)
+            .map(|_| {
+                let x = r.next();
+                let flow = (x % 8) as usize;
+                let dir = (x >> 8 & 1) as usize;
+                t += (x >> 10) as i64 % 4_000_000 - 200_000;
+                let kind = x >> 32 & 15;
+                let len = match kind {
+                    0..=6 => 1 + (x >> 40) as u32 % 1400,
+                    7 => 1,
+                    _ => 0,
+                };
+                let seq = match kind {
+                    3 => next[flow][dir].wrapping_sub(len * 2),
+                    9 => next[flow][dir].wrapping_sub(1),
+                    _ => next[flow][dir],
+                };
+                if kind < 3 || kind == 7 {
+                    next[flow][dir] = seq.wrapping_add(len);
+                }
+                let flags = match x >> 48 & 63 {
+                    0 => SYN,
+                    1 => SYN | ACK,
+                    2 => FIN | ACK,
+                    3 => RST,
+                    _ => ACK,
+                };
+                Pending {
+                    key: FlowKey {
+                        proto: proto::TCP,
+                        ports_known: true,
+                        lo: (Addr::v4([10, 0, 0, flow as u8]), 80),
+                        hi: (Addr::v4([10, 9, 9, 9]), 4000),
+                        icmp_id: None,
+                    }
+                    .pack(),
+                    dir: dir as u8,
+                    tcp_flags: Some(flags),
+                    ts: Ts::new(Some(t)),
+                    wire: 60 + len,
+                    cap: 60 + len,
+                    seg: Segment {
+                        seq,
+                        ack: next[flow][dir ^ 1].wrapping_sub(u32::from(kind == 10) * 100),
+                        len,
+                        captured: len,
+                        win: if kind == 11 { 0 } else { 512 },
+                        ok: true,
+                        opts: Default::default(),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Sequence analysis over shards: merged, the counts and states are those of one pass,
+    /// or the merge refuses and changes nothing; and on ordinary traffic it does not refuse.
+    #[test]
+    fn sequence_analysis_merges_exactly_or_refuses() {
+        let ps = segments(20_000, 0x7C9);
+        let mut single = FlowTable::with_sequences();
+        single.add_batch(&ps);
+        single.settle();
+        let all = |t: &FlowTable| {
+            (0..t.len())
+                .map(|i| {
+                    (
+                        {
+                            let (t, j) = t.place(i);
+                            t.seq_of(j).nextseq
+                        },
+                        t.health_at(i).copied(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let expect = all(&single);
+        assert!(expect
+            .iter()
+            .all(|(_, h)| h.is_some_and(|h| h.retrans[0] > 0)));
+        let (mut exact, mut refused) = (0, 0);
+        for cut in (1..20_000).step_by(97) {
+            let mut a = FlowTable::with_sequences();
+            a.add_batch(&ps[..cut]);
+            a.settle();
+            let mut b = FlowTable::with_sequences();
+            b.record_prefixes();
+            b.add_batch(&ps[cut..]);
+            b.settle();
+            let before = all(&a);
+            if a.merge(b, 2) {
+                assert_eq!(all(&a), expect, "cut at {cut}");
+                let ks = |t: &FlowTable| t.iter().map(|(k, s)| (k, *s)).collect::<Vec<_>>();
+                assert_eq!(ks(&a), ks(&single));
+                exact += 1;
+            } else {
+                assert_eq!(all(&a), before, "a refused merge changed the table");
+                refused += 1;
+            }
+        }
+        assert!(exact > 0 && refused > 0, "{exact} exact, {refused} refused");
     }
 }

@@ -15,6 +15,7 @@ mod merge;
 #[cfg(test)]
 mod testing;
 
+use super::health::{self, event, Health, Prefix, SeqState};
 use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
 use super::Pending;
@@ -82,6 +83,8 @@ impl Cold {
     const EARLY: u8 = 8;
     /// A TCP segment [`super::TcpStats`] records.
     const TCP: u8 = 16;
+    /// Sequence analysis found something to count ([`Health`]).
+    const HEALTH: u8 = 32;
 }
 
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
@@ -150,7 +153,19 @@ pub struct FlowTable {
     /// slots grow: that was most of a merge's time. Anything that looks flows up or adds to
     /// them appends them for real first ([`FlowTable::absorb`]).
     appendix: Option<Box<Appendix>>,
+    /// Sequence analysis counts of the flows that have any, by index.
+    health: HealthMap,
+    /// A shard's record of its flows' first segments, for an exact merge.
+    prefix: Prefix,
+    /// Whether TCP sequence analysis runs ([`FlowTable::analyse_sequences`]).
+    sequences: bool,
+    /// Each flow's sequence analysis state, beside `lines` (empty without analysis, so that
+    /// the lines stay one cache line and a pass without it touches none of this).
+    seqs: Vec<SeqState>,
 }
+
+/// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
+type HealthMap = std::collections::HashMap<u32, Health, foldhash::fast::FixedState>;
 
 /// A packet's work for its flow's [`FlowStats`], done one batch after the packet's (see
 /// [`FlowTable::add_hashed`]): what [`FlowTable::account_cold`] needs of it.
@@ -159,6 +174,12 @@ struct Late {
     idx: u32,
     cold: u8,
     dir: u8,
+    /// Sequence analysis events to count.
+    events: u8,
+    /// Payload bytes of the segment.
+    seg_len: u32,
+    /// A SYN's options.
+    opts: crate::decode::tcp::SynOptions,
     tcp_flags: Option<u8>,
     ts: super::Ts,
     wire: u32,
@@ -167,11 +188,14 @@ struct Late {
 
 impl Late {
     /// The cold work `cold` of packet `p` of flow `idx`.
-    fn of(idx: usize, p: &Pending, cold: u8) -> Late {
+    fn of(idx: usize, p: &Pending, cold: u8, events: u8) -> Late {
         Late {
             idx: idx as u32,
             cold,
             dir: p.dir,
+            events,
+            seg_len: p.seg.len,
+            opts: p.seg.opts,
             tcp_flags: p.tcp_flags,
             ts: p.ts,
             wire: p.wire,
@@ -189,6 +213,10 @@ impl Default for FlowTable {
             settled: true,
             late: Vec::new(),
             appendix: None,
+            health: HealthMap::default(),
+            prefix: Prefix::default(),
+            sequences: false,
+            seqs: Vec::new(),
         }
     }
 }
@@ -238,6 +266,54 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// With `on`, every TCP segment goes through sequence analysis ([`health::step`]).
+    pub fn analyse_sequences(&mut self, on: bool) {
+        self.sequences = on;
+        self.seqs = if on {
+            vec![SeqState::FRESH; self.lines.len()]
+        } else {
+            Vec::new()
+        };
+        if let Some(a) = &mut self.appendix {
+            a.table.analyse_sequences(on);
+        }
+    }
+
+    /// A table that analyses sequences (see [`FlowTable::analyse_sequences`]).
+    #[cfg(test)]
+    pub fn with_sequences() -> Self {
+        let mut t = Self::new();
+        t.analyse_sequences(true);
+        t
+    }
+
+    /// The sequence analysis state of this table's own flow `i` (fresh without analysis).
+    pub(super) fn seq_of(&self, i: usize) -> SeqState {
+        self.seqs.get(i).copied().unwrap_or(SeqState::FRESH)
+    }
+
+    /// Records each flow's first segments, so that this table, read from a shard of a file,
+    /// can be merged into the table of what came before exactly (see [`FlowTable::merge`]).
+    pub fn record_prefixes(&mut self) {
+        self.prefix.on = true;
+    }
+
+    /// Starts every flow's sequence analysis afresh, as for a new input: each input is
+    /// analysed from nothing, whether read after others, beside them (`--by-file`) or as one
+    /// of a capture's blobs read at once, so that all three agree.
+    pub fn forget_sequences(&mut self) {
+        self.seqs.fill(SeqState::FRESH);
+        if let Some(a) = &mut self.appendix {
+            a.table.forget_sequences();
+        }
+    }
+
+    /// The sequence analysis counts of flow `i` (in [`FlowTable::iter`]'s order), if any.
+    pub fn health_at(&self, i: usize) -> Option<&Health> {
+        let (t, j) = self.place(i);
+        t.health.get(&(j as u32))
     }
 
     /// Number of flows.
@@ -326,7 +402,7 @@ impl FlowTable {
             let key = k.pack();
             let h = key.hash();
             let pos = t.find(&key, h).expect_err("keys must be distinct");
-            t.insert_at(pos, key, h, s);
+            t.insert_at(pos, key, h, s, SeqState::FRESH);
         }
         t
     }
@@ -399,6 +475,9 @@ impl FlowTable {
         let flows = cap / 2;
         self.lines = regrow(std::mem::take(&mut self.lines), flows);
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
+        if self.sequences {
+            self.seqs = regrow(std::mem::take(&mut self.seqs), flows);
+        }
         // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
         // `add_batch`, rather than waiting on each miss in turn.
         let mut hashes = [0u64; MAX_BATCH];
@@ -417,11 +496,21 @@ impl FlowTable {
     }
 
     /// Puts a new flow whose full counters are `s` into empty slot `pos`.
-    fn insert_at(&mut self, pos: usize, key: PackedKey, h: u64, s: FlowStats) -> usize {
+    fn insert_at(
+        &mut self,
+        pos: usize,
+        key: PackedKey,
+        h: u64,
+        s: FlowStats,
+        seq: SeqState,
+    ) -> usize {
         let idx = self.lines.len();
         self.slots[pos] = slot(h, idx, self.mask() as u32);
         self.lines.push(Line::of(key, &s));
         self.stats.push(s);
+        if self.sequences {
+            self.seqs.push(seq);
+        }
         idx
     }
 
@@ -430,7 +519,7 @@ impl FlowTable {
     fn find_or_insert(&mut self, key: PackedKey, h: u64, dir: usize) -> usize {
         match self.find(&key, h) {
             Ok(i) => i,
-            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir)),
+            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir), SeqState::FRESH),
         }
     }
 
@@ -441,8 +530,8 @@ impl FlowTable {
         let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
         // The last batch's cold work first: it is done in packet order.
         self.finish_late();
-        let cold = self.account(idx, p);
-        self.account_cold(&Late::of(idx, p, cold));
+        let (cold, events) = self.account(idx, p);
+        self.account_cold(&Late::of(idx, p, cold, events));
         self.lines[idx].fold_into(&mut self.stats[idx]);
     }
 
@@ -450,7 +539,7 @@ impl FlowTable {
     /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
     /// line updates, so it can wait for the next batch, its misses overlapped.
     #[inline(always)]
-    fn account(&mut self, idx: usize, p: &Pending) -> u8 {
+    fn account(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
@@ -475,7 +564,18 @@ impl FlowTable {
         l.flags[d] |= f;
         const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
         let first_ack = (f & tcp_flags::ACK != 0) & (l.ack_seen & (1 << d) == 0);
-        cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP)
+        let cold = cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP);
+        // Without analysis the fast path reads no segment (`ok` is false), and the general
+        // decoder's are passed over here.
+        if !p.seg.ok || !self.sequences {
+            return (cold, 0);
+        }
+        let st = &mut self.seqs[idx];
+        if self.prefix.on {
+            self.prefix.record(st, d, &p.seg, f, t);
+        }
+        let events = health::step(st, d, &p.seg, f, t) & event::COUNTED;
+        (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
 
     /// Starts loading the parts of a flow's [`FlowStats`] that `cold` will touch.
@@ -523,9 +623,15 @@ impl FlowTable {
         if cold & Cold::EARLY != 0 {
             s.first = s.first.min(p.ts.raw());
         }
+        if cold & Cold::HEALTH != 0 {
+            self.health
+                .entry(p.idx)
+                .or_default()
+                .count(d, p.events, p.seg_len);
+        }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
-                s.tcp.add_rare(d, f, p.ts);
+                s.tcp.add_rare(d, f, p.ts, p.opts);
                 // A later packet of the batch may have come here for the same first ACK;
                 // `add_rare` ignores it.
                 self.lines[idx].ack_seen |= s.tcp.ack_seen;
@@ -585,13 +691,17 @@ impl FlowTable {
                 if let Some(idx) = slot_flow(s, h, mask as u32) {
                     *c = idx;
                     prefetch((&self.lines[idx] as *const Line).cast());
+                    // Empty without sequence analysis.
+                    if let Some(st) = self.seqs.get(idx) {
+                        prefetch((st as *const SeqState).cast());
+                    }
                     break;
                 }
                 pos = (pos + 1) & mask;
             }
         }
         // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
-        let mut colds = [(0u32, 0u8, 0u8); MAX];
+        let mut colds = [(0u32, 0u8, 0u8, 0u8); MAX];
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
             let idx = match self.lines.get(c) {
@@ -599,10 +709,10 @@ impl FlowTable {
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
-            let cold = self.account(idx, p);
+            let (cold, events) = self.account(idx, p);
             // Appended whatever `cold` is, and kept if it is not 0: whether a packet has cold
             // work is as unpredictable as the flags and times behind it.
-            colds[n] = (idx as u32, i as u8, cold);
+            colds[n] = (idx as u32, i as u8, cold, events);
             n += usize::from(cold != 0);
         }
         // The last batch's cold work, its stats loaded while this one was accounted; then this
@@ -610,10 +720,10 @@ impl FlowTable {
         // them: the TCP part of a flow's stats, read for its handshake and its end, is far
         // from everything a packet touched before.
         self.finish_late();
-        for &(idx, i, cold) in &colds[..n] {
+        for &(idx, i, cold, events) in &colds[..n] {
             self.prefetch_cold(idx as usize, cold);
             self.late
-                .push(Late::of(idx as usize, &batch[usize::from(i)], cold));
+                .push(Late::of(idx as usize, &batch[usize::from(i)], cold, events));
         }
     }
 
@@ -629,215 +739,4 @@ impl FlowTable {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::testing::{contents, key, packets, pending, reference};
-    use super::*;
-    use crate::flow::Ts;
-    use std::collections::HashMap;
-    use std::mem::size_of;
-
-    #[test]
-    fn a_line_is_one_cache_line() {
-        assert_eq!(size_of::<Line>(), 64);
-    }
-
-    #[test]
-    fn split_accounting_equals_the_plain_one_through_carries() {
-        let ps = packets(300_000, 0x5EED);
-        let expect = reference(&ps);
-        assert!(expect.iter().any(|(_, s)| s.packets[0] > 1 << 16));
-        assert!(expect.iter().any(|(_, s)| s.bytes[1] > 1 << 40));
-
-        let mut batched = FlowTable::new();
-        for chunk in ps.chunks(37) {
-            batched.add_batch(chunk);
-        }
-        batched.settle();
-        assert_eq!(contents(&batched), expect);
-
-        // One at a time; batches settled now and then with single packets between them; and
-        // shards merged: all the same.
-        let mut single = FlowTable::new();
-        let mut mixed = FlowTable::new();
-        let mut halves = [FlowTable::new(), FlowTable::new()];
-        for (n, chunk) in ps.chunks(1000).enumerate() {
-            for p in chunk {
-                single.add(p);
-            }
-            mixed.add_batch(chunk);
-            if n % 3 == 0 {
-                mixed.settle();
-            }
-            mixed.add(&chunk[0]);
-            halves[usize::from(n >= 150)].add_batch(chunk);
-        }
-        mixed.settle();
-        assert_eq!(contents(&single), expect);
-        let [mut a, mut b] = halves;
-        a.settle();
-        b.settle();
-        a.merge(b, 1);
-        assert_eq!(contents(&a), expect);
-        // `mixed` saw each chunk's first packet twice.
-        let mut twice = Vec::new();
-        for chunk in ps.chunks(1000) {
-            twice.extend_from_slice(chunk);
-            twice.push(chunk[0]);
-        }
-        assert_eq!(contents(&mixed), reference(&twice));
-    }
-
-    #[test]
-    fn captured_bytes_first_acks_and_late_timestamps() {
-        let k = key(1);
-        let pk = |dir: u8, ts: Option<i64>, wire: u32, cap: u32, f: Option<u8>| Pending {
-            key: k,
-            dir,
-            tcp_flags: f,
-            ts: Ts::new(ts),
-            wire,
-            cap,
-        };
-        let mut t = FlowTable::new();
-        t.add_batch(&[
-            pk(0, None, 60, 60, None),
-            pk(0, Some(5), 1514, 96, None),
-            pk(0, Some(6), 60, 60, None),
-            // A broken file may claim more captured than wire bytes.
-            pk(1, Some(7), 40, 64, None),
-            pk(1, None, 40, 40, Some(tcp_flags::ACK)),
-            pk(1, Some(9), 40, 40, Some(tcp_flags::ACK)),
-            pk(1, Some(10), 40, 40, Some(tcp_flags::ACK)),
-            pk(1, Some(11), 40, 40, Some(tcp_flags::ACK | tcp_flags::FIN)),
-            pk(0, Some(3), 40, 40, None),
-        ]);
-        t.settle();
-        let s = *t.iter().next().unwrap().1;
-        assert_eq!([s.captured(0), s.captured(1)], [256, 224]);
-        assert_eq!(s.bytes, [1674, 200]);
-        assert_eq!(s.tcp.ack_ts[1].get(), Some(9));
-        assert_eq!(s.tcp.fin, [0, 1]);
-        assert_eq!(s.tcp.flags, [0, tcp_flags::ACK | tcp_flags::FIN]);
-        assert_eq!((s.first_ts(), s.last_ts()), (Some(3), Some(11)));
-    }
-
-    /// A batch's cold work waits for the next batch (see `add_hashed`): packets added one by
-    /// one right after a batch, or in the next batch, still find the earlier packets' work
-    /// done before theirs. Out of order, the second ACK would be taken as the first.
-    #[test]
-    fn cold_work_keeps_packet_order_across_batches_and_single_packets() {
-        let ack = |t: i64| Pending {
-            key: key(1),
-            dir: 1,
-            tcp_flags: Some(tcp_flags::ACK),
-            ts: Ts::new(Some(t)),
-            wire: 40,
-            cap: 40,
-        };
-        let first_ack = |t: &mut FlowTable| {
-            t.settle();
-            t.iter().next().unwrap().1.tcp.ack_ts[1].get()
-        };
-        let mut single = FlowTable::new();
-        single.add_batch(&[ack(3)]);
-        single.add(&ack(4));
-        let mut batches = FlowTable::new();
-        batches.add_batch(&[ack(3)]);
-        batches.add_batch(&[ack(4)]);
-        batches.add_batch(&[ack(5)]);
-        assert_eq!(first_ack(&mut single), Some(3));
-        assert_eq!(first_ack(&mut batches), Some(3));
-    }
-
-    #[test]
-    #[should_panic(expected = "before FlowTable::settle")]
-    fn reading_an_unsettled_table_is_caught() {
-        let mut t = FlowTable::new();
-        t.add_batch(&[Pending::EMPTY]);
-        let _ = t.iter().count();
-    }
-
-    /// A table whose index was released reads the same, and goes on counting (one packet at
-    /// a time, in batches, merged into and from) exactly as one that kept it.
-    #[test]
-    fn released_index_is_rebuilt_on_the_next_lookup() {
-        let packets: Vec<Pending> = (0..6000u32)
-            .map(|i| pending(i * 7919 % 2500, (i % 2) as u8))
-            .collect();
-        let (first, rest) = packets.split_at(2000);
-        let [mut kept, mut released] = [FlowTable::new(), FlowTable::new()];
-        for t in [&mut kept, &mut released] {
-            t.add_batch(first);
-            t.settle();
-        }
-        released.release_index();
-        assert_eq!(
-            released.get(&first[5].key.unpack()),
-            kept.get(&first[5].key.unpack())
-        );
-        let later = |t: &mut FlowTable, release: bool| {
-            t.add(&rest[0]);
-            t.add_batch(&rest[1..2000]);
-            t.settle();
-            let mut other = FlowTable::new();
-            other.add_batch(&rest[2000..]);
-            other.settle();
-            if release {
-                t.release_index();
-            }
-            t.merge(other, 2);
-        };
-        later(&mut kept, false);
-        later(&mut released, true);
-        let all = |t: &FlowTable| t.iter().map(|(k, s)| (k, *s)).collect::<Vec<_>>();
-        assert_eq!(all(&released), all(&kept));
-        assert_eq!(kept.len(), 2500);
-        for p in &packets {
-            let k = p.key.unpack();
-            assert_eq!(released.get(&k), kept.get(&k));
-        }
-    }
-
-    #[test]
-    fn batch_single_and_merge_agree_with_a_hash_map() {
-        // Many flows force several grows; repeated keys inside one batch must land once.
-        let mut single = FlowTable::new();
-        let mut batched = FlowTable::new();
-        let mut halves = [FlowTable::new(), FlowTable::new()];
-        let mut expect: HashMap<FlowKey, (u64, u64)> = HashMap::new();
-        let all: Vec<Pending> = (0..20_000u32)
-            .map(|i| pending(i * 7919 % 5000, (i % 2) as u8))
-            .collect();
-        for (n, p) in all.iter().enumerate() {
-            single.add(p);
-            halves[usize::from(n >= all.len() / 2)].add(p);
-            let e = expect.entry(p.key.unpack()).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += 100;
-        }
-        for chunk in all.chunks(64) {
-            batched.add_batch(chunk);
-        }
-        batched.settle();
-        let [a, b] = halves;
-        let mut merged = a;
-        merged.merge(b, 2);
-        for t in [&single, &batched, &merged] {
-            assert_eq!(t.len(), expect.len());
-            for (k, (pk, by)) in &expect {
-                let s = t.get(k).unwrap();
-                assert_eq!((s.total_packets(), s.total_bytes()), (*pk, *by));
-            }
-        }
-        assert_eq!(
-            single
-                .iter()
-                .map(|(_, s)| s.first_dir_lo)
-                .collect::<Vec<_>>(),
-            merged
-                .iter()
-                .map(|(_, s)| s.first_dir_lo)
-                .collect::<Vec<_>>()
-        );
-    }
-}
+mod tests;

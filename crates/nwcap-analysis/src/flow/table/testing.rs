@@ -54,6 +54,7 @@ pub(super) fn packets(n: usize, seed: u64) -> Vec<Pending> {
                 ts: Ts::new(ts),
                 wire,
                 cap,
+                seg: Default::default(),
             }
         })
         .collect()
@@ -104,5 +105,6 @@ pub(super) fn pending(i: u32, dir: u8) -> Pending {
         ts: Ts::new(Some(i64::from(i))),
         wire: 100,
         cap: 60,
+        seg: Default::default(),
     }
 }
