@@ -398,3 +398,71 @@ fn a_packet_too_big_counts_on_the_tcp_flow_it_quotes() {
     let icmp = flow_of("packet-too-big", &recs, c, "ICMPv6");
     assert_eq!(icmp["icmp_type"], 2);
 }
+
+/// Without `--health` nothing is claimed: no counts (null in JSON, empty in CSV), no SYN
+/// options, whether the fast path (Ethernet) or the general decoder (raw IP in pcapng) read
+/// the segments; what needs no sequence analysis (state, first RST) is still there. With
+/// `--health`, both give the retransmission and the options.
+#[test]
+fn without_health_no_count_or_option_is_claimed_on_either_decoder() {
+    let mut s = handshake();
+    s.extend([
+        (20, true, Seg::data(1000, 5000, 100)),
+        (320, true, Seg::data(1000, 5000, 100)),
+        (330, false, Seg::data(5000, 1100, 0)),
+        (
+            340,
+            false,
+            Seg {
+                flags: RST,
+                ..Seg::data(5000, 1100, 0)
+            },
+        ),
+    ]);
+    let recs = capture(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let eth = dir.path().join("eth.pcap");
+    std::fs::write(&eth, craft::pcap(&recs, false, true, 0)).unwrap();
+    // The same packets without their Ethernet header, on a raw IP interface (link type 101).
+    let mut ng = craft::Ng::new();
+    ng.section(false).interface(101, 9);
+    for r in &recs {
+        ng.packet(0, &Rec::new(r.ts_ns, r.data[14..].to_vec()), None);
+    }
+    let raw = dir.path().join("raw.pcapng");
+    std::fs::write(&raw, &ng.f).unwrap();
+    for f in [&eth, &raw] {
+        let run = |extra: &[&str]| {
+            let mut args = vec!["analyze", f.to_str().unwrap(), "--local-ip", CLIENT];
+            args.extend_from_slice(extra);
+            let r = nwcap(&args);
+            r.ok();
+            r.stdout
+        };
+        let json: Value = serde_json::from_str(&run(&["-o", "json"])).unwrap();
+        let t = &json["flows"][0]["tcp"];
+        for k in [
+            "health_out",
+            "health_in",
+            "syn_options_out",
+            "syn_options_in",
+        ] {
+            assert_eq!(t[k], Value::Null, "{k} in {f:?}: {t}");
+        }
+        assert_eq!(t["state"], "RSTR", "{f:?}");
+        assert!(t["first_rst_in_s"].is_number(), "{f:?}: {t}");
+        let csv = run(&["-o", "csv"]);
+        let (head, row) = csv.split_once('\n').unwrap();
+        let col = |name: &str| {
+            let i = head.split(',').position(|h| h == name).unwrap();
+            row.trim_end().split(',').nth(i).unwrap().to_string()
+        };
+        assert_eq!(col("tcp_retrans_out"), "", "{f:?}");
+        assert_eq!(col("tcp_mss_out"), "", "{f:?}");
+
+        let json: Value = serde_json::from_str(&run(&["--health", "-o", "json"])).unwrap();
+        let t = &json["flows"][0]["tcp"];
+        assert_eq!(t["health_out"]["retransmissions"], 1, "{f:?}: {t}");
+        assert_eq!(t["syn_options_out"]["mss"], 1460, "{f:?}: {t}");
+    }
+}

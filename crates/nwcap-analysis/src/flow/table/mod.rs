@@ -631,7 +631,14 @@ impl FlowTable {
         }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
-                s.tcp.add_rare(d, f, p.ts, p.opts);
+                // SYN options are read with sequence analysis only (the fast path reads
+                // none without it; the general decoder's are passed over, as in `account`).
+                let opts = if self.sequences {
+                    p.opts
+                } else {
+                    crate::decode::tcp::SynOptions::default()
+                };
+                s.tcp.add_rare(d, f, p.ts, opts);
                 // A later packet of the batch may have come here for the same first ACK;
                 // `add_rare` ignores it.
                 self.lines[idx].ack_seen |= s.tcp.ack_seen;
