@@ -58,6 +58,7 @@ pub fn run(data: &[u8]) {
         "protocols": r.protocols,
         "flows": rows,
         "top_talkers": r.top_talkers,
+        "top_ports": r.top_ports,
     });
     let mut serde = serde;
     if let (Some(s), Some(d)) = (&r.services, &r.dns) {

@@ -49,6 +49,7 @@ mod health_props;
 mod names;
 mod oracle;
 mod parallel;
+mod ports;
 mod props;
 mod secrets;
 mod target;

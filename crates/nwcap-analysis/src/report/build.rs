@@ -117,6 +117,7 @@ pub fn build<'a>(
         None => (None, None),
     };
 
+    let top_ports = super::ports::top_ports(&sel.flows, &local, top);
     let findings = super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
     Report {
         schema: SCHEMA,
@@ -144,6 +145,7 @@ pub fn build<'a>(
             health: analyzer.health(),
         },
         top_talkers,
+        top_ports,
         services,
         dns,
     }

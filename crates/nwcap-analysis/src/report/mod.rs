@@ -16,6 +16,7 @@ pub mod findings;
 mod json;
 mod model;
 mod order;
+pub mod ports;
 mod summaries;
 mod table;
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub struct Report<'a> {
     pub flows: Flows<'a>,
     /// Addresses by bytes, largest first.
     pub top_talkers: Vec<Talker>,
+    /// Server ports by bytes and by flows.
+    pub top_ports: super::ports::TopPorts,
     /// Flows and bytes per service, with the names seen (`--inspect`).
     pub services: Option<Vec<ServiceRow>>,
     /// DNS questions, answers and failures (`--inspect`).

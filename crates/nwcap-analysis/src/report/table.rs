@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use super::ports::PortRow;
 use super::{FlowNames, FlowRow, IpText, Report, Secs};
 
 /// How a table column is laid out and when it gives way to a narrow terminal.
@@ -43,6 +44,14 @@ const FLOW_COLUMNS: [Column; 11] = [
     col("STATE", false, 5, 0),
     col("RETX OUT/IN", true, 1, 0),
     col("SERVICE/NAME", false, 6, 12),
+];
+
+/// The server ports tables.
+const PORT_COLUMNS: [Column; 4] = [
+    col("PORT", false, 0, 0),
+    col("FLOWS", true, 0, 0),
+    col("PKTS", true, 0, 0),
+    col("BYTES", true, 0, 0),
 ];
 
 /// The services table: the names give way first.
@@ -353,7 +362,37 @@ pub(super) fn write(
             ]
         })
         .collect();
-    table(out, &TALKER_COLUMNS, &talkers, width)
+    table(out, &TALKER_COLUMNS, &talkers, width)?;
+    write_ports(r, width, out)
+}
+
+/// The top server ports by bytes, and by flows when that order differs.
+fn write_ports(r: &Report<'_>, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    let p = &r.top_ports;
+    let cells = |rows: &[PortRow]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|p| {
+                vec![
+                    format!("{}/{}", p.protocol, p.port),
+                    p.flows.to_string(),
+                    p.packets.to_string(),
+                    human_bytes(p.bytes),
+                ]
+            })
+            .collect()
+    };
+    if p.by_bytes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Top server ports by bytes")?;
+    table(out, &PORT_COLUMNS, &cells(&p.by_bytes), width)?;
+    if p.by_flows != p.by_bytes {
+        writeln!(out)?;
+        writeln!(out, "Top server ports by flows")?;
+        table(out, &PORT_COLUMNS, &cells(&p.by_flows), width)?;
+    }
+    Ok(())
 }
 
 /// A flow's cells; its retransmissions with `health`.

@@ -62,6 +62,8 @@ pub fn write(
             })?;
             out.write_all(b"],\"top_talkers\":")?;
             serde_json::to_writer(&mut *out, &report.top_talkers)?;
+            out.write_all(b",\"top_ports\":")?;
+            serde_json::to_writer(&mut *out, &report.top_ports)?;
             if let (Some(services), Some(dns)) = (&report.services, &report.dns) {
                 out.write_all(b",\"services\":")?;
                 serde_json::to_writer(&mut *out, services)?;

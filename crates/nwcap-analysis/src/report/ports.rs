@@ -1,0 +1,76 @@
+//! Top server ports: the selected TCP and UDP flows grouped by protocol and the port of the
+//! side that answered, by bytes and by flows, beside the top talkers. It owns that grouping;
+//! it never decides which side is local (that is `build::orient`) nor writes a byte.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::build::orient;
+use super::text::Proto;
+use crate::decode::proto;
+use crate::flow::FlowList;
+use crate::pass::LocalSet;
+
+/// The flows and traffic of one server port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PortRow {
+    /// `TCP` or `UDP`.
+    pub protocol: Proto,
+    /// The port of the side that answered: the SYN's receiver for TCP, else the remote side.
+    pub port: u16,
+    /// Flows to it.
+    pub flows: u64,
+    /// Packets both ways.
+    pub packets: u64,
+    /// Bytes both ways.
+    pub bytes: u64,
+}
+
+/// The top server ports by bytes and by flows.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TopPorts {
+    /// Most bytes first (then most flows, then protocol and port).
+    pub by_bytes: Vec<PortRow>,
+    /// Most flows first (then most bytes, then protocol and port).
+    pub by_flows: Vec<PortRow>,
+}
+
+/// The `top` server ports of `flows`, whose local side `local` decides.
+pub(super) fn top_ports(flows: &FlowList<'_>, local: &LocalSet<'_>, top: usize) -> TopPorts {
+    let mut by_port: HashMap<(u8, u16), PortRow> = HashMap::new();
+    for (k, s) in flows.iter() {
+        if !matches!(k.proto, proto::TCP | proto::UDP) || !k.ports_known {
+            continue;
+        }
+        let (local_side, initiator) = orient(&k, s, local);
+        // The side a SYN went to; without one, the remote side.
+        let server = initiator.map_or(1 - local_side, |i| 1 - i);
+        let port = [k.lo.1, k.hi.1][server];
+        let row = by_port.entry((k.proto, port)).or_insert(PortRow {
+            protocol: Proto(k.proto),
+            port,
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+        });
+        row.flows += 1;
+        row.packets += s.packets[0] + s.packets[1];
+        row.bytes += s.bytes[0] + s.bytes[1];
+    }
+    let rows: Vec<PortRow> = by_port.into_values().collect();
+    let ranked = |key: fn(&PortRow) -> (u64, u64)| {
+        let mut r = rows.clone();
+        r.sort_by(|a, b| {
+            key(b)
+                .cmp(&key(a))
+                .then((a.protocol.0, a.port).cmp(&(b.protocol.0, b.port)))
+        });
+        r.truncate(top);
+        r
+    };
+    TopPorts {
+        by_bytes: ranked(|r| (r.bytes, r.flows)),
+        by_flows: ranked(|r| (r.flows, r.bytes)),
+    }
+}
