@@ -60,8 +60,8 @@ const LOWEST_KIB: usize = 2 << 10;
 /// writer's pieces and the lowest range's chunks under the 64 MiB target with room for the
 /// allocator's slack when a loaded CPU makes the writer fall behind. Larger `--parallel` or
 /// `--block-size` ask for more.
-fn later_kib(plan: &Plan<'_>) -> usize {
-    let kib = (plan.parallel.saturating_sub(1) as u64).saturating_mul(plan.block) / 2 / 1024;
+fn later_kib(parallel: usize, block: u64) -> usize {
+    let kib = (parallel.saturating_sub(1) as u64).saturating_mul(block) / 2 / 1024;
     usize::try_from(kib)
         .unwrap_or(usize::MAX)
         .clamp(1 << 10, Semaphore::MAX_PERMITS)
@@ -130,7 +130,7 @@ pub(super) async fn fetch(
     // the lowest one goes on to the next while the lowest is still arriving.
     let max_open = plan.parallel + 1;
     let (head_at, head_rx) = watch::channel(*offset);
-    let later_total = later_kib(plan);
+    let later_total = later_kib(plan.parallel, plan.block);
     let later = Arc::new(Semaphore::new(later_total));
     let lowest = Arc::new(Semaphore::new(LOWEST_KIB));
     while *offset < plan.size {
@@ -233,4 +233,56 @@ fn wrong_range(answered: &str, asked: &Range<u64>, size: u64) -> Option<String> 
             &want[..want.len() - size.to_string().len() - 1]
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_later_ranges_hold_half_their_length_and_at_least_a_mib() {
+        assert_eq!(later_kib(4, 8 << 20), 12 << 10);
+        assert_eq!(later_kib(2, 64 << 10), 1 << 10);
+        assert_eq!(later_kib(1, 8 << 20), 1 << 10);
+        assert_eq!(later_kib(64, 256 << 20), 63 * (128 << 10));
+    }
+
+    #[tokio::test]
+    async fn a_range_waiting_for_the_later_budget_goes_on_once_it_is_the_lowest() {
+        let (head_at, head) = watch::channel(0u64);
+        let later = Arc::new(Semaphore::new(1 << 10));
+        let lowest = Arc::new(Semaphore::new(LOWEST_KIB));
+        let mut budget = Budget {
+            later: later.clone(),
+            later_kib: 1 << 10,
+            lowest: lowest.clone(),
+            head,
+        };
+        // A chunk larger than the whole budget takes all of it rather than waiting forever.
+        let full = budget.hold(10, 4 << 20).await.expect("held");
+        assert_eq!(later.available_permits(), 0);
+        let waiting = tokio::spawn(async move {
+            let held = budget.hold(10, 1000).await;
+            (held, budget)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "held beyond the later ranges' budget"
+        );
+        head_at.send_replace(10);
+        let (held, mut budget) = waiting.await.unwrap();
+        assert_eq!(held.expect("held once lowest").num_permits(), 1);
+        assert_eq!(later.available_permits(), 0);
+        // The lowest range never waits on the later ones' budget, only on its own.
+        let more = budget.hold(10, 64 << 10).await.expect("held");
+        assert_eq!(more.num_permits(), 64);
+        assert_eq!(lowest.available_permits(), LOWEST_KIB - 64);
+        drop(full);
+        assert_eq!(later.available_permits(), 1 << 10);
+        // The transfer is over: a waiting range stops.
+        drop(head_at);
+        let _hog = later.clone().acquire_many_owned(1 << 10).await.unwrap();
+        assert!(budget.hold(20, 1000).await.is_none());
+    }
 }
