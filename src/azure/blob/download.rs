@@ -62,8 +62,9 @@ impl Observer for Silent {}
 pub struct DownloadOptions {
     /// Concurrent ranged GETs per blob.
     pub parallel: NonZero<usize>,
-    /// Bytes per ranged GET. Memory is bounded by about parallel x block size: the ranges
-    /// after the lowest one, which wait for it (see `ranges`), plus a few MiB of writer pieces.
+    /// Bytes per ranged GET. Memory is bounded by about (parallel - 1) x block size / 2: what
+    /// the ranges after the lowest one may hold while they wait for it (see `ranges`), plus a
+    /// few MiB for the lowest range and the writer's pieces.
     pub block_size: NonZero<usize>,
     /// Replace a finished local file even when it holds this blob version.
     pub force: bool,
@@ -79,7 +80,8 @@ pub struct DownloadOptions {
 
 /// Default concurrent ranged GETs (measured against Azurite on 2 cores; see README).
 pub const DEFAULT_PARALLEL: usize = 4;
-/// Default range size: 4 x 8 MiB held at most keeps a download within 64 MiB.
+/// Default range size: the later ranges then hold at most 3 x 8 MiB / 2, which keeps a
+/// download well within 64 MiB.
 pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
 
 impl Default for DownloadOptions {
