@@ -46,15 +46,19 @@ fn server_ports_by_bytes_and_by_flows() {
     let f = dir.path().join("ports.pcap");
     std::fs::write(&f, craft::pcap(&recs, false, true, 0)).unwrap();
     let p = f.to_str().unwrap();
-    let r = nwcap(&["analyze", p, "--local-ip", C, "-o", "json", "--top", "3"]);
+    let r = nwcap(&["analyze", p, "--local-ip", C, "-o", "json", "--top", "4"]);
     r.ok();
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
         v["top_ports"]["by_bytes"],
-        json!([dns.clone(), https.clone(), web.clone()])
+        json!([dns.clone(), https.clone(), web.clone(), ssh.clone()])
     );
     // Ties on flows go to bytes.
-    assert_eq!(v["top_ports"]["by_flows"], json!([https, dns, web]));
+    assert_eq!(v["top_ports"]["by_flows"], json!([https, dns, web, ssh]));
+    // --top cuts both lists.
+    let r = nwcap(&["analyze", p, "--local-ip", C, "-o", "json", "--top", "1"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["top_ports"]["by_bytes"].as_array().unwrap().len(), 1);
 
     let table = nwcap(&["analyze", p, "--local-ip", C, "-o", "table"]);
     table.ok();

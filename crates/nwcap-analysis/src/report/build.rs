@@ -117,8 +117,21 @@ pub fn build<'a>(
         None => (None, None),
     };
 
-    let top_ports = super::ports::top_ports(&sel.flows, &local, top);
-    let findings = super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
+    // Two sweeps over every flow, side by side when there are threads.
+    let ports = || super::ports::top_ports(&sel.flows, &local, top);
+    let find = || super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
+    let (top_ports, findings) = if threads > 1 {
+        std::thread::scope(|s| {
+            let findings = s.spawn(find);
+            let top_ports = ports();
+            let findings = findings
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (top_ports, findings)
+        })
+    } else {
+        (ports(), find())
+    };
     Report {
         schema: SCHEMA,
         findings,
@@ -320,36 +333,29 @@ impl<'a> Flows<'a> {
             let apps = apps::apps_of(self.inspector, &k);
             apps::view(&k, apps, names, local, initiator)
         });
-        let mut row = flow_row(
-            &k,
-            s,
-            self.flows.health(j),
-            self.health,
-            local,
-            initiator,
-            view,
-        );
         // Looked up only where they can be: most captures have few ICMP packets.
         let icmp = matches!(
             k.proto,
             crate::decode::proto::ICMP | crate::decode::proto::ICMPV6
         );
-        if let Some(&(t, c)) = icmp.then(|| self.icmp.first.get(&k)).flatten() {
-            row.icmp_type = Some(t);
-            row.icmp_code = Some(c);
-        }
+        let mut cells = Icmp {
+            first: icmp.then(|| self.icmp.first.get(&k).copied()).flatten(),
+            ..Icmp::default()
+        };
         let errors = (!self.icmp_errors.is_empty())
             .then(|| self.icmp_errors.get(&k))
             .flatten();
         if let Some(errors) = errors {
-            row.icmp_error_count = errors.iter().map(|e| e.2).sum();
-            row.icmp_errors = errors
+            cells.error_count = errors.iter().map(|e| e.2).sum();
+            cells.errors = errors
                 .iter()
                 .take(MAX_ICMP_ERRORS)
                 .map(|&(kind, code, count)| IcmpErrorRow { kind, code, count })
                 .collect();
         }
-        row
+        // Built as the value returned: a row assembled and then changed was copied out whole.
+        let health = self.health.then(|| self.flows.health(j));
+        flow_row(&k, s, health, local, initiator, view, cells)
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -382,14 +388,23 @@ pub(super) fn orient(
     (local, initiator)
 }
 
+/// A flow's ICMP type and code, and the errors that quote it.
+#[derive(Default)]
+struct Icmp {
+    first: Option<(u8, u8)>,
+    error_count: u64,
+    errors: Vec<IcmpErrorRow>,
+}
+
+/// `health`: `None` without sequence analysis, else the flow's counts (if any).
 fn flow_row(
     k: &FlowKey,
     s: &FlowStats,
-    h: Option<&Health>,
-    analysed: bool,
+    health: Option<Option<&Health>>,
     local: usize,
     initiator: Option<usize>,
     view: Option<apps::AppView>,
+    icmp: Icmp,
 ) -> FlowRow {
     let remote = 1 - local;
     let ends = [k.lo, k.hi];
@@ -413,12 +428,12 @@ fn flow_row(
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
         tcp: (k.proto == crate::decode::proto::TCP)
-            .then(|| tcp_row(s, h, analysed, local, initiator)),
+            .then(|| tcp_row(s, health.flatten(), health.is_some(), local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
-        icmp_type: None,
-        icmp_code: None,
-        icmp_error_count: 0,
-        icmp_errors: Vec::new(),
+        icmp_type: icmp.first.map(|f| f.0),
+        icmp_code: icmp.first.map(|f| f.1),
+        icmp_error_count: icmp.error_count,
+        icmp_errors: icmp.errors,
         names: view.map(|v| FlowNames {
             service: v.service,
             service_by_port: v.service_by_port,
@@ -474,12 +489,13 @@ fn tcp_row(
         syn_to_synack_s: Secs::between(syn, synack),
         synack_to_ack_s: Secs::between(synack, ack),
         handshake_rtt_s: Secs::between(syn, ack),
-        health_out: analysed.then(|| health_row(h, local)),
-        health_in: analysed.then(|| health_row(h, remote)),
+        // Boxed: every row is moved a few times, and most reports have no health.
+        health_out: analysed.then(|| Box::new(health_row(h, local))),
+        health_in: analysed.then(|| Box::new(health_row(h, remote))),
         first_rst_out_s: Secs::between(s.first_ts(), t.rst_ts[local].get()),
         first_rst_in_s: Secs::between(s.first_ts(), t.rst_ts[remote].get()),
-        syn_options_out: syn_options(t.syn_opts[local]),
-        syn_options_in: syn_options(t.syn_opts[remote]),
+        syn_options_out: analysed.then(|| syn_options(t.syn_opts[local])),
+        syn_options_in: analysed.then(|| syn_options(t.syn_opts[remote])),
     }
 }
 

@@ -229,7 +229,7 @@ fn text(v: &str, out: &mut Vec<u8>, sep: u8) {
 /// The sequence analysis columns of a TCP row.
 fn health(t: &TcpRow, r: &mut Row, sep: &[u8]) {
     // Empty, not 0, where sequence analysis did not run (no `--health`).
-    let (o, i) = (t.health_out.as_ref(), t.health_in.as_ref());
+    let (o, i) = (t.health_out.as_deref(), t.health_in.as_deref());
     let fields: [fn(&HealthRow) -> u64; 8] = [
         |h| h.retransmissions.into(),
         |h| h.retransmitted_bytes,
@@ -252,7 +252,7 @@ fn health(t: &TcpRow, r: &mut Row, sep: &[u8]) {
         r.bytes(sep);
         opt_secs(s, r);
     }
-    let (so, si) = (t.syn_options_out, t.syn_options_in);
+    let (so, si) = (t.syn_options_out.flatten(), t.syn_options_in.flatten());
     for m in [so.and_then(|o| o.mss), si.and_then(|o| o.mss)] {
         r.bytes(sep);
         opt_int(m, r);
@@ -346,10 +346,10 @@ mod tests {
         let mut more: Vec<String> = Vec::new();
         let h = |f: &dyn Fn(&HealthRow) -> u64| {
             [
-                tcp.and_then(|t| t.health_out.as_ref())
+                tcp.and_then(|t| t.health_out.as_deref())
                     .map(|h| f(h).to_string())
                     .unwrap_or_default(),
-                tcp.and_then(|t| t.health_in.as_ref())
+                tcp.and_then(|t| t.health_in.as_deref())
                     .map(|h| f(h).to_string())
                     .unwrap_or_default(),
             ]
@@ -364,8 +364,8 @@ mod tests {
         more.extend(h(&|h| h.syn_retransmissions.into()));
         more.push(opt(tcp.and_then(|t| t.first_rst_out_s)));
         more.push(opt(tcp.and_then(|t| t.first_rst_in_s)));
-        let so = tcp.and_then(|t| t.syn_options_out);
-        let si = tcp.and_then(|t| t.syn_options_in);
+        let so = tcp.and_then(|t| t.syn_options_out.flatten());
+        let si = tcp.and_then(|t| t.syn_options_in.flatten());
         more.push(opt(so.and_then(|o| o.mss)));
         more.push(opt(si.and_then(|o| o.mss)));
         more.push(opt(so.and_then(|o| o.window_scale)));

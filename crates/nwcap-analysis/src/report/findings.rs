@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::time::Secs;
-use crate::decode::proto;
+use crate::decode::{proto, Addr};
 use crate::filter::Side;
 use crate::flow::{FlowKey, FlowList, FlowStats, IcmpFacts};
 use crate::pass::{FileFacts, LocalSet};
@@ -48,24 +48,36 @@ pub struct Finding {
 
 const SEVERITIES: [&str; 4] = ["high", "medium", "low", "info"];
 
-/// Counts per endpoint, named in order of count, then name.
+/// Counts per endpoint, named in order of count, then name. Endpoints are kept as a flow's
+/// side and formatted only when named: a capture may hold many thousands of failed attempts.
 #[derive(Default)]
 struct Tally {
     count: u64,
     flows: u64,
-    by: HashMap<String, u64>,
+    by: HashMap<Endpoint, u64, foldhash::fast::FixedState>,
 }
 
+/// An address and its port, when the flow's ports were captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Endpoint(Addr, Option<u16>);
+
 impl Tally {
-    fn add(&mut self, endpoint: String, n: u64) {
+    fn add(&mut self, endpoint: Endpoint, n: u64) {
         self.count += n;
         self.flows += 1;
         *self.by.entry(endpoint).or_default() += n;
     }
 
     fn finding(self, kind: &'static str, severity: &'static str, summary: String) -> Finding {
-        let mut by: Vec<(String, u64)> = self.by.into_iter().collect();
-        by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // Most counted first, then in address order; only those named are formatted (a
+        // capture may hold many thousands of failed attempts).
+        let mut by: Vec<(Endpoint, u64)> = self.by.into_iter().collect();
+        let order = |a: &(Endpoint, u64), b: &(Endpoint, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if by.len() > MAX_ENDPOINTS {
+            by.select_nth_unstable_by(MAX_ENDPOINTS - 1, order);
+            by.truncate(MAX_ENDPOINTS);
+        }
+        by.sort_by(order);
         Finding {
             kind,
             severity,
@@ -81,13 +93,19 @@ impl Tally {
     }
 }
 
-fn endpoint(k: &FlowKey, side: usize) -> String {
-    let (a, p) = if side == 0 { k.lo } else { k.hi };
-    match (k.ports_known, a.v6) {
-        (true, true) => format!("[{a}]:{p}"),
-        (true, false) => format!("{a}:{p}"),
-        (false, _) => a.to_string(),
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.1, self.0.v6) {
+            (Some(p), true) => write!(f, "[{}]:{p}", self.0),
+            (Some(p), false) => write!(f, "{}:{p}", self.0),
+            (None, _) => write!(f, "{}", self.0),
+        }
     }
+}
+
+fn endpoint(k: &FlowKey, side: usize) -> Endpoint {
+    let (a, p) = if side == 0 { k.lo } else { k.hi };
+    Endpoint(a, k.ports_known.then_some(p))
 }
 
 /// ICMP types and codes that refuse: port or host unreachable (IPv4 3/1, 3/3; ICMPv6 1/3,
@@ -248,8 +266,8 @@ fn slow(mut rtts: Vec<(i64, u32, u8)>, flows: &FlowList<'_>) -> Option<Finding> 
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
     }
-    rtts.sort_unstable();
-    let median = i128::from(rtts[rtts.len() / 2].0);
+    let mid = rtts.len() / 2;
+    let median = i128::from(rtts.select_nth_unstable_by_key(mid, |r| r.0).1 .0);
     let bound = (median * SLOW_FACTOR).max(SLOW_MIN_NS);
     let mut t = Tally::default();
     let mut worst = 0;

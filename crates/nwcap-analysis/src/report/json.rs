@@ -89,6 +89,25 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         Some(c) => string(c.as_str(), r),
         None => r.lit(b"null"),
     }
+    // Nearly every flow: not ICMP, and no ICMP error quotes it.
+    if f.icmp_type.is_none()
+        && f.icmp_code.is_none()
+        && f.icmp_error_count == 0
+        && f.icmp_errors.is_empty()
+    {
+        r.lit(b",\"icmp_type\":null,\"icmp_code\":null,\"icmp_error_count\":0,\"icmp_errors\":[]");
+    } else {
+        icmp(f, r);
+    }
+    // With names, the object closes after them (see `flow_row`).
+    if f.names.is_none() {
+        r.lit(b"}");
+    }
+    Ok(())
+}
+
+/// A flow's ICMP fields.
+fn icmp(f: &FlowRow, r: &mut Row) {
     r.lit(b",\"icmp_type\":");
     opt_u8(f.icmp_type, r);
     r.lit(b",\"icmp_code\":");
@@ -109,11 +128,6 @@ fn write_row(f: &FlowRow, r: &mut Row) -> io::Result<()> {
         r.lit(b"}");
     }
     r.lit(b"]");
-    // With names, the object closes after them (see `flow_row`).
-    if f.names.is_none() {
-        r.lit(b"}");
-    }
-    Ok(())
 }
 
 fn opt_u8(v: Option<u8>, r: &mut Row) {
@@ -147,28 +161,39 @@ fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
     opt_secs(t.synack_to_ack_s, r)?;
     r.lit(b",\"handshake_rtt_s\":");
     opt_secs(t.handshake_rtt_s, r)?;
-    r.lit(b",\"health_out\":");
-    health(&t.health_out, r);
-    r.lit(b",\"health_in\":");
-    health(&t.health_in, r);
-    r.lit(b",\"first_rst_out_s\":");
-    opt_secs(t.first_rst_out_s, r)?;
-    r.lit(b",\"first_rst_in_s\":");
-    opt_secs(t.first_rst_in_s, r)?;
-    r.lit(b",\"syn_options_out\":");
-    syn_options(t.syn_options_out, r);
-    r.lit(b",\"syn_options_in\":");
-    syn_options(t.syn_options_in, r);
+    // Without `--health`, its keys are left out (see `TcpRow`).
+    for (key, h) in [
+        (&b",\"health_out\":"[..], &t.health_out),
+        (b",\"health_in\":", &t.health_in),
+    ] {
+        if let Some(h) = h {
+            r.bytes(key);
+            health(h, r);
+        }
+    }
+    if t.first_rst_out_s.is_none() && t.first_rst_in_s.is_none() {
+        r.lit(b",\"first_rst_out_s\":null,\"first_rst_in_s\":null");
+    } else {
+        r.lit(b",\"first_rst_out_s\":");
+        opt_secs(t.first_rst_out_s, r)?;
+        r.lit(b",\"first_rst_in_s\":");
+        opt_secs(t.first_rst_in_s, r)?;
+    }
+    for (key, o) in [
+        (&b",\"syn_options_out\":"[..], t.syn_options_out),
+        (b",\"syn_options_in\":", t.syn_options_in),
+    ] {
+        if let Some(o) = o {
+            r.bytes(key);
+            syn_options(o, r);
+        }
+    }
     r.lit(b"}");
     Ok(())
 }
 
 /// A direction's sequence analysis; nearly always all zeros, one literal.
-fn health(h: &Option<HealthRow>, r: &mut Row) {
-    let Some(h) = h else {
-        r.lit(b"null");
-        return;
-    };
+fn health(h: &HealthRow, r: &mut Row) {
     if *h == HealthRow::default() {
         r.lit(
             b"{\"retransmissions\":0,\"retransmitted_bytes\":0,\"fast_retransmissions\":0,\
@@ -599,12 +624,12 @@ mod tests {
                 syn_to_synack_s: f,
                 synack_to_ack_s: f,
                 handshake_rtt_s: f,
-                health_out: Some(widest_health),
-                health_in: Some(widest_health),
+                health_out: Some(Box::new(widest_health)),
+                health_in: Some(Box::new(widest_health)),
                 first_rst_out_s: f,
                 first_rst_in_s: f,
-                syn_options_out: widest_opts,
-                syn_options_in: widest_opts,
+                syn_options_out: Some(widest_opts),
+                syn_options_in: Some(widest_opts),
             }),
             community_id: Some(crate::report::CommunityId(
                 *b"1:LQU9qZlK+B5F3KDmev6m5PMibrg=",

@@ -370,19 +370,24 @@ pub struct TcpRow {
     pub synack_to_ack_s: Option<Secs>,
     /// SYN to the handshake's final ACK, seconds.
     pub handshake_rtt_s: Option<Secs>,
-    /// Sequence analysis local → remote (see the README's "TCP health"); null without
-    /// `--health`.
-    pub health_out: Option<HealthRow>,
+    /// Sequence analysis local → remote (see the README's "TCP health"); absent without
+    /// `--health`, as are the SYN options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_out: Option<Box<HealthRow>>,
     /// Sequence analysis remote → local.
-    pub health_in: Option<HealthRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_in: Option<Box<HealthRow>>,
     /// The first RST local → remote, seconds after the flow's first packet.
     pub first_rst_out_s: Option<Secs>,
     /// The first RST remote → local, seconds after the flow's first packet.
     pub first_rst_in_s: Option<Secs>,
-    /// Options of the local side's first SYN (null when no SYN's options were captured).
-    pub syn_options_out: Option<SynOptionsRow>,
+    /// Options of the local side's first SYN (null when no SYN's options were captured;
+    /// absent without `--health`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_options_out: Option<Option<SynOptionsRow>>,
     /// Options of the remote side's first SYN.
-    pub syn_options_in: Option<SynOptionsRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_options_in: Option<Option<SynOptionsRow>>,
 }
 
 /// What sequence analysis counted in one direction of a TCP flow.

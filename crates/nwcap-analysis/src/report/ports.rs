@@ -38,14 +38,16 @@ pub struct TopPorts {
 
 /// The `top` server ports of `flows`, whose local side `local` decides.
 pub(super) fn top_ports(flows: &FlowList<'_>, local: &LocalSet<'_>, top: usize) -> TopPorts {
-    let mut by_port: HashMap<(u8, u16), PortRow> = HashMap::new();
+    let mut by_port: HashMap<(u8, u16), PortRow, foldhash::fast::FixedState> = HashMap::default();
     for (k, s) in flows.iter() {
         if !matches!(k.proto, proto::TCP | proto::UDP) || !k.ports_known {
             continue;
         }
-        let (local_side, initiator) = orient(&k, s, local);
         // The side a SYN went to; without one, the remote side.
-        let server = initiator.map_or(1 - local_side, |i| 1 - i);
+        let server = match s.tcp.syn_dir {
+            Some(i) => 1 - usize::from(i),
+            None => 1 - orient(&k, s, local).0,
+        };
         let port = [k.lo.1, k.hi.1][server];
         let row = by_port.entry((k.proto, port)).or_insert(PortRow {
             protocol: Proto(k.proto),

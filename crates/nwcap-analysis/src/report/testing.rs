@@ -105,11 +105,12 @@ pub(super) fn tcp_extras(i: usize) -> super::TcpRow {
         syn_to_synack_s: None,
         synack_to_ack_s: None,
         handshake_rtt_s: None,
-        health_out,
-        health_in,
+        health_out: health_out.map(Box::new),
+        health_in: health_in.map(Box::new),
         first_rst_out_s: secs[i % 4],
         first_rst_in_s: secs[i / 4 % 4],
-        syn_options_out: opts[i / 3 % 4],
-        syn_options_in: opts[i / 5 % 4],
+        // Analysed or not, as the health rows.
+        syn_options_out: health_out.map(|_| opts[i / 3 % 4]),
+        syn_options_in: health_in.map(|_| opts[i / 5 % 4]),
     }
 }

@@ -530,7 +530,11 @@ impl FlowTable {
         let idx = self.find_or_insert(p.key, h, usize::from(p.dir & 1));
         // The last batch's cold work first: it is done in packet order.
         self.finish_late();
-        let (cold, events) = self.account(idx, p);
+        let (cold, events) = if self.sequences {
+            self.account::<true>(idx, p)
+        } else {
+            self.account::<false>(idx, p)
+        };
         self.account_cold(&Late::of(idx, p, cold, events));
         self.lines[idx].fold_into(&mut self.stats[idx]);
     }
@@ -539,7 +543,7 @@ impl FlowTable {
     /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
     /// line updates, so it can wait for the next batch, its misses overlapped.
     #[inline(always)]
-    fn account(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
+    fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
@@ -567,7 +571,7 @@ impl FlowTable {
         let cold = cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP);
         // Without analysis the fast path reads no segment (`ok` is false), and the general
         // decoder's are passed over here.
-        if !p.seg.ok || !self.sequences {
+        if !SEQ || !p.seg.ok || !self.sequences {
             return (cold, 0);
         }
         let st = &mut self.seqs[idx];
@@ -679,6 +683,17 @@ impl FlowTable {
     /// [`FlowTable::prefetch_slot`] hashes are `hashes`.
     #[inline]
     pub fn add_hashed(&mut self, batch: &[Pending], hashes: &[u64]) {
+        // Without sequence analysis, a loop that holds none of it.
+        if self.sequences {
+            self.add_hashed_as::<true>(batch, hashes);
+        } else {
+            self.add_hashed_as::<false>(batch, hashes);
+        }
+    }
+
+    /// [`FlowTable::add_hashed`], with sequence analysis when `SEQ`.
+    #[inline(always)]
+    fn add_hashed_as<const SEQ: bool>(&mut self, batch: &[Pending], hashes: &[u64]) {
         const MAX: usize = MAX_BATCH;
         debug_assert!(batch.len() <= MAX && hashes.len() == batch.len());
         self.settled = false;
@@ -699,7 +714,7 @@ impl FlowTable {
                     *c = idx;
                     prefetch((&self.lines[idx] as *const Line).cast());
                     // Empty without sequence analysis.
-                    if let Some(st) = self.seqs.get(idx) {
+                    if let Some(st) = self.seqs.get(idx).filter(|_| SEQ) {
                         prefetch((st as *const SeqState).cast());
                     }
                     break;
@@ -716,7 +731,7 @@ impl FlowTable {
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
                 _ => self.find_or_insert(p.key, h, usize::from(p.dir & 1)),
             };
-            let (cold, events) = self.account(idx, p);
+            let (cold, events) = self.account::<SEQ>(idx, p);
             // Appended whatever `cold` is, and kept if it is not 0: whether a packet has cold
             // work is as unpredictable as the flags and times behind it.
             colds[n] = (idx as u32, i as u8, cold, events);
