@@ -134,8 +134,8 @@ pub fn find(
         Tally::default(),
     );
     let mut reset_by = [0u64; 2];
-    // (RTT, flow, responder): endpoints are named only for the outliers.
-    let mut handshakes: Vec<(i64, u32, u8)> = Vec::new();
+    // Handshake RTTs, for their median (see `slow`).
+    let mut handshakes: Vec<i64> = Vec::new();
     let errors = icmp.by_flow();
     for i in 0..flows.len() {
         let k = flows.key(i);
@@ -174,7 +174,7 @@ pub fn find(
             _ => {}
         }
         if let (Some(syn), _, Some(ack)) = t.handshake() {
-            handshakes.push((ack.saturating_sub(syn), i as u32, responder as u8));
+            handshakes.push(ack.saturating_sub(syn));
         }
         if let Some(h) = flows.health(i) {
             for d in 0..2 {
@@ -262,18 +262,29 @@ fn remote_side(k: &FlowKey, local: &LocalSet<'_>, s: &FlowStats) -> usize {
 }
 
 /// Handshakes far slower than the capture's median.
-fn slow(mut rtts: Vec<(i64, u32, u8)>, flows: &FlowList<'_>) -> Option<Finding> {
+fn slow(mut rtts: Vec<i64>, flows: &FlowList<'_>) -> Option<Finding> {
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
     }
     let mid = rtts.len() / 2;
-    let median = i128::from(rtts.select_nth_unstable_by_key(mid, |r| r.0).1 .0);
+    let median = i128::from(*rtts.select_nth_unstable(mid).1);
+    drop(rtts);
     let bound = (median * SLOW_FACTOR).max(SLOW_MIN_NS);
     let mut t = Tally::default();
     let mut worst = 0;
-    for &(rtt, i, side) in rtts.iter().filter(|(r, ..)| i128::from(*r) > bound) {
-        t.add(endpoint(&flows.key(i as usize), usize::from(side)), 1);
-        worst = worst.max(i128::from(rtt));
+    // The outliers are found again rather than remembered: a capture may hold hundreds of
+    // thousands of handshakes, and only their RTTs were needed for the median.
+    for i in 0..flows.len() {
+        let s = flows.stats(i);
+        let (Some(syn), _, Some(ack)) = s.tcp.handshake() else {
+            continue;
+        };
+        let rtt = i128::from(ack.saturating_sub(syn));
+        if rtt > bound {
+            let responder = s.tcp.syn_dir.map_or(1, |o| 1 - usize::from(o));
+            t.add(endpoint(&flows.key(i), responder), 1);
+            worst = worst.max(rtt);
+        }
     }
     (t.count > 0).then(|| {
         let c = t.count;
