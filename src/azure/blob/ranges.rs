@@ -56,7 +56,7 @@ const LOWEST_KIB: usize = 2 << 10;
 /// (the one just behind it nearly all of its range, the last nearly nothing), so when every
 /// connection is limited by its own window (a long path) they all keep receiving; when the
 /// link is the limit, fewer are needed and the budget has room to spare. It does not grow
-/// with the blob, and at the defaults (3 x 8 MiB / 2 = 12 MiB) it leaves the process, its
+/// with the blob, and at the defaults (4 x 8 MiB / 2 = 16 MiB) it leaves the process, its
 /// writer's pieces and the lowest range's chunks under the 64 MiB target with room for the
 /// allocator's slack when a loaded CPU makes the writer fall behind. Larger `--parallel` or
 /// `--block-size` ask for more.
