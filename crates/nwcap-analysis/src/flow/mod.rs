@@ -24,7 +24,7 @@ mod table;
 use std::collections::HashMap;
 
 use crate::decode::fast::Tuple;
-use crate::decode::tcp::{Segment, SynOptions};
+use crate::decode::tcp::Segment;
 use crate::decode::{proto, Addr, Fragment, IpPacket};
 
 pub use key::{FlowKey, PackedKey};
@@ -197,15 +197,7 @@ impl Pending {
         ts: Ts::NONE,
         wire: 0,
         cap: 0,
-        seg: Segment {
-            seq: 0,
-            ack: 0,
-            len: 0,
-            captured: 0,
-            win: 0,
-            ok: false,
-            opts: SynOptions(0),
-        },
+        seg: Segment::NONE,
     };
 
     /// Keys an IP packet (in capture order: the keyer tracks fragments).

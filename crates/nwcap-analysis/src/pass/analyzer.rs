@@ -21,8 +21,6 @@ pub struct Analyzer {
     pub inspector: Inspector,
     /// Whether payloads are inspected at all.
     inspect: bool,
-    /// Whether TCP sequence analysis runs (see [`Analyzer::with_health`]).
-    health: bool,
     /// Fragment tracking for flow keys.
     keyer: Keyer,
     /// Packets without a usable IP header, per reason.
@@ -79,21 +77,20 @@ impl Analyzer {
     /// retransmissions, out-of-order segments, duplicate ACKs, zero windows, keep-alives.
     /// Off by default, which leaves the per-packet loop as it was without it.
     pub fn with_health(mut self, on: bool) -> Self {
-        self.health = on;
         self.flows.analyse_sequences(on);
         self
     }
 
     /// Whether TCP sequence analysis runs.
     pub fn health(&self) -> bool {
-        self.health
+        self.flows.analysing_sequences()
     }
 
     /// Decodes and accounts one record.
     pub fn feed(&mut self, r: &Record<'_>) {
         let mut p = Pending::EMPTY;
         let fast = self.decoder();
-        let got = match (self.inspect, self.health) {
+        let got = match (self.inspect, self.health()) {
             (true, true) => self.key_into::<true, true>(fast, r, &mut p),
             (true, false) => self.key_into::<true, false>(fast, r, &mut p),
             (false, true) => self.key_into::<false, true>(fast, r, &mut p),

@@ -427,8 +427,7 @@ fn flow_row(
         first_ts: s.first_ts().map(Timestamp),
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
-        tcp: (k.proto == crate::decode::proto::TCP)
-            .then(|| tcp_row(s, health.flatten(), health.is_some(), local, initiator)),
+        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, health, local, initiator)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
         icmp_type: icmp.first.map(|f| f.0),
         icmp_code: icmp.first.map(|f| f.1),
@@ -468,11 +467,10 @@ fn syn_options(o: SynOptions) -> Option<SynOptionsRow> {
     })
 }
 
-/// `analysed`: whether sequence analysis ran (`h` is then `None` for a flow without events).
+/// `health`: as in [`flow_row`].
 fn tcp_row(
     s: &FlowStats,
-    h: Option<&Health>,
-    analysed: bool,
+    health: Option<Option<&Health>>,
     local: usize,
     initiator: Option<usize>,
 ) -> TcpRow {
@@ -490,12 +488,12 @@ fn tcp_row(
         synack_to_ack_s: Secs::between(synack, ack),
         handshake_rtt_s: Secs::between(syn, ack),
         // Boxed: every row is moved a few times, and most reports have no health.
-        health_out: analysed.then(|| Box::new(health_row(h, local))),
-        health_in: analysed.then(|| Box::new(health_row(h, remote))),
+        health_out: health.map(|h| Box::new(health_row(h, local))),
+        health_in: health.map(|h| Box::new(health_row(h, remote))),
         first_rst_out_s: Secs::between(s.first_ts(), t.rst_ts[local].get()),
         first_rst_in_s: Secs::between(s.first_ts(), t.rst_ts[remote].get()),
-        syn_options_out: analysed.then(|| syn_options(t.syn_opts[local])),
-        syn_options_in: analysed.then(|| syn_options(t.syn_opts[remote])),
+        syn_options_out: health.map(|_| syn_options(t.syn_opts[local])),
+        syn_options_in: health.map(|_| syn_options(t.syn_opts[remote])),
     }
 }
 

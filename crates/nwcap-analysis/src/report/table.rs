@@ -408,13 +408,13 @@ fn flow_cells(f: &FlowRow, health: bool) -> Vec<String> {
         format!("{:.3} s", f.duration_s.map_or(0.0, Secs::as_f64)),
         f.tcp.as_ref().map_or("", |t| t.state).to_string(),
     ];
-    if let Some(t) = f.tcp.as_ref().filter(|_| health) {
-        cells.push(match (&t.health_out, &t.health_in) {
-            (Some(o), Some(i)) => format!("{}/{}", o.retransmissions, i.retransmissions),
-            _ => String::new(),
+    if health {
+        // Empty for flows that are not TCP.
+        let retx = f.tcp.as_ref().and_then(|t| {
+            let (o, i) = (t.health_out.as_ref()?, t.health_in.as_ref()?);
+            Some(format!("{}/{}", o.retransmissions, i.retransmissions))
         });
-    } else if health {
-        cells.push(String::new());
+        cells.push(retx.unwrap_or_default());
     }
     if let Some(n) = &f.names {
         cells.push(service_cell(n));

@@ -268,6 +268,11 @@ impl FlowTable {
         Self::default()
     }
 
+    /// Whether TCP segments go through sequence analysis.
+    pub fn analysing_sequences(&self) -> bool {
+        self.sequences
+    }
+
     /// With `on`, every TCP segment goes through sequence analysis ([`health::step`]).
     pub fn analyse_sequences(&mut self, on: bool) {
         self.sequences = on;
@@ -569,9 +574,9 @@ impl FlowTable {
         const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
         let first_ack = (f & tcp_flags::ACK != 0) & (l.ack_seen & (1 << d) == 0);
         let cold = cold | (u8::from((f & RARE != 0) | first_ack) * Cold::TCP);
-        // Without analysis the fast path reads no segment (`ok` is false), and the general
-        // decoder's are passed over here.
-        if !SEQ || !p.seg.ok || !self.sequences {
+        // Without analysis (`SEQ` false: see the callers) the general decoder's segments are
+        // passed over here; the fast path reads none.
+        if !SEQ || !p.seg.ok {
             return (cold, 0);
         }
         let st = &mut self.seqs[idx];
