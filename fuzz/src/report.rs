@@ -1,7 +1,9 @@
 //! Any capture bytes, analyzed and written: the JSON report parses and equals what serde
 //! makes of the same model (head, every flow row with what inspection found, talkers, services
 //! and DNS); every NDJSON line equals its
-//! row's serde JSON; the CSV has a header and one line per flow; the table writes.
+//! row's serde JSON; the CSV has a header and one line per flow; the table writes. The
+//! timeline holds every timed packet of the flows once, in the interval of one of its flow's
+//! timestamps, and its view writes a row per interval.
 
 use nwcap_analysis::capture::Reader;
 use nwcap_analysis::filter::FilterSet;
@@ -29,11 +31,16 @@ pub fn json(a: &Analyzer) -> String {
 }
 
 fn write(r: &Report<'_>, format: OutputFormat, threads: usize) -> Vec<u8> {
+    write_view(r, format, threads, false)
+}
+
+fn write_view(r: &Report<'_>, format: OutputFormat, threads: usize, timeline: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let options = WriteOptions {
         top: 10,
         threads,
         width: Some(100),
+        timeline,
     };
     report::write(r, format, &options, &mut out).expect("writing to memory");
     out
@@ -56,6 +63,7 @@ pub fn run(data: &[u8]) {
         "matched": r.matched,
         "local": r.local,
         "protocols": r.protocols,
+        "timeline": r.timeline,
         "flows": rows,
         "top_talkers": r.top_talkers,
         "top_ports": r.top_ports,
@@ -87,4 +95,43 @@ pub fn run(data: &[u8]) {
     }
     let table = write(&r, OutputFormat::Table, 2);
     assert!(std::str::from_utf8(&table).is_ok());
+    timeline(&r);
+}
+
+/// The timeline's invariants: its packets and bytes are those of the flows with a timestamp,
+/// out and in add up to them, each such flow is new in one interval, and no packet falls
+/// outside the flows' time; its view writes a row per interval.
+fn timeline(r: &Report<'_>) {
+    let t = &r.timeline;
+    let (mut packets, mut bytes, mut flows) = (0u64, 0u64, 0u64);
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for row in r.flows.rows() {
+        if let (Some(f), Some(l)) = (row.first_ts, row.last_ts) {
+            packets += row.out.packets + row.inbound.packets;
+            bytes += row.out.bytes + row.inbound.bytes;
+            flows += 1;
+            first = first.min(f.0);
+            last = last.max(l.0);
+        }
+    }
+    let sum = |f: fn(&report::timeline::Interval) -> u64| t.intervals.iter().map(f).sum::<u64>();
+    assert_eq!(sum(|i| i.packets), packets, "timeline packets");
+    assert_eq!(sum(|i| i.bytes), bytes, "timeline bytes");
+    assert_eq!(sum(|i| i.new_flows), flows, "timeline new flows");
+    for i in &t.intervals {
+        assert_eq!(i.out.packets + i.inbound.packets, i.packets);
+        assert_eq!(i.out.bytes + i.inbound.bytes, i.bytes);
+    }
+    if let (Some(a), Some(b)) = (t.intervals.first(), t.intervals.last()) {
+        let w = t.interval_s.0 as i64;
+        assert!(a.start.0 <= first && first < a.start.0.saturating_add(w));
+        assert!(b.start.0 <= last && last < b.start.0.saturating_add(w));
+        assert!(t.intervals.len() <= 200 || t.widened.is_some());
+    }
+    let csv = String::from_utf8(write_view(r, OutputFormat::Csv, 1, true)).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        t.intervals.len() + 1,
+        "timeline CSV:\n{csv}"
+    );
 }

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::azure::arm::{DEFAULT_API_VERSION, DEFAULT_ENDPOINT};
 use crate::azure::credential::AuthKind;
 use nwcap_analysis::report::OutputFormat;
-pub use values::{parse_block_size, parse_duration};
+pub use values::{parse_block_size, parse_duration, parse_interval};
 
 /// Azure Network Watcher packet captures: manage, download, analyze.
 #[derive(Debug, Parser)]
@@ -361,6 +361,12 @@ pub struct CaptureRunArgs {
     /// TCP health per flow (see `nwcap analyze --health`).
     #[arg(long)]
     pub health: bool,
+    /// The timeline's interval (see `nwcap analyze --interval`).
+    #[arg(long, value_parser = parse_interval, value_name = "DURATION")]
+    pub timeline_interval: Option<Duration>,
+    /// Print the timeline alone, an interval per row (see `nwcap analyze --timeline`).
+    #[arg(long, conflicts_with = "by_file")]
+    pub timeline: bool,
     /// Time between status queries while the capture runs.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub interval: Duration,
@@ -448,6 +454,15 @@ pub struct AnalyzeArgs {
     /// options, and add the findings that need them (retransmissions, zero-window stalls).
     #[arg(long)]
     pub health: bool,
+    /// The timeline's interval (e.g. 1s, 100ms, 50us) [default: from 1, 2 or 5 times a
+    /// power of ten, for 80 to 200 intervals over the capture].
+    #[arg(long, visible_alias = "timeline-interval", value_parser = parse_interval, value_name = "DURATION")]
+    pub interval: Option<Duration>,
+    /// Print the timeline alone, one interval per row (packets and bytes in total, out and
+    /// in, and new flows): CSV/TSV rows, NDJSON objects, the JSON `timeline` object, or a
+    /// table.
+    #[arg(long, conflicts_with = "by_file")]
+    pub timeline: bool,
     /// Filters.
     #[command(flatten)]
     pub filter: FilterArgs,

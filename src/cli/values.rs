@@ -2,6 +2,22 @@
 
 use std::time::Duration;
 
+/// Parses a timeline interval: a duration of at least 1 µs (`us` or `µs` as well as the
+/// units of [`parse_duration`]), whole microseconds.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let d = match t.strip_suffix("us").or_else(|| t.strip_suffix("µs")) {
+        Some(n) => parse_duration(&format!("{n}ms"))? / 1000,
+        None => parse_duration(t)?,
+    };
+    if d < Duration::from_micros(1) || d.subsec_nanos() % 1000 != 0 {
+        return Err(format!(
+            "'{s}' is not a whole number of microseconds of at least 1us"
+        ));
+    }
+    Ok(d)
+}
+
 /// Parses `500ms`, `90s`, `30m`, `2h`, `1d`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -51,6 +67,18 @@ pub fn parse_block_size(s: &str) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("50us").unwrap(), Duration::from_micros(50));
+        assert_eq!(parse_interval("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(
+            parse_interval("2.5ms").unwrap(),
+            Duration::from_micros(2500)
+        );
+        assert!(parse_interval("0s").is_err());
+        assert!(parse_interval("1.5us").is_err());
+    }
 
     #[test]
     fn durations() {

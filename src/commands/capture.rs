@@ -266,6 +266,8 @@ fn analyze_file(
         by_file: args.by_file,
         inspect: args.inspect,
         health: args.health,
+        interval: args.timeline_interval,
+        timeline: args.timeline,
         filter: FilterArgs::default(),
         remote: args.remote.clone(),
     };

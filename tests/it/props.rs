@@ -54,6 +54,7 @@ fn run_pipeline(data: &[u8]) {
             top: 10,
             threads: 2,
             width: None,
+            timeline: false,
         };
         nwcap_analysis::report::write(&r, format, &options, &mut out).unwrap();
         assert!(format == OutputFormat::Table || out.is_ascii());

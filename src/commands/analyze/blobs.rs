@@ -23,6 +23,8 @@ pub(super) struct Remote {
     inspect: bool,
     /// `--health`.
     health: bool,
+    /// `--interval`.
+    interval: Option<std::time::Duration>,
 }
 
 /// Pieces a blob's download may hold ready for the pass, beyond the ranges it holds itself: it
@@ -57,6 +59,7 @@ impl Remote {
             target,
             inspect: args.inspect,
             health: args.health,
+            interval: args.interval,
         }))
     }
 
@@ -135,7 +138,10 @@ impl Remote {
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    let mut a = a.inspecting_payloads(self.inspect).with_health(self.health);
+                    let mut a = a
+                        .inspecting_payloads(self.inspect)
+                        .with_health(self.health)
+                        .with_interval(self.interval.map(super::interval_ns));
                     let r = self.analyze(url, keep, verbose, &mut a);
                     let r = r.map(|(facts, kept)| (facts, kept, a));
                     if let Ok(mut slot) = done[i].lock() {

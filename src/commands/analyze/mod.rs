@@ -127,6 +127,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
             top: args.top,
             threads: 1,
             width,
+            timeline: false,
         };
         // Writing into memory cannot fail.
         let _ = report::write(&r, format, &options, &mut buf);
@@ -138,7 +139,8 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     let mut by_file: Vec<Vec<u8>> = Vec::new();
     let mut analyzer = Analyzer::new()
         .inspecting_payloads(args.inspect)
-        .with_health(args.health);
+        .with_health(args.health)
+        .with_interval(args.interval.map(interval_ns));
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, input) in &inputs {
@@ -146,7 +148,8 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
             Ok(input) if args.by_file => {
                 let mut a = Analyzer::new()
                     .inspecting_payloads(args.inspect)
-                    .with_health(args.health);
+                    .with_health(args.health)
+                    .with_interval(args.interval.map(interval_ns));
                 let facts = read(path, input, threads, verbose, &mut a);
                 by_file.push(render(&a, &facts));
                 analyzer.merge(a, threads);
@@ -212,6 +215,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         top: args.top,
         threads,
         width,
+        timeline: args.timeline,
     };
     let written = if args.by_file {
         write_with_files(&report, format, &options, &files, &by_file, &mut out)
@@ -335,4 +339,9 @@ fn read(
         eprintln!("nwcap: {path}: read in {shards} shard(s)");
     }
     facts
+}
+
+/// A timeline interval in nanoseconds (`--interval` is at most 3·10^7 s, well within).
+fn interval_ns(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -20,6 +20,7 @@ pub mod health;
 mod key;
 mod stats;
 mod table;
+pub mod timeline;
 
 use std::collections::HashMap;
 

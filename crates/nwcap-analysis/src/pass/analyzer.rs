@@ -81,6 +81,21 @@ impl Analyzer {
         self
     }
 
+    /// With `Some(width)` (ns), traffic over time is counted in intervals of that width rather
+    /// than in intervals that widen with the capture (see [`crate::flow::timeline`]).
+    pub fn with_interval(mut self, width: Option<i64>) -> Self {
+        if let Some(w) = width {
+            self.flows.timeline_width(w);
+        }
+        self
+    }
+
+    /// The interval width asked for, if any.
+    pub fn interval(&self) -> Option<i64> {
+        let g = &self.flows.grid();
+        g.fixed.then_some(g.width)
+    }
+
     /// Whether TCP sequence analysis runs.
     pub fn health(&self) -> bool {
         self.flows.analysing_sequences()

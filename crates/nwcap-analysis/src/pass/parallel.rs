@@ -85,6 +85,9 @@ pub fn run_parallel<'a>(
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
     let (inspect, health) = (analyzer.inspecting(), analyzer.health());
+    let interval = analyzer.interval();
+    let widened = analyzer.flows.grid_widened();
+    let fresh = analyzer.flows.is_empty() && analyzer.non_ip.is_empty();
     // What came before this file, restored when a merge cannot be exact (only sequence
     // analysis refuses one).
     let before = health.then(|| analyzer.clone());
@@ -102,7 +105,10 @@ pub fn run_parallel<'a>(
                     } else {
                         Analyzer::for_later_shard()
                     };
-                    let mut a = a.inspecting_payloads(inspect).with_health(health);
+                    let mut a = a
+                        .inspecting_payloads(inspect)
+                        .with_health(health)
+                        .with_interval(interval);
                     // Sequence analysis starts afresh in each file (see
                     // `FlowTable::forget_sequences`): the first shard joins what came before
                     // without recording.
@@ -130,7 +136,9 @@ pub fn run_parallel<'a>(
         .iter()
         .take(n - 1)
         .any(|(_, a, _)| a.inspector.is_gathering());
-    if !errors_only_at_end || gathering || !shard::verify(&shards, &starts) {
+    // A timeline widened to bound its records is widened where one pass would not have been.
+    let widened_shard = results.iter().any(|(_, a, _)| a.flows.grid_widened() > 0);
+    if !errors_only_at_end || gathering || widened_shard || !shard::verify(&shards, &starts) {
         return sequential(reader, counters, analyzer);
     }
     let mut error = None;
@@ -141,12 +149,25 @@ pub fn run_parallel<'a>(
                 Analyzer::new()
                     .inspecting_payloads(inspect)
                     .with_health(health)
+                    .with_interval(interval)
             });
             *counters = counters_before;
             return sequential(reader, counters, analyzer);
         }
         counters.merge(&c);
         error = e;
+    }
+    // Widened by the merge: one pass may not have been. Read again when what came before can
+    // be restored (the first file, or one kept for sequence analysis).
+    if analyzer.flows.grid_widened() > widened && (fresh || before.is_some()) {
+        *analyzer = before.unwrap_or_else(|| {
+            Analyzer::new()
+                .inspecting_payloads(inspect)
+                .with_health(health)
+                .with_interval(interval)
+        });
+        *counters = counters_before;
+        return sequential(reader, counters, analyzer);
     }
     let mut info = shard::head_info(&mut reader);
     for r in &shards {

@@ -117,21 +117,25 @@ pub fn build<'a>(
         None => (None, None),
     };
 
-    // Two sweeps over every flow, side by side when there are threads.
+    // Sweeps over every flow, side by side when there are threads.
     let ports = || super::ports::top_ports(&sel.flows, &local, top);
     let find = || super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
-    let (top_ports, findings) = if threads > 1 {
+    let over_time = || super::timeline::timeline(&sel.flows, &local);
+    let (top_ports, findings, timeline) = if threads > 1 {
         std::thread::scope(|s| {
             let findings = s.spawn(find);
-            let top_ports = ports();
+            let (top_ports, timeline) = (ports(), over_time());
             let findings = findings
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (top_ports, findings)
+            (top_ports, findings, timeline)
         })
     } else {
-        (ports(), find())
+        (ports(), find(), over_time())
     };
+    if let Some(w) = &timeline.widened {
+        warnings.push(format!("timeline: {w}"));
+    }
     Report {
         schema: SCHEMA,
         findings,
@@ -147,6 +151,7 @@ pub fn build<'a>(
             source: local.source(),
         },
         protocols,
+        timeline,
         flows: Flows {
             flows: &sel.flows,
             order,

@@ -23,6 +23,8 @@ mod table;
 mod testing;
 mod text;
 pub mod time;
+pub mod timeline;
+mod timeline_view;
 mod writer;
 
 pub use crate::pass::{FileFacts, Readable};

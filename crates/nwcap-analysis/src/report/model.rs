@@ -66,6 +66,8 @@ pub struct Report<'a> {
     pub local: Local,
     /// Per protocol, over matched packets.
     pub protocols: Vec<ProtocolRow>,
+    /// Traffic of the matched flows over time.
+    pub timeline: super::timeline::Timeline,
     /// Flows of matched packets, largest first.
     pub flows: Flows<'a>,
     /// Addresses by bytes, largest first.

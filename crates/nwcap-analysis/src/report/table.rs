@@ -11,7 +11,7 @@ use super::{FlowNames, FlowRow, IpText, Report, Secs};
 
 /// How a table column is laid out and when it gives way to a narrow terminal.
 #[derive(Clone, Copy)]
-struct Column {
+pub(super) struct Column {
     header: &'static str,
     /// Right-aligned (numbers) or left-aligned (text).
     right: bool,
@@ -21,7 +21,7 @@ struct Column {
     shrink_to: usize,
 }
 
-const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> Column {
+pub(super) const fn col(header: &'static str, right: bool, drop: u8, shrink_to: usize) -> Column {
     Column {
         header,
         right,
@@ -102,7 +102,7 @@ fn endpoint(ip: IpText, p: Option<u16>) -> String {
 }
 
 /// Human units for byte counts (SI, like capinfos).
-fn human_bytes(b: u64) -> String {
+pub(super) fn human_bytes(b: u64) -> String {
     const U: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = b as f64;
     let mut i = 0;
@@ -135,7 +135,7 @@ fn shorten(s: &str, w: usize) -> String {
 /// Writes `rows` under `columns`' headers, each column as wide as its widest cell, the lines
 /// within `width` characters when there is a width: columns with the lowest `drop` go first,
 /// then cells are shortened down to their `shrink_to`. No line ends in a space.
-fn table(
+pub(super) fn table(
     out: &mut dyn Write,
     columns: &[Column],
     rows: &[Vec<String>],
@@ -318,6 +318,7 @@ pub(super) fn write(
         writeln!(out)?;
         table(out, &PROTOCOL_COLUMNS, &protocols, width)?;
     }
+    super::timeline_view::sparklines(&r.timeline, width, out)?;
     if r.flows.is_empty() {
         // Empty tables say nothing: the warnings above said why (no flow matched the filters,
         // or no packets).

@@ -12,7 +12,7 @@ pub fn rfc3339(ns: i64) -> String {
 
 /// A timestamp (nanoseconds since the epoch) that displays and serializes as RFC 3339 without
 /// allocating: reports print hundreds of thousands of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timestamp(pub i64);
 
 impl std::fmt::Display for Timestamp {
@@ -127,7 +127,7 @@ pub fn duration_s(first: Option<i64>, last: Option<i64>) -> Option<f64> {
 /// `f64` [`Secs::as_f64`] makes of it (and serialize it so), but writers that print its
 /// digits take them from the integer, without the float's round trip (a multiplication, a
 /// rounding and a checking division per duration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Secs(pub i128);
 
 impl Secs {

@@ -22,6 +22,8 @@ pub struct WriteOptions {
     pub threads: usize,
     /// The table's width in characters (a terminal's); `None` for no limit.
     pub width: Option<usize>,
+    /// The timeline alone, an interval per row, instead of the report (`--timeline`).
+    pub timeline: bool,
 }
 
 /// Writes the report in the chosen format. Flow rows, which can number in the hundreds of
@@ -36,7 +38,11 @@ pub fn write(
         top,
         threads,
         width,
+        timeline,
     } = *options;
+    if timeline {
+        return super::timeline_view::write(&report.timeline, format, width, out);
+    }
     match format {
         OutputFormat::Table => table::write(report, top, width, out),
         OutputFormat::Json => {
@@ -50,6 +56,7 @@ pub fn write(
                 matched: &report.matched,
                 local: &report.local,
                 protocols: &report.protocols,
+                timeline: &report.timeline,
             })?;
             head.pop();
             out.write_all(&head)?;
@@ -99,6 +106,7 @@ struct Head<'r> {
     matched: &'r Count,
     local: &'r Local,
     protocols: &'r [ProtocolRow],
+    timeline: &'r super::timeline::Timeline,
 }
 
 /// Rows rendered per thread before they are written; bounds memory to threads × this many.
@@ -187,6 +195,7 @@ mod tests {
             top: 10,
             threads,
             width: None,
+            timeline: false,
         }
     }
 

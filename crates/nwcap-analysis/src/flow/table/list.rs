@@ -5,6 +5,7 @@ use super::{FlowTable, Line};
 use crate::flow::health::Health;
 use crate::flow::key::FlowKey;
 use crate::flow::stats::FlowStats;
+use crate::flow::timeline::Timeline;
 use crate::hint::prefetch;
 
 /// Some or all of a settled table's flows, by position, in the table's order: the report reads
@@ -52,6 +53,22 @@ impl<'a> FlowList<'a> {
     #[inline]
     pub fn health(&self, i: usize) -> Option<&'a Health> {
         self.table.health_at(self.index(i))
+    }
+
+    /// The position in its table of the flow at `i` (what the timeline's records name).
+    #[inline]
+    pub fn position(&self, i: usize) -> usize {
+        self.index(i)
+    }
+
+    /// How many flows the table holds, selected or not.
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The table's traffic over time.
+    pub fn timeline(&self) -> &'a Timeline {
+        self.table.timeline()
     }
 
     /// The flows in order.
