@@ -53,5 +53,6 @@ mod ports;
 mod props;
 mod secrets;
 mod target;
+mod timeline;
 mod trust;
 mod window;

@@ -23,8 +23,6 @@ pub(super) struct Remote {
     inspect: bool,
     /// `--health`.
     health: bool,
-    /// `--interval`.
-    interval: Option<std::time::Duration>,
 }
 
 /// Pieces a blob's download may hold ready for the pass, beyond the ranges it holds itself: it
@@ -59,7 +57,6 @@ impl Remote {
             target,
             inspect: args.inspect,
             health: args.health,
-            interval: args.interval,
         }))
     }
 
@@ -128,6 +125,8 @@ impl Remote {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done: Vec<std::sync::Mutex<Option<Done>>> =
             (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let timeline = analyzer.timeline_settings();
+        let timeline = &timeline;
         std::thread::scope(|s| {
             for _ in 0..threads.clamp(1, n.max(1)) {
                 s.spawn(|| loop {
@@ -138,10 +137,11 @@ impl Remote {
                     } else {
                         Analyzer::for_later_shard()
                     };
+                    let (width, classes) = timeline.clone();
                     let mut a = a
                         .inspecting_payloads(self.inspect)
                         .with_health(self.health)
-                        .with_interval(self.interval.map(super::interval_ns));
+                        .with_timeline(width, classes);
                     let r = self.analyze(url, keep, verbose, &mut a);
                     let r = r.map(|(facts, kept)| (facts, kept, a));
                     if let Ok(mut slot) = done[i].lock() {

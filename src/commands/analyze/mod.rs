@@ -137,10 +137,14 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
         .by_file
         .then_some(&render as &(dyn Fn(&Analyzer, &FileFacts) -> Vec<u8> + Sync));
     let mut by_file: Vec<Vec<u8>> = Vec::new();
+    let (width_ns, classes) = (
+        args.interval.map(interval_ns),
+        pass::timeline_classes(&filters, &target),
+    );
     let mut analyzer = Analyzer::new()
         .inspecting_payloads(args.inspect)
         .with_health(args.health)
-        .with_interval(args.interval.map(interval_ns));
+        .with_timeline(width_ns, classes.clone());
     let mut files = Vec::with_capacity(inputs.len());
     let mut damaged = false;
     for (path, input) in &inputs {
@@ -149,7 +153,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
                 let mut a = Analyzer::new()
                     .inspecting_payloads(args.inspect)
                     .with_health(args.health)
-                    .with_interval(args.interval.map(interval_ns));
+                    .with_timeline(width_ns, classes.clone());
                 let facts = read(path, input, threads, verbose, &mut a);
                 by_file.push(render(&a, &facts));
                 analyzer.merge(a, threads);

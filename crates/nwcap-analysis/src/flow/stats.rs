@@ -119,16 +119,15 @@ pub struct FlowStats {
     pub(super) uncaptured: [u64; 2],
     /// `true` when the first packet went `lo → hi`.
     pub first_dir_lo: bool,
-    /// `true` when the flow's packets span intervals of the timeline: its records there
-    /// hold all of them. Otherwise all are in the interval of its latest timestamp.
-    pub(super) split: bool,
+    /// The flow's timeline class (see [`super::timeline::Class`]).
+    pub(super) class: u8,
 }
 
 impl FlowStats {
     pub(super) fn new(dir: usize) -> Self {
         FlowStats {
             first_dir_lo: dir == 0,
-            split: false,
+            class: 0,
             packets: [0; 2],
             bytes: [0; 2],
             uncaptured: [0; 2],
@@ -151,12 +150,6 @@ impl FlowStats {
     /// Captured bytes in direction `dir` (0 = `lo → hi`).
     pub fn captured(&self, dir: usize) -> u64 {
         self.bytes[dir & 1].wrapping_sub(self.uncaptured[dir & 1])
-    }
-
-    /// Whether the flow's packets are in the timeline's records (see
-    /// [`super::timeline`]); otherwise all are in the interval of [`FlowStats::last_ts`].
-    pub fn in_records(&self) -> bool {
-        self.split
     }
 
     /// Total packets both ways.

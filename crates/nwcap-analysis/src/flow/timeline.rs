@@ -1,43 +1,249 @@
-//! Traffic over time, kept during the pass at the cost of a comparison per packet: each flow
-//! counts its packets on its own line as always, and only when a flow's packet falls into
-//! another interval than the flow's last one are the counts so far written out, as a
-//! [`Record`] of that interval. A flow that never changed interval needs no record at all: all
-//! of it is in the interval of its last packet. Which flows count, and which side of each is
-//! local, is known only after the pass (filters and the local address apply to whole flows),
-//! which is why the counts are kept per flow and not summed per interval here.
+//! Traffic over time, summed during the pass at a few instructions a packet: each flow has a
+//! class, decided when the flow is created, and each packet adds its packets and bytes to
+//! its class and direction in the interval of its timestamp. Which flows pass the filters and
+//! which side is local are only known after the pass (the local address may be inferred),
+//! so a class holds what decides them: whether each endpoint is one of a few candidate
+//! addresses (or local, when the local addresses are known before the pass), and whether the
+//! flow passes the filters with either endpoint local ([`Classes`]). A class depends on the
+//! flow's key alone, so a flow has the same class in every shard of a file. The report
+//! resolves the classes once the local side is decided.
 //!
-//! The intervals are whole multiples of a [`Grid`] width since the Unix epoch, so that grids
+//! Intervals are whole multiples of a [`Grid`] width since the Unix epoch, so that grids
 //! nest: a width of 10 µs, then 100 µs as the capture grows, then whatever the report picks
-//! (a multiple of every width the pass used). It owns the grid and the records; it never
-//! reads a packet nor decides which flows are shown.
+//! (a multiple of every width the pass used). It owns the grid, the classes and the sums; it
+//! never decodes a packet nor decides which side is local.
 
-/// Intervals a pass keeps at least, over the time it has seen, before it widens them tenfold.
-/// The report's auto interval gives at most 200 over the whole capture, a multiple of this
-/// width: see [`Grid::coarsen_for`].
-pub const PASS_INTERVALS: i64 = 200;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::FlowKey;
+use crate::decode::Addr;
 
 /// The finest width, 1 µs (timestamps are in ns).
 pub const MIN_WIDTH: i64 = 1_000;
 
-/// Records kept before widening the grid to hold fewer, besides [`RECORDS_PER_FLOW`] a flow:
-/// 12 MiB of them, within the 64 MiB a pass may take besides its flows.
-const BASE_RECORDS: usize = 1 << 19;
-/// Records allowed per flow beyond [`BASE_RECORDS`].
-const RECORDS_PER_FLOW: usize = 2;
+/// Intervals over the time seen below which the automatic grid stays; the report's automatic
+/// interval gives at most 200 (see [`Grid::advance`]).
+const PASS_INTERVALS: i64 = 200;
 
-/// A flow's packets and bytes in one interval (some of them: a flow may have several records
-/// of one interval), in the flow's two directions (`lo → hi`, `hi → lo`).
+/// Intervals a grid of a width asked for keeps before it is widened tenfold (with a note in
+/// the report): each holds a few sums per class.
+const MAX_PASS_INTERVALS: usize = 1 << 20;
+
+/// [`Grid::lo`] before the first packet: no timestamp is within a width of it (`i64::MIN`,
+/// a packet without one, is just below it), so every packet's test fails until one sets it.
+const UNSET: i64 = i64::MIN + 1;
+
+/// Candidate addresses a table's classes tell apart.
+pub const CANDIDATES: usize = 3;
+
+/// Classes: two bits per endpoint (candidate 0–2, or 3 for none) and three for the filters
+/// (see [`Class`]).
+pub const CLASSES: usize = 128;
+
+/// A class, as its bits say: `lo` and `hi` are the endpoints' candidate indexes (3 = none);
+/// `passes[s]` whether the flow passes the filters with side `s` local (0 = either or
+/// unknown, 1 = `lo`, 2 = `hi`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Record {
-    /// The latest timestamp among the packets: it names the interval.
-    pub ts: i64,
-    /// Wire bytes per direction.
-    pub bytes: [u32; 2],
-    /// Packets per direction.
-    pub packets: [u16; 2],
-    /// The flow's index in its table.
-    pub flow: u32,
+pub struct Class {
+    /// The low endpoint's candidate, 3 for none.
+    pub lo: u8,
+    /// The high endpoint's candidate, 3 for none.
+    pub hi: u8,
+    /// Whether the flow passes the filters with either side, `lo` or `hi` local.
+    pub passes: [bool; 3],
 }
+
+impl Class {
+    /// The class's byte.
+    pub fn bits(self) -> u8 {
+        self.lo
+            | self.hi << 2
+            | u8::from(self.passes[0]) << 4
+            | u8::from(self.passes[1]) << 5
+            | u8::from(self.passes[2]) << 6
+    }
+
+    /// The class of a byte.
+    pub fn of(b: u8) -> Class {
+        Class {
+            lo: b & 3,
+            hi: b >> 2 & 3,
+            passes: [b >> 4 & 1 == 1, b >> 5 & 1 == 1, b >> 6 & 1 == 1],
+        }
+    }
+}
+
+/// Whether a flow passes the filters with either side (0), its low (1) or its high endpoint
+/// (2) local: the filters' test, given by the pass.
+pub type Passes = Arc<dyn Fn(&FlowKey) -> [bool; 3] + Send + Sync>;
+
+/// Whether an address is local: the local addresses' test, when the pass knows them.
+pub type IsLocal = Arc<dyn Fn(&Addr) -> bool + Send + Sync>;
+
+/// What a table's classes tell apart.
+#[derive(Clone)]
+pub struct Classes {
+    /// Which addresses the endpoints' indexes name.
+    pub candidates: Candidates,
+    /// The filters' test; `None` when nothing is filtered.
+    passes: Option<Passes>,
+}
+
+impl std::fmt::Debug for Classes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classes")
+            .field("candidates", &self.candidates)
+            .field("filtered", &self.passes.is_some())
+            .finish()
+    }
+}
+
+impl Default for Classes {
+    fn default() -> Self {
+        Classes {
+            candidates: Candidates::Seen(Vec::new()),
+            passes: None,
+        }
+    }
+}
+
+/// The addresses whose packets a class can tell: the local ones, when they are known before
+/// the pass, or the first addresses seen (the capturing VM's is in nearly every packet of a
+/// Network Watcher capture, so in the first).
+#[derive(Clone)]
+pub enum Candidates {
+    /// Index 0 is "local": the test is the local addresses'.
+    Local(IsLocal),
+    /// The first [`CANDIDATES`] addresses of the flows, in the order the flows were created
+    /// (each flow's sender first).
+    Seen(Vec<Addr>),
+}
+
+impl std::fmt::Debug for Candidates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Candidates::Local(_) => f.write_str("Local"),
+            Candidates::Seen(a) => f.debug_tuple("Seen").field(a).finish(),
+        }
+    }
+}
+
+impl Classes {
+    /// Classes that tell local endpoints by `is_local`, and filters by `passes`.
+    pub fn new(is_local: Option<IsLocal>, passes: Option<Passes>) -> Self {
+        Classes {
+            candidates: is_local.map_or(Candidates::Seen(Vec::new()), Candidates::Local),
+            passes,
+        }
+    }
+
+    /// Notes the addresses of a new flow's first packet, `src` then `dst`, as candidates
+    /// while there is room.
+    pub fn see(&mut self, src: &Addr, dst: &Addr) {
+        if let Candidates::Seen(c) = &mut self.candidates {
+            for a in [src, dst] {
+                if c.len() < CANDIDATES && !c.contains(a) {
+                    c.push(*a);
+                }
+            }
+        }
+    }
+
+    /// Whether there is room for more candidates.
+    pub fn seeing(&self) -> bool {
+        matches!(&self.candidates, Candidates::Seen(c) if c.len() < CANDIDATES)
+    }
+
+    /// The index of `a` among the candidates, 3 when it is none.
+    fn index(&self, a: &Addr) -> u8 {
+        match &self.candidates {
+            Candidates::Local(is_local) => {
+                if is_local(a) {
+                    0
+                } else {
+                    3
+                }
+            }
+            Candidates::Seen(c) => c.iter().position(|x| x == a).map_or(3, |i| i as u8),
+        }
+    }
+
+    /// The class of a new flow `k` whose first packet went in direction `first` (which
+    /// orders its addresses as candidates).
+    pub fn class(&mut self, k: &FlowKey, first: usize) -> u8 {
+        let (src, dst) = if first == 0 {
+            (&k.lo.0, &k.hi.0)
+        } else {
+            (&k.hi.0, &k.lo.0)
+        };
+        self.see(src, dst);
+        Class {
+            lo: self.index(&k.lo.0),
+            hi: self.index(&k.hi.0),
+            passes: self.passes.as_ref().map_or([true; 3], |p| p(k)),
+        }
+        .bits()
+    }
+
+    /// The address candidate `i` names, for [`Candidates::Seen`].
+    pub fn candidate(&self, i: u8) -> Option<&Addr> {
+        match &self.candidates {
+            Candidates::Seen(c) => c.get(usize::from(i)),
+            Candidates::Local(_) => None,
+        }
+    }
+
+    /// Whether `other` classes flows as these do.
+    pub fn same_as(&self, other: &Classes) -> bool {
+        match (&self.candidates, &other.candidates) {
+            (Candidates::Seen(a), Candidates::Seen(b)) => a == b,
+            (Candidates::Local(_), Candidates::Local(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// Takes `other`'s candidates too, while there is room.
+    pub fn take_candidates(&mut self, other: &Classes) {
+        if let Candidates::Seen(c) = &other.candidates {
+            for a in c {
+                self.see(a, a);
+            }
+        }
+    }
+
+    /// Class byte `b` of `other`'s classes as one of these (an endpoint that is none of these
+    /// candidates becomes 3).
+    pub fn translate(&self, other: &Classes, b: u8) -> u8 {
+        let mut c = Class::of(b);
+        for e in [&mut c.lo, &mut c.hi] {
+            *e = match (other.candidate(*e), &self.candidates) {
+                (Some(a), Candidates::Seen(_)) => self.index(a),
+                _ => *e,
+            };
+        }
+        c.bits()
+    }
+}
+
+/// Packets and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sum {
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+}
+
+impl Sum {
+    fn add(&mut self, o: Sum) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+    }
+}
+
+/// One interval's sums, by class and direction (`class << 1 | direction`), those not 0.
+pub type Sums = Vec<(u16, Sum)>;
 
 /// The intervals of the pass: their width, and the one the latest packets fell into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,19 +252,11 @@ pub struct Grid {
     pub width: i64,
     /// `true` when the width was asked for: it then does not grow with the capture.
     pub fixed: bool,
-    /// The interval of the latest packet seen: `[lo, hi)`. Empty before the first.
+    /// Start of the interval of the latest packets; [`UNSET`] before the first.
     pub lo: i64,
-    /// See `lo`.
-    pub hi: i64,
     /// Earliest and latest timestamps that moved the interval (the span the width follows).
     first: i64,
     last: i64,
-}
-
-impl Default for Grid {
-    fn default() -> Self {
-        Grid::auto()
-    }
 }
 
 impl Grid {
@@ -67,8 +265,7 @@ impl Grid {
         Grid {
             width: MIN_WIDTH,
             fixed: false,
-            lo: i64::MIN,
-            hi: i64::MIN,
+            lo: UNSET,
             first: i64::MAX,
             last: i64::MIN,
         }
@@ -89,61 +286,38 @@ impl Grid {
         t.div_euclid(self.width)
     }
 
-    /// Moves the current interval to that of `t`, a timestamp at or past it, widening the
-    /// grid first if the time seen calls for it.
-    pub fn advance(&mut self, t: i64) {
-        self.first = self.first.min(t);
-        self.last = self.last.max(t);
+    /// The width the time seen calls for: the largest power of ten at most a
+    /// [`PASS_INTERVALS`]th of it, from [`MIN_WIDTH`] (for a grid that widens).
+    fn wanted(&self) -> i64 {
+        let mut w = self.width;
         if !self.fixed {
-            while self.last.saturating_sub(self.first) / PASS_INTERVALS >= self.width * 10 {
-                self.width *= 10;
+            while self.last.saturating_sub(self.first) / PASS_INTERVALS >= w.saturating_mul(10) {
+                w *= 10;
             }
         }
-        let lo = self.index(t) * self.width;
-        self.lo = lo;
-        self.hi = lo.saturating_add(self.width);
-    }
-
-    /// Widens the grid tenfold (to hold fewer records), keeping the current interval's start.
-    fn widen(&mut self) {
-        self.width = self.width.saturating_mul(10);
-        if self.hi != i64::MIN {
-            let t = self.lo;
-            self.lo = self.index(t) * self.width;
-            self.hi = self.lo.saturating_add(self.width);
-        }
-    }
-
-    /// This grid and `other`'s, for a table that holds both tables' flows: the wider width
-    /// (the widths nest: both are powers of ten, or both the width asked for), the span of
-    /// both, and the later current interval.
-    pub fn join(&self, other: &Grid) -> Grid {
-        let mut g = if other.width > self.width {
-            *other
-        } else {
-            *self
-        };
-        g.first = self.first.min(other.first);
-        g.last = self.last.max(other.last);
-        if self.hi != i64::MIN || other.hi != i64::MIN {
-            let latest = self.lo.max(other.lo);
-            g.lo = g.index(latest) * g.width;
-            g.hi = g.lo.saturating_add(g.width);
-        }
-        g
+        w
     }
 }
 
-/// The records of a table, and the grid they were taken on.
-#[derive(Debug, Clone, Default)]
+/// The sums of a table's packets over time.
+#[derive(Debug, Clone)]
 pub struct Timeline {
     /// The pass's intervals.
     pub grid: Grid,
-    /// Every record written, in the order written.
-    pub records: Vec<Record>,
-    /// How many times the grid was widened to bound the records, beyond what the time seen
-    /// called for.
+    /// What the classes of the table's flows tell apart.
+    pub classes: Classes,
+    /// The sums of the interval that starts at `grid.lo`, by class and direction.
+    current: Box<[Sum; CLASSES * 2]>,
+    /// The sums of every other interval, by index on the grid.
+    past: BTreeMap<i64, Sums>,
+    /// How many times the grid was widened tenfold beyond the width asked for.
     pub widened: u32,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline::on(Grid::auto())
+    }
 }
 
 impl Timeline {
@@ -151,88 +325,148 @@ impl Timeline {
     pub fn on(grid: Grid) -> Self {
         Timeline {
             grid,
-            records: Vec::new(),
+            classes: Classes::default(),
+            current: Box::new([Sum::default(); CLASSES * 2]),
+            past: BTreeMap::new(),
             widened: 0,
         }
     }
 
-    /// Whether packets at `a` and `b` fall in one interval.
-    #[inline]
-    pub fn same_interval(&self, a: i64, b: i64) -> bool {
-        self.grid.index(a) == self.grid.index(b)
-    }
-
-    /// Keeps the records within their bound for a table of `flows` flows: while they exceed
-    /// it, widens the grid tenfold and adds up each flow's records that now share an interval.
-    pub fn bound(&mut self, flows: usize) {
-        let limit = BASE_RECORDS + RECORDS_PER_FLOW * flows;
-        while self.records.len() > limit && self.grid.width < i64::MAX / 10 {
-            self.grid.widen();
-            self.widened += 1;
-            self.compact(flows);
+    /// Adds a packet of `wire` bytes at `t` of class `class` in direction `d` (0 or 1). The
+    /// common case, a packet in the latest interval, is one comparison and two additions.
+    #[inline(always)]
+    pub fn add(&mut self, class: u8, d: usize, t: i64, wire: u32) {
+        if (t.wrapping_sub(self.grid.lo) as u64) < self.grid.width as u64 {
+            let s = &mut self.current[usize::from(class) << 1 | d];
+            s.packets += 1;
+            s.bytes += u64::from(wire);
+        } else {
+            self.add_elsewhere(class, d, t, wire);
         }
     }
 
-    /// Adds up each flow's records that share an interval of the current grid. A flow's
-    /// records are in time order, so those of one interval follow each other among its own.
-    fn compact(&mut self, flows: usize) {
-        let mut last = vec![u32::MAX; flows];
-        let mut kept: Vec<Record> = Vec::with_capacity(self.records.len() / 2);
-        for r in &self.records {
-            let at = last.get(r.flow as usize).copied().unwrap_or(u32::MAX);
-            if let Some(k) = kept.get_mut(at as usize) {
-                if self.grid.index(k.ts) == self.grid.index(r.ts) && fits(k, r) {
-                    for d in 0..2 {
-                        k.packets[d] += r.packets[d];
-                        k.bytes[d] += r.bytes[d];
-                    }
-                    k.ts = k.ts.max(r.ts);
-                    continue;
-                }
-            }
-            if let Some(l) = last.get_mut(r.flow as usize) {
-                *l = kept.len() as u32;
-            }
-            kept.push(*r);
+    /// [`Timeline::add`] of a packet outside the latest interval: a later one moves it, an
+    /// earlier one (time going backwards) is added where it belongs. A packet without a time
+    /// (`i64::MIN`) is in no interval.
+    #[cold]
+    #[inline(never)]
+    fn add_elsewhere(&mut self, class: u8, d: usize, t: i64, wire: u32) {
+        if t == i64::MIN {
+            return;
         }
-        self.records = kept;
-    }
-}
-
-/// Writes out `packets` and `bytes` (per direction, any size) of flow `flow` in the interval
-/// of `ts`, in as many records as their fields need.
-pub fn push_total(
-    records: &mut Vec<Record>,
-    flow: usize,
-    ts: i64,
-    mut packets: [u64; 2],
-    mut bytes: [u64; 2],
-) {
-    while packets != [0; 2] || bytes != [0; 2] {
-        let mut r = Record {
-            ts,
-            bytes: [0; 2],
-            packets: [0; 2],
-            flow: flow as u32,
+        let key = (u16::from(class) << 1) | d as u16;
+        let sum = Sum {
+            packets: 1,
+            bytes: u64::from(wire),
         };
-        for d in 0..2 {
-            let p = packets[d].min(u64::from(u16::MAX));
-            let b = bytes[d].min(u64::from(u32::MAX));
-            r.packets[d] = p as u16;
-            r.bytes[d] = b as u32;
-            packets[d] -= p;
-            bytes[d] -= b;
+        if self.grid.lo != UNSET && t < self.grid.lo {
+            add_to(self.past.entry(self.grid.index(t)).or_default(), key, sum);
+            return;
         }
-        records.push(r);
+        self.retire();
+        let g = &mut self.grid;
+        g.first = g.first.min(t);
+        g.last = g.last.max(t);
+        let w = g.wanted();
+        if w != g.width {
+            self.rekey(w);
+        }
+        self.grid.lo = self.grid.index(t) * self.grid.width;
+        // The interval may have sums already (packets that went back in time into it).
+        if let Some(sums) = self.past.remove(&self.grid.index(t)) {
+            for (k, s) in sums {
+                self.current[usize::from(k)].add(s);
+            }
+        }
+        self.current[usize::from(key)].add(sum);
+        if self.grid.fixed && self.past.len() > MAX_PASS_INTERVALS {
+            let w = self.grid.width.saturating_mul(10);
+            self.retire();
+            self.rekey(w);
+            self.widened += 1;
+            self.grid.lo = UNSET;
+        }
+    }
+
+    /// Moves the latest interval's sums to the others.
+    fn retire(&mut self) {
+        if self.grid.lo == UNSET {
+            return;
+        }
+        let sums = self.past.entry(self.grid.index(self.grid.lo)).or_default();
+        for (k, s) in self.current.iter_mut().enumerate() {
+            if s.packets != 0 {
+                add_to(sums, k as u16, std::mem::take(s));
+            }
+        }
+        if sums.is_empty() {
+            self.past.remove(&self.grid.index(self.grid.lo));
+        }
+    }
+
+    /// Puts the retired intervals on a grid of width `w`, a multiple of the current one.
+    fn rekey(&mut self, w: i64) {
+        let old = self.grid.width;
+        self.grid.width = w;
+        if self.past.is_empty() {
+            return;
+        }
+        let past = std::mem::take(&mut self.past);
+        for (i, sums) in past {
+            let j = (i.saturating_mul(old)).div_euclid(w);
+            let into = self.past.entry(j).or_default();
+            for (k, s) in sums {
+                add_to(into, k, s);
+            }
+        }
+    }
+
+    /// Every interval's sums, on the grid's width, in time order.
+    pub fn intervals(&self) -> Vec<(i64, Sums)> {
+        let mut t = self.clone();
+        t.settle();
+        t.past.into_iter().collect()
+    }
+
+    /// Ends the pass: the latest interval joins the others.
+    pub fn settle(&mut self) {
+        self.retire();
+        self.grid.lo = UNSET;
+    }
+
+    /// Adds a settled timeline of later packets (its classes translated into these).
+    pub fn merge(&mut self, mut other: Timeline) {
+        self.settle();
+        other.settle();
+        let w = self.grid.width.max(other.grid.width);
+        self.rekey(w);
+        other.rekey(w);
+        self.grid.first = self.grid.first.min(other.grid.first);
+        self.grid.last = self.grid.last.max(other.grid.last);
+        self.widened = self.widened.max(other.widened);
+        let same = self.classes.same_as(&other.classes);
+        self.classes.take_candidates(&other.classes);
+        for (i, sums) in other.past {
+            let into = self.past.entry(i).or_default();
+            for (k, s) in sums {
+                let k = if same {
+                    k
+                } else {
+                    (u16::from(self.classes.translate(&other.classes, (k >> 1) as u8)) << 1)
+                        | (k & 1)
+                };
+                add_to(into, k, s);
+            }
+        }
     }
 }
 
-/// Whether `r`'s counts can be added to `k`'s without overflow.
-fn fits(k: &Record, r: &Record) -> bool {
-    (0..2).all(|d| {
-        k.packets[d].checked_add(r.packets[d]).is_some()
-            && k.bytes[d].checked_add(r.bytes[d]).is_some()
-    })
+/// Adds `s` to the sums under `key`.
+fn add_to(sums: &mut Sums, key: u16, s: Sum) {
+    match sums.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, x)) => x.add(s),
+        None => sums.push((key, s)),
+    }
 }
 
 #[cfg(test)]
@@ -241,67 +475,98 @@ mod tests {
 
     const MS: i64 = 1_000_000;
 
+    fn total(t: &Timeline) -> BTreeMap<(i64, u16), Sum> {
+        t.intervals()
+            .into_iter()
+            .flat_map(|(i, s)| s.into_iter().map(move |(k, v)| ((i, k), v)))
+            .collect()
+    }
+
     #[test]
     fn the_auto_grid_keeps_at_least_200_intervals_over_the_time_seen() {
-        let mut g = Grid::auto();
-        g.advance(5 * MS);
-        assert_eq!(g.width, MIN_WIDTH);
-        assert_eq!((g.lo, g.hi), (5 * MS, 5 * MS + MIN_WIDTH));
-        // 10 s seen: 200 intervals of 50 ms; the largest power of ten at most that is 10 ms.
-        g.advance(10_005 * MS);
-        assert_eq!(g.width, 10 * MS);
-        assert_eq!(g.lo, 10_000 * MS);
-        // A fixed grid stays.
-        let mut f = Grid::fixed(3 * MS);
-        f.advance(0);
-        f.advance(1_000_000 * MS);
-        assert_eq!(f.width, 3 * MS);
-    }
-
-    #[test]
-    fn intervals_count_from_the_epoch_also_before_it() {
-        let g = Grid::fixed(10);
-        assert_eq!(g.index(-1), -1);
-        assert_eq!(g.index(-10), -1);
-        assert_eq!(g.index(9), 0);
-    }
-
-    #[test]
-    fn large_totals_are_written_in_several_records() {
         let mut t = Timeline::default();
-        push_total(&mut t.records, 7, 42, [70_000, 1], [5 << 32, 10]);
-        let p: u64 = t.records.iter().map(|r| u64::from(r.packets[0])).sum();
-        let b: u64 = t.records.iter().map(|r| u64::from(r.bytes[0])).sum();
-        assert_eq!((p, b), (70_000, 5 << 32));
-        assert!(t.records.iter().all(|r| r.ts == 42 && r.flow == 7));
-        push_total(&mut t.records, 7, 43, [0; 2], [0; 2]);
-        assert_eq!(t.records.len(), 6);
+        t.add(0, 0, 5 * MS, 100);
+        assert_eq!(t.grid.width, MIN_WIDTH);
+        assert_eq!(t.grid.lo, 5 * MS);
+        // 10 s seen: 200 intervals of 50 ms; the largest power of ten at most that is 10 ms.
+        t.add(0, 1, 10_005 * MS, 60);
+        assert_eq!(t.grid.width, 10 * MS);
+        assert_eq!(t.grid.lo, 10_000 * MS);
+        t.add(0, 0, 5 * MS + 1, 40); // back in time, into the first interval
+        t.settle();
+        let s = total(&t);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s[&(0, 0)],
+            Sum {
+                packets: 2,
+                bytes: 140
+            }
+        );
+        assert_eq!(
+            s[&(1000, 1)],
+            Sum {
+                packets: 1,
+                bytes: 60
+            }
+        );
     }
 
     #[test]
-    fn bounding_adds_up_a_flows_records_of_one_wider_interval() {
-        let mut t = Timeline::on(Grid::fixed(10));
-        let flows = 2;
-        let n = BASE_RECORDS + RECORDS_PER_FLOW * flows + 1;
-        for i in 0..n {
-            t.records.push(Record {
-                ts: i as i64,
-                bytes: [1, 0],
-                packets: [1, 0],
-                flow: (i % 2) as u32,
-            });
+    fn a_fixed_grid_stays_and_intervals_count_from_the_epoch() {
+        let mut t = Timeline::on(Grid::fixed(3 * MS));
+        for ts in [-1, 0, 3 * MS - 1, 3 * MS, 1_000_000 * MS, i64::MIN] {
+            t.add(5, 0, ts, 1);
         }
-        t.bound(flows);
-        assert_eq!(t.widened, 1);
-        assert_eq!(t.grid.width, 100);
-        // Each flow has one record per 100 ns.
-        let mut seen = std::collections::HashSet::new();
-        assert!(t.records.iter().all(|r| seen.insert((r.flow, r.ts / 100))));
-        assert!(t.records.len() <= n.div_ceil(100) * 2);
-        let p: u64 = t.records.iter().map(|r| u64::from(r.packets[0])).sum();
-        assert_eq!(p, n as u64);
-        for r in &t.records {
-            assert!(r.packets[0] <= 50);
+        t.settle();
+        assert_eq!(t.grid.width, 3 * MS);
+        let idx: Vec<(i64, u64)> = t
+            .intervals()
+            .into_iter()
+            .map(|(i, s)| (i, s[0].1.packets))
+            .collect();
+        assert_eq!(idx, [(-1, 1), (0, 2), (1, 1), (333_333, 1)]);
+    }
+
+    #[test]
+    fn classes_keep_their_bits() {
+        for b in 0..CLASSES as u8 {
+            assert_eq!(Class::of(b).bits(), b);
         }
+    }
+
+    #[test]
+    fn merging_adds_on_the_wider_grid_and_translates_candidates() {
+        let a4 = |x| Addr::v4([10, 0, 0, x]);
+        let key = |x, y| FlowKey {
+            proto: 6,
+            ports_known: true,
+            lo: (a4(x), 1),
+            hi: (a4(y), 2),
+            icmp_id: None,
+        };
+        let mut one = Timeline::default();
+        let c = one.classes.class(&key(1, 2), 0);
+        one.add(c, 0, 10 * MS, 10);
+        one.add(c, 0, 20 * MS, 10);
+        let mut two = Timeline::default();
+        // Its first flow's addresses come in the other order: candidates 2 then 1.
+        let c2 = two.classes.class(&key(1, 2), 1);
+        assert_eq!(Class::of(c2).lo, 1);
+        two.add(c2, 1, 2000 * MS, 5);
+        one.merge(two);
+        // 10 ms seen by the first: 10 µs; none by the second.
+        assert_eq!(one.grid.width, 10_000);
+        let s = total(&one);
+        let k2 = (u16::from(c) << 1) | 1;
+        assert_eq!(
+            s[&(200_000, k2)],
+            Sum {
+                packets: 1,
+                bytes: 5
+            }
+        );
+        assert_eq!(s[&(1000, u16::from(c) << 1)].packets, 1);
+        assert_eq!(s[&(2000, u16::from(c) << 1)].packets, 1);
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::counters::Counter;
 use crate::capture::Record;
 use crate::decode::{self, fast, Decoded, IpPacket, NonIp};
+use crate::flow::timeline::Classes;
 use crate::flow::{FlowTable, IcmpFacts, Keyer, Pending};
 use crate::inspect::{screen, Inspector};
 
@@ -31,6 +32,9 @@ pub struct Analyzer {
     /// ICMP types and the errors tied to the flows they quote.
     pub icmp: IcmpFacts,
 }
+
+/// Records [`Analyzer::seed_candidates`] reads at most.
+const SEED_RECORDS: usize = 4096;
 
 /// [`Analyzer::key_into`]'s answer: the record was keyed into its slot.
 pub(super) const KEYED: u8 = 1;
@@ -81,19 +85,34 @@ impl Analyzer {
         self
     }
 
-    /// With `Some(width)` (ns), traffic over time is counted in intervals of that width rather
-    /// than in intervals that widen with the capture (see [`crate::flow::timeline`]).
-    pub fn with_interval(mut self, width: Option<i64>) -> Self {
-        if let Some(w) = width {
-            self.flows.timeline_width(w);
-        }
+    /// Sums traffic over time in intervals of `width` ns (`None`: intervals that widen with
+    /// the capture), the flows classed by `classes` (see [`crate::flow::timeline`]).
+    pub fn with_timeline(mut self, width: Option<i64>, classes: Classes) -> Self {
+        self.flows.count_over_time(width, classes);
         self
     }
 
-    /// The interval width asked for, if any.
-    pub fn interval(&self) -> Option<i64> {
-        let g = &self.flows.grid();
-        g.fixed.then_some(g.width)
+    /// The timeline's width asked for and classes, for an analyzer of later packets.
+    pub fn timeline_settings(&self) -> (Option<i64>, Classes) {
+        (self.flows.fixed_width(), self.flows.classes().clone())
+    }
+
+    /// Classes the flows of the first of `records` as one pass would, so that analyzers of
+    /// later shards, given these [`Analyzer::timeline_settings`], tell the same addresses
+    /// apart: their addresses become the timeline's candidates while there is room.
+    pub fn seed_candidates<'r>(&mut self, records: impl Iterator<Item = Record<'r>>) {
+        if !self.flows.classes().seeing() {
+            return;
+        }
+        let (width, classes) = self.timeline_settings();
+        let mut probe = Analyzer::new().with_timeline(width, classes);
+        for r in records.take(SEED_RECORDS) {
+            probe.feed(&r);
+            if !probe.flows.classes().seeing() {
+                break;
+            }
+        }
+        self.flows.set_classes(probe.flows.classes().clone());
     }
 
     /// Whether TCP sequence analysis runs.

@@ -18,5 +18,5 @@ pub use counters::{Counter, FileCounters};
 pub use file::{read_input, FileFacts, Readable};
 pub use parallel::{run_parallel, Pass, PassError};
 pub use run::{run, BATCH};
-pub use select::{LocalSet, Selection};
+pub use select::{timeline_classes, LocalSet, Selection};
 pub use write::write_matched;

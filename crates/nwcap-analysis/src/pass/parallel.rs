@@ -85,9 +85,11 @@ pub fn run_parallel<'a>(
     };
     let starts: Vec<usize> = shards.iter().map(Reader::position).collect();
     let (inspect, health) = (analyzer.inspecting(), analyzer.health());
-    let interval = analyzer.interval();
-    let widened = analyzer.flows.grid_widened();
-    let fresh = analyzer.flows.is_empty() && analyzer.non_ip.is_empty();
+    // Every shard classes flows by the addresses one pass would have seen first.
+    if let Ok(head) = Reader::new(data) {
+        analyzer.seed_candidates(head.map_while(Result::ok));
+    }
+    let (width, classes) = analyzer.timeline_settings();
     // What came before this file, restored when a merge cannot be exact (only sequence
     // analysis refuses one).
     let before = health.then(|| analyzer.clone());
@@ -98,6 +100,7 @@ pub fn run_parallel<'a>(
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
+                let classes = classes.clone();
                 s.spawn(move || {
                     let mut c = FileCounters::default();
                     let a = if i == 0 {
@@ -108,7 +111,7 @@ pub fn run_parallel<'a>(
                     let mut a = a
                         .inspecting_payloads(inspect)
                         .with_health(health)
-                        .with_interval(interval);
+                        .with_timeline(width, classes.clone());
                     // Sequence analysis starts afresh in each file (see
                     // `FlowTable::forget_sequences`): the first shard joins what came before
                     // without recording.
@@ -136,9 +139,7 @@ pub fn run_parallel<'a>(
         .iter()
         .take(n - 1)
         .any(|(_, a, _)| a.inspector.is_gathering());
-    // A timeline widened to bound its records is widened where one pass would not have been.
-    let widened_shard = results.iter().any(|(_, a, _)| a.flows.grid_widened() > 0);
-    if !errors_only_at_end || gathering || widened_shard || !shard::verify(&shards, &starts) {
+    if !errors_only_at_end || gathering || !shard::verify(&shards, &starts) {
         return sequential(reader, counters, analyzer);
     }
     let mut error = None;
@@ -149,25 +150,13 @@ pub fn run_parallel<'a>(
                 Analyzer::new()
                     .inspecting_payloads(inspect)
                     .with_health(health)
-                    .with_interval(interval)
+                    .with_timeline(width, classes.clone())
             });
             *counters = counters_before;
             return sequential(reader, counters, analyzer);
         }
         counters.merge(&c);
         error = e;
-    }
-    // Widened by the merge: one pass may not have been. Read again when what came before can
-    // be restored (the first file, or one kept for sequence analysis).
-    if analyzer.flows.grid_widened() > widened && (fresh || before.is_some()) {
-        *analyzer = before.unwrap_or_else(|| {
-            Analyzer::new()
-                .inspecting_payloads(inspect)
-                .with_health(health)
-                .with_interval(interval)
-        });
-        *counters = counters_before;
-        return sequential(reader, counters, analyzer);
     }
     let mut info = shard::head_info(&mut reader);
     for r in &shards {

@@ -7,7 +7,9 @@ use super::Analyzer;
 use crate::decode::Addr;
 use crate::filter::{FilterSet, RangeSet, Side};
 use crate::flow::addr_sums::AddrSums;
-use crate::flow::FlowList;
+use crate::flow::timeline::{Classes, IsLocal, Passes};
+use crate::flow::{FlowKey, FlowList};
+use std::sync::Arc;
 
 impl Analyzer {
     /// Decides which addresses are local and which flows pass the filters.
@@ -44,6 +46,32 @@ impl Analyzer {
             non_ip: filters.matches_non_ip(),
         }
     }
+}
+
+/// How the timeline classes flows so that [`Analyzer::select_known`]'s choices can be made
+/// of its sums after the pass (see [`crate::flow::timeline`]): by the local addresses when
+/// the filters or the target give them (as `select_known` will), else by the first addresses
+/// seen; and by whether each flow passes `filters` with either side local.
+pub fn timeline_classes(filters: &FilterSet, target: &[Addr]) -> Classes {
+    let given: Vec<RangeSet<Addr>> = filters.local_addresses().into_iter().cloned().collect();
+    let is_local: Option<IsLocal> = if !given.is_empty() {
+        Some(Arc::new(move |a: &Addr| {
+            given.iter().any(|s| s.contains(*a))
+        }))
+    } else if !target.is_empty() {
+        let target = target.to_vec();
+        Some(Arc::new(move |a: &Addr| target.contains(a)))
+    } else {
+        None
+    };
+    let passes: Option<Passes> = (!filters.keeps_all()).then(|| {
+        let filters = filters.clone();
+        Arc::new(move |k: &FlowKey| {
+            let [a, b] = k.endpoints();
+            [Side::Either, Side::A, Side::B].map(|s| filters.matches_flow(k.proto, a, b, s))
+        }) as Passes
+    });
+    Classes::new(is_local, passes)
 }
 
 /// The outcome of filtering: the local addresses and the flows that passed.

@@ -133,7 +133,7 @@ pub fn build<'a>(
     } else {
         (ports(), find(), over_time())
     };
-    if let Some(w) = &timeline.widened {
+    for w in timeline.widened.iter().map(String::as_str).chain(timeline.direction) {
         warnings.push(format!("timeline: {w}"));
     }
     Report {

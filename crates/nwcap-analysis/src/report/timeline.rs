@@ -5,10 +5,9 @@
 
 use serde::Serialize;
 
-use super::build::orient;
 use super::model::Count;
 use super::time::{Secs, Timestamp};
-use crate::flow::timeline::MIN_WIDTH;
+use crate::flow::timeline::{Candidates, Class, Classes, CLASSES, MIN_WIDTH};
 use crate::flow::FlowList;
 use crate::pass::LocalSet;
 
@@ -27,11 +26,11 @@ pub struct Interval {
     pub packets: u64,
     /// Wire bytes, both ways.
     pub bytes: u64,
-    /// From local to remote.
-    pub out: Count,
+    /// From local to remote; `null` when the pass cannot tell (see [`Timeline::direction`]).
+    pub out: Option<Count>,
     /// From remote to local.
     #[serde(rename = "in")]
-    pub inbound: Count,
+    pub inbound: Option<Count>,
     /// Flows whose first packet is in the interval.
     pub new_flows: u64,
 }
@@ -43,23 +42,36 @@ pub struct Timeline {
     pub interval_s: Secs,
     /// The intervals from the first packet's to the last one's, empty without timestamps.
     pub intervals: Vec<Interval>,
-    /// Set when the interval is wider than asked for (or than the capture's length calls
-    /// for): why.
+    /// Set when the interval is wider than asked for: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub widened: Option<String>,
+    /// Set when `out` and `in` are left out: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<&'static str>,
 }
 
 /// The traffic of `flows` over time, their local side decided by `local`.
 pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
-    let records = flows.timeline();
-    let grid = records.grid;
-    // The span of the selected flows' timestamps.
+    let pass = flows.timeline();
+    let grid = pass.grid;
+    let intervals = pass.intervals();
+    let Some((&(lo, _), &(hi, _))) = intervals.first().zip(intervals.last()) else {
+        return Timeline {
+            interval_s: Secs(i128::from(grid.width)),
+            ..Timeline::default()
+        };
+    };
+    // The span of the selected flows, and where each began on the pass's grid.
     let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut began = vec![0u64; (hi - lo + 1) as usize];
     for i in 0..flows.len() {
         let s = flows.stats(i);
         if let (Some(f), Some(l)) = (s.first_ts(), s.last_ts()) {
             first = first.min(f);
             last = last.max(l);
+            if let Some(n) = began.get_mut((grid.index(f) - lo) as usize) {
+                *n += 1;
+            }
         }
     }
     if first > last {
@@ -68,63 +80,100 @@ pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
             ..Timeline::default()
         };
     }
-    let (width, widened) = width_for(first, last, grid.width, grid.fixed, records.widened);
+    // The width suits the whole capture (the pass's grid does), filtered or not.
+    let (all_first, all_last) = if flows.is_all() {
+        (first, last)
+    } else {
+        span(&flows.all())
+    };
+    let (width, widened) = width_for(all_first, all_last, grid.width, grid.fixed, pass.widened);
     let base = first.div_euclid(width);
     let n = (last.div_euclid(width) - base + 1) as usize;
+    let (resolved, known) = resolve(&pass.classes, local);
     let mut out: Vec<Interval> = (0..n)
         .map(|i| Interval {
             start: Timestamp((base + i as i64).saturating_mul(width)),
+            out: known.then_some(Count::default()),
+            inbound: known.then_some(Count::default()),
             ..Interval::default()
         })
         .collect();
-    let at = |t: i64| (t.div_euclid(width) - base).clamp(0, n as i64 - 1) as usize;
-    // Which direction is outbound for each flow of the table that has records: 1 + the
-    // index of the local side, 0 for a flow not selected.
-    let mut side = if records.records.is_empty() {
-        Vec::new()
-    } else {
-        vec![0u8; flows.table_len()]
+    // The interval of a start on the pass's grid (a multiple of it).
+    let at = |g: i64| {
+        let t = g.saturating_mul(grid.width);
+        (t.div_euclid(width) - base).clamp(0, n as i64 - 1) as usize
     };
-    for i in 0..flows.len() {
-        flows.prefetch(i + 8);
-        let (k, s) = (flows.key(i), flows.stats(i));
-        let local = orient(&k, s, local).0;
-        if let Some(f) = s.first_ts() {
-            out[at(f)].new_flows += 1;
-        }
-        if s.in_records() {
-            side[flows.position(i)] = 1 + local as u8;
-        } else if let Some(l) = s.last_ts() {
-            add(&mut out[at(l)], local, s.packets, s.bytes);
+    for (g, sums) in intervals {
+        let iv = &mut out[at(g)];
+        for (key, s) in sums {
+            let Some(out_dir) = resolved[usize::from(key >> 1)] else {
+                continue;
+            };
+            iv.packets += s.packets;
+            iv.bytes += s.bytes;
+            let c = match out_dir {
+                2 => None,
+                d if d == usize::from(key & 1) => iv.out.as_mut(),
+                _ => iv.inbound.as_mut(),
+            };
+            if let Some(c) = c {
+                c.packets += s.packets;
+                c.bytes += s.bytes;
+            }
         }
     }
-    for r in &records.records {
-        let Some(&o) = side.get(r.flow as usize) else {
-            continue;
-        };
-        if o == 0 || r.ts == i64::MIN {
-            continue;
-        }
-        let packets = r.packets.map(u64::from);
-        let bytes = r.bytes.map(u64::from);
-        add(&mut out[at(r.ts)], usize::from(o - 1), packets, bytes);
+    for (g, &k) in (lo..).zip(&began) {
+        out[at(g)].new_flows += k;
     }
     Timeline {
         interval_s: Secs(i128::from(width)),
         intervals: out,
         widened,
+        direction: (!known).then_some(
+            "out and in are left out: the local address is not among the first packets' \
+             addresses, which the pass tells apart",
+        ),
     }
 }
 
-/// Adds a flow's `packets` and `bytes` per direction (`lo → hi`, `hi → lo`) to `iv`, the
-/// side at index `local` being local.
-fn add(iv: &mut Interval, local: usize, packets: [u64; 2], bytes: [u64; 2]) {
-    iv.out.packets += packets[local];
-    iv.out.bytes += bytes[local];
-    iv.inbound.packets += packets[1 - local];
-    iv.inbound.bytes += bytes[1 - local];
-    iv.packets += packets[0] + packets[1];
-    iv.bytes += bytes[0] + bytes[1];
+/// The earliest and latest timestamps of `flows`.
+fn span(flows: &FlowList<'_>) -> (i64, i64) {
+    (0..flows.len()).fold((i64::MAX, i64::MIN), |(f, l), i| {
+        let s = flows.stats(i);
+        (
+            s.first_ts().map_or(f, |x| f.min(x)),
+            s.last_ts().map_or(l, |x| l.max(x)),
+        )
+    })
+}
+
+/// For each class byte, the direction that is outbound when its flows are selected (`None`
+/// when they are not; 2 when exactly one side is not local), once `local` is decided; and whether the classes can tell which side
+/// is local at all: with the local address inferred, only if it is a candidate.
+fn resolve(classes: &Classes, local: &LocalSet<'_>) -> ([Option<usize>; CLASSES], bool) {
+    let is_local = |i: u8| match &classes.candidates {
+        Candidates::Local(_) => i == 0,
+        Candidates::Seen(c) => c.get(usize::from(i)).is_some_and(|a| local.contains(a)),
+    };
+    let known = match (&classes.candidates, local) {
+        (Candidates::Local(_), _) => true,
+        (Candidates::Seen(c), LocalSet::Inferred(Some(x))) => c.contains(x),
+        (Candidates::Seen(c), _) => c.iter().any(|a| local.contains(a)) || c.is_empty(),
+    };
+    let mut out = [None; CLASSES];
+    for (b, o) in out.iter_mut().enumerate() {
+        let c = Class::of(b as u8);
+        let side = match (is_local(c.lo), is_local(c.hi)) {
+            (true, false) => 1,
+            (false, true) => 2,
+            _ => 0,
+        };
+        if c.passes[side] {
+            // Between two local or two remote addresses: neither out nor in.
+            *o = Some([2, 0, 1][side]);
+        }
+    }
+    (out, known)
 }
 
 /// The interval width for timestamps from `first` to `last`, on the pass's grid of
@@ -143,14 +192,12 @@ fn width_for(
     widened: u32,
 ) -> (i64, Option<String>) {
     let count = |w: i64| last.div_euclid(w) - first.div_euclid(w) + 1;
-    let bounded = if widened > 0 {
-        Some(format!(
-            "the interval was widened {widened} time(s) tenfold to bound the memory its \
-             counts take: too many flows active in too many intervals"
-        ))
-    } else {
-        None
-    };
+    let bounded = (widened > 0).then(|| {
+        format!(
+            "the interval was widened {widened} time(s) tenfold: the one asked for gives \
+             more than a million intervals with traffic"
+        )
+    });
     if fixed {
         let mut w = grid_width;
         let mut note = bounded;

@@ -43,12 +43,17 @@ pub(super) fn sparklines(
         Timestamp(last.start.0.saturating_add(t.interval_s.0 as i64)),
         t.interval_s
     )?;
-    let rows: [(&str, fn(&Interval) -> u64, bool); 3] = [
-        ("out", |i| i.out.bytes, true),
-        ("in", |i| i.inbound.bytes, true),
-        ("new flows", |i| i.new_flows, false),
-    ];
-    for (label, value, bytes) in rows {
+    type Line = (&'static str, fn(&Interval) -> u64, bool);
+    let total: Line = ("bytes", |i| i.bytes, true);
+    let sent: Line = ("out", |i| i.out.map_or(0, |c| c.bytes), true);
+    let inbound: Line = ("in", |i| i.inbound.map_or(0, |c| c.bytes), true);
+    let flows: Line = ("new flows", |i| i.new_flows, false);
+    let lines = if t.direction.is_some() {
+        vec![total, flows]
+    } else {
+        vec![sent, inbound, flows]
+    };
+    for (label, value, bytes) in lines {
         let (line, peak) = spark(&t.intervals, per, value);
         let Some(peak) = peak else {
             writeln!(out, "  {label:<9}  -")?;
@@ -69,11 +74,11 @@ pub(super) fn sparklines(
 /// A sparkline of `value` over `intervals`, `per` intervals a character (their sum), and the
 /// busiest interval (`None` when every value is 0). An empty stretch is a space, so that a
 /// silence shows.
-fn spark<'i>(
-    intervals: &'i [Interval],
+fn spark(
+    intervals: &[Interval],
     per: usize,
     value: fn(&Interval) -> u64,
-) -> (String, Option<&'i Interval>) {
+) -> (String, Option<&Interval>) {
     let sums: Vec<u64> = intervals
         .chunks(per.max(1))
         .map(|c| c.iter().map(value).sum())
@@ -96,17 +101,18 @@ fn spark<'i>(
     (line, peak)
 }
 
-/// One interval as a flat row: the `--timeline` view's columns.
+/// One interval as a flat row: the `--timeline` view's columns (out and in `null` where the
+/// timeline leaves them out).
 #[derive(Serialize)]
 struct Row {
     start: Timestamp,
     interval_s: Secs,
     packets: u64,
     bytes: u64,
-    out_packets: u64,
-    out_bytes: u64,
-    in_packets: u64,
-    in_bytes: u64,
+    out_packets: Option<u64>,
+    out_bytes: Option<u64>,
+    in_packets: Option<u64>,
+    in_bytes: Option<u64>,
     new_flows: u64,
 }
 
@@ -136,10 +142,10 @@ pub(super) fn write(
         interval_s: t.interval_s,
         packets: i.packets,
         bytes: i.bytes,
-        out_packets: i.out.packets,
-        out_bytes: i.out.bytes,
-        in_packets: i.inbound.packets,
-        in_bytes: i.inbound.bytes,
+        out_packets: i.out.map(|c| c.packets),
+        out_bytes: i.out.map(|c| c.bytes),
+        in_packets: i.inbound.map(|c| c.packets),
+        in_bytes: i.inbound.map(|c| c.bytes),
         new_flows: i.new_flows,
     });
     match format {
@@ -160,6 +166,7 @@ pub(super) fn write(
             if format == OutputFormat::Csv {
                 writeln!(out, "{HEADER}")?;
             }
+            let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
             for r in rows {
                 writeln!(
                     out,
@@ -168,17 +175,17 @@ pub(super) fn write(
                     r.interval_s,
                     r.packets,
                     r.bytes,
-                    r.out_packets,
-                    r.out_bytes,
-                    r.in_packets,
-                    r.in_bytes,
+                    opt(r.out_packets),
+                    opt(r.out_bytes),
+                    opt(r.in_packets),
+                    opt(r.in_bytes),
                     r.new_flows
                 )?;
             }
             Ok(())
         }
         OutputFormat::Table => {
-            if let Some(w) = &t.widened {
+            for w in t.widened.iter().map(String::as_str).chain(t.direction) {
                 writeln!(out, "warning: timeline: {w}")?;
             }
             writeln!(
@@ -192,8 +199,8 @@ pub(super) fn write(
                         r.start.to_string(),
                         r.packets.to_string(),
                         human_bytes(r.bytes),
-                        human_bytes(r.out_bytes),
-                        human_bytes(r.in_bytes),
+                        r.out_bytes.map_or("-".into(), human_bytes),
+                        r.in_bytes.map_or("-".into(), human_bytes),
                         r.new_flows.to_string(),
                     ]
                 })
@@ -213,14 +220,14 @@ mod tests {
             start: Timestamp(start),
             packets: 2,
             bytes: out + inbound,
-            out: Count {
+            out: Some(Count {
                 packets: 1,
                 bytes: out,
-            },
-            inbound: Count {
+            }),
+            inbound: Some(Count {
                 packets: 1,
                 bytes: inbound,
-            },
+            }),
             new_flows,
         }
     }
@@ -233,13 +240,13 @@ mod tests {
             iv(2, 100, 0, 0),
             iv(3, 400, 0, 0),
         ];
-        let (line, peak) = spark(&ivs, 1, |i| i.out.bytes);
+        let (line, peak) = spark(&ivs, 1, |i| i.out.unwrap().bytes);
         assert_eq!(line, "█ ▁▄");
         assert_eq!(peak.unwrap().start, Timestamp(0));
         // Two intervals a character: 800 and 500.
-        let (line, _) = spark(&ivs, 2, |i| i.out.bytes);
+        let (line, _) = spark(&ivs, 2, |i| i.out.unwrap().bytes);
         assert_eq!(line, "█▅");
-        let (line, peak) = spark(&ivs, 1, |i| i.inbound.bytes);
+        let (line, peak) = spark(&ivs, 1, |i| i.inbound.unwrap().bytes);
         assert_eq!((line.trim_end(), peak), ("", None));
     }
 
@@ -249,6 +256,7 @@ mod tests {
             interval_s: Secs(1_000_000_000),
             intervals: vec![iv(0, 10, 20, 1), iv(1_000_000_000, 0, 5, 0)],
             widened: None,
+            direction: None,
         };
         let mut csv = Vec::new();
         write(&t, OutputFormat::Csv, None, &mut csv).unwrap();

@@ -66,6 +66,19 @@ impl<'a> FlowList<'a> {
         self.table.len()
     }
 
+    /// Every flow of the table, selected or not.
+    pub fn all(&self) -> FlowList<'a> {
+        FlowList {
+            table: self.table,
+            kept: None,
+        }
+    }
+
+    /// Whether every flow of the table is in the list.
+    pub fn is_all(&self) -> bool {
+        self.kept.is_none()
+    }
+
     /// The table's traffic over time.
     pub fn timeline(&self) -> &'a Timeline {
         self.table.timeline()

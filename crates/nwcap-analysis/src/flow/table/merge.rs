@@ -6,7 +6,6 @@
 use super::{FlowTable, Line, MAX_BATCH};
 use crate::flow::health::{self, Health, Prefix, SeqState};
 use crate::flow::stats::FlowStats;
-use crate::flow::timeline::{push_total, Grid, Record};
 use crate::hint::prefetch;
 
 /// Flows of another table, read as the end of this one (see [`FlowTable::merge`]).
@@ -49,12 +48,21 @@ impl FlowTable {
         other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
+        // The flows this table lacks take its classes (those it has keep theirs).
+        let classes = &mut self.timeline.classes;
+        if !classes.same_as(&other.timeline.classes) {
+            classes.take_candidates(&other.timeline.classes);
+            for (s, f) in other.stats.iter_mut().zip(&found) {
+                if f.is_none() {
+                    s.class = classes.translate(&other.timeline.classes, s.class);
+                }
+            }
+        }
         let Some(joined) = self.join_all(&other, &found) else {
             return false;
         };
-        let grid = self.timeline.grid.join(&other.timeline.grid);
-        let records = self.merge_found(&other, &found, joined, threads, &grid);
-        self.join_timelines(&mut other, &found, records, grid);
+        self.merge_found(&other, &found, joined, threads);
+        self.timeline.merge(std::mem::take(&mut other.timeline));
         other.prefix = Prefix::default();
         let flows: Vec<u32> = (0..found.len() as u32)
             .filter(|&j| found[j as usize].is_none())
@@ -102,41 +110,6 @@ impl FlowTable {
             }
         }
         Some(joined)
-    }
-
-    /// Takes `other`'s timeline records over, each of its flows numbered as here (found, or
-    /// appended after this table's flows in order), with those the merge of the flows found
-    /// wrote (`records`), on the grid of both.
-    fn join_timelines(
-        &mut self,
-        other: &mut FlowTable,
-        found: &[Option<u32>],
-        records: Vec<Record>,
-        grid: Grid,
-    ) {
-        let later = std::mem::take(&mut other.timeline.records);
-        let t = &mut self.timeline;
-        t.grid = grid;
-        t.widened = t.widened.max(other.timeline.widened);
-        t.records.extend(records);
-        if !later.is_empty() {
-            let mut next = self.lines.len() as u32;
-            let number: Vec<u32> = found
-                .iter()
-                .map(|f| {
-                    f.unwrap_or_else(|| {
-                        next += 1;
-                        next - 1
-                    })
-                })
-                .collect();
-            t.records.extend(later.into_iter().map(|mut r| {
-                r.flow = number[r.flow as usize];
-                r
-            }));
-        }
-        let flows = self.lines.len() + found.iter().filter(|f| f.is_none()).count();
-        self.timeline.bound(flows);
     }
 
     /// Appends the flows of the appendix for real (see [`FlowTable::appendix`]).
@@ -198,17 +171,14 @@ impl FlowTable {
     }
 
     /// Merges `other`'s flow `j` into this table's flow `i` for every `found[j] = Some(i)`.
-    /// This table's arrays are cut into `threads` parts, each merged on a thread. Returns the
-    /// timeline records of flows whose two parts are in different intervals of `grid` (see
-    /// [`timeline_of_both`]).
+    /// This table's arrays are cut into `threads` parts, each merged on a thread.
     fn merge_found(
         &mut self,
         other: &FlowTable,
         found: &[Option<u32>],
         joined: Joined,
         threads: usize,
-        grid: &Grid,
-    ) -> Vec<Record> {
+    ) {
         for (i, seq) in joined.states {
             self.seqs[i as usize] = seq;
         }
@@ -229,7 +199,6 @@ impl FlowTable {
         }
         let apply =
             |lines: &mut [Line], stats: &mut [FlowStats], base: usize, pairs: &[(usize, usize)]| {
-                let mut records = Vec::new();
                 for (n, &(i, j)) in pairs.iter().enumerate() {
                     if let Some(&(ahead, j)) = pairs.get(n + MERGE_AHEAD) {
                         let st: *const u8 = (&stats[ahead - base] as *const FlowStats).cast();
@@ -240,11 +209,9 @@ impl FlowTable {
                         prefetch((&other.stats[j] as *const FlowStats).cast());
                     }
                     let (line, s) = (&mut lines[i - base], &mut stats[i - base]);
-                    timeline_of_both(&mut records, i, s, &other.stats[j], grid);
                     s.merge(&other.stats[j]);
                     *line = Line::of(line.key, s);
                 }
-                records
             };
         std::thread::scope(|s| {
             let mut parts = self
@@ -254,39 +221,13 @@ impl FlowTable {
                 .zip(&pairs)
                 .enumerate();
             let first = parts.next();
-            let spawned: Vec<_> = parts
-                .map(|(k, ((l, st), p))| s.spawn(move || apply(l, st, k * per, p)))
-                .collect();
-            let mut records = first.map_or_else(Vec::new, |(_, ((l, st), p))| apply(l, st, 0, p));
-            for h in spawned {
-                records.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            for (k, ((l, st), p)) in parts {
+                s.spawn(move || apply(l, st, k * per, p));
             }
-            records
-        })
-    }
-}
-
-/// The timeline of flow `i`, made of `s` and the later `o`: when the two are in different
-/// intervals of `grid` (or either is already in records), records of what the other does
-/// not have in records yet, all of which is in the interval of its latest timestamp.
-fn timeline_of_both(
-    records: &mut Vec<Record>,
-    i: usize,
-    s: &mut FlowStats,
-    o: &FlowStats,
-    grid: &Grid,
-) {
-    let apart = match (s.last_ts(), o.last_ts()) {
-        (Some(a), Some(b)) => grid.index(a) != grid.index(b),
-        _ => false,
-    };
-    if s.split || o.split || apart {
-        for part in [&*s, o] {
-            if !part.split {
-                push_total(records, i, part.last, part.packets, part.bytes);
+            if let Some((_, ((l, st), p))) = first {
+                apply(l, st, 0, p);
             }
-        }
-        s.split = true;
+        });
     }
 }
 
@@ -413,7 +354,7 @@ mod tests {
         assert!(t.appendix.is_some(), "nothing was left in place");
         assert_eq!(contents(&t), reference(&ps[..20_000]));
         for (k, s) in reference(&ps[..20_000]) {
-            let got = t.get(&k.unpack()).map(|g| FlowStats { split: false, ..*g });
+            let got = t.get(&k.unpack()).map(|g| FlowStats { class: 0, ..*g });
             assert_eq!(got, Some(s));
         }
         assert_eq!(t.get(&ps[25_001].key.unpack()), None);

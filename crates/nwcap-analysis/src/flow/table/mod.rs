@@ -18,7 +18,7 @@ mod testing;
 use super::health::{self, event, Health, Prefix, SeqState};
 use super::key::{FlowKey, PackedKey};
 use super::stats::FlowStats;
-use super::timeline::{push_total, Grid, Record, Timeline};
+use super::timeline::{Classes, Grid, Timeline};
 use super::Pending;
 use crate::decode::tcp_flags;
 use crate::hint::{huge_pages, prefetch, written_zeros};
@@ -26,9 +26,9 @@ use crate::hint::{huge_pages, prefetch, written_zeros};
 pub use list::FlowList;
 use merge::Appendix;
 
-/// A flow's key and hot counters, on one cache line. The counters hold packets and bytes
-/// since the flow's counts were last moved to its [`FlowStats`]: at [`FlowTable::settle`], or
-/// when they would overflow or the flow's packets change interval ([`FlowTable::flush`]).
+/// A flow's key and hot counters, on one cache line. The counters hold the low bits of
+/// packets and bytes since the last [`FlowTable::settle`]; their carries go to the flow's
+/// [`FlowStats`] as they happen.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct Line {
@@ -36,29 +36,16 @@ struct Line {
     /// Latest timestamp (ns); `i64::MIN` until a packet has one. The earliest lives in
     /// [`FlowStats`]: a packet not later than this one is the only one that can change it.
     last: i64,
-    /// Wire bytes per direction since the last move.
+    /// Wire bytes per direction, low 32 bits.
     bytes: [u32; 2],
-    /// Packets per direction since the last move.
+    /// Packets per direction, low 16 bits.
     packets: [u16; 2],
     /// OR of the TCP flags seen, per direction.
     flags: [u8; 2],
     /// [`super::TcpStats`]'s bit per direction: that side's first ACK is known.
     ack_seen: u8,
-}
-
-impl Timeline {
-    /// Records what line `l` of flow `idx` holds, if anything.
-    #[inline]
-    fn push_line(&mut self, idx: usize, l: &Line) {
-        if l.packets != [0; 2] {
-            self.records.push(Record {
-                ts: l.last,
-                bytes: l.bytes,
-                packets: l.packets,
-                flow: idx as u32,
-            });
-        }
-    }
+    /// The flow's timeline class ([`super::timeline::Class`]).
+    class: u8,
 }
 
 impl Line {
@@ -71,6 +58,7 @@ impl Line {
             packets: [0; 2],
             flags: s.tcp.flags,
             ack_seen: s.tcp.ack_seen,
+            class: s.class,
         }
     }
 
@@ -89,6 +77,10 @@ impl Line {
 struct Cold;
 
 impl Cold {
+    /// The line's byte counter wrapped.
+    const BYTES: u8 = 1;
+    /// The line's packet counter wrapped.
+    const PACKETS: u8 = 2;
     /// The snap length cut the packet.
     const CUT: u8 = 4;
     /// The timestamp is the flow's first, or not after its latest.
@@ -174,7 +166,7 @@ pub struct FlowTable {
     /// Each flow's sequence analysis state, beside `lines` (empty without analysis, so that
     /// the lines stay one cache line and a pass without it touches none of this).
     seqs: Vec<SeqState>,
-    /// Traffic over time: the counts of flows whose packets changed interval.
+    /// Traffic over time, by the flows' classes.
     timeline: Timeline,
 }
 
@@ -283,24 +275,31 @@ impl FlowTable {
         Self::default()
     }
 
-    /// Counts traffic over time in intervals of `width` ns rather than in intervals that
-    /// widen with the capture. Call before the first packet.
-    pub fn timeline_width(&mut self, width: i64) {
-        self.timeline = Timeline::on(Grid::fixed(width));
+    /// Sums traffic over time in intervals of `width` ns rather than in intervals that widen
+    /// with the capture, its flows classed by `classes`. Call before the first packet.
+    pub fn count_over_time(&mut self, width: Option<i64>, classes: Classes) {
+        let grid = width.map_or(Grid::auto(), Grid::fixed);
+        self.timeline = Timeline::on(grid);
+        self.timeline.classes = classes;
     }
 
-    /// The timeline's grid, settled or not.
-    pub fn grid(&self) -> Grid {
-        self.timeline.grid
+    /// The timeline's grid width, if it was asked for.
+    pub fn fixed_width(&self) -> Option<i64> {
+        let g = &self.timeline.grid;
+        g.fixed.then_some(g.width)
     }
 
-    /// How many times the timeline's grid was widened to bound its records.
-    pub fn grid_widened(&self) -> u32 {
-        self.timeline.widened
+    /// Classes new flows by `classes` from now on (see [`super::timeline::Classes`]).
+    pub fn set_classes(&mut self, classes: Classes) {
+        self.timeline.classes = classes;
     }
 
-    /// The traffic over time of a settled table: its records, and the grid they were taken
-    /// on.
+    /// The timeline's classes (to class the flows of another table alike).
+    pub fn classes(&self) -> &Classes {
+        &self.timeline.classes
+    }
+
+    /// The traffic over time of a settled table.
     ///
     /// # Panics
     /// As [`FlowTable::iter`].
@@ -476,79 +475,11 @@ impl FlowTable {
             return;
         }
         self.finish_late();
-        for (i, (l, s)) in self.lines.iter_mut().zip(&mut self.stats).enumerate() {
-            if s.split {
-                self.timeline.push_line(i, l);
-            }
+        for (l, s) in self.lines.iter_mut().zip(&mut self.stats) {
             l.fold_into(s);
         }
+        self.timeline.settle();
         self.settled = true;
-    }
-
-    /// Moves a flow's counts from its line to its [`FlowStats`] and records them in the
-    /// timeline, as of its latest packet's interval: before its line would overflow, and
-    /// when a packet of a later interval comes. A flow's first record also records what its
-    /// stats held, all of that interval too.
-    #[cold]
-    #[inline(never)]
-    fn flush(&mut self, idx: usize) {
-        let (l, s) = (&mut self.lines[idx], &mut self.stats[idx]);
-        if !s.split {
-            s.split = true;
-            push_total(&mut self.timeline.records, idx, l.last, s.packets, s.bytes);
-        }
-        self.timeline.push_line(idx, l);
-        for d in 0..2 {
-            s.packets[d] += u64::from(std::mem::take(&mut l.packets[d]));
-            s.bytes[d] += u64::from(std::mem::take(&mut l.bytes[d]));
-        }
-        self.timeline.bound(self.lines.len());
-    }
-
-    /// The slow part of [`FlowTable::account`]'s timeline check for packet `p` of flow `idx`
-    /// in direction `d`: `away` when it may be in another interval than its flow's latest
-    /// packet, `full` when the flow's line has no room for it. Every packet counts in the interval of its own
-    /// timestamp, so that where a capture is cut into shards changes nothing: a later one
-    /// moves the flow to its interval, an earlier one (time going backwards) is recorded by
-    /// itself, and one without a timestamp is in no interval. Returns `true` when it counted
-    /// the packet's packets and bytes (the earlier one, or the one without a time), which the
-    /// line then leaves out.
-    #[cold]
-    #[inline(never)]
-    fn cross(&mut self, idx: usize, d: usize, p: &Pending, full: bool, away: bool) -> bool {
-        let (t, last) = (p.ts.raw(), self.lines[idx].last);
-        if full {
-            self.flush(idx);
-        }
-        if !away {
-            return false;
-        }
-        if !p.ts.is_none() {
-            if t >= self.timeline.grid.hi {
-                self.timeline.grid.advance(t);
-            }
-            if last == i64::MIN || self.timeline.same_interval(last, t) {
-                return false;
-            }
-        }
-        self.flush(idx);
-        if t > last {
-            return false;
-        }
-        if !p.ts.is_none() {
-            let mut r = Record {
-                ts: t,
-                bytes: [0; 2],
-                packets: [0; 2],
-                flow: idx as u32,
-            };
-            (r.packets[d], r.bytes[d]) = (1, p.wire);
-            self.timeline.records.push(r);
-        }
-        let s = &mut self.stats[idx];
-        s.packets[d] += 1;
-        s.bytes[d] += u64::from(p.wire);
-        true
     }
 
     #[inline]
@@ -634,7 +565,11 @@ impl FlowTable {
     fn find_or_insert(&mut self, key: PackedKey, h: u64, dir: usize) -> usize {
         match self.find(&key, h) {
             Ok(i) => i,
-            Err(pos) => self.insert_at(pos, key, h, FlowStats::new(dir), SeqState::FRESH),
+            Err(pos) => {
+                let mut s = FlowStats::new(dir);
+                s.class = self.timeline.classes.class(&key.unpack(), dir);
+                self.insert_at(pos, key, h, s, SeqState::FRESH)
+            }
         }
     }
 
@@ -651,11 +586,7 @@ impl FlowTable {
             self.account::<false>(idx, p)
         };
         self.account_cold(&Late::of(idx, p, cold, events));
-        let (l, s) = (&mut self.lines[idx], &mut self.stats[idx]);
-        if s.split {
-            self.timeline.push_line(idx, l);
-        }
-        l.fold_into(s);
+        self.lines[idx].fold_into(&mut self.stats[idx]);
     }
 
     /// Accounts a packet on its flow's line. Returns what the line could not hold (a
@@ -664,23 +595,15 @@ impl FlowTable {
     #[inline(always)]
     fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
         let d = usize::from(p.dir & 1);
-        let t = p.ts.raw();
-        let counted = {
-            let l = &self.lines[idx];
-            let full = l.bytes[d].checked_add(p.wire).is_none() | (l.packets[d] == u16::MAX);
-            // The packet or its flow's latest one outside the interval the latest packets
-            // fell into: they may be in different intervals (or the packet has no time). All
-            // false for nearly every packet.
-            let g = &self.timeline.grid;
-            let outside = |x: i64| x.wrapping_sub(g.lo) as u64 >= g.width as u64;
-            let away = (t == i64::MIN) | outside(t) | ((l.last != i64::MIN) & outside(l.last));
-            (full | away) && self.cross(idx, d, p, full, away)
-        };
         let l = &mut self.lines[idx];
-        let n = u16::from(!counted);
-        l.bytes[d] += p.wire * u32::from(n);
-        l.packets[d] += n;
-        let mut cold = u8::from(p.cap != p.wire) * Cold::CUT;
+        let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
+        l.bytes[d] = bytes;
+        let packets = l.packets[d].wrapping_add(1);
+        l.packets[d] = packets;
+        let mut cold = (u8::from(carry) * Cold::BYTES)
+            | (u8::from(packets == 0) * Cold::PACKETS)
+            | (u8::from(p.cap != p.wire) * Cold::CUT);
+        let t = p.ts.raw();
         if !p.ts.is_none() {
             if l.last != i64::MIN && t >= l.last {
                 l.last = t;
@@ -690,6 +613,7 @@ impl FlowTable {
                 l.last = l.last.max(t);
             }
         }
+        self.timeline.add(l.class, d, t, p.wire);
         // TCP or UDP is a coin toss per packet too: no branch on it. UDP's 0 changes nothing.
         let f = p.tcp_flags.unwrap_or(0);
         l.flags[d] |= f;
@@ -718,7 +642,8 @@ impl FlowTable {
             prefetch(tcp);
             prefetch(tcp.wrapping_add(std::mem::size_of_val(&s.tcp) - 1));
         }
-        // Cut: every packet of a capture whose snap length is below its frames.
+        // Cut: every packet of a capture whose snap length is below its frames. (Carries,
+        // once in 65536 packets or 4 GiB, are not worth a hint.)
         if cold & Cold::CUT != 0 {
             prefetch((&s.uncaptured as *const [u64; 2]).cast());
         }
@@ -727,7 +652,7 @@ impl FlowTable {
         }
     }
 
-    /// The part of a packet's accounting [`FlowTable::account`] left: cut-off bytes,
+    /// The part of a packet's accounting [`FlowTable::account`] left: carries, cut-off bytes,
     /// an earlier first timestamp, and the TCP segments [`super::TcpStats`] records. In packet
     /// order per flow, as the TCP part keeps firsts.
     #[cold]
@@ -738,6 +663,15 @@ impl FlowTable {
         }
         let d = usize::from(p.dir & 1);
         let s = &mut self.stats[idx];
+        // Tested, not added as 0: the counters may lie on a line `prefetch_cold` did not load
+        // (they share one with the TCP part for some flows only), and adding 0 there waited
+        // on it for most TCP segments.
+        if cold & Cold::BYTES != 0 {
+            s.bytes[d] += 1 << 32;
+        }
+        if cold & Cold::PACKETS != 0 {
+            s.packets[d] += 1 << 16;
+        }
         if cold & Cold::CUT != 0 {
             s.add_uncaptured(d, p.wire, p.cap);
         }

@@ -214,49 +214,45 @@ fn batch_single_and_merge_agree_with_a_hash_map() {
     );
 }
 
-/// Packets and bytes per direction of each flow in each interval of `w` ns, as a table's
-/// timeline holds them: a flow's records, or all of it in its latest timestamp's interval.
-fn intervals_of(t: &FlowTable, w: i64) -> HashMap<(PackedKey, i64), [u64; 4]> {
-    let mut out: HashMap<(PackedKey, i64), [u64; 4]> = HashMap::new();
-    let mut add = |k: PackedKey, ts: i64, p: [u64; 2], b: [u64; 2]| {
-        let e = out.entry((k, ts.div_euclid(w))).or_default();
-        for d in 0..2 {
-            e[d] += p[d];
-            e[2 + d] += b[d];
-        }
-    };
-    for i in 0..t.len() {
-        let s = t.stats_at(i);
-        if let (false, Some(last)) = (s.split, s.last_ts()) {
-            add(t.line(i).key, last, s.packets, s.bytes);
+/// Packets and bytes of each class and direction in each interval of `w` ns, as a settled
+/// table's timeline sums them.
+fn intervals_of(t: &FlowTable, w: i64) -> HashMap<(u16, i64), [u64; 2]> {
+    let tl = t.timeline();
+    let mut out: HashMap<(u16, i64), [u64; 2]> = HashMap::new();
+    for (g, sums) in tl.intervals() {
+        for (k, s) in sums {
+            let e = out
+                .entry((k, (g * tl.grid.width).div_euclid(w)))
+                .or_default();
+            e[0] += s.packets;
+            e[1] += s.bytes;
         }
     }
-    for r in &t.timeline().records {
-        if r.ts != i64::MIN {
-            let k = t.line(r.flow as usize).key;
-            add(k, r.ts, r.packets.map(u64::from), r.bytes.map(u64::from));
-        }
-    }
-    out.retain(|_, v| *v != [0; 4]);
     out
 }
 
-/// Every timed packet counts in its own interval however the packets reach the table: in
-/// batches, one at a time, or in parts merged in order; packets without a time in none.
+/// Every timed packet counts in its own interval, under its flow's class and its direction,
+/// however the packets reach the table: in batches, one at a time, or in parts merged in
+/// order; packets without a time in none.
 #[test]
 fn the_timeline_counts_each_timed_packet_in_its_own_interval() {
     let ps = packets(200_000, 0x71E);
     // The packets span 2 ms: the pass's grid ends at 10 µs, and 100 µs is a multiple.
     let w = 100_000;
-    let mut expect: HashMap<(PackedKey, i64), [u64; 4]> = HashMap::new();
-    for p in &ps {
-        if let Some(ts) = p.ts.get() {
-            let e = expect.entry((p.key, ts.div_euclid(w))).or_default();
-            e[usize::from(p.dir)] += 1;
-            e[2 + usize::from(p.dir)] += u64::from(p.wire);
+    let expect = |t: &FlowTable| {
+        let mut e: HashMap<(u16, i64), [u64; 2]> = HashMap::new();
+        for p in &ps {
+            if let Some(ts) = p.ts.get() {
+                let class = t.get(&p.key.unpack()).unwrap().class;
+                let x = e
+                    .entry(((u16::from(class) << 1) | u16::from(p.dir), ts.div_euclid(w)))
+                    .or_default();
+                x[0] += 1;
+                x[1] += u64::from(p.wire);
+            }
         }
-    }
-    assert!(expect.len() > 40, "{} intervals", expect.len());
+        e
+    };
 
     let mut batched = FlowTable::new();
     for chunk in ps.chunks(37) {
@@ -264,30 +260,36 @@ fn the_timeline_counts_each_timed_packet_in_its_own_interval() {
     }
     batched.settle();
     assert!(batched.timeline().grid.width <= 10_000);
-    assert_eq!(intervals_of(&batched, w), expect, "in batches");
+    let e = expect(&batched);
+    assert!(e.len() > 40, "{} intervals", e.len());
+    assert_eq!(intervals_of(&batched, w), e, "in batches");
 
     let mut single = FlowTable::new();
     for p in &ps {
         single.add(p);
     }
-    assert_eq!(intervals_of(&single, w), expect, "one at a time");
+    single.settle();
+    assert_eq!(intervals_of(&single, w), expect(&single), "one at a time");
 
+    // Parts that class flows as one pass does (as the pass's shards are made to).
+    let classes = batched.classes().clone();
     for parts in [2, 3, 7] {
         let mut merged = FlowTable::new();
         for part in ps.chunks(ps.len().div_ceil(parts)) {
             let mut t = FlowTable::new();
+            t.count_over_time(None, classes.clone());
             t.add_batch(part);
             t.settle();
             assert!(merged.merge(t, 2));
         }
-        assert_eq!(intervals_of(&merged, w), expect, "{parts} parts");
+        assert_eq!(intervals_of(&merged, w), expect(&merged), "{parts} parts");
     }
 
     // A fixed width: the grid keeps it.
     let mut fixed = FlowTable::new();
-    fixed.timeline_width(w);
+    fixed.count_over_time(Some(w), Default::default());
     fixed.add_batch(&ps);
     fixed.settle();
     assert_eq!(fixed.timeline().grid.width, w);
-    assert_eq!(intervals_of(&fixed, w), expect, "fixed width");
+    assert_eq!(intervals_of(&fixed, w), expect(&fixed), "fixed width");
 }
