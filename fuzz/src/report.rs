@@ -2,7 +2,7 @@
 //! makes of the same model (head, every flow row with what inspection found, talkers, services
 //! and DNS); every NDJSON line equals its
 //! row's serde JSON; the CSV has a header and one line per flow; the table writes. The
-//! timeline holds no more than the flows' packets, out and in add up to its totals, each
+//! timeline holds no more than the flows' packets, out and in no more than its totals, each
 //! flow is new in one interval within the flows' time, and its view writes a row per
 //! interval.
 
@@ -100,7 +100,7 @@ pub fn run(data: &[u8]) {
 }
 
 /// The timeline's invariants: its packets and bytes are those of the flows with a timestamp,
-/// out and in add up to them, each such flow is new in one interval, and no packet falls
+/// out and in no more than them, each such flow is new in one interval, and no packet falls
 /// outside the flows' time; its view writes a row per interval.
 fn timeline(r: &Report<'_>) {
     let t = &r.timeline;
@@ -121,9 +121,10 @@ fn timeline(r: &Report<'_>) {
     assert!(sum(|i| i.bytes) <= bytes, "timeline bytes");
     assert_eq!(sum(|i| i.new_flows), flows, "timeline new flows");
     for i in &t.intervals {
+        // Traffic between two local or two remote addresses is in neither.
         if let (Some(o), Some(n)) = (i.out, i.inbound) {
-            assert_eq!(o.packets + n.packets, i.packets);
-            assert_eq!(o.bytes + n.bytes, i.bytes);
+            assert!(o.packets + n.packets <= i.packets);
+            assert!(o.bytes + n.bytes <= i.bytes);
         } else {
             assert!(i.out.is_none() && i.inbound.is_none() && t.direction.is_some());
         }

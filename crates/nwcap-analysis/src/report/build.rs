@@ -133,7 +133,12 @@ pub fn build<'a>(
     } else {
         (ports(), find(), over_time())
     };
-    for w in timeline.widened.iter().map(String::as_str).chain(timeline.direction) {
+    for w in timeline
+        .widened
+        .iter()
+        .map(String::as_str)
+        .chain(timeline.direction)
+    {
         warnings.push(format!("timeline: {w}"));
     }
     Report {

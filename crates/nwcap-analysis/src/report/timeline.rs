@@ -54,24 +54,15 @@ pub struct Timeline {
 pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
     let pass = flows.timeline();
     let grid = pass.grid;
-    let intervals = pass.intervals();
-    let Some((&(lo, _), &(hi, _))) = intervals.first().zip(intervals.last()) else {
-        return Timeline {
-            interval_s: Secs(i128::from(grid.width)),
-            ..Timeline::default()
-        };
-    };
-    // The span of the selected flows, and where each began on the pass's grid.
+    // The span of the selected flows, and when each began.
     let (mut first, mut last) = (i64::MAX, i64::MIN);
-    let mut began = vec![0u64; (hi - lo + 1) as usize];
+    let mut began = Vec::with_capacity(flows.len());
     for i in 0..flows.len() {
         let s = flows.stats(i);
         if let (Some(f), Some(l)) = (s.first_ts(), s.last_ts()) {
             first = first.min(f);
             last = last.max(l);
-            if let Some(n) = began.get_mut((grid.index(f) - lo) as usize) {
-                *n += 1;
-            }
+            began.push(f);
         }
     }
     if first > last {
@@ -103,7 +94,7 @@ pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
         let t = g.saturating_mul(grid.width);
         (t.div_euclid(width) - base).clamp(0, n as i64 - 1) as usize
     };
-    for (g, sums) in intervals {
+    for (g, sums) in pass.intervals() {
         let iv = &mut out[at(g)];
         for (key, s) in sums {
             let Some(out_dir) = resolved[usize::from(key >> 1)] else {
@@ -122,8 +113,8 @@ pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
             }
         }
     }
-    for (g, &k) in (lo..).zip(&began) {
-        out[at(g)].new_flows += k;
+    for f in began {
+        out[(f.div_euclid(width) - base) as usize].new_flows += 1;
     }
     Timeline {
         interval_s: Secs(i128::from(width)),
