@@ -99,9 +99,9 @@ pub fn run(data: &[u8]) {
     timeline(&r);
 }
 
-/// The timeline's invariants: its packets and bytes are those of the flows with a timestamp,
-/// out and in no more than them, each such flow is new in one interval, and no packet falls
-/// outside the flows' time; its view writes a row per interval.
+/// The timeline's invariants: its packets and bytes are no more than the flows' (packets
+/// without a timestamp are in none), out and in no more than them, each flow is new in one
+/// interval within the flows' time; its view writes a row per interval.
 fn timeline(r: &Report<'_>) {
     let t = &r.timeline;
     let (mut packets, mut bytes, mut flows) = (0u64, 0u64, 0u64);
