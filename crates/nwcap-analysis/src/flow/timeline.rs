@@ -306,8 +306,8 @@ pub struct Timeline {
     pub grid: Grid,
     /// What the classes of the table's flows tell apart.
     pub classes: Classes,
-    /// The sums of the interval that starts at `grid.lo`, by class and direction.
-    current: Box<[Sum; CLASSES * 2]>,
+    /// The sums of the interval that starts at `grid.lo`.
+    current: Box<Slab>,
     /// The sums of every other interval, by index on the grid.
     past: BTreeMap<i64, Sums>,
     /// How many times the grid was widened tenfold beyond the width asked for.
@@ -326,20 +326,23 @@ impl Timeline {
         Timeline {
             grid,
             classes: Classes::default(),
-            current: Box::new([Sum::default(); CLASSES * 2]),
+            current: Box::new(Slab {
+                sums: [Sum::default(); CLASSES * 2],
+                touched: [0; CLASSES * 2],
+                n: 0,
+            }),
             past: BTreeMap::new(),
             widened: 0,
         }
     }
 
     /// Adds a packet of `wire` bytes at `t` of class `class` in direction `d` (0 or 1). The
-    /// common case, a packet in the latest interval, is one comparison and two additions.
+    /// common case, a packet in the latest interval, is a comparison and two additions.
     #[inline(always)]
     pub fn add(&mut self, class: u8, d: usize, t: i64, wire: u32) {
         if (t.wrapping_sub(self.grid.lo) as u64) < self.grid.width as u64 {
-            let s = &mut self.current[usize::from(class) << 1 | d];
-            s.packets += 1;
-            s.bytes += u64::from(wire);
+            self.current
+                .add(usize::from(class) << 1 | d, 1, u64::from(wire));
         } else {
             self.add_elsewhere(class, d, t, wire);
         }
@@ -375,10 +378,10 @@ impl Timeline {
         // The interval may have sums already (packets that went back in time into it).
         if let Some(sums) = self.past.remove(&self.grid.index(t)) {
             for (k, s) in sums {
-                self.current[usize::from(k)].add(s);
+                self.current.add(usize::from(k), s.packets, s.bytes);
             }
         }
-        self.current[usize::from(key)].add(sum);
+        self.current.add(usize::from(key), sum.packets, sum.bytes);
         if self.grid.fixed && self.past.len() > MAX_PASS_INTERVALS {
             let w = self.grid.width.saturating_mul(10);
             self.retire();
@@ -393,15 +396,15 @@ impl Timeline {
         if self.grid.lo == UNSET {
             return;
         }
+        let c = &mut *self.current;
+        if c.n == 0 {
+            return;
+        }
         let sums = self.past.entry(self.grid.index(self.grid.lo)).or_default();
-        for (k, s) in self.current.iter_mut().enumerate() {
-            if s.packets != 0 {
-                add_to(sums, k as u16, std::mem::take(s));
-            }
+        for &k in &c.touched[..c.n] {
+            add_to(sums, k, std::mem::take(&mut c.sums[usize::from(k)]));
         }
-        if sums.is_empty() {
-            self.past.remove(&self.grid.index(self.grid.lo));
-        }
+        c.n = 0;
     }
 
     /// Puts the retired intervals on a grid of width `w`, a multiple of the current one.
@@ -458,6 +461,30 @@ impl Timeline {
                 add_to(into, k, s);
             }
         }
+    }
+}
+
+/// One interval's sums by class and direction (`class << 1 | direction`), and which of them
+/// are not 0, so that moving them on reads only those.
+#[derive(Debug, Clone)]
+struct Slab {
+    sums: [Sum; CLASSES * 2],
+    touched: [u16; CLASSES * 2],
+    n: usize,
+}
+
+impl Slab {
+    #[inline(always)]
+    fn add(&mut self, k: usize, packets: u64, bytes: u64) {
+        // Masked: a class byte has room for more classes than there are.
+        let k = k & (CLASSES * 2 - 1);
+        let s = &mut self.sums[k];
+        if s.packets == 0 {
+            self.touched[self.n & (CLASSES * 2 - 1)] = k as u16;
+            self.n += 1;
+        }
+        s.packets += packets;
+        s.bytes += bytes;
     }
 }
 
