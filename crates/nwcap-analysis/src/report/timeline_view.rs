@@ -63,9 +63,8 @@ pub(super) fn sparklines(
         let amount = if bytes { human_bytes(v) } else { v.to_string() };
         writeln!(
             out,
-            "  {label:<9}  {}  peak {amount} at {}",
-            line.trim_end(),
-            peak.start
+            "  {label:<9}  {line}  peak {amount} in {} s at {}",
+            t.interval_s, peak.start
         )?;
     }
     Ok(())
