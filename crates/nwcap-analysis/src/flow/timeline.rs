@@ -13,7 +13,6 @@
 //! (a multiple of every width the pass used). It owns the grid, the classes and the sums; it
 //! never decodes a packet nor decides which side is local.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::FlowKey;
@@ -306,10 +305,11 @@ pub struct Timeline {
     pub grid: Grid,
     /// What the classes of the table's flows tell apart.
     pub classes: Classes,
-    /// The sums of the interval that starts at `grid.lo`.
-    current: Box<Slab>,
+    /// The sums of the interval that starts at `grid.lo`, by class and direction
+    /// (`class << 1 | direction`).
+    current: Box<[Sum; CLASSES * 2]>,
     /// The sums of every other interval, by index on the grid.
-    past: BTreeMap<i64, Sums>,
+    past: Past,
     /// How many times the grid was widened tenfold beyond the width asked for.
     pub widened: u32,
 }
@@ -326,12 +326,8 @@ impl Timeline {
         Timeline {
             grid,
             classes: Classes::default(),
-            current: Box::new(Slab {
-                sums: [Sum::default(); CLASSES * 2],
-                touched: [0; CLASSES * 2],
-                n: 0,
-            }),
-            past: BTreeMap::new(),
+            current: Box::new([Sum::default(); CLASSES * 2]),
+            past: Past::default(),
             widened: 0,
         }
     }
@@ -341,8 +337,10 @@ impl Timeline {
     #[inline(always)]
     pub fn add(&mut self, class: u8, d: usize, t: i64, wire: u32) {
         if (t.wrapping_sub(self.grid.lo) as u64) < self.grid.width as u64 {
-            self.current
-                .add(usize::from(class) << 1 | d, 1, u64::from(wire));
+            // Masked: a class byte has room for more classes than there are.
+            let s = &mut self.current[(usize::from(class) << 1 | d) & (CLASSES * 2 - 1)];
+            s.packets += 1;
+            s.bytes += u64::from(wire);
         } else {
             self.add_elsewhere(class, d, t, wire);
         }
@@ -363,7 +361,7 @@ impl Timeline {
             bytes: u64::from(wire),
         };
         if self.grid.lo != UNSET && t < self.grid.lo {
-            add_to(self.past.entry(self.grid.index(t)).or_default(), key, sum);
+            add_to(self.past.entry(self.grid.index(t)), key, sum);
             return;
         }
         self.retire();
@@ -376,12 +374,12 @@ impl Timeline {
         }
         self.grid.lo = self.grid.index(t) * self.grid.width;
         // The interval may have sums already (packets that went back in time into it).
-        if let Some(sums) = self.past.remove(&self.grid.index(t)) {
+        if let Some(sums) = self.past.remove(self.grid.index(t)) {
             for (k, s) in sums {
-                self.current.add(usize::from(k), s.packets, s.bytes);
+                self.current[usize::from(k)].add(s);
             }
         }
-        self.current.add(usize::from(key), sum.packets, sum.bytes);
+        self.current[usize::from(key)].add(sum);
         if self.grid.fixed && self.past.len() > MAX_PASS_INTERVALS {
             let w = self.grid.width.saturating_mul(10);
             self.retire();
@@ -396,15 +394,24 @@ impl Timeline {
         if self.grid.lo == UNSET {
             return;
         }
-        let c = &mut *self.current;
-        if c.n == 0 {
-            return;
+        // A scan of the sums (4 KiB) per interval, rather than noting which were touched
+        // packet by packet.
+        let mut sums = Sums::new();
+        for (k, s) in self.current.iter_mut().enumerate() {
+            if s.packets != 0 {
+                sums.push((k as u16, std::mem::take(s)));
+            }
         }
-        let sums = self.past.entry(self.grid.index(self.grid.lo)).or_default();
-        for &k in &c.touched[..c.n] {
-            add_to(sums, k, std::mem::take(&mut c.sums[usize::from(k)]));
+        if !sums.is_empty() {
+            let into = self.past.entry(self.grid.index(self.grid.lo));
+            if into.is_empty() {
+                *into = sums;
+            } else {
+                for (k, s) in sums {
+                    add_to(into, k, s);
+                }
+            }
         }
-        c.n = 0;
     }
 
     /// Puts the retired intervals on a grid of width `w`, a multiple of the current one.
@@ -415,9 +422,9 @@ impl Timeline {
             return;
         }
         let past = std::mem::take(&mut self.past);
-        for (i, sums) in past {
+        for (i, sums) in past.0 {
             let j = (i.saturating_mul(old)).div_euclid(w);
-            let into = self.past.entry(j).or_default();
+            let into = self.past.entry(j);
             for (k, s) in sums {
                 add_to(into, k, s);
             }
@@ -428,7 +435,7 @@ impl Timeline {
     pub fn intervals(&self) -> Vec<(i64, Sums)> {
         let mut t = self.clone();
         t.settle();
-        t.past.into_iter().collect()
+        t.past.0
     }
 
     /// Ends the pass: the latest interval joins the others.
@@ -449,8 +456,8 @@ impl Timeline {
         self.widened = self.widened.max(other.widened);
         let same = self.classes.same_as(&other.classes);
         self.classes.take_candidates(&other.classes);
-        for (i, sums) in other.past {
-            let into = self.past.entry(i).or_default();
+        for (i, sums) in other.past.0 {
+            let into = self.past.entry(i);
             for (k, s) in sums {
                 let k = if same {
                     k
@@ -464,27 +471,48 @@ impl Timeline {
     }
 }
 
-/// One interval's sums by class and direction (`class << 1 | direction`), and which of them
-/// are not 0, so that moving them on reads only those.
-#[derive(Debug, Clone)]
-struct Slab {
-    sums: [Sum; CLASSES * 2],
-    touched: [u16; CLASSES * 2],
-    n: usize,
-}
+/// The sums of the intervals other than the latest, in time order: a vector, which a pass
+/// moving forward appends to (a map's nodes cost more per interval).
+#[derive(Debug, Clone, Default)]
+struct Past(Vec<(i64, Sums)>);
 
-impl Slab {
-    #[inline(always)]
-    fn add(&mut self, k: usize, packets: u64, bytes: u64) {
-        // Masked: a class byte has room for more classes than there are.
-        let k = k & (CLASSES * 2 - 1);
-        let s = &mut self.sums[k];
-        if s.packets == 0 {
-            self.touched[self.n & (CLASSES * 2 - 1)] = k as u16;
-            self.n += 1;
+impl Past {
+    /// The sums of interval `i`, made empty if there were none.
+    fn entry(&mut self, i: i64) -> &mut Sums {
+        let at = match self.0.last() {
+            Some(&(last, _)) if last == i => self.0.len() - 1,
+            Some(&(last, _)) if last > i => match self.0.binary_search_by_key(&i, |e| e.0) {
+                Ok(at) => at,
+                Err(at) => {
+                    self.0.insert(at, (i, Sums::new()));
+                    at
+                }
+            },
+            _ => {
+                self.0.push((i, Sums::new()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// Takes the sums of interval `i` out, if any.
+    fn remove(&mut self, i: i64) -> Option<Sums> {
+        match self.0.last() {
+            Some(&(last, _)) if last < i => None,
+            _ => {
+                let at = self.0.binary_search_by_key(&i, |e| e.0).ok()?;
+                Some(self.0.remove(at).1)
+            }
         }
-        s.packets += packets;
-        s.bytes += bytes;
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -499,6 +527,7 @@ fn add_to(sums: &mut Sums, key: u16, s: Sum) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const MS: i64 = 1_000_000;
 
