@@ -37,7 +37,7 @@ const UNSET: i64 = i64::MIN + 1;
 pub const CANDIDATES: usize = 3;
 
 /// Classes: two bits per endpoint (candidate 0–2, or 3 for none) and three for the filters
-/// (see [`Class`]).
+/// (see [`Class`]); with a direction, one byte.
 pub const CLASSES: usize = 128;
 
 /// A class, as its bits say: `lo` and `hi` are the endpoints' candidate indexes (3 = none);
@@ -332,17 +332,16 @@ impl Timeline {
         }
     }
 
-    /// Adds a packet of `wire` bytes at `t` of class `class` in direction `d` (0 or 1). The
-    /// common case, a packet in the latest interval, is a comparison and two additions.
+    /// Adds a packet of `wire` bytes at `t` to the sums at `key` (`class << 1 | direction`).
+    /// The common case, a packet in the latest interval, is a comparison and two additions.
     #[inline(always)]
-    pub fn add(&mut self, class: u8, d: usize, t: i64, wire: u32) {
+    pub fn add(&mut self, key: u8, t: i64, wire: u32) {
         if (t.wrapping_sub(self.grid.lo) as u64) < self.grid.width as u64 {
-            // Masked: a class byte has room for more classes than there are.
-            let s = &mut self.current[(usize::from(class) << 1 | d) & (CLASSES * 2 - 1)];
+            let s = &mut self.current[usize::from(key)];
             s.packets += 1;
             s.bytes += u64::from(wire);
         } else {
-            self.add_elsewhere(class, d, t, wire);
+            self.add_elsewhere(key, t, wire);
         }
     }
 
@@ -351,11 +350,11 @@ impl Timeline {
     /// (`i64::MIN`) is in no interval.
     #[cold]
     #[inline(never)]
-    fn add_elsewhere(&mut self, class: u8, d: usize, t: i64, wire: u32) {
+    fn add_elsewhere(&mut self, key: u8, t: i64, wire: u32) {
         if t == i64::MIN {
             return;
         }
-        let key = (u16::from(class) << 1) | d as u16;
+        let key = u16::from(key);
         let sum = Sum {
             packets: 1,
             bytes: u64::from(wire),
@@ -395,11 +394,16 @@ impl Timeline {
             return;
         }
         // A scan of the sums (4 KiB) per interval, rather than noting which were touched
-        // packet by packet.
+        // packet by packet: eight at a time, most of them 0.
         let mut sums = Sums::new();
-        for (k, s) in self.current.iter_mut().enumerate() {
-            if s.packets != 0 {
-                sums.push((k as u16, std::mem::take(s)));
+        for (c, chunk) in self.current.chunks_exact_mut(8).enumerate() {
+            if chunk.iter().fold(0, |a, s| a | s.packets) == 0 {
+                continue;
+            }
+            for (k, s) in chunk.iter_mut().enumerate() {
+                if s.packets != 0 {
+                    sums.push(((c * 8 + k) as u16, std::mem::take(s)));
+                }
             }
         }
         if !sums.is_empty() {
@@ -541,14 +545,14 @@ mod tests {
     #[test]
     fn the_auto_grid_keeps_at_least_200_intervals_over_the_time_seen() {
         let mut t = Timeline::default();
-        t.add(0, 0, 5 * MS, 100);
+        t.add(0, 5 * MS, 100);
         assert_eq!(t.grid.width, MIN_WIDTH);
         assert_eq!(t.grid.lo, 5 * MS);
         // 10 s seen: 200 intervals of 50 ms; the largest power of ten at most that is 10 ms.
-        t.add(0, 1, 10_005 * MS, 60);
+        t.add(1, 10_005 * MS, 60);
         assert_eq!(t.grid.width, 10 * MS);
         assert_eq!(t.grid.lo, 10_000 * MS);
-        t.add(0, 0, 5 * MS + 1, 40); // back in time, into the first interval
+        t.add(0, 5 * MS + 1, 40); // back in time, into the first interval
         t.settle();
         let s = total(&t);
         assert_eq!(s.len(), 2);
@@ -572,7 +576,7 @@ mod tests {
     fn a_fixed_grid_stays_and_intervals_count_from_the_epoch() {
         let mut t = Timeline::on(Grid::fixed(3 * MS));
         for ts in [-1, 0, 3 * MS - 1, 3 * MS, 1_000_000 * MS, i64::MIN] {
-            t.add(5, 0, ts, 1);
+            t.add(10, ts, 1);
         }
         t.settle();
         assert_eq!(t.grid.width, 3 * MS);
@@ -603,13 +607,13 @@ mod tests {
         };
         let mut one = Timeline::default();
         let c = one.classes.class(&key(1, 2), 0);
-        one.add(c, 0, 10 * MS, 10);
-        one.add(c, 0, 20 * MS, 10);
+        one.add(c << 1, 10 * MS, 10);
+        one.add(c << 1, 20 * MS, 10);
         let mut two = Timeline::default();
         // Its first flow's addresses come in the other order: candidates 2 then 1.
         let c2 = two.classes.class(&key(1, 2), 1);
         assert_eq!(Class::of(c2).lo, 1);
-        two.add(c2, 1, 2000 * MS, 5);
+        two.add(c2 << 1 | 1, 2000 * MS, 5);
         one.merge(two);
         // 10 ms seen by the first: 10 µs; none by the second.
         assert_eq!(one.grid.width, 10_000);

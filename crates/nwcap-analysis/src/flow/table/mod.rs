@@ -44,8 +44,9 @@ struct Line {
     flags: [u8; 2],
     /// [`super::TcpStats`]'s bit per direction: that side's first ACK is known.
     ack_seen: u8,
-    /// The flow's timeline class ([`super::timeline::Class`]).
-    class: u8,
+    /// The flow's timeline class ([`super::timeline::Class`]) shifted left by one: its sums'
+    /// index in an interval, the direction to be added.
+    slot: u8,
 }
 
 impl Line {
@@ -58,7 +59,7 @@ impl Line {
             packets: [0; 2],
             flags: s.tcp.flags,
             ack_seen: s.tcp.ack_seen,
-            class: s.class,
+            slot: s.class << 1,
         }
     }
 
@@ -613,7 +614,7 @@ impl FlowTable {
                 l.last = l.last.max(t);
             }
         }
-        self.timeline.add(l.class, d, t, p.wire);
+        self.timeline.add(l.slot | d as u8, t, p.wire);
         // TCP or UDP is a coin toss per packet too: no branch on it. UDP's 0 changes nothing.
         let f = p.tcp_flags.unwrap_or(0);
         l.flags[d] |= f;
