@@ -89,27 +89,42 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (r as u64) ^ ((r >> 64) as u64)
 }
 
+/// An address from its two words (memory order) and family.
+#[inline]
+fn addr(x: u64, y: u64, v6: bool) -> Addr {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&x.to_le_bytes());
+    bytes[8..].copy_from_slice(&y.to_le_bytes());
+    Addr { v6, bytes }
+}
+
 impl PackedKey {
     /// All zero: a placeholder for arrays that are filled before they are read.
     pub const ZERO: PackedKey = PackedKey([0; 5]);
 
     /// The readable form.
     pub fn unpack(&self) -> FlowKey {
-        let [a, b, c, d, meta] = self.0;
-        let addr = |x: u64, y: u64, v6: bool| {
-            let mut bytes = [0u8; 16];
-            bytes[..8].copy_from_slice(&x.to_le_bytes());
-            bytes[8..].copy_from_slice(&y.to_le_bytes());
-            Addr { v6, bytes }
-        };
+        let meta = self.0[4];
         let bit = |n: u32| meta >> n & 1 == 1;
         FlowKey {
             proto: (meta >> 32) as u8,
             ports_known: bit(PORTS_KNOWN),
-            lo: (addr(a, b, bit(LO_V6)), meta as u16),
-            hi: (addr(c, d, bit(HI_V6)), (meta >> 16) as u16),
+            lo: (self.lo_addr(), meta as u16),
+            hi: (self.hi_addr(), (meta >> 16) as u16),
             icmp_id: bit(HAS_ICMP_ID).then_some((meta >> 48) as u16),
         }
+    }
+
+    /// The low endpoint's address.
+    #[inline]
+    pub fn lo_addr(&self) -> Addr {
+        addr(self.0[0], self.0[1], self.0[4] >> LO_V6 & 1 == 1)
+    }
+
+    /// The high endpoint's address.
+    #[inline]
+    pub fn hi_addr(&self) -> Addr {
+        addr(self.0[2], self.0[3], self.0[4] >> HI_V6 & 1 == 1)
     }
 
     /// The key of a fast-path packet and its direction (0 = `lo → hi`), ordered exactly as

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use super::FlowKey;
+use super::{FlowKey, PackedKey};
 use crate::decode::Addr;
 
 /// The finest width, 1 µs (timestamps are in ns).
@@ -169,18 +169,18 @@ impl Classes {
     }
 
     /// The class of a new flow `k` whose first packet went in direction `first` (which
-    /// orders its addresses as candidates).
-    pub fn class(&mut self, k: &FlowKey, first: usize) -> u8 {
-        let (src, dst) = if first == 0 {
-            (&k.lo.0, &k.hi.0)
-        } else {
-            (&k.hi.0, &k.lo.0)
-        };
-        self.see(src, dst);
+    /// orders its addresses as candidates). Without filters only the addresses are read from
+    /// the packed key: a new flow is every 50th packet of some captures.
+    pub fn class(&mut self, k: &PackedKey, first: usize) -> u8 {
+        let (lo, hi) = (k.lo_addr(), k.hi_addr());
+        if self.seeing() {
+            let (src, dst) = if first == 0 { (&lo, &hi) } else { (&hi, &lo) };
+            self.see(src, dst);
+        }
         Class {
-            lo: self.index(&k.lo.0),
-            hi: self.index(&k.hi.0),
-            passes: self.passes.as_ref().map_or([true; 3], |p| p(k)),
+            lo: self.index(&lo),
+            hi: self.index(&hi),
+            passes: self.passes.as_ref().map_or([true; 3], |p| p(&k.unpack())),
         }
         .bits()
     }
@@ -606,12 +606,12 @@ mod tests {
             icmp_id: None,
         };
         let mut one = Timeline::default();
-        let c = one.classes.class(&key(1, 2), 0);
+        let c = one.classes.class(&key(1, 2).pack(), 0);
         one.add(c << 1, 10 * MS, 10);
         one.add(c << 1, 20 * MS, 10);
         let mut two = Timeline::default();
         // Its first flow's addresses come in the other order: candidates 2 then 1.
-        let c2 = two.classes.class(&key(1, 2), 1);
+        let c2 = two.classes.class(&key(1, 2).pack(), 1);
         assert_eq!(Class::of(c2).lo, 1);
         two.add(c2 << 1 | 1, 2000 * MS, 5);
         one.merge(two);

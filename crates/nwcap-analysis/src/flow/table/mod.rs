@@ -568,7 +568,7 @@ impl FlowTable {
             Ok(i) => i,
             Err(pos) => {
                 let mut s = FlowStats::new(dir);
-                s.class = self.timeline.classes.class(&key.unpack(), dir);
+                s.class = self.timeline.classes.class(&key, dir);
                 self.insert_at(pos, key, h, s, SeqState::FRESH)
             }
         }
