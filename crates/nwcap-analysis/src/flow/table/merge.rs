@@ -4,7 +4,9 @@
 //! packet.
 
 use super::{FlowTable, Line, MAX_BATCH};
+use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::health::{self, Health, Prefix, SeqState};
+use crate::flow::peer::{self, PeerState};
 use crate::flow::stats::FlowStats;
 use crate::hint::prefetch;
 
@@ -41,6 +43,9 @@ impl FlowTable {
             // record of first segments is of no more use.
             *self = other;
             self.prefix = Prefix::default();
+            for r in self.rtts.iter_mut().flatten() {
+                r.settle();
+            }
             return true;
         }
         // One appendix at a time.
@@ -53,6 +58,12 @@ impl FlowTable {
         };
         self.merge_found(&other, &found, joined, threads);
         other.prefix = Prefix::default();
+        // The new flows' held-back acknowledgements answer nothing from before.
+        for (r, f) in other.rtts.iter_mut().zip(&found) {
+            if let (Some(r), None) = (r, f) {
+                r.settle();
+            }
+        }
         let flows: Vec<u32> = (0..found.len() as u32)
             .filter(|&j| found[j as usize].is_none())
             .collect();
@@ -76,24 +87,38 @@ impl FlowTable {
         for (j, i) in found.iter().enumerate() {
             let Some(i) = *i else { continue };
             let (before, after) = (&self.seq_of(i as usize), &other.seq_of(j));
+            let (before_p, after_p) = (&self.peer_of(i as usize), &other.peer_of(j));
             let later = other.health.get(&(j as u32)).copied();
-            let (seq, add, sub) = if other.prefix.on {
+            let (before_r, after_r) = (self.rtts[i as usize].as_deref(), other.rtts[j].as_deref());
+            let rtt = match (before_r, after_r) {
+                (_, None) => None,
+                (None, Some(a)) => Some(FlowRtt::default().join(a)?),
+                (Some(b), Some(a)) => Some(b.join(a)?),
+            };
+            if let Some(r) = rtt {
+                joined.rtts.push((i, Box::new(r)));
+            }
+            let (seq, add, sub, pe) = if other.prefix.on {
                 if after.prefix_n & 7 == 0 && later.is_none() {
                     // No analysable segment in `other`: this table's state stands.
                     continue;
                 }
-                health::join(before, after, &other.prefix)?
+                let (seq, mut add, mut sub) = health::join(before, after, &other.prefix)?;
+                let (pe, padd, psub) = peer::join(before, before_p, after, after_p, &other.prefix)?;
+                add.adjust(&padd, &Health::default());
+                sub.adjust(&psub, &Health::default());
+                (seq, add, sub, pe)
             } else {
                 // Not recorded: exact only if one side saw no segment (tests, and the
                 // first shard of a file read into an empty table).
-                let seq = if *after == SeqState::FRESH {
-                    *before
+                let (seq, pe) = if *after == SeqState::FRESH {
+                    (*before, *before_p)
                 } else {
-                    *after
+                    (*after, *after_p)
                 };
-                (seq, Health::default(), Health::default())
+                (seq, Health::default(), Health::default(), pe)
             };
-            joined.states.push((i, seq));
+            joined.states.push((i, seq, pe));
             if later.is_some() || !add.is_zero() || !sub.is_zero() {
                 joined.counts.push((i, later.unwrap_or_default(), add, sub));
             }
@@ -107,7 +132,7 @@ impl FlowTable {
             return;
         };
         let Appendix {
-            table: other,
+            table: mut other,
             flows,
         } = *a;
         self.reserve(flows.len());
@@ -123,6 +148,10 @@ impl FlowTable {
                 if let Err(pos) = self.find(&key, h) {
                     let seq = other.seq_of(j as usize);
                     let i = self.insert_at(pos, key, h, other.stats[j as usize], seq);
+                    if self.sequences {
+                        self.peers[i] = other.peer_of(j as usize);
+                        self.rtts[i] = other.rtts.get_mut(j as usize).and_then(Option::take);
+                    }
                     if let Some(hl) = other.health.get(&j) {
                         self.health.insert(i as u32, *hl);
                     }
@@ -168,8 +197,12 @@ impl FlowTable {
         joined: Joined,
         threads: usize,
     ) {
-        for (i, seq) in joined.states {
+        for (i, seq, pe) in joined.states {
             self.seqs[i as usize] = seq;
+            self.peers[i as usize] = pe;
+        }
+        for (i, r) in joined.rtts {
+            self.rtts[i as usize] = Some(r);
         }
         for (i, later, add, sub) in joined.counts {
             let h = self.health.entry(i).or_default();
@@ -225,7 +258,8 @@ impl FlowTable {
 /// alone).
 #[derive(Default)]
 struct Joined {
-    states: Vec<(u32, SeqState)>,
+    states: Vec<(u32, SeqState, PeerState)>,
+    rtts: Vec<(u32, Box<FlowRtt>)>,
     counts: Vec<(u32, Health, Health, Health)>,
 }
 
@@ -418,6 +452,7 @@ mod tests {
                         captured: len,
                         win: if kind == 11 { 0 } else { 512 },
                         ok: true,
+                        df: kind == 4,
                         opts: Default::default(),
                     },
                 }
@@ -442,14 +477,15 @@ mod tests {
                             t.seq_of(j).nextseq
                         },
                         t.health_at(i).copied(),
+                        t.rtt_at(i).map(|r| r.stats.clone()),
                     )
                 })
                 .collect::<Vec<_>>()
         };
         let expect = all(&single);
-        assert!(expect
-            .iter()
-            .all(|(_, h)| h.is_some_and(|h| h.retrans[0] > 0)));
+        assert!(expect.iter().all(|(_, h, r)| h
+            .is_some_and(|h| h.retrans[0] > 0 && h.df_over_mss == [0; 2])
+            && r.as_ref().is_some_and(|r| r[0].n > 0 && r[1].n > 0)));
         let (mut exact, mut refused) = (0, 0);
         for cut in (1..20_000).step_by(97) {
             let mut a = FlowTable::with_sequences();

@@ -15,8 +15,10 @@ mod merge;
 #[cfg(test)]
 mod testing;
 
-use super::health::{self, event, Health, Prefix, SeqState};
+use super::ack_rtt::FlowRtt;
+use super::health::{self, event, Health, Prefix, SeqState, PREFIX_MORE};
 use super::key::{FlowKey, PackedKey};
+use super::peer::{self, PeerState};
 use super::stats::FlowStats;
 use super::Pending;
 use crate::decode::tcp_flags;
@@ -162,6 +164,13 @@ pub struct FlowTable {
     /// Each flow's sequence analysis state, beside `lines` (empty without analysis, so that
     /// the lines stay one cache line and a pass without it touches none of this).
     seqs: Vec<SeqState>,
+    /// Each flow's window scales and MSSs (see `peer.rs`), beside `seqs` and as it: 12 bytes a
+    /// flow, only with analysis.
+    peers: Vec<PeerState>,
+    /// Each flow's RTT state (see `ack_rtt.rs`), once it sent a segment to remember (or, in
+    /// a later shard, any): 8 bytes a flow, and the state of those that have one, only with
+    /// analysis.
+    rtts: Vec<Option<Box<FlowRtt>>>,
 }
 
 /// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
@@ -174,8 +183,8 @@ struct Late {
     idx: u32,
     cold: u8,
     dir: u8,
-    /// Sequence analysis events to count.
-    events: u8,
+    /// Sequence analysis events to count (`health::event`), and `peer::event` bits << 8.
+    events: u16,
     /// Payload bytes of the segment.
     seg_len: u32,
     /// A SYN's options.
@@ -188,7 +197,7 @@ struct Late {
 
 impl Late {
     /// The cold work `cold` of packet `p` of flow `idx`.
-    fn of(idx: usize, p: &Pending, cold: u8, events: u8) -> Late {
+    fn of(idx: usize, p: &Pending, cold: u8, events: u16) -> Late {
         Late {
             idx: idx as u32,
             cold,
@@ -217,6 +226,8 @@ impl Default for FlowTable {
             prefix: Prefix::default(),
             sequences: false,
             seqs: Vec::new(),
+            peers: Vec::new(),
+            rtts: Vec::new(),
         }
     }
 }
@@ -281,6 +292,15 @@ impl FlowTable {
         } else {
             Vec::new()
         };
+        self.peers = if on {
+            vec![PeerState::FRESH; self.lines.len()]
+        } else {
+            Vec::new()
+        };
+        self.rtts = Vec::new();
+        if on {
+            self.rtts.resize_with(self.lines.len(), || None);
+        }
         if let Some(a) = &mut self.appendix {
             a.table.analyse_sequences(on);
         }
@@ -299,6 +319,11 @@ impl FlowTable {
         self.seqs.get(i).copied().unwrap_or(SeqState::FRESH)
     }
 
+    /// The peer state of this table's own flow `i` (fresh without analysis).
+    pub(super) fn peer_of(&self, i: usize) -> PeerState {
+        self.peers.get(i).copied().unwrap_or(PeerState::FRESH)
+    }
+
     /// Records each flow's first segments, so that this table, read from a shard of a file,
     /// can be merged into the table of what came before exactly (see [`FlowTable::merge`]).
     pub fn record_prefixes(&mut self) {
@@ -310,6 +335,10 @@ impl FlowTable {
     /// of a capture's blobs read at once, so that all three agree.
     pub fn forget_sequences(&mut self) {
         self.seqs.fill(SeqState::FRESH);
+        self.peers.fill(PeerState::FRESH);
+        for r in self.rtts.iter_mut().flatten() {
+            r.forget();
+        }
         if let Some(a) = &mut self.appendix {
             a.table.forget_sequences();
         }
@@ -319,6 +348,12 @@ impl FlowTable {
     pub fn health_at(&self, i: usize) -> Option<&Health> {
         let (t, j) = self.place(i);
         t.health.get(&(j as u32))
+    }
+
+    /// The RTT state of flow `i` (in [`FlowTable::iter`]'s order), if any.
+    pub fn rtt_at(&self, i: usize) -> Option<&FlowRtt> {
+        let (t, j) = self.place(i);
+        t.rtts.get(j).and_then(|r| r.as_deref())
     }
 
     /// Number of flows.
@@ -482,6 +517,8 @@ impl FlowTable {
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
         if self.sequences {
             self.seqs = regrow(std::mem::take(&mut self.seqs), flows);
+            self.peers = regrow(std::mem::take(&mut self.peers), flows);
+            self.rtts.reserve(flows.saturating_sub(self.rtts.len()));
         }
         // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
         // `add_batch`, rather than waiting on each miss in turn.
@@ -515,6 +552,8 @@ impl FlowTable {
         self.stats.push(s);
         if self.sequences {
             self.seqs.push(seq);
+            self.peers.push(PeerState::FRESH);
+            self.rtts.push(None);
         }
         idx
     }
@@ -548,7 +587,7 @@ impl FlowTable {
     /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
     /// line updates, so it can wait for the next batch, its misses overlapped.
     #[inline(always)]
-    fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
+    fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u16) {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
@@ -580,10 +619,35 @@ impl FlowTable {
             return (cold, 0);
         }
         let st = &mut self.seqs[idx];
+        let pe = &mut self.peers[idx];
         if self.prefix.on {
+            let before = st.prefix_bits & PREFIX_MORE;
             self.prefix.record(st, d, &p.seg, f, t);
+            if before == 0 && st.prefix_bits & PREFIX_MORE != 0 {
+                pe.start_live();
+            }
         }
-        let events = health::step(st, d, &p.seg, f, t) & event::COUNTED;
+        let ev = health::step(st, d, &p.seg, f, t);
+        let pev = peer::step(pe, st, d, &p.seg, f, ev);
+        let rtt = &mut self.rtts[idx];
+        // Only a segment to remember starts a flow's RTT state (or, in a later shard, any:
+        // an acknowledgement there may answer what came before).
+        if rtt.is_some()
+            || self.prefix.on
+            || p.seg.len > 0
+            || f & (tcp_flags::SYN | tcp_flags::FIN) != 0
+        {
+            let on = self.prefix.on;
+            rtt.get_or_insert_with(|| {
+                Box::new(if on {
+                    FlowRtt::holding()
+                } else {
+                    FlowRtt::default()
+                })
+            })
+            .step(d, &p.seg, f, t);
+        }
+        let events = u16::from(ev & event::COUNTED) | u16::from(pev) << 8;
         (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
 
@@ -633,10 +697,9 @@ impl FlowTable {
             s.first = s.first.min(p.ts.raw());
         }
         if cold & Cold::HEALTH != 0 {
-            self.health
-                .entry(p.idx)
-                .or_default()
-                .count(d, p.events, p.seg_len);
+            let h = self.health.entry(p.idx).or_default();
+            h.count(d, p.events as u8, p.seg_len);
+            h.count_peer(d, (p.events >> 8) as u8);
         }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
@@ -728,7 +791,7 @@ impl FlowTable {
             }
         }
         // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
-        let mut colds = [(0u32, 0u8, 0u8, 0u8); MAX];
+        let mut colds = [(0u32, 0u8, 0u8, 0u16); MAX];
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
             let idx = match self.lines.get(c) {

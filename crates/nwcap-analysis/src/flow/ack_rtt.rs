@@ -1,0 +1,442 @@
+//! Data→ACK round-trip times per flow and direction, as tshark's `tcp.analysis.ack_rtt`
+//! (`packet-tcp.c`, the end of `tcp_analyze_sequence_number`): [`FlowRtt`] keeps each
+//! direction's unacknowledged segments and a [`Summary`] of the samples; [`FlowRtt::step`]
+//! takes one segment; [`FlowRtt::join`] joins a later shard's flow to the same flow before it.
+//!
+//! tshark remembers every segment that carries data (or SYN/FIN), with its time and the
+//! sequence number after it, retransmissions included, newest first. A segment, whatever its
+//! flags, acknowledging exactly one of the peer's remembered ends gets as its RTT the time
+//! since the oldest segment with that end (so a retransmitted segment's RTT counts from its
+//! first transmission); every remembered segment of the peer that ends at or before the
+//! acknowledgement is then forgotten. An RTT of exactly 0 is not shown. nwcap does the same,
+//! with two bounds so that memory stays bounded per flow (the README says what they change):
+//! at most [`UNACKED_MAX`] unacknowledged segments per direction are remembered (tshark keeps
+//! up to 10 000; a segment sent while that many wait is not remembered, as there), and the
+//! samples are summarised, exactly up to [`EXACT_MAX`] per direction, then as a log-scale
+//! histogram ([`Summary`]).
+//!
+//! It never looks a flow up or reads packet bytes; it exists only with `--health`.
+
+use crate::decode::tcp::Segment;
+use crate::decode::tcp_flags::{FIN, SYN};
+
+/// Unacknowledged segments remembered per direction. 64 covers every flow of the test corpus
+/// (the most any direction had waiting was below 40) at 16 bytes each.
+pub const UNACKED_MAX: usize = 64;
+/// Samples per direction kept exactly; beyond, the median comes from the histogram.
+pub const EXACT_MAX: u32 = 16;
+/// Sub-buckets per doubling of the histogram: a bucket is at most 1/16 of its lower bound
+/// wide, and its middle is within 1/32 (3.2 %) of any value in it.
+const SUB_BITS: u32 = 4;
+const SUB: u64 = 1 << SUB_BITS;
+/// A later shard holds back at most this many acknowledgements per direction (see
+/// [`FlowRtt::join`]).
+const HELD_MAX: usize = 16;
+
+/// `a > b` in sequence space.
+#[inline]
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// One remembered segment: its direction, the sequence after it and its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unacked {
+    nextseq: u32,
+    dir: u8,
+    ts: i64,
+}
+
+/// The samples of one direction: their number and maximum exactly, and either the samples
+/// themselves (up to [`EXACT_MAX`]) or a histogram of them, for the median.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Samples.
+    pub n: u32,
+    /// The largest (ns); `i64::MIN` with none.
+    pub max: i64,
+    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits); beyond: (bucket << 40 |
+    /// count) by bucket, sparse.
+    vals: Vec<u64>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            n: 0,
+            max: i64::MIN,
+            vals: Vec::new(),
+        }
+    }
+}
+
+/// The histogram bucket of `v` ns: exact below 2 × [`SUB`], then [`SUB`] per doubling. A
+/// negative sample (time going backwards) counts as 0.
+fn bucket(v: i64) -> u64 {
+    let v = v.max(0) as u64;
+    if v < 2 * SUB {
+        return v;
+    }
+    let e = 63 - u64::from(v.leading_zeros()) - u64::from(SUB_BITS);
+    e * SUB + (v >> e)
+}
+
+/// The middle of bucket `b`.
+fn middle(b: u64) -> i64 {
+    if b < 2 * SUB {
+        return b as i64;
+    }
+    let e = b / SUB - 1;
+    let lo = (b % SUB + SUB) << e;
+    (lo + (1 << e) / 2) as i64
+}
+
+const COUNT_BITS: u32 = 40;
+
+impl Summary {
+    /// Adds a sample of `v` ns.
+    pub fn add(&mut self, v: i64) {
+        self.n += 1;
+        self.max = self.max.max(v);
+        if self.n <= EXACT_MAX {
+            self.vals.push(v as u64);
+            return;
+        }
+        if self.n == EXACT_MAX + 1 {
+            self.to_histogram();
+        }
+        self.count(bucket(v), 1);
+    }
+
+    /// Turns the exact samples into a histogram.
+    fn to_histogram(&mut self) {
+        let exact = std::mem::take(&mut self.vals);
+        for v in exact {
+            self.count(bucket(v as i64), 1);
+        }
+    }
+
+    fn count(&mut self, b: u64, k: u64) {
+        match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
+            Ok(i) => self.vals[i] += k,
+            Err(i) => self.vals.insert(i, b << COUNT_BITS | k),
+        }
+    }
+
+    /// Adds the samples of `o`.
+    pub fn merge(&mut self, o: &Summary) {
+        let n = self.n + o.n;
+        self.max = self.max.max(o.max);
+        if n <= EXACT_MAX {
+            self.vals.extend_from_slice(&o.vals);
+            self.n = n;
+            return;
+        }
+        if self.n <= EXACT_MAX {
+            self.to_histogram();
+        }
+        if o.n <= EXACT_MAX {
+            for &v in &o.vals {
+                self.count(bucket(v as i64), 1);
+            }
+        } else {
+            for &e in &o.vals {
+                self.count(e >> COUNT_BITS, e & ((1 << COUNT_BITS) - 1));
+            }
+        }
+        self.n = n;
+    }
+
+    /// Whether [`Summary::median`] is exact.
+    pub fn exact(&self) -> bool {
+        self.n <= EXACT_MAX
+    }
+
+    /// The lower median (the ⌈n/2⌉-th smallest sample, ns): exact up to [`EXACT_MAX`]
+    /// samples, else the middle of its histogram bucket (within 1/32), never above the
+    /// maximum.
+    pub fn median(&self) -> Option<i64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rank = u64::from((self.n - 1) / 2);
+        if self.exact() {
+            let mut v: Vec<i64> = self.vals.iter().map(|&x| x as i64).collect();
+            v.sort_unstable();
+            return v.get(rank as usize).copied();
+        }
+        let mut seen = 0;
+        for &e in &self.vals {
+            seen += e & ((1 << COUNT_BITS) - 1);
+            if seen > rank {
+                return Some(middle(e >> COUNT_BITS).min(self.max));
+            }
+        }
+        Some(self.max)
+    }
+}
+
+/// An acknowledgement a later shard held back (see [`FlowRtt::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    ack: u32,
+    ts: i64,
+    /// The RTT the shard found alone (0 = none).
+    own: i64,
+    /// The most segments of the acknowledged direction remembered since the one held before.
+    most: u16,
+}
+
+/// A later shard's bookkeeping, per acknowledged (data) direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Holding {
+    held: [Vec<Held>; 2],
+    /// Holding stopped (an acknowledgement reached the first segment the shard saw, or
+    /// [`HELD_MAX`] were held).
+    stopped: [bool; 2],
+    /// An acknowledgement came after holding stopped.
+    more: [bool; 2],
+    /// The sequence of the direction's first remembered segment in the shard.
+    first: [Option<u32>; 2],
+    /// The most segments remembered since the last held acknowledgement.
+    most: [u16; 2],
+}
+
+/// The RTT state of one flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowRtt {
+    /// Unacknowledged segments of both directions, oldest first.
+    unacked: Vec<Unacked>,
+    /// The samples per data direction (the RTT of direction `d`'s segments, measured at the
+    /// other direction's acknowledgements).
+    pub stats: [Summary; 2],
+    /// A later shard's held-back acknowledgements (`None` elsewhere).
+    holding: Option<Box<Holding>>,
+}
+
+impl FlowRtt {
+    /// A flow of a later shard, which holds back its first acknowledgements.
+    pub fn holding() -> FlowRtt {
+        FlowRtt {
+            holding: Some(Box::default()),
+            ..FlowRtt::default()
+        }
+    }
+
+    fn waiting(&self, d: usize) -> usize {
+        self.unacked
+            .iter()
+            .filter(|u| usize::from(u.dir) == d)
+            .count()
+    }
+
+    /// Takes segment `s` with `flags`, sent at `ts` in direction `d`.
+    #[inline]
+    pub fn step(&mut self, d: usize, s: &Segment, flags: u8, ts: i64) {
+        let (f, r) = (d & 1, (d & 1) ^ 1);
+        let synfin = flags & (SYN | FIN) != 0;
+        if s.len > 0 || synfin {
+            let n = self.waiting(f);
+            if n < UNACKED_MAX {
+                let nextseq = s.seq.wrapping_add(s.len).wrapping_add(u32::from(synfin));
+                self.unacked.push(Unacked {
+                    nextseq,
+                    dir: f as u8,
+                    ts,
+                });
+                if let Some(h) = &mut self.holding {
+                    h.first[f].get_or_insert(s.seq);
+                    h.most[f] = h.most[f].max(n as u16 + 1);
+                }
+            }
+        }
+        self.acknowledge(r, s.ack, ts);
+    }
+
+    /// Direction `o`'s segments acknowledged by `ack` at `ts`.
+    fn acknowledge(&mut self, o: usize, ack: u32, ts: i64) {
+        let mut rtt = 0;
+        let mut n = 0;
+        for u in &self.unacked {
+            if usize::from(u.dir) == o {
+                n += 1;
+                if u.nextseq == ack && rtt == 0 {
+                    rtt = ts.wrapping_sub(u.ts);
+                    // Of equal ends the oldest counts: an RTT of 0 from it is none.
+                    if rtt == 0 {
+                        rtt = i64::MIN;
+                    }
+                }
+            }
+        }
+        if n > 0 {
+            self.unacked
+                .retain(|u| usize::from(u.dir) != o || gt(u.nextseq, ack));
+        }
+        let rtt = if rtt == i64::MIN { 0 } else { rtt };
+        if let Some(h) = &mut self.holding {
+            if !h.stopped[o] {
+                h.held[o].push(Held {
+                    ack,
+                    ts,
+                    own: rtt,
+                    most: h.most[o],
+                });
+                let reached = h.first[o].is_some_and(|s| !gt(s, ack));
+                h.stopped[o] = reached || h.held[o].len() >= HELD_MAX;
+                h.most[o] = self
+                    .unacked
+                    .iter()
+                    .filter(|u| usize::from(u.dir) == o)
+                    .count() as u16;
+                return;
+            }
+            h.more[o] = true;
+        }
+        if rtt != 0 {
+            self.stats[o].add(rtt);
+        }
+    }
+
+    /// Forgets the unacknowledged segments, as for a new input (the samples stay).
+    pub fn forget(&mut self) {
+        self.unacked = Vec::new();
+    }
+
+    /// Counts the acknowledgements held back as if nothing came before the shard.
+    pub fn settle(&mut self) {
+        if let Some(h) = self.holding.take() {
+            for (o, held) in h.held.iter().enumerate() {
+                for e in held {
+                    if e.own != 0 {
+                        self.stats[o].add(e.own);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The state of a later shard's flow (`after`) joined to the same flow before it
+    /// (`self`), or `None` when it cannot be exact. The later shard started with nothing
+    /// remembered; it held back its first acknowledgements of each direction, up to one
+    /// that reaches the first segment it remembered itself. They are replayed here on the
+    /// earlier segments still waiting: an earlier segment acknowledged is older than any of
+    /// the shard's, so its RTT counts instead. Exact when the earlier segments are all
+    /// acknowledged within the held ones (or nothing was acknowledged after them), and the
+    /// bound on remembered segments was never reached by both together.
+    pub fn join(&self, after: &FlowRtt) -> Option<FlowRtt> {
+        let mut earlier = self.unacked.clone();
+        let mut stats = self.stats.clone();
+        for o in 0..2 {
+            stats[o].merge(&after.stats[o]);
+        }
+        let fits = |earlier: &[Unacked], o: usize, most: u16| {
+            earlier.iter().filter(|u| usize::from(u.dir) == o).count() + usize::from(most)
+                <= UNACKED_MAX
+        };
+        if let Some(h) = &after.holding {
+            for o in 0..2 {
+                for e in &h.held[o] {
+                    if !fits(&earlier, o, e.most) {
+                        return None;
+                    }
+                    let first = earlier
+                        .iter()
+                        .find(|u| usize::from(u.dir) == o && u.nextseq == e.ack);
+                    let rtt = match first {
+                        Some(u) => e.ts.wrapping_sub(u.ts),
+                        None => e.own,
+                    };
+                    if rtt != 0 {
+                        stats[o].add(rtt);
+                    }
+                    earlier.retain(|u| usize::from(u.dir) != o || gt(u.nextseq, e.ack));
+                }
+                let left = earlier.iter().any(|u| usize::from(u.dir) == o);
+                if left && (h.more[o] || !fits(&earlier, o, h.most[o])) {
+                    return None;
+                }
+            }
+        } else if !after.unacked.is_empty() {
+            // Not held back (the first shard of an input, after `forget`): nothing earlier
+            // waits.
+            earlier.clear();
+        }
+        earlier.extend_from_slice(&after.unacked);
+        Some(FlowRtt {
+            unacked: earlier,
+            stats,
+            holding: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp_flags::ACK;
+
+    fn seg(seq: u32, ack: u32, len: u32) -> Segment {
+        Segment {
+            seq,
+            ack,
+            len,
+            captured: len,
+            win: 100,
+            ok: true,
+            df: false,
+            opts: Default::default(),
+        }
+    }
+
+    /// Hand-computed: a SYN answered after 10 ms (and the SYN-ACK by the first data, 10 ms
+    /// later), two segments acknowledged together after 5 and 4 ms (one sample: the later
+    /// segment's, 4 ms), a retransmission whose ACK counts from the first transmission
+    /// (300 ms), and a partial ACK (none).
+    #[test]
+    fn samples_as_tshark() {
+        let ms = 1_000_000;
+        let mut f = FlowRtt::default();
+        f.step(0, &seg(999, 0, 0), SYN, 0);
+        f.step(1, &seg(4999, 1000, 0), SYN | ACK, 10 * ms);
+        f.step(0, &seg(1000, 5000, 100), ACK, 20 * ms);
+        f.step(0, &seg(1100, 5000, 100), ACK, 21 * ms);
+        f.step(1, &seg(5000, 1200, 0), ACK, 25 * ms);
+        f.step(0, &seg(1200, 5000, 100), ACK, 30 * ms);
+        f.step(0, &seg(1200, 5000, 100), ACK, 300 * ms);
+        f.step(1, &seg(5000, 1250, 0), ACK, 320 * ms);
+        f.step(1, &seg(5000, 1300, 0), ACK, 330 * ms);
+        let s = &f.stats[0];
+        assert_eq!((s.n, s.max), (3, 300 * ms));
+        assert_eq!(s.median(), Some(10 * ms));
+        assert_eq!((f.stats[1].n, f.stats[1].max), (1, 10 * ms));
+        assert!(f.unacked.is_empty());
+    }
+
+    #[test]
+    fn the_histogram_median_is_within_1_in_32() {
+        let mut s = Summary::default();
+        let vals: Vec<i64> = (0..1001)
+            .map(|i| 1_000_000 + i * 7919 % 5_000_000)
+            .collect();
+        for &v in &vals {
+            s.add(v);
+        }
+        let mut sorted = vals.clone();
+        sorted.sort_unstable();
+        let exact = sorted[500];
+        let got = s.median().unwrap();
+        assert!((got - exact).abs() * 32 <= exact, "{got} vs {exact}");
+        assert_eq!(s.max, *sorted.last().unwrap());
+        // Merged in two parts, the same summary.
+        let (mut a, mut b) = (Summary::default(), Summary::default());
+        vals[..10].iter().for_each(|&v| a.add(v));
+        vals[10..].iter().for_each(|&v| b.add(v));
+        a.merge(&b);
+        assert_eq!(a, s);
+        for v in [0, 1, 31, 32, 33, 1 << 40, i64::MAX] {
+            let m = middle(bucket(v));
+            assert!((m - v).abs() as f64 <= v as f64 / 32.0, "{v}: {m}");
+        }
+    }
+}
