@@ -99,17 +99,20 @@ impl Summary {
         self.n += 1;
         self.max = self.max.max(v);
         if self.n <= EXACT_MAX {
+            if self.vals.capacity() == 0 {
+                self.vals.reserve_exact(EXACT_MAX as usize);
+            }
             self.vals.push(v as u64);
             return;
         }
         if self.n == EXACT_MAX + 1 {
-            self.to_histogram();
+            self.make_histogram();
         }
         self.count(bucket(v), 1);
     }
 
     /// Turns the exact samples into a histogram.
-    fn to_histogram(&mut self) {
+    fn make_histogram(&mut self) {
         let exact = std::mem::take(&mut self.vals);
         for v in exact {
             self.count(bucket(v as i64), 1);
@@ -133,7 +136,7 @@ impl Summary {
             return;
         }
         if self.n <= EXACT_MAX {
-            self.to_histogram();
+            self.make_histogram();
         }
         if o.n <= EXACT_MAX {
             for &v in &o.vals {
@@ -161,7 +164,11 @@ impl Summary {
         }
         let rank = u64::from((self.n - 1) / 2);
         if self.exact() {
-            let mut v: Vec<i64> = self.vals.iter().map(|&x| x as i64).collect();
+            let mut v = [0i64; EXACT_MAX as usize];
+            let v = &mut v[..self.vals.len()];
+            for (v, &x) in v.iter_mut().zip(&self.vals) {
+                *v = x as i64;
+            }
             v.sort_unstable();
             return v.get(rank as usize).copied();
         }
@@ -236,9 +243,17 @@ impl FlowRtt {
         let (f, r) = (d & 1, (d & 1) ^ 1);
         let synfin = flags & (SYN | FIN) != 0;
         if s.len > 0 || synfin {
-            let n = self.waiting(f);
+            // Both directions' together below the bound: this one's too, without counting.
+            let n = if self.unacked.len() < UNACKED_MAX && self.holding.is_none() {
+                0
+            } else {
+                self.waiting(f)
+            };
             if n < UNACKED_MAX {
                 let nextseq = s.seq.wrapping_add(s.len).wrapping_add(u32::from(synfin));
+                if self.unacked.capacity() == 0 {
+                    self.unacked.reserve_exact(4);
+                }
                 self.unacked.push(Unacked {
                     nextseq,
                     dir: f as u8,
@@ -255,25 +270,19 @@ impl FlowRtt {
 
     /// Direction `o`'s segments acknowledged by `ack` at `ts`.
     fn acknowledge(&mut self, o: usize, ack: u32, ts: i64) {
-        let mut rtt = 0;
-        let mut n = 0;
-        for u in &self.unacked {
-            if usize::from(u.dir) == o {
-                n += 1;
-                if u.nextseq == ack && rtt == 0 {
-                    rtt = ts.wrapping_sub(u.ts);
-                    // Of equal ends the oldest counts: an RTT of 0 from it is none.
-                    if rtt == 0 {
-                        rtt = i64::MIN;
-                    }
-                }
+        // Of equal ends the oldest counts (an RTT of 0 from it is none); one pass finds it
+        // and forgets what is acknowledged.
+        let (mut rtt, mut found) = (0, false);
+        self.unacked.retain(|u| {
+            if usize::from(u.dir) != o {
+                return true;
             }
-        }
-        if n > 0 {
-            self.unacked
-                .retain(|u| usize::from(u.dir) != o || gt(u.nextseq, ack));
-        }
-        let rtt = if rtt == i64::MIN { 0 } else { rtt };
+            if !found && u.nextseq == ack {
+                found = true;
+                rtt = ts.wrapping_sub(u.ts);
+            }
+            gt(u.nextseq, ack)
+        });
         if let Some(h) = &mut self.holding {
             if !h.stopped[o] {
                 h.held[o].push(Held {
@@ -327,16 +336,16 @@ impl FlowRtt {
     pub fn join(&self, after: &FlowRtt) -> Option<FlowRtt> {
         let mut earlier = self.unacked.clone();
         let mut stats = self.stats.clone();
-        for o in 0..2 {
-            stats[o].merge(&after.stats[o]);
+        for (s, a) in stats.iter_mut().zip(&after.stats) {
+            s.merge(a);
         }
         let fits = |earlier: &[Unacked], o: usize, most: u16| {
             earlier.iter().filter(|u| usize::from(u.dir) == o).count() + usize::from(most)
                 <= UNACKED_MAX
         };
         if let Some(h) = &after.holding {
-            for o in 0..2 {
-                for e in &h.held[o] {
+            for (o, held) in h.held.iter().enumerate() {
+                for e in held {
                     if !fits(&earlier, o, e.most) {
                         return None;
                     }
