@@ -31,7 +31,7 @@ const SUB_BITS: u32 = 4;
 const SUB: u64 = 1 << SUB_BITS;
 /// A later shard holds back at most this many acknowledgements per direction (see
 /// [`FlowRtt::join`]).
-const HELD_MAX: usize = 16;
+const HELD_MAX: usize = 8;
 
 /// `a > b` in sequence space.
 #[inline]
@@ -39,9 +39,9 @@ fn gt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }
 
-/// One remembered segment: its direction, the sequence after it and its time.
+/// One remembered segment: its direction, the sequence after it and its time (opaque).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Unacked {
+pub struct Unacked {
     nextseq: u32,
     dir: u8,
     ts: i64,
@@ -100,9 +100,12 @@ impl Summary {
         self.max = self.max.max(v);
         if self.n <= EXACT_MAX {
             if self.vals.capacity() == 0 {
-                self.vals.reserve_exact(EXACT_MAX as usize);
+                self.vals.reserve_exact(4);
             }
-            self.vals.push(v as u64);
+            // Kept in order, so that a summary is the same whatever order its samples came
+            // in (shards add theirs at the merge).
+            let at = self.vals.partition_point(|&x| (x as i64) < v);
+            self.vals.insert(at, v as u64);
             return;
         }
         if self.n == EXACT_MAX + 1 {
@@ -132,6 +135,7 @@ impl Summary {
         self.max = self.max.max(o.max);
         if n <= EXACT_MAX {
             self.vals.extend_from_slice(&o.vals);
+            self.vals.sort_unstable_by_key(|&x| x as i64);
             self.n = n;
             return;
         }
@@ -164,13 +168,7 @@ impl Summary {
         }
         let rank = u64::from((self.n - 1) / 2);
         if self.exact() {
-            let mut v = [0i64; EXACT_MAX as usize];
-            let v = &mut v[..self.vals.len()];
-            for (v, &x) in v.iter_mut().zip(&self.vals) {
-                *v = x as i64;
-            }
-            v.sort_unstable();
-            return v.get(rank as usize).copied();
+            return self.vals.get(rank as usize).map(|&x| x as i64);
         }
         let mut seen = 0;
         for &e in &self.vals {
@@ -283,7 +281,11 @@ impl FlowRtt {
             }
             gt(u.nextseq, ack)
         });
-        if let Some(h) = &mut self.holding {
+        // An acknowledgement not beyond the last one held can neither answer nor forget a
+        // segment from before the shard (the last one forgot those up to it): its RTT is
+        // the true one, not held.
+        let advances = |h: &Holding| h.held[o].last().is_none_or(|l| gt(ack, l.ack));
+        if let Some(h) = self.holding.as_mut().filter(|h| advances(h)) {
             if !h.stopped[o] {
                 h.held[o].push(Held {
                     ack,
@@ -325,59 +327,76 @@ impl FlowRtt {
         }
     }
 
-    /// The state of a later shard's flow (`after`) joined to the same flow before it
-    /// (`self`), or `None` when it cannot be exact. The later shard started with nothing
-    /// remembered; it held back its first acknowledgements of each direction, up to one
-    /// that reaches the first segment it remembered itself. They are replayed here on the
+    /// Whether a later shard's flow (`after`) joins the same flow before it (`self`)
+    /// exactly (`scratch`: room to work in). The later shard started with nothing
+    /// remembered; it held back its first acknowledgements of each direction (each beyond
+    /// the one held before), up to one that reaches the first segment it remembered itself,
+    /// at most [`HELD_MAX`]. They are replayed here on the
     /// earlier segments still waiting: an earlier segment acknowledged is older than any of
     /// the shard's, so its RTT counts instead. Exact when the earlier segments are all
     /// acknowledged within the held ones (or nothing was acknowledged after them), and the
     /// bound on remembered segments was never reached by both together.
-    pub fn join(&self, after: &FlowRtt) -> Option<FlowRtt> {
-        let mut earlier = self.unacked.clone();
-        let mut stats = self.stats.clone();
-        for (s, a) in stats.iter_mut().zip(&after.stats) {
-            s.merge(a);
+    pub fn joinable(&self, after: &FlowRtt, scratch: &mut Vec<Unacked>) -> bool {
+        scratch.clear();
+        scratch.extend_from_slice(&self.unacked);
+        match &after.holding {
+            Some(h) => replay(scratch, h, None),
+            None => true,
         }
-        let fits = |earlier: &[Unacked], o: usize, most: u16| {
-            earlier.iter().filter(|u| usize::from(u.dir) == o).count() + usize::from(most)
-                <= UNACKED_MAX
-        };
-        if let Some(h) = &after.holding {
-            for (o, held) in h.held.iter().enumerate() {
-                for e in held {
-                    if !fits(&earlier, o, e.most) {
-                        return None;
-                    }
-                    let first = earlier
-                        .iter()
-                        .find(|u| usize::from(u.dir) == o && u.nextseq == e.ack);
-                    let rtt = match first {
-                        Some(u) => e.ts.wrapping_sub(u.ts),
-                        None => e.own,
-                    };
-                    if rtt != 0 {
-                        stats[o].add(rtt);
-                    }
-                    earlier.retain(|u| usize::from(u.dir) != o || gt(u.nextseq, e.ack));
-                }
-                let left = earlier.iter().any(|u| usize::from(u.dir) == o);
-                if left && (h.more[o] || !fits(&earlier, o, h.most[o])) {
-                    return None;
-                }
+    }
+
+    /// Joins `self`, a flow before the shard of `after`, into `after` (which
+    /// [`FlowRtt::joinable`] found joinable): `after` then holds the flow's state.
+    pub fn join_into(&self, after: &mut FlowRtt) {
+        let mut earlier = self.unacked.clone();
+        match after.holding.take() {
+            Some(h) => {
+                replay(&mut earlier, &h, Some(&mut after.stats));
             }
-        } else if !after.unacked.is_empty() {
             // Not held back (the first shard of an input, after `forget`): nothing earlier
             // waits.
-            earlier.clear();
+            None if !after.unacked.is_empty() => earlier.clear(),
+            None => {}
+        }
+        for (a, s) in after.stats.iter_mut().zip(&self.stats) {
+            a.merge(s);
         }
         earlier.extend_from_slice(&after.unacked);
-        Some(FlowRtt {
-            unacked: earlier,
-            stats,
-            holding: None,
-        })
+        after.unacked = earlier;
     }
+}
+
+/// Replays the acknowledgements a later shard held back (`h`) on `earlier`, the segments
+/// still waiting before it, adding the RTTs they give to `stats` when given (see
+/// [`FlowRtt::joinable`]); `false` when the join cannot be exact.
+fn replay(earlier: &mut Vec<Unacked>, h: &Holding, mut stats: Option<&mut [Summary; 2]>) -> bool {
+    let fits = |earlier: &[Unacked], o: usize, most: u16| {
+        earlier.iter().filter(|u| usize::from(u.dir) == o).count() + usize::from(most)
+            <= UNACKED_MAX
+    };
+    for (o, held) in h.held.iter().enumerate() {
+        for e in held {
+            if !fits(earlier, o, e.most) {
+                return false;
+            }
+            let first = earlier
+                .iter()
+                .find(|u| usize::from(u.dir) == o && u.nextseq == e.ack);
+            let rtt = match first {
+                Some(u) => e.ts.wrapping_sub(u.ts),
+                None => e.own,
+            };
+            if let (Some(s), true) = (stats.as_deref_mut(), rtt != 0) {
+                s[o].add(rtt);
+            }
+            earlier.retain(|u| usize::from(u.dir) != o || gt(u.nextseq, e.ack));
+        }
+        let left = earlier.iter().any(|u| usize::from(u.dir) == o);
+        if left && (h.more[o] || !fits(earlier, o, h.most[o])) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -420,6 +439,67 @@ mod tests {
         assert_eq!(s.median(), Some(10 * ms));
         assert_eq!((f.stats[1].n, f.stats[1].max), (1, 10 * ms));
         assert!(f.unacked.is_empty());
+    }
+
+    /// A flow cut anywhere: the later part held back its first acknowledgements; joined,
+    /// it is the flow read in one pass, or the join says it cannot be.
+    #[test]
+    fn a_cut_flow_joins_exactly_or_refuses() {
+        // Bursts of 1-12 segments each way, acknowledged late, partly or twice; some sent
+        // again.
+        let mut x = 0x9E37_79B9_u64;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut next = [1000u32, 9000u32];
+        let mut segs = Vec::new();
+        for _ in 0..400 {
+            let d = rnd(2) as usize;
+            for _ in 0..=rnd(12) {
+                let len = 1 + rnd(1400) as u32;
+                let seq = if rnd(10) == 0 {
+                    next[d].wrapping_sub(len)
+                } else {
+                    next[d]
+                };
+                next[d] = next[d].max(seq.wrapping_add(len));
+                segs.push((
+                    d,
+                    seg(seq, next[d ^ 1].wrapping_sub(rnd(3) as u32 * 100), len),
+                ));
+            }
+            let ack = next[d].wrapping_sub(rnd(2) as u32 * 50);
+            segs.push((d ^ 1, seg(next[d ^ 1], ack, 0)));
+        }
+        let times: Vec<i64> = (0..segs.len() as i64)
+            .map(|i| i * 997 + (i % 7) * 13)
+            .collect();
+        let mut one = FlowRtt::default();
+        for ((d, s), &t) in segs.iter().zip(&times) {
+            one.step(*d, s, ACK, t);
+        }
+        let (mut exact, mut refused) = (0, 0);
+        for cut in (1..segs.len()).step_by(7) {
+            let (mut a, mut b) = (FlowRtt::default(), FlowRtt::holding());
+            for (k, ((d, s), &t)) in segs.iter().zip(&times).enumerate() {
+                let f = if k < cut { &mut a } else { &mut b };
+                f.step(*d, s, ACK, t);
+            }
+            if a.joinable(&b, &mut Vec::new()) {
+                a.join_into(&mut b);
+                assert_eq!(b, one, "cut at {cut}");
+                exact += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            exact > 10 * refused && refused > 0,
+            "{exact} exact, {refused} refused"
+        );
     }
 
     #[test]

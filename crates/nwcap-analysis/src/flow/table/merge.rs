@@ -53,9 +53,20 @@ impl FlowTable {
         other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
-        let Some(joined) = self.join_all(&other, &found) else {
+        let Some(mut joined) = self.join_all(&other, &found) else {
             return false;
         };
+        // The RTT states, joined into the later table's, which the flow keeps.
+        for (i, j) in std::mem::take(&mut joined.rtts) {
+            let (i, j) = (i as usize, j as usize);
+            if let Some(mut a) = other.rtts[j].take() {
+                self.rtts[i]
+                    .as_deref()
+                    .unwrap_or(&FlowRtt::default())
+                    .join_into(&mut a);
+                self.rtts[i] = Some(a);
+            }
+        }
         self.merge_found(&other, &found, joined, threads);
         other.prefix = Prefix::default();
         // The new flows' held-back acknowledgements answer nothing from before.
@@ -84,19 +95,18 @@ impl FlowTable {
         if !self.sequences {
             return Some(joined);
         }
+        let mut scratch = Vec::new();
         for (j, i) in found.iter().enumerate() {
             let Some(i) = *i else { continue };
             let (before, after) = (&self.seq_of(i as usize), &other.seq_of(j));
             let (before_p, after_p) = (&self.peer_of(i as usize), &other.peer_of(j));
             let later = other.health.get(&(j as u32)).copied();
             let (before_r, after_r) = (self.rtts[i as usize].as_deref(), other.rtts[j].as_deref());
-            let rtt = match (before_r, after_r) {
-                (_, None) => None,
-                (None, Some(a)) => Some(FlowRtt::default().join(a)?),
-                (Some(b), Some(a)) => Some(b.join(a)?),
-            };
-            if let Some(r) = rtt {
-                joined.rtts.push((i, Box::new(r)));
+            if let Some(a) = after_r {
+                if !before_r.is_none_or(|b| b.joinable(a, &mut scratch)) {
+                    return None;
+                }
+                joined.rtts.push((i, j as u32));
             }
             let (seq, add, sub, pe) = if other.prefix.on {
                 if after.prefix_n & 7 == 0 && later.is_none() {
@@ -201,9 +211,7 @@ impl FlowTable {
             self.seqs[i as usize] = seq;
             self.peers[i as usize] = pe;
         }
-        for (i, r) in joined.rtts {
-            self.rtts[i as usize] = Some(r);
-        }
+
         for (i, later, add, sub) in joined.counts {
             let h = self.health.entry(i).or_default();
             h.adjust(&later, &Health::default());
@@ -259,7 +267,8 @@ impl FlowTable {
 #[derive(Default)]
 struct Joined {
     states: Vec<(u32, SeqState, PeerState)>,
-    rtts: Vec<(u32, Box<FlowRtt>)>,
+    /// Flows whose RTT states join: (here, in the later table).
+    rtts: Vec<(u32, u32)>,
     counts: Vec<(u32, Health, Health, Health)>,
 }
 
