@@ -268,6 +268,9 @@ impl FlowRtt {
 
     /// Direction `o`'s segments acknowledged by `ack` at `ts`.
     fn acknowledge(&mut self, o: usize, ack: u32, ts: i64) {
+        if self.unacked.is_empty() && self.holding.is_none() {
+            return;
+        }
         // Of equal ends the oldest counts (an RTT of 0 from it is none); one pass finds it
         // and forgets what is acknowledged.
         let (mut rtt, mut found) = (0, false);

@@ -101,10 +101,40 @@ impl PeerState {
 /// bits.
 #[inline]
 pub fn step(p: &mut PeerState, st: &SeqState, d: usize, s: &Segment, flags: u8, seq_ev: u8) -> u8 {
+    const LIVE: u8 = LIVE_WS[0] | LIVE_WS[1] | LIVE_FA[0] | LIVE_FA[1] | LIVE_MSS[0] | LIVE_MSS[1];
+    // A SYN, or a later shard's segment after its prefix: the whole way, out of line.
+    if flags & SYN != 0 || p.bits & LIVE != 0 {
+        return step_all(p, st, d, s, flags, seq_ev);
+    }
     let (f, r) = (d & 1, (d & 1) ^ 1);
     let mut ev = 0;
-    // Window-full: data up to the peer's last acknowledgement plus its window, scaled unless
-    // the peer's first ACK is still to come; never a SYN/FIN/RST or a zero-window probe.
+    if s.len > 0 {
+        // Window-full: data up to the peer's last acknowledgement plus its window, scaled
+        // unless the peer's first ACK is still to come; never a FIN/RST or a zero-window
+        // probe, nor against an unknown scale.
+        if let Some(shift) = p.shift(r) {
+            let plain = flags & (FIN | RST) == 0 && seq_ev & health::event::ZERO_WINDOW_PROBE == 0;
+            let edge = st.lastack[r].wrapping_add(st.window_of(r) << shift);
+            if plain && s.seq.wrapping_add(s.len) == edge {
+                ev |= event::WINDOW_FULL;
+            }
+        }
+        if s.df && p.mss[r] != 0 && s.len > u32::from(p.mss[r]) {
+            ev |= event::DF_OVER_MSS;
+        }
+    }
+    if flags & ACK != 0 {
+        p.bits &= !FIRST_ACK[f];
+    }
+    ev
+}
+
+/// [`step`] for any segment, with a later shard's bookkeeping.
+#[cold]
+#[inline(never)]
+fn step_all(p: &mut PeerState, st: &SeqState, d: usize, s: &Segment, flags: u8, seq_ev: u8) -> u8 {
+    let (f, r) = (d & 1, (d & 1) ^ 1);
+    let mut ev = 0;
     let plain = s.len > 0
         && flags & (SYN | FIN | RST) == 0
         && seq_ev & health::event::ZERO_WINDOW_PROBE == 0;
