@@ -25,10 +25,14 @@ use crate::decode::tcp_flags::{FIN, SYN};
 pub const UNACKED_MAX: usize = 64;
 /// Samples per direction kept exactly; beyond, the median comes from the histogram.
 pub const EXACT_MAX: u32 = 16;
-/// Sub-buckets per doubling of the histogram: a bucket is at most 1/16 of its lower bound
-/// wide, and its middle is within 1/32 (3.2 %) of any value in it.
-const SUB_BITS: u32 = 4;
-const SUB: u64 = 1 << SUB_BITS;
+/// The histogram's finest resolution: 2^4 = 16 buckets per doubling, each at most 1/16 of its
+/// lower bound wide, so that its middle is within 1/32 (3.2 %) of any value in it.
+const SUB_BITS: u8 = 4;
+/// Buckets a direction's histogram holds at most (8 bytes each): past it, adjacent buckets
+/// are merged in pairs (half the resolution, twice the error bound), down to one bucket per
+/// doubling. 32 keep the finest resolution over RTTs within a factor of 4, 1/16 within 16,
+/// 1/8 within 256.
+const BUCKETS_MAX: usize = 32;
 /// A later shard holds back at most this many acknowledgements per direction (see
 /// [`FlowRtt::join`]).
 const HELD_MAX: usize = 8;
@@ -48,15 +52,23 @@ pub struct Unacked {
 }
 
 /// The samples of one direction: their number and maximum exactly, and either the samples
-/// themselves (up to [`EXACT_MAX`]) or a histogram of them, for the median.
+/// themselves (up to [`EXACT_MAX`]) or a log-scale histogram of them, for the median.
+///
+/// Why not every sample: a capture of tens of millions of packets has about as many; a
+/// direction keeps at most 128 bytes of samples, then at most [`BUCKETS_MAX`] buckets. The
+/// histogram's resolution depends only on the samples (the finest at which they fall in at
+/// most [`BUCKETS_MAX`] buckets), so summaries of a flow's parts merge into the summary of
+/// the whole, whatever the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Samples.
     pub n: u32,
     /// The largest (ns); `i64::MIN` with none.
     pub max: i64,
-    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits); beyond: (bucket << 40 |
-    /// count) by bucket, sparse.
+    /// The histogram's resolution: 2^`bits` buckets per doubling.
+    bits: u8,
+    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits), in order; beyond: (bucket
+    /// << 40 | count) by bucket, sparse.
     vals: Vec<u64>,
 }
 
@@ -65,33 +77,42 @@ impl Default for Summary {
         Summary {
             n: 0,
             max: i64::MIN,
+            bits: SUB_BITS,
             vals: Vec::new(),
         }
     }
 }
 
-/// The histogram bucket of `v` ns: exact below 2 × [`SUB`], then [`SUB`] per doubling. A
-/// negative sample (time going backwards) counts as 0.
-fn bucket(v: i64) -> u64 {
+/// The bucket of `v` ns at resolution `k`: exact below 2^(k+1), then 2^k per doubling, each
+/// an aligned range of a power of two (so a bucket at `k` - 1 is two at `k`). A negative
+/// sample (time going backwards) counts as 0.
+fn bucket(v: i64, k: u8) -> u64 {
     let v = v.max(0) as u64;
-    if v < 2 * SUB {
+    if v < 2 << k {
         return v;
     }
-    let e = 63 - u64::from(v.leading_zeros()) - u64::from(SUB_BITS);
-    e * SUB + (v >> e)
+    let e = 63 - u64::from(v.leading_zeros()) - u64::from(k);
+    (e << k) + (v >> e)
 }
 
-/// The middle of bucket `b`.
-fn middle(b: u64) -> i64 {
-    if b < 2 * SUB {
-        return b as i64;
+/// The lowest value in bucket `b` at resolution `k`, and the bucket's width.
+fn range(b: u64, k: u8) -> (u64, u64) {
+    if b < 2 << k {
+        return (b, 1);
     }
-    let e = b / SUB - 1;
-    let lo = (b % SUB + SUB) << e;
-    (lo + (1 << e) / 2) as i64
+    let e = (b >> k) - 1;
+    let t = (b & ((1 << k) - 1)) + (1 << k);
+    (t << e, 1 << e)
+}
+
+/// The middle of bucket `b` at resolution `k`.
+fn middle(b: u64, k: u8) -> i64 {
+    let (lo, w) = range(b, k);
+    (lo + w / 2) as i64
 }
 
 const COUNT_BITS: u32 = 40;
+const COUNT: u64 = (1 << COUNT_BITS) - 1;
 
 impl Summary {
     /// Adds a sample of `v` ns.
@@ -111,22 +132,43 @@ impl Summary {
         if self.n == EXACT_MAX + 1 {
             self.make_histogram();
         }
-        self.count(bucket(v), 1);
+        self.count(bucket(v, self.bits), 1);
     }
 
     /// Turns the exact samples into a histogram.
     fn make_histogram(&mut self) {
         let exact = std::mem::take(&mut self.vals);
+        self.bits = SUB_BITS;
         for v in exact {
-            self.count(bucket(v as i64), 1);
+            self.count(bucket(v as i64, self.bits), 1);
         }
     }
 
+    /// Adds `k` samples to bucket `b`, then halves the resolution while there are too many
+    /// buckets.
     fn count(&mut self, b: u64, k: u64) {
         match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
             Ok(i) => self.vals[i] += k,
             Err(i) => self.vals.insert(i, b << COUNT_BITS | k),
         }
+        while self.vals.len() > BUCKETS_MAX && self.bits > 0 {
+            self.coarsen();
+        }
+    }
+
+    /// Halves the histogram's resolution: each bucket joins its pair.
+    fn coarsen(&mut self) {
+        let k = self.bits - 1;
+        let mut out: Vec<u64> = Vec::with_capacity(self.vals.len());
+        for &e in &self.vals {
+            let b = bucket(range(e >> COUNT_BITS, self.bits).0 as i64, k);
+            match out.last_mut() {
+                Some(l) if *l >> COUNT_BITS == b => *l += e & COUNT,
+                _ => out.push(b << COUNT_BITS | (e & COUNT)),
+            }
+        }
+        self.vals = out;
+        self.bits = k;
     }
 
     /// Adds the samples of `o`.
@@ -142,16 +184,20 @@ impl Summary {
         if self.n <= EXACT_MAX {
             self.make_histogram();
         }
+        self.n = n;
         if o.n <= EXACT_MAX {
             for &v in &o.vals {
-                self.count(bucket(v as i64), 1);
+                self.count(bucket(v as i64, self.bits), 1);
             }
-        } else {
-            for &e in &o.vals {
-                self.count(e >> COUNT_BITS, e & ((1 << COUNT_BITS) - 1));
-            }
+            return;
         }
-        self.n = n;
+        while self.bits > o.bits {
+            self.coarsen();
+        }
+        for &e in &o.vals {
+            let b = bucket(range(e >> COUNT_BITS, o.bits).0 as i64, self.bits);
+            self.count(b, e & COUNT);
+        }
     }
 
     /// Whether [`Summary::median`] is exact.
@@ -160,8 +206,8 @@ impl Summary {
     }
 
     /// The lower median (the ⌈n/2⌉-th smallest sample, ns): exact up to [`EXACT_MAX`]
-    /// samples, else the middle of its histogram bucket (within 1/32), never above the
-    /// maximum.
+    /// samples, else the middle of its histogram bucket (within 1/32 at the finest
+    /// resolution, twice that at each halving), never above the maximum.
     pub fn median(&self) -> Option<i64> {
         if self.n == 0 {
             return None;
@@ -172,9 +218,9 @@ impl Summary {
         }
         let mut seen = 0;
         for &e in &self.vals {
-            seen += e & ((1 << COUNT_BITS) - 1);
+            seen += e & COUNT;
             if seen > rank {
-                return Some(middle(e >> COUNT_BITS).min(self.max));
+                return Some(middle(e >> COUNT_BITS, self.bits).min(self.max));
             }
         }
         Some(self.max)
@@ -526,9 +572,34 @@ mod tests {
         vals[10..].iter().for_each(|&v| b.add(v));
         a.merge(&b);
         assert_eq!(a, s);
-        for v in [0, 1, 31, 32, 33, 1 << 40, i64::MAX] {
-            let m = middle(bucket(v));
-            assert!((m - v).abs() as f64 <= v as f64 / 32.0, "{v}: {m}");
+        for k in 0..=SUB_BITS {
+            for v in [0, 1, 31, 32, 33, 1000, 1 << 40, i64::MAX] {
+                let m = middle(bucket(v, k), k);
+                let bound = v as f64 / f64::from(2u32 << k);
+                assert!((m - v).abs() as f64 <= bound, "{v} at {k}: {m}");
+                if k > 0 {
+                    // Nested: the coarser bucket holds the finer one's lowest value.
+                    let lo = range(bucket(v, k), k).0 as i64;
+                    assert_eq!(bucket(lo, k - 1), bucket(v, k - 1), "{v} at {k}");
+                }
+            }
+        }
+        // Spread over a factor of 2^20: coarsened, merged in any split, the same.
+        let wide: Vec<i64> = (0..500)
+            .map(|i| (1_000 + i * 37 % 1_000) << (i % 21))
+            .collect();
+        let mut one = Summary::default();
+        wide.iter().for_each(|&v| one.add(v));
+        assert!(
+            one.vals.len() <= BUCKETS_MAX && one.bits < SUB_BITS,
+            "{one:?}"
+        );
+        for cut in [1, 17, 100, 499] {
+            let (mut a, mut b) = (Summary::default(), Summary::default());
+            wide[..cut].iter().for_each(|&v| a.add(v));
+            wide[cut..].iter().for_each(|&v| b.add(v));
+            b.merge(&a);
+            assert_eq!(b, one, "cut {cut}");
         }
     }
 }
