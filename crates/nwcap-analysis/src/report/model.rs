@@ -415,7 +415,8 @@ pub struct HealthRow {
     pub df_over_mss: u32,
     /// Data→ACK RTT samples of this direction's segments (tshark's `ack_rtt`).
     pub ack_rtt_samples: u32,
-    /// Their lower median (exact up to 16 samples, else within 1/32).
+    /// Their lower median (exact up to 16 samples, else from a bounded histogram: within
+    /// 1/32 for RTTs within a factor of 4, twice that for each halving of its resolution).
     pub ack_rtt_median_s: Option<Secs>,
     /// Their maximum.
     pub ack_rtt_max_s: Option<Secs>,
