@@ -132,42 +132,53 @@ impl Summary {
         if self.n == EXACT_MAX + 1 {
             self.make_histogram();
         }
-        self.count(bucket(v, self.bits), 1);
+        self.count(v, 1);
     }
 
     /// Turns the exact samples into a histogram.
     fn make_histogram(&mut self) {
-        let exact = std::mem::take(&mut self.vals);
+        let exact = std::mem::replace(&mut self.vals, Vec::with_capacity(BUCKETS_MAX));
         self.bits = SUB_BITS;
         for v in exact {
-            self.count(bucket(v as i64, self.bits), 1);
+            self.count(v as i64, 1);
         }
     }
 
-    /// Adds `k` samples to bucket `b`, then halves the resolution while there are too many
-    /// buckets.
-    fn count(&mut self, b: u64, k: u64) {
-        match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
-            Ok(i) => self.vals[i] += k,
-            Err(i) => self.vals.insert(i, b << COUNT_BITS | k),
-        }
-        while self.vals.len() > BUCKETS_MAX && self.bits > 0 {
-            self.coarsen();
+    /// Adds `k` samples of `v` ns (or of a bucket whose lowest value is `v`, at a resolution
+    /// at least this one's), halving the resolution first while their bucket would be one
+    /// too many: the resolution ends as the finest at which all samples fit.
+    fn count(&mut self, v: i64, k: u64) {
+        loop {
+            let b = bucket(v, self.bits);
+            match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
+                Ok(i) => self.vals[i] += k,
+                Err(i) if self.vals.len() < BUCKETS_MAX || self.bits == 0 => {
+                    self.vals.insert(i, b << COUNT_BITS | k);
+                }
+                Err(_) => {
+                    self.coarsen();
+                    continue;
+                }
+            }
+            return;
         }
     }
 
-    /// Halves the histogram's resolution: each bucket joins its pair.
+    /// Halves the histogram's resolution: each bucket joins its pair (in place).
     fn coarsen(&mut self) {
         let k = self.bits - 1;
-        let mut out: Vec<u64> = Vec::with_capacity(self.vals.len());
-        for &e in &self.vals {
+        let mut w = 0;
+        for r in 0..self.vals.len() {
+            let e = self.vals[r];
             let b = bucket(range(e >> COUNT_BITS, self.bits).0 as i64, k);
-            match out.last_mut() {
-                Some(l) if *l >> COUNT_BITS == b => *l += e & COUNT,
-                _ => out.push(b << COUNT_BITS | (e & COUNT)),
+            if w > 0 && self.vals[w - 1] >> COUNT_BITS == b {
+                self.vals[w - 1] += e & COUNT;
+            } else {
+                self.vals[w] = b << COUNT_BITS | (e & COUNT);
+                w += 1;
             }
         }
-        self.vals = out;
+        self.vals.truncate(w);
         self.bits = k;
     }
 
@@ -187,7 +198,7 @@ impl Summary {
         self.n = n;
         if o.n <= EXACT_MAX {
             for &v in &o.vals {
-                self.count(bucket(v as i64, self.bits), 1);
+                self.count(v as i64, 1);
             }
             return;
         }
@@ -195,8 +206,7 @@ impl Summary {
             self.coarsen();
         }
         for &e in &o.vals {
-            let b = bucket(range(e >> COUNT_BITS, o.bits).0 as i64, self.bits);
-            self.count(b, e & COUNT);
+            self.count(range(e >> COUNT_BITS, o.bits).0 as i64, e & COUNT);
         }
     }
 
