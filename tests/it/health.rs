@@ -386,6 +386,70 @@ fn a_segment_that_fills_the_peers_window_is_window_full() {
     assert_eq!(t["health_in"]["window_full"], 0, "{t}");
 }
 
+/// With window scaling (client shift 2, server shift 7), the server's window is taken as sent
+/// until its first ACK after its SYN-ACK (600 bytes from 1000: filled by 600 bytes), and
+/// scaled from then on (4 × 128 = 512 bytes from 1000: filled by 512 bytes, even sent again;
+/// 511 more from 1512 do not fill it). tshark 4.0 flags the same two.
+#[test]
+fn window_full_follows_the_window_scale_from_the_first_ack() {
+    let opts = |mss, ws| Some((mss, ws, false));
+    let s = [
+        (
+            0,
+            true,
+            Seg {
+                win: 100,
+                syn_opts: opts(1460, 2),
+                ..syn(999)
+            },
+        ),
+        (
+            1,
+            false,
+            Seg {
+                win: 600,
+                syn_opts: opts(1400, 7),
+                ..synack(4999, 1000)
+            },
+        ),
+        (
+            2,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1000, 5000, 600)
+            },
+        ),
+        (
+            3,
+            false,
+            Seg {
+                win: 4,
+                ..Seg::data(5000, 1000, 0)
+            },
+        ),
+        (
+            4,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1000, 5000, 512)
+            },
+        ),
+        (
+            5,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1512, 5000, 511)
+            },
+        ),
+    ];
+    let t = analyse("window-full-scaled", &s);
+    assert_eq!(t["health_out"]["window_full"], 2, "{t}");
+    assert_eq!(t["health_in"]["window_full"], 0, "{t}");
+}
+
 /// The server announced MSS 1400: a DF segment of 1401 bytes is over it, one of 1400 is
 /// not, nor is a 1500-byte segment without DF (routers may fragment it). On IPv6, where
 /// nothing is fragmented on the way, every segment counts as DF.
