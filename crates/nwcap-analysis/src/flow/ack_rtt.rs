@@ -368,6 +368,15 @@ impl FlowRtt {
         }
     }
 
+    /// Starts loading the vectors [`FlowRtt::step`] will read.
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        crate::hint::prefetch(self.unacked.as_ptr().cast());
+        for s in &self.stats {
+            crate::hint::prefetch(s.vals.as_ptr().cast());
+        }
+    }
+
     /// Forgets the unacknowledged segments, as for a new input (the samples stay).
     pub fn forget(&mut self) {
         self.unacked = Vec::new();

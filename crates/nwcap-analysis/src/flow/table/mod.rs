@@ -91,6 +91,10 @@ impl Cold {
     const HEALTH: u8 = 32;
 }
 
+/// How many packets ahead a batch starts loading a flow's RTT state (and half as many, the
+/// vectors behind it).
+const RTT_AHEAD: usize = 16;
+
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
 /// remembers packets by a byte).
 pub const MAX_BATCH: usize = 64;
@@ -742,6 +746,20 @@ impl FlowTable {
         let mut colds = [(0u32, 0u8, 0u8, 0u16); MAX];
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
+            if SEQ {
+                // A flow's RTT state is behind a pointer, its vectors behind another: load
+                // them some packets ahead, in two steps (the pointers' own lines first).
+                if let Some(Some(r)) = candidate.get(i + RTT_AHEAD).and_then(|&c| self.rtts.get(c))
+                {
+                    prefetch((&**r as *const FlowRtt).cast());
+                }
+                if let Some(Some(r)) = candidate
+                    .get(i + RTT_AHEAD / 2)
+                    .and_then(|&c| self.rtts.get(c))
+                {
+                    r.prefetch();
+                }
+            }
             let idx = match self.lines.get(c) {
                 Some(l) if l.key == p.key => c,
                 // New flows, tag collisions, and flows an earlier packet of this batch made.
