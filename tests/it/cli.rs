@@ -443,7 +443,7 @@ fn ndjson_csv_and_table() {
         "{}",
         rows[1]
     );
-    assert!(rows.iter().all(|r| r.split(',').count() == 50), "{rows:?}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 60), "{rows:?}");
 
     let r = nwcap(&["analyze", &f, "--output", "table"]);
     assert!(r.stdout.contains("10.1.0.4:50000"), "{}", r.stdout);

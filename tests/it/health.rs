@@ -1,6 +1,7 @@
 //! TCP health: the sequence analysis of each flow (retransmissions, fast ones, out-of-order
 //! segments, duplicate ACKs, zero windows, keep-alives, SYN retries, first RSTs, SYN
-//! options) on crafted captures whose figures were computed by hand (and which tshark 4.0
+//! options, window-full segments, DF segments over the peer's MSS, data→ACK RTTs) on crafted
+//! captures whose figures were computed by hand (and which tshark 4.0
 //! flags the same way, see the README's "TCP health"), and its exactness over threads.
 //! `NWCAP_DUMP_CRAFTED=DIR` keeps the crafted captures there, to show them to tshark.
 
@@ -58,13 +59,14 @@ fn analyse(name: &str, segs: &[At]) -> Value {
     flows[0]["tcp"].clone()
 }
 
-/// The counters of one direction as (name, value) pairs that are not 0.
+/// The counters of one direction as (name, value) pairs that are not 0 (the RTTs apart:
+/// nearly every segment has one, and their tests look at them).
 fn nonzero(h: &Value) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = h
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(_, v)| v.as_u64() != Some(0))
+        .filter(|(k, v)| v.as_u64() != Some(0) && !k.starts_with("ack_rtt"))
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
         .collect();
     v.sort();
@@ -320,6 +322,208 @@ fn data_already_acknowledged_is_a_retransmission_even_within_3_ms() {
     );
 }
 
+/// Data→ACK RTTs, hand-computed: the client's SYN is answered after 10 ms, its segments
+/// after 30 and 20 ms, and a segment sent again 300 ms later is acknowledged 305 ms after
+/// its first transmission (tshark counts from the oldest copy); the server's SYN-ACK is
+/// acknowledged after 1 ms. Out: 10, 20, 30, 305 ms: 4 samples, lower median 20, maximum
+/// 305. In: one sample of 1 ms.
+#[test]
+fn ack_rtts_per_direction_with_their_median_and_maximum() {
+    let mut s = handshake();
+    s.extend([
+        (20, true, Seg::data(1000, 5000, 100)),
+        (50, false, Seg::data(5000, 1100, 0)),
+        (60, true, Seg::data(1100, 5000, 100)),
+        (80, false, Seg::data(5000, 1200, 0)),
+        (100, true, Seg::data(1200, 5000, 100)),
+        (400, true, Seg::data(1200, 5000, 100)),
+        (405, false, Seg::data(5000, 1300, 0)),
+    ]);
+    let t = analyse("ack-rtt", &s);
+    let rtt = |h: &Value| {
+        (
+            h["ack_rtt_samples"].clone(),
+            h["ack_rtt_median_s"].clone(),
+            h["ack_rtt_max_s"].clone(),
+        )
+    };
+    assert_eq!(
+        rtt(&t["health_out"]),
+        (4.into(), 0.02.into(), 0.305.into()),
+        "{t}"
+    );
+    assert_eq!(
+        rtt(&t["health_in"]),
+        (1.into(), 0.001.into(), 0.001.into()),
+        "{t}"
+    );
+    check(
+        &t,
+        &[("retransmissions", 1), ("retransmitted_bytes", 100)],
+        &[],
+    );
+}
+
+/// The server (window scale 0 in its SYN-ACK, so windows are as sent) advertises 300 bytes
+/// at 1000: the client's 300 bytes from 1000 fill it (window-full), then 299 bytes from 1300
+/// against the next 300 at 1300 do not.
+#[test]
+fn a_segment_that_fills_the_peers_window_is_window_full() {
+    let mut s = handshake();
+    let win = |ack: u32| Seg {
+        win: 300,
+        ..Seg::data(5000, ack, 0)
+    };
+    s.extend([
+        (12, false, win(1000)),
+        (20, true, Seg::data(1000, 5000, 300)),
+        (30, false, win(1300)),
+        (40, true, Seg::data(1300, 5000, 299)),
+        (50, false, win(1599)),
+    ]);
+    let t = analyse("window-full", &s);
+    assert_eq!(t["health_out"]["window_full"], 1, "{t}");
+    assert_eq!(t["health_in"]["window_full"], 0, "{t}");
+}
+
+/// With window scaling (client shift 2, server shift 7), the server's window is taken as sent
+/// until its first ACK after its SYN-ACK (600 bytes from 1000: filled by 600 bytes), and
+/// scaled from then on (4 × 128 = 512 bytes from 1000: filled by 512 bytes, even sent again;
+/// 511 more from 1512 do not fill it). tshark 4.0 flags the same two.
+#[test]
+fn window_full_follows_the_window_scale_from_the_first_ack() {
+    let opts = |mss, ws| Some((mss, ws, false));
+    let s = [
+        (
+            0,
+            true,
+            Seg {
+                win: 100,
+                syn_opts: opts(1460, 2),
+                ..syn(999)
+            },
+        ),
+        (
+            1,
+            false,
+            Seg {
+                win: 600,
+                syn_opts: opts(1400, 7),
+                ..synack(4999, 1000)
+            },
+        ),
+        (
+            2,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1000, 5000, 600)
+            },
+        ),
+        (
+            3,
+            false,
+            Seg {
+                win: 4,
+                ..Seg::data(5000, 1000, 0)
+            },
+        ),
+        (
+            4,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1000, 5000, 512)
+            },
+        ),
+        (
+            5,
+            true,
+            Seg {
+                win: 100,
+                ..Seg::data(1512, 5000, 511)
+            },
+        ),
+    ];
+    let t = analyse("window-full-scaled", &s);
+    assert_eq!(t["health_out"]["window_full"], 2, "{t}");
+    assert_eq!(t["health_in"]["window_full"], 0, "{t}");
+}
+
+/// The server announced MSS 1400: a DF segment of 1401 bytes is over it, one of 1400 is
+/// not, nor is a 1500-byte segment without DF (routers may fragment it). On IPv6, where
+/// nothing is fragmented on the way, every segment counts as DF.
+#[test]
+fn df_segments_over_the_peers_mss_count_and_make_a_path_mtu_finding() {
+    let mut s = handshake();
+    s.extend([
+        (20, true, Seg::data(1000, 5000, 1401)),
+        (21, true, Seg::data(2401, 5000, 1400)),
+        (22, true, Seg::data(3801, 5000, 1500)),
+        (30, false, Seg::data(5000, 5301, 0)),
+    ]);
+    // Don't-Fragment on all but the third segment.
+    let recs: Vec<Rec> = capture(&s)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            if i != 5 {
+                r.data[20] |= 0x40;
+            }
+            r
+        })
+        .collect();
+    let flow = flow_of("df-over-mss", &recs, CLIENT, "TCP");
+    assert_eq!(flow["tcp"]["health_out"]["df_over_mss"], 1, "{flow}");
+    assert_eq!(flow["tcp"]["health_in"]["df_over_mss"], 0, "{flow}");
+    let report = findings_of("df-over-mss", &recs, CLIENT);
+    let mtu = report
+        .iter()
+        .find(|f| f["kind"] == "path_mtu")
+        .unwrap_or_else(|| panic!("no path_mtu finding: {report:?}"));
+    assert_eq!(mtu["count"], 1, "{mtu}");
+    assert!(
+        mtu["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 Don't-Fragment segments"),
+        "{mtu}"
+    );
+    // IPv6: the same segments, no DF bit, all but the 1400-byte one over 1400.
+    let (c, srv) = ("2001:db8::4", "2001:db8:9::7");
+    let v6: Vec<Rec> = s
+        .iter()
+        .map(|&(ms, from_client, seg)| {
+            let p = if from_client {
+                craft::tcp_seg(c, 40000, srv, 443, seg)
+            } else {
+                craft::tcp_seg(srv, 443, c, 40000, seg)
+            };
+            Rec::new(T0 + ms * MS, p)
+        })
+        .collect();
+    let flow = flow_of("df-over-mss-v6", &v6, c, "TCP");
+    assert_eq!(flow["tcp"]["health_out"]["df_over_mss"], 2, "{flow}");
+}
+
+/// The findings of a JSON report of `recs` with `--health`, local `local`.
+fn findings_of(name: &str, recs: &[Rec], local: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pcap"));
+    std::fs::write(&f, craft::pcap(recs, false, true, 0)).unwrap();
+    let r = nwcap(&[
+        "analyze",
+        "--health",
+        f.to_str().unwrap(),
+        "--local-ip",
+        local,
+        "-o",
+        "json",
+    ]);
+    r.ok();
+    r.json()["findings"].as_array().unwrap().clone()
+}
+
 /// The one flow of `proto` in a JSON report of `recs`, local `local`.
 fn flow_of(name: &str, recs: &[Rec], local: &str, proto: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -457,12 +661,24 @@ fn without_health_no_count_or_option_is_claimed_on_either_decoder() {
             let i = head.split(',').position(|h| h == name).unwrap();
             row.trim_end().split(',').nth(i).unwrap().to_string()
         };
-        assert_eq!(col("tcp_retrans_out"), "", "{f:?}");
-        assert_eq!(col("tcp_mss_out"), "", "{f:?}");
+        for c in [
+            "tcp_retrans_out",
+            "tcp_mss_out",
+            "tcp_window_full_out",
+            "tcp_df_over_mss_in",
+            "tcp_ack_rtt_samples_out",
+            "tcp_ack_rtt_median_s_in",
+            "tcp_ack_rtt_max_s_out",
+        ] {
+            assert_eq!(col(c), "", "{c} in {f:?}");
+        }
 
         let json: Value = serde_json::from_str(&run(&["--health", "-o", "json"])).unwrap();
         let t = &json["flows"][0]["tcp"];
         assert_eq!(t["health_out"]["retransmissions"], 1, "{f:?}: {t}");
         assert_eq!(t["syn_options_out"]["mss"], 1460, "{f:?}: {t}");
+        // The SYN, the first data segment and its retransmission (from the first copy).
+        assert_eq!(t["health_out"]["ack_rtt_samples"], 2, "{f:?}: {t}");
+        assert_eq!(t["health_out"]["ack_rtt_max_s"], 0.31, "{f:?}: {t}");
     }
 }

@@ -44,6 +44,7 @@ mod filters;
 mod findings;
 mod fuzz;
 mod health;
+mod health_more_oracle;
 mod health_oracle;
 mod health_props;
 mod names;

@@ -63,6 +63,10 @@ struct Version {
     first_span: u8,
     /// The bits of bytes 6..8 that mark a fragment.
     fragment: u16,
+    /// The Don't-Fragment bit in byte 6 (IPv4), and 1 where every packet counts as such
+    /// (IPv6, whose routers never fragment): read with sequence analysis only.
+    df_mask: u8,
+    df_always: u8,
     /// Mask of the header length from the first byte (IPv4), and the fixed header length
     /// (IPv6): exactly one of them is not 0.
     ihl: usize,
@@ -124,6 +128,8 @@ const fn tables(first_byte: [u8; 256]) -> Tables {
                 first: 0x45,
                 first_span: 10,
                 fragment: 0x3fff,
+                df_mask: 0x40,
+                df_always: 0,
                 ihl: usize::MAX,
                 header: 0,
                 total: usize::MAX,
@@ -142,6 +148,8 @@ const fn tables(first_byte: [u8; 256]) -> Tables {
                 first: 0x60,
                 first_span: 15,
                 fragment: 0,
+                df_mask: 0,
+                df_always: 1,
                 ihl: 0,
                 header: 40,
                 total: 0,
@@ -332,10 +340,14 @@ fn tuple_in<const SCREEN: bool, const SEQ: bool>(
             captured: (l4.len().saturating_sub(doff) as u32) & m,
             win: u16::from_be_bytes([f[14], f[15]]) & m as u16,
             ok,
+            df: ok & ((h[6] & v.df_mask) | v.df_always != 0),
             opts: SynOptions(0),
         };
         if ok & (tcp_flags & super::tcp_flags::SYN != 0) {
-            Segment::parse(l4, l4_len)
+            Segment {
+                df: seg.df,
+                ..Segment::parse(l4, l4_len)
+            }
         } else {
             seg
         }

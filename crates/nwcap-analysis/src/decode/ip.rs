@@ -59,7 +59,9 @@ fn v4(d: &[u8]) -> Option<(IpPacket, &[u8])> {
     } else {
         d.len().saturating_sub(ihl)
     };
-    let p = transport::fill(src, dst, proto, fragment, payload, l4_len);
+    let mut p = transport::fill(src, dst, proto, fragment, payload, l4_len);
+    // Don't-Fragment, on the segments sequence analysis reads.
+    p.seg.df = p.seg.ok & (frag & 0x4000 != 0);
     Some((p, payload.unwrap_or(&[])))
 }
 
@@ -117,6 +119,8 @@ fn v6(d: &[u8]) -> Option<(IpPacket, &[u8])> {
     }
     let payload = if later_fragment { None } else { Some(rest) };
     let l4_len = declared_end.saturating_sub(end - rest.len());
-    let p = transport::fill(src, dst, next, fragment, payload, l4_len);
+    let mut p = transport::fill(src, dst, next, fragment, payload, l4_len);
+    // IPv6 routers never fragment: every segment is as if Don't-Fragment were set.
+    p.seg.df = p.seg.ok;
     Some((p, payload.unwrap_or(&[])))
 }

@@ -23,6 +23,9 @@ pub struct Segment {
     pub win: u16,
     /// Whether the fields above were read.
     pub ok: bool,
+    /// Sent with IPv4's Don't-Fragment bit set, or over IPv6 (whose routers never fragment):
+    /// read only with sequence analysis (`false` otherwise, and when `ok` is `false`).
+    pub df: bool,
     /// A SYN's options ([`SynOptions`]); 0 for other segments and when none were captured.
     pub opts: SynOptions,
 }
@@ -101,6 +104,7 @@ impl Segment {
         captured: 0,
         win: 0,
         ok: false,
+        df: false,
         opts: SynOptions(0),
     };
 
@@ -135,6 +139,7 @@ impl Segment {
             captured: h.len().min(l4_len).saturating_sub(doff) as u32,
             win: u16::from_be_bytes([f[14], f[15]]),
             ok: true,
+            df: false,
             opts: if syn {
                 syn_options(h, doff)
             } else {

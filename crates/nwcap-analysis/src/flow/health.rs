@@ -93,7 +93,7 @@ const TAINT_DUP: [u8; 2] = [32, 64];
 impl SeqState {
     /// The last window of direction `d`, `u32::MAX` before any (as tshark).
     #[inline]
-    fn window_of(&self, d: usize) -> u32 {
+    pub(crate) fn window_of(&self, d: usize) -> u32 {
         if self.lastflags[d] & WINDOW_KNOWN != 0 {
             u32::from(self.window[d])
         } else {
@@ -116,7 +116,7 @@ impl SeqState {
     };
 
     /// The analysis part alone, for comparing states (prefix bookkeeping zeroed).
-    fn analysis(&self) -> SeqState {
+    pub(crate) fn analysis(&self) -> SeqState {
         SeqState {
             prefix_n: 0,
             prefix_bits: 0,
@@ -275,6 +275,10 @@ pub struct Health {
     pub keep_alives: [u32; 2],
     /// SYN retransmissions.
     pub syn_retrans: [u32; 2],
+    /// Segments that filled the peer's window (see `peer.rs`).
+    pub window_full: [u32; 2],
+    /// Don't-Fragment segments over the peer's MSS (see `peer.rs`).
+    pub df_over_mss: [u32; 2],
 }
 
 impl Health {
@@ -290,6 +294,31 @@ impl Health {
         self.zero_windows[d] += b(event::ZERO_WINDOW);
         self.keep_alives[d] += b(event::KEEP_ALIVE);
         self.syn_retrans[d] += b(event::SYN_RETRANS);
+    }
+
+    /// Counts the `peer::event` bits `ev` of a segment in direction `d`.
+    pub fn count_peer(&mut self, d: usize, ev: u8) {
+        let d = d & 1;
+        self.window_full[d] += u32::from(ev & super::peer::event::WINDOW_FULL != 0);
+        self.df_over_mss[d] += u32::from(ev & super::peer::event::DF_OVER_MSS != 0);
+    }
+
+    /// The counts `peer.rs` keeps alone (the rest zeroed).
+    pub fn peer_part(&self) -> Health {
+        Health {
+            window_full: self.window_full,
+            df_over_mss: self.df_over_mss,
+            ..Health::default()
+        }
+    }
+
+    /// The counts `step` keeps alone (the rest zeroed).
+    pub fn seq_part(&self) -> Health {
+        Health {
+            window_full: [0; 2],
+            df_over_mss: [0; 2],
+            ..*self
+        }
     }
 
     /// `self + add - sub`, field by field: wrapping, as the sum is exact even when a
@@ -329,6 +358,8 @@ impl Health {
         );
         f(&mut self.keep_alives, &add.keep_alives, &sub.keep_alives, u);
         f(&mut self.syn_retrans, &add.syn_retrans, &sub.syn_retrans, u);
+        f(&mut self.window_full, &add.window_full, &sub.window_full, u);
+        f(&mut self.df_over_mss, &add.df_over_mss, &sub.df_over_mss, u);
     }
 
     /// Whether nothing was counted.
@@ -337,8 +368,8 @@ impl Health {
     }
 }
 
-/// One recorded segment of a later shard's flow (see the module doc): what [`step`] reads of
-/// it, in 32 bytes.
+/// One recorded segment of a later shard's flow (see the module doc): what [`step`] and
+/// `peer::step` read of it, in 32 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
     /// Its time (ns, raw).
@@ -355,12 +386,18 @@ pub struct Recorded {
     pub win: u16,
     /// Its TCP flags.
     pub flags: u8,
-    /// Its direction.
+    /// Its direction (bit 0), and [`Recorded::DF`].
     pub dir: u8,
+    /// A SYN's options.
+    pub opts: crate::decode::tcp::SynOptions,
 }
 
 impl Recorded {
-    fn segment(&self) -> Segment {
+    /// [`Recorded::dir`]: sent with Don't-Fragment (or over IPv6).
+    pub const DF: u8 = 2;
+
+    /// The segment as `step` reads it.
+    pub(crate) fn segment(&self) -> Segment {
         Segment {
             seq: self.seq,
             ack: self.ack,
@@ -368,7 +405,8 @@ impl Recorded {
             captured: self.len,
             win: self.win,
             ok: true,
-            opts: Default::default(),
+            df: self.dir & Self::DF != 0,
+            opts: self.opts,
         }
     }
 }
@@ -402,7 +440,8 @@ impl Prefix {
             prev: st.prefix_tail,
             win: s.win,
             flags,
-            dir: d as u8,
+            dir: (d & 1) as u8 | if s.df { Recorded::DF } else { 0 },
+            opts: s.opts,
         });
         st.prefix_tail = self.log.len() as u32;
         st.prefix_n += 1;
@@ -420,6 +459,7 @@ impl Prefix {
             win: 0,
             flags: 0,
             dir: 0,
+            opts: Default::default(),
         };
         let mut out = [none; PREFIX_MAX as usize];
         let n = usize::from(st.prefix_n & 7).min(out.len());
@@ -439,7 +479,7 @@ impl Prefix {
 pub fn replay(mut st: SeqState, recs: &[Recorded]) -> (SeqState, Health) {
     let mut h = Health::default();
     for r in recs {
-        let d = usize::from(r.dir);
+        let d = usize::from(r.dir & 1);
         let ev = step(&mut st, d, &r.segment(), r.flags, r.ts);
         h.count(d, ev & event::COUNTED, r.len);
     }
@@ -504,6 +544,7 @@ mod tests {
             captured: len,
             win,
             ok: true,
+            df: false,
             opts: Default::default(),
         }
     }

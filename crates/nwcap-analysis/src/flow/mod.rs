@@ -12,12 +12,14 @@
 //! `conn_state` say what a flow is and what it did, `table/` keeps and merges the flows,
 //! and `addr_sums` and `addr_table` sum them per address. Nothing here reads capture bytes.
 
+pub mod ack_rtt;
 pub mod addr_sums;
 pub mod addr_table;
 pub mod community_id;
 mod conn_state;
 pub mod health;
 mod key;
+pub mod peer;
 mod stats;
 mod table;
 pub mod timeline;

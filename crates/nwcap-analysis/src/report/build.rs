@@ -15,6 +15,7 @@ use super::time::{Secs, Timestamp};
 use crate::decode::tcp::SynOptions;
 use crate::decode::{linktype_name, proto_name, Addr};
 use crate::filter::Side;
+use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::health::Health;
 use crate::flow::{FlowKey, FlowStats};
@@ -364,7 +365,9 @@ impl<'a> Flows<'a> {
                 .collect();
         }
         // Built as the value returned: a row assembled and then changed was copied out whole.
-        let health = self.health.then(|| self.flows.health(j));
+        let health = self
+            .health
+            .then(|| (self.flows.health(j), self.flows.rtt(j)));
         flow_row(&k, s, health, local, initiator, view, cells)
     }
 
@@ -406,11 +409,14 @@ struct Icmp {
     errors: Vec<IcmpErrorRow>,
 }
 
+/// A flow's sequence analysis: its counts and its RTT state, if any.
+type FlowHealth<'a> = (Option<&'a Health>, Option<&'a FlowRtt>);
+
 /// `health`: `None` without sequence analysis, else the flow's counts (if any).
 fn flow_row(
     k: &FlowKey,
     s: &FlowStats,
-    health: Option<Option<&Health>>,
+    health: Option<FlowHealth<'_>>,
     local: usize,
     initiator: Option<usize>,
     view: Option<apps::AppView>,
@@ -453,11 +459,20 @@ fn flow_row(
     }
 }
 
-fn health_row(h: Option<&Health>, d: usize) -> HealthRow {
-    let Some(h) = h else {
-        return HealthRow::default();
+fn health_row((h, rtt): FlowHealth<'_>, d: usize) -> HealthRow {
+    let rtt = rtt.map(|r| &r.stats[d]).filter(|s| s.n > 0);
+    let rtt_row = |mut row: HealthRow| {
+        if let Some(s) = rtt {
+            row.ack_rtt_samples = s.n;
+            row.ack_rtt_median_s = s.median().map(|m| Secs(m.into()));
+            row.ack_rtt_max_s = Some(Secs(s.max.into()));
+        }
+        row
     };
-    HealthRow {
+    let Some(h) = h else {
+        return rtt_row(HealthRow::default());
+    };
+    rtt_row(HealthRow {
         retransmissions: h.retrans[d],
         retransmitted_bytes: h.retrans_bytes[d],
         fast_retransmissions: h.fast_retrans[d],
@@ -466,7 +481,10 @@ fn health_row(h: Option<&Health>, d: usize) -> HealthRow {
         zero_windows: h.zero_windows[d],
         keep_alives: h.keep_alives[d],
         syn_retransmissions: h.syn_retrans[d],
-    }
+        window_full: h.window_full[d],
+        df_over_mss: h.df_over_mss[d],
+        ..HealthRow::default()
+    })
 }
 
 fn syn_options(o: SynOptions) -> Option<SynOptionsRow> {
@@ -480,7 +498,7 @@ fn syn_options(o: SynOptions) -> Option<SynOptionsRow> {
 /// `health`: as in [`flow_row`].
 fn tcp_row(
     s: &FlowStats,
-    health: Option<Option<&Health>>,
+    health: Option<FlowHealth<'_>>,
     local: usize,
     initiator: Option<usize>,
 ) -> TcpRow {

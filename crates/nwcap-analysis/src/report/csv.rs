@@ -34,6 +34,9 @@ tcp_dup_acks_out,tcp_dup_acks_in,tcp_zero_windows_out,tcp_zero_windows_in,\
 tcp_keep_alives_out,tcp_keep_alives_in,tcp_syn_retrans_out,tcp_syn_retrans_in,\
 tcp_first_rst_out_s,tcp_first_rst_in_s,tcp_mss_out,tcp_mss_in,\
 tcp_window_scale_out,tcp_window_scale_in,tcp_sack_permitted_out,tcp_sack_permitted_in,\
+tcp_window_full_out,tcp_window_full_in,tcp_df_over_mss_out,tcp_df_over_mss_in,\
+tcp_ack_rtt_samples_out,tcp_ack_rtt_samples_in,tcp_ack_rtt_median_s_out,tcp_ack_rtt_median_s_in,\
+tcp_ack_rtt_max_s_out,tcp_ack_rtt_max_s_in,\
 icmp_type,icmp_code,icmp_error_count,icmp_errors";
 
 const NAMES: &str = "service,service_by_port,remote_name,sni,tls_version,alpn,quic_version,\
@@ -116,7 +119,7 @@ fn write_row(f: &FlowRow, r: &mut Row, sep: u8) {
         Some(t) => health(t, r, sep),
         // The TCP columns, empty.
         None => {
-            for _ in 0..24 {
+            for _ in 0..34 {
                 r.bytes(sep);
             }
         }
@@ -274,6 +277,23 @@ fn health(t: &TcpRow, r: &mut Row, sep: &[u8]) {
             None => {}
         }
     }
+    let counts: [fn(&HealthRow) -> u32; 3] =
+        [|h| h.window_full, |h| h.df_over_mss, |h| h.ack_rtt_samples];
+    for f in counts {
+        for h in [o, i] {
+            r.bytes(sep);
+            if let Some(h) = h {
+                r.int(f(h));
+            }
+        }
+    }
+    let times: [fn(&HealthRow) -> Option<Secs>; 2] = [|h| h.ack_rtt_median_s, |h| h.ack_rtt_max_s];
+    for f in times {
+        for h in [o, i] {
+            r.bytes(sep);
+            opt_secs(h.and_then(f), r);
+        }
+    }
 }
 
 fn ip(a: IpText, r: &mut Row) {
@@ -372,6 +392,16 @@ mod tests {
         more.push(opt(si.and_then(|o| o.window_scale)));
         more.push(opt(so.map(|o| o.sack_permitted)));
         more.push(opt(si.map(|o| o.sack_permitted)));
+        more.extend(h(&|h| h.window_full.into()));
+        more.extend(h(&|h| h.df_over_mss.into()));
+        more.extend(h(&|h| h.ack_rtt_samples.into()));
+        for g in [
+            (|h: &HealthRow| h.ack_rtt_median_s) as fn(&HealthRow) -> Option<Secs>,
+            |h| h.ack_rtt_max_s,
+        ] {
+            more.push(opt(tcp.and_then(|t| t.health_out.as_deref()).and_then(g)));
+            more.push(opt(tcp.and_then(|t| t.health_in.as_deref()).and_then(g)));
+        }
         more.push(opt(f.icmp_type));
         more.push(opt(f.icmp_code));
         more.push(f.icmp_error_count.to_string());

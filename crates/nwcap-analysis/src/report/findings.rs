@@ -134,6 +134,8 @@ pub fn find(
         Tally::default(),
     );
     let mut reset_by = [0u64; 2];
+    // Of `mtu`'s count, Don't-Fragment segments over the peer's MSS (`--health`).
+    let mut df_over_mss = 0u64;
     // Handshake RTTs, for their median (see `slow`).
     let mut handshakes: Vec<i64> = Vec::new();
     let errors = icmp.by_flow();
@@ -190,6 +192,11 @@ pub fn find(
             if z > 0 {
                 zero.add(endpoint(&k, remote_side(&k, local, s)), u64::from(z));
             }
+            let df = u64::from(h.df_over_mss[0]) + u64::from(h.df_over_mss[1]);
+            if df > 0 {
+                mtu.add(endpoint(&k, remote_side(&k, local, s)), df);
+                df_over_mss += df;
+            }
         }
     }
     let mut out = Vec::new();
@@ -237,12 +244,13 @@ pub fn find(
         ));
     }
     if n(&mtu) > 0 {
-        let c = mtu.count;
-        out.push(mtu.finding(
-            "path_mtu",
-            "medium",
-            format!("{c} ICMP packet-too-big or fragmentation-needed messages: path MTU trouble"),
-        ));
+        let c = mtu.count - df_over_mss;
+        let summary = match (c, df_over_mss) {
+            (c, 0) => format!("{c} ICMP packet-too-big or fragmentation-needed messages: path MTU trouble"),
+            (0, d) => format!("{d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
+            (c, d) => format!("{c} ICMP packet-too-big or fragmentation-needed messages and {d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
+        };
+        out.push(mtu.finding("path_mtu", "medium", summary));
     }
     if let Some(f) = slow(handshakes, flows) {
         out.push(f);

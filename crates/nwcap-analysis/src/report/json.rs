@@ -168,7 +168,7 @@ fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
     ] {
         if let Some(h) = h {
             r.bytes(key);
-            health(h, r);
+            health(h, r)?;
         }
     }
     if t.first_rst_out_s.is_none() && t.first_rst_in_s.is_none() {
@@ -192,15 +192,16 @@ fn tcp(t: &TcpRow, r: &mut Row) -> io::Result<()> {
     Ok(())
 }
 
-/// A direction's sequence analysis; nearly always all zeros, one literal.
-fn health(h: &HealthRow, r: &mut Row) {
+/// A direction's sequence analysis; often all zeros, one literal.
+fn health(h: &HealthRow, r: &mut Row) -> io::Result<()> {
     if *h == HealthRow::default() {
         r.lit(
             b"{\"retransmissions\":0,\"retransmitted_bytes\":0,\"fast_retransmissions\":0,\
 \"out_of_order\":0,\"duplicate_acks\":0,\"zero_windows\":0,\"keep_alives\":0,\
-\"syn_retransmissions\":0}",
+\"syn_retransmissions\":0,\"window_full\":0,\"df_over_mss\":0,\"ack_rtt_samples\":0,\
+\"ack_rtt_median_s\":null,\"ack_rtt_max_s\":null}",
         );
-        return;
+        return Ok(());
     }
     r.lit(b"{\"retransmissions\":");
     r.int(h.retransmissions);
@@ -218,7 +219,18 @@ fn health(h: &HealthRow, r: &mut Row) {
     r.int(h.keep_alives);
     r.lit(b",\"syn_retransmissions\":");
     r.int(h.syn_retransmissions);
+    r.lit(b",\"window_full\":");
+    r.int(h.window_full);
+    r.lit(b",\"df_over_mss\":");
+    r.int(h.df_over_mss);
+    r.lit(b",\"ack_rtt_samples\":");
+    r.int(h.ack_rtt_samples);
+    r.lit(b",\"ack_rtt_median_s\":");
+    opt_secs(h.ack_rtt_median_s, r)?;
+    r.lit(b",\"ack_rtt_max_s\":");
+    opt_secs(h.ack_rtt_max_s, r)?;
     r.lit(b"}");
+    Ok(())
 }
 
 fn syn_options(o: Option<SynOptionsRow>, r: &mut Row) {
@@ -595,6 +607,11 @@ mod tests {
             zero_windows: u32::MAX,
             keep_alives: u32::MAX,
             syn_retransmissions: u32::MAX,
+            window_full: u32::MAX,
+            df_over_mss: u32::MAX,
+            ack_rtt_samples: u32::MAX,
+            ack_rtt_median_s: f,
+            ack_rtt_max_s: f,
         };
         let widest_opts = Some(crate::report::SynOptionsRow {
             mss: Some(u16::MAX),

@@ -411,6 +411,17 @@ pub struct HealthRow {
     pub keep_alives: u32,
     /// Retransmitted SYNs.
     pub syn_retransmissions: u32,
+    /// Segments that filled the peer's advertised window (tshark's `window_full`).
+    pub window_full: u32,
+    /// Don't-Fragment (or IPv6) segments with more payload than the peer's MSS.
+    pub df_over_mss: u32,
+    /// Data→ACK RTT samples of this direction's segments (tshark's `ack_rtt`).
+    pub ack_rtt_samples: u32,
+    /// Their lower median (exact up to 16 samples, else from a bounded histogram: within
+    /// 1/32 for RTTs within a factor of 4, twice that for each halving of its resolution).
+    pub ack_rtt_median_s: Option<Secs>,
+    /// Their maximum.
+    pub ack_rtt_max_s: Option<Secs>,
 }
 
 /// A SYN's options.

@@ -30,9 +30,9 @@ pub(super) const fn col(header: &'static str, right: bool, drop: u8, shrink_to: 
     }
 }
 
-/// The flows table. Narrower than the terminal first drops the retransmissions, then packet
+/// The flows table. Narrower than the terminal first drops the retransmissions and RTTs, then packet
 /// counts, then the duration, then the state, and then shortens the addresses.
-const FLOW_COLUMNS: [Column; 11] = [
+const FLOW_COLUMNS: [Column; 12] = [
     col("PROTO", false, 0, 0),
     col("LOCAL", false, 0, 21),
     col("REMOTE", false, 0, 21),
@@ -43,6 +43,7 @@ const FLOW_COLUMNS: [Column; 11] = [
     col("DURATION", true, 4, 0),
     col("STATE", false, 5, 0),
     col("RETX OUT/IN", true, 1, 0),
+    col("RTT MS", true, 1, 0),
     col("SERVICE/NAME", false, 6, 12),
 ];
 
@@ -331,7 +332,7 @@ pub(super) fn write(
         top.min(r.flows.len()),
         r.flows.len()
     )?;
-    // RETX with `--health` only, SERVICE/NAME with `--inspect` only.
+    // RETX and RTT with `--health` only, SERVICE/NAME with `--inspect` only.
     let health = r.flows.health;
     let flows: Vec<Vec<String>> = r
         .flows
@@ -340,8 +341,10 @@ pub(super) fn write(
         .map(|f| flow_cells(&f, health))
         .collect();
     let mut columns = FLOW_COLUMNS[..9].to_vec();
-    columns.extend(health.then_some(FLOW_COLUMNS[9]));
-    columns.extend(r.services.is_some().then_some(FLOW_COLUMNS[10]));
+    if health {
+        columns.extend_from_slice(&FLOW_COLUMNS[9..11]);
+    }
+    columns.extend(r.services.is_some().then_some(FLOW_COLUMNS[11]));
     table(out, &columns, &flows, width)?;
 
     write_services(r, width, out)?;
@@ -416,6 +419,13 @@ fn flow_cells(f: &FlowRow, health: bool) -> Vec<String> {
             Some(format!("{}/{}", o.retransmissions, i.retransmissions))
         });
         cells.push(retx.unwrap_or_default());
+        // The median RTT of the local side's data (the time the remote side took to
+        // acknowledge it), in milliseconds.
+        let rtt = f.tcp.as_ref().and_then(|t| {
+            let m = t.health_out.as_ref()?.ack_rtt_median_s?;
+            Some(format!("{:.1}", m.as_f64() * 1e3))
+        });
+        cells.push(rtt.unwrap_or_default());
     }
     if let Some(n) = &f.names {
         cells.push(service_cell(n));

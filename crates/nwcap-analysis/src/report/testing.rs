@@ -68,6 +68,11 @@ pub(super) fn tcp_extras(i: usize) -> super::TcpRow {
             zero_windows: 4444,
             keep_alives: 55555,
             syn_retransmissions: 2,
+            window_full: 7,
+            df_over_mss: u32::MAX,
+            ack_rtt_samples: 17,
+            ack_rtt_median_s: Some(Secs(1_500_001)),
+            ack_rtt_max_s: Some(Secs(-20)),
         }),
         _ => Some(HealthRow {
             retransmissions: 3,

@@ -84,6 +84,12 @@ impl<'a> FlowList<'a> {
         self.table.timeline()
     }
 
+    /// The RTT state of the flow at `i`, if it has one (see `ack_rtt.rs`).
+    #[inline]
+    pub fn rtt(&self, i: usize) -> Option<&'a crate::flow::ack_rtt::FlowRtt> {
+        self.table.rtt_at(self.index(i))
+    }
+
     /// The flows in order.
     pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &'a FlowStats)> + '_ {
         (0..self.len()).map(|i| (self.key(i), self.stats(i)))

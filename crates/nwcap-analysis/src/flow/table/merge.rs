@@ -4,7 +4,9 @@
 //! packet.
 
 use super::{FlowTable, Line, MAX_BATCH};
+use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::health::{self, Health, Prefix, SeqState};
+use crate::flow::peer::{self, PeerState};
 use crate::flow::stats::FlowStats;
 use crate::hint::prefetch;
 
@@ -41,6 +43,9 @@ impl FlowTable {
             // record of first segments is of no more use.
             *self = other;
             self.prefix = Prefix::default();
+            for r in self.rtts.iter_mut().flatten() {
+                r.settle();
+            }
             return true;
         }
         // One appendix at a time.
@@ -48,6 +53,9 @@ impl FlowTable {
         other.absorb();
         let threads = threads.clamp(1, other.len().div_ceil(MIN_MERGE_SHARE).max(1));
         let found = self.locate(&other.lines, threads);
+        let Some(mut joined) = self.join_all(&other, &found) else {
+            return false;
+        };
         // The flows this table lacks take its classes (those it has keep theirs).
         let classes = &mut self.timeline.classes;
         if !classes.same_as(&other.timeline.classes) {
@@ -58,12 +66,26 @@ impl FlowTable {
                 }
             }
         }
-        let Some(joined) = self.join_all(&other, &found) else {
-            return false;
-        };
+        // The RTT states, joined into the later table's, which the flow keeps.
+        for (i, j) in std::mem::take(&mut joined.rtts) {
+            let (i, j) = (i as usize, j as usize);
+            if let Some(mut a) = other.rtts[j].take() {
+                self.rtts[i]
+                    .as_deref()
+                    .unwrap_or(&FlowRtt::default())
+                    .join_into(&mut a);
+                self.rtts[i] = Some(a);
+            }
+        }
         self.merge_found(&other, &found, joined, threads);
         self.timeline.merge(std::mem::take(&mut other.timeline));
         other.prefix = Prefix::default();
+        // The new flows' held-back acknowledgements answer nothing from before.
+        for (r, f) in other.rtts.iter_mut().zip(&found) {
+            if let (Some(r), None) = (r, f) {
+                r.settle();
+            }
+        }
         let flows: Vec<u32> = (0..found.len() as u32)
             .filter(|&j| found[j as usize].is_none())
             .collect();
@@ -84,27 +106,40 @@ impl FlowTable {
         if !self.sequences {
             return Some(joined);
         }
+        let mut scratch = Vec::new();
         for (j, i) in found.iter().enumerate() {
             let Some(i) = *i else { continue };
             let (before, after) = (&self.seq_of(i as usize), &other.seq_of(j));
+            let (before_p, after_p) = (&self.peer_of(i as usize), &other.peer_of(j));
             let later = other.health.get(&(j as u32)).copied();
-            let (seq, add, sub) = if other.prefix.on {
+            let (before_r, after_r) = (self.rtts[i as usize].as_deref(), other.rtts[j].as_deref());
+            if let Some(a) = after_r {
+                if !before_r.is_none_or(|b| b.joinable(a, &mut scratch)) {
+                    return None;
+                }
+                joined.rtts.push((i, j as u32));
+            }
+            let (seq, add, sub, pe) = if other.prefix.on {
                 if after.prefix_n & 7 == 0 && later.is_none() {
                     // No analysable segment in `other`: this table's state stands.
                     continue;
                 }
-                health::join(before, after, &other.prefix)?
+                let (seq, mut add, mut sub) = health::join(before, after, &other.prefix)?;
+                let (pe, padd, psub) = peer::join(before, before_p, after, after_p, &other.prefix)?;
+                add.adjust(&padd, &Health::default());
+                sub.adjust(&psub, &Health::default());
+                (seq, add, sub, pe)
             } else {
                 // Not recorded: exact only if one side saw no segment (tests, and the
                 // first shard of a file read into an empty table).
-                let seq = if *after == SeqState::FRESH {
-                    *before
+                let (seq, pe) = if *after == SeqState::FRESH {
+                    (*before, *before_p)
                 } else {
-                    *after
+                    (*after, *after_p)
                 };
-                (seq, Health::default(), Health::default())
+                (seq, Health::default(), Health::default(), pe)
             };
-            joined.states.push((i, seq));
+            joined.states.push((i, seq, pe));
             if later.is_some() || !add.is_zero() || !sub.is_zero() {
                 joined.counts.push((i, later.unwrap_or_default(), add, sub));
             }
@@ -118,7 +153,7 @@ impl FlowTable {
             return;
         };
         let Appendix {
-            table: other,
+            table: mut other,
             flows,
         } = *a;
         self.reserve(flows.len());
@@ -134,6 +169,10 @@ impl FlowTable {
                 if let Err(pos) = self.find(&key, h) {
                     let seq = other.seq_of(j as usize);
                     let i = self.insert_at(pos, key, h, other.stats[j as usize], seq);
+                    if self.sequences {
+                        self.peers[i] = other.peer_of(j as usize);
+                        self.rtts[i] = other.rtts.get_mut(j as usize).and_then(Option::take);
+                    }
                     if let Some(hl) = other.health.get(&j) {
                         self.health.insert(i as u32, *hl);
                     }
@@ -179,9 +218,11 @@ impl FlowTable {
         joined: Joined,
         threads: usize,
     ) {
-        for (i, seq) in joined.states {
+        for (i, seq, pe) in joined.states {
             self.seqs[i as usize] = seq;
+            self.peers[i as usize] = pe;
         }
+
         for (i, later, add, sub) in joined.counts {
             let h = self.health.entry(i).or_default();
             h.adjust(&later, &Health::default());
@@ -236,7 +277,9 @@ impl FlowTable {
 /// alone).
 #[derive(Default)]
 struct Joined {
-    states: Vec<(u32, SeqState)>,
+    states: Vec<(u32, SeqState, PeerState)>,
+    /// Flows whose RTT states join: (here, in the later table).
+    rtts: Vec<(u32, u32)>,
     counts: Vec<(u32, Health, Health, Health)>,
 }
 
@@ -430,7 +473,17 @@ mod tests {
                         captured: len,
                         win: if kind == 11 { 0 } else { 512 },
                         ok: true,
-                        opts: Default::default(),
+                        // Now and then Don't-Fragment (a segment over the MSS then makes the
+                        // merge refuse if the shard before knew the MSS).
+                        df: kind == 4 && x >> 61 == 0,
+                        // SYNs announce MSS 1300 and a window scale of 0 to 3 (or none).
+                        opts: if flags & SYN != 0 {
+                            let ws = (x >> 56) as u8 % 5;
+                            let o = [2, 4, 5, 0x14, 3, 3, ws];
+                            crate::decode::tcp::SynOptions::parse(&o[..if ws == 4 { 4 } else { 7 }])
+                        } else {
+                            Default::default()
+                        },
                     },
                 }
             })
@@ -454,6 +507,7 @@ mod tests {
                             t.seq_of(j).nextseq
                         },
                         t.health_at(i).copied(),
+                        t.rtt_at(i).map(|r| r.stats.clone()),
                     )
                 })
                 .collect::<Vec<_>>()
@@ -461,7 +515,11 @@ mod tests {
         let expect = all(&single);
         assert!(expect
             .iter()
-            .all(|(_, h)| h.is_some_and(|h| h.retrans[0] > 0)));
+            .any(|(_, h, _)| h.is_some_and(|h| h.df_over_mss[0] > 0)));
+        assert!(expect
+            .iter()
+            .all(|(_, h, r)| h.is_some_and(|h| h.retrans[0] > 0)
+                && r.as_ref().is_some_and(|r| r[0].n > 0 && r[1].n > 0)));
         let (mut exact, mut refused) = (0, 0);
         for cut in (1..20_000).step_by(97) {
             let mut a = FlowTable::with_sequences();

@@ -10,19 +10,23 @@
 //! a later shard's table, and `list.rs` holds [`FlowList`], the report's view of a settled
 //! table. The table never decides what a flow is (that is the key) nor what its figures mean.
 
+mod grow;
 mod list;
 mod merge;
 #[cfg(test)]
 mod testing;
 
-use super::health::{self, event, Health, Prefix, SeqState};
+use super::ack_rtt::FlowRtt;
+use super::health::{self, event, Health, Prefix, SeqState, PREFIX_MORE};
 use super::key::{FlowKey, PackedKey};
+use super::peer::{self, PeerState};
 use super::stats::FlowStats;
 use super::timeline::{Classes, Grid, Timeline};
 use super::Pending;
 use crate::decode::tcp_flags;
-use crate::hint::{huge_pages, prefetch, written_zeros};
+use crate::hint::{prefetch, written_zeros};
 
+use grow::{regrow, slots_for};
 pub use list::FlowList;
 use merge::Appendix;
 
@@ -92,24 +96,13 @@ impl Cold {
     const HEALTH: u8 = 32;
 }
 
+/// How many packets ahead a batch starts loading a flow's RTT state (and half as many, the
+/// vectors behind it).
+const RTT_AHEAD: usize = 16;
+
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
 /// remembers packets by a byte).
 pub const MAX_BATCH: usize = 64;
-
-/// The slots a table of `flows` flows needs: four per flow (load at most 1/4) up to
-/// [`ROOMY_FLOWS`], two from there on. A lookup whose flow is not in its home slot walks on,
-/// and the walk's end is a branch the CPU mispredicts: a load of 1/4 was faster than 1/2 (and
-/// than 1/8) for a few MiB more of slots. Beyond, two, to save memory where flows are many.
-fn slots_for(flows: usize) -> usize {
-    flows * if flows < ROOMY_FLOWS { 4 } else { 2 }
-}
-
-/// Flows up to which [`slots_for`] keeps four slots per flow.
-#[cfg(not(test))]
-const ROOMY_FLOWS: usize = 1 << 19;
-/// Small in unit tests, so that their tables pass it.
-#[cfg(test)]
-const ROOMY_FLOWS: usize = 1 << 9;
 
 /// The tag of hash `h` in a slot whose index bits are `mask`: the hash's bits from 32 up,
 /// above the mask. There are at least twice as many slots as flows, so the index + 1 of any
@@ -169,6 +162,13 @@ pub struct FlowTable {
     seqs: Vec<SeqState>,
     /// Traffic over time, by the flows' classes.
     timeline: Timeline,
+    /// Each flow's window scales and MSSs (see `peer.rs`), beside `seqs` and as it: 12 bytes a
+    /// flow, only with analysis.
+    peers: Vec<PeerState>,
+    /// Each flow's RTT state (see `ack_rtt.rs`), once it sent a segment to remember (or, in
+    /// a later shard, any): 8 bytes a flow, and the state of those that have one, only with
+    /// analysis.
+    rtts: Vec<Option<Box<FlowRtt>>>,
 }
 
 /// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
@@ -181,8 +181,8 @@ struct Late {
     idx: u32,
     cold: u8,
     dir: u8,
-    /// Sequence analysis events to count.
-    events: u8,
+    /// Sequence analysis events to count (`health::event`), and `peer::event` bits << 8.
+    events: u16,
     /// Payload bytes of the segment.
     seg_len: u32,
     /// A SYN's options.
@@ -195,7 +195,7 @@ struct Late {
 
 impl Late {
     /// The cold work `cold` of packet `p` of flow `idx`.
-    fn of(idx: usize, p: &Pending, cold: u8, events: u8) -> Late {
+    fn of(idx: usize, p: &Pending, cold: u8, events: u16) -> Late {
         Late {
             idx: idx as u32,
             cold,
@@ -225,49 +225,10 @@ impl Default for FlowTable {
             sequences: false,
             seqs: Vec::new(),
             timeline: Timeline::default(),
+            peers: Vec::new(),
+            rtts: Vec::new(),
         }
     }
-}
-
-/// Flows the dense arrays reserve address space for at once (208 MiB of it): growing past it
-/// copies them. Kept modest because where the kernel accounts address space strictly
-/// (`vm.overcommit_memory = 2`), a reservation counts against the limit even untouched.
-#[cfg(not(test))]
-const RESERVED_FLOWS: usize = 1 << 20;
-/// Small in unit tests, so that they grow past it.
-#[cfg(test)]
-const RESERVED_FLOWS: usize = 1 << 10;
-
-/// `v` with room for `cap` elements, backed by huge pages where the system allows. The first
-/// time, room for [`RESERVED_FLOWS`] is reserved in a fresh allocation, advised before its
-/// pages are touched so that it is on huge pages: address space only, as pages are backed when
-/// first touched, so the arrays grow in place up to there (a copy each time they doubled cost
-/// a few per cent of a pass). Past it they are reallocated with room for 8 times `cap`: the
-/// allocator moves an allocation that large by remapping its pages (`mremap`), where a copy
-/// held both for a moment and took the peak past 64 MiB + 300 bytes a flow. The lines,
-/// aligned to 64 bytes, are still copied: the system allocator has no aligned `realloc`.
-/// Where the system refuses that much address space, the arrays get only what is asked.
-fn regrow<T: Copy>(mut v: Vec<T>, cap: usize) -> Vec<T> {
-    if cap <= v.capacity() {
-        return v;
-    }
-    if v.capacity() >= RESERVED_FLOWS {
-        if v.try_reserve_exact(cap.saturating_mul(8) - v.len())
-            .is_err()
-        {
-            v.reserve_exact(cap - v.len());
-        }
-        // The part beyond the old pages is untouched yet.
-        huge_pages(&v);
-        return v;
-    }
-    let mut grown = Vec::new();
-    if grown.try_reserve_exact(RESERVED_FLOWS.max(cap)).is_err() {
-        grown = Vec::with_capacity(cap);
-    }
-    huge_pages(&grown);
-    grown.extend_from_slice(&v);
-    grown
 }
 
 impl FlowTable {
@@ -322,6 +283,15 @@ impl FlowTable {
         } else {
             Vec::new()
         };
+        self.peers = if on {
+            vec![PeerState::FRESH; self.lines.len()]
+        } else {
+            Vec::new()
+        };
+        self.rtts = Vec::new();
+        if on {
+            self.rtts.resize_with(self.lines.len(), || None);
+        }
         if let Some(a) = &mut self.appendix {
             a.table.analyse_sequences(on);
         }
@@ -340,6 +310,11 @@ impl FlowTable {
         self.seqs.get(i).copied().unwrap_or(SeqState::FRESH)
     }
 
+    /// The peer state of this table's own flow `i` (fresh without analysis).
+    pub(super) fn peer_of(&self, i: usize) -> PeerState {
+        self.peers.get(i).copied().unwrap_or(PeerState::FRESH)
+    }
+
     /// Records each flow's first segments, so that this table, read from a shard of a file,
     /// can be merged into the table of what came before exactly (see [`FlowTable::merge`]).
     pub fn record_prefixes(&mut self) {
@@ -351,6 +326,10 @@ impl FlowTable {
     /// of a capture's blobs read at once, so that all three agree.
     pub fn forget_sequences(&mut self) {
         self.seqs.fill(SeqState::FRESH);
+        self.peers.fill(PeerState::FRESH);
+        for r in self.rtts.iter_mut().flatten() {
+            r.forget();
+        }
         if let Some(a) = &mut self.appendix {
             a.table.forget_sequences();
         }
@@ -360,6 +339,12 @@ impl FlowTable {
     pub fn health_at(&self, i: usize) -> Option<&Health> {
         let (t, j) = self.place(i);
         t.health.get(&(j as u32))
+    }
+
+    /// The RTT state of flow `i` (in [`FlowTable::iter`]'s order), if any.
+    pub fn rtt_at(&self, i: usize) -> Option<&FlowRtt> {
+        let (t, j) = self.place(i);
+        t.rtts.get(j).and_then(|r| r.as_deref())
     }
 
     /// Number of flows.
@@ -524,6 +509,8 @@ impl FlowTable {
         self.stats = regrow(std::mem::take(&mut self.stats), flows);
         if self.sequences {
             self.seqs = regrow(std::mem::take(&mut self.seqs), flows);
+            self.peers = regrow(std::mem::take(&mut self.peers), flows);
+            self.rtts.reserve(flows.saturating_sub(self.rtts.len()));
         }
         // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
         // `add_batch`, rather than waiting on each miss in turn.
@@ -557,6 +544,8 @@ impl FlowTable {
         self.stats.push(s);
         if self.sequences {
             self.seqs.push(seq);
+            self.peers.push(PeerState::FRESH);
+            self.rtts.push(None);
         }
         idx
     }
@@ -594,7 +583,7 @@ impl FlowTable {
     /// [`Cold`] mask) for [`FlowTable::account_cold`]: that part commutes with later packets'
     /// line updates, so it can wait for the next batch, its misses overlapped.
     #[inline(always)]
-    fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u8) {
+    fn account<const SEQ: bool>(&mut self, idx: usize, p: &Pending) -> (u8, u16) {
         let d = usize::from(p.dir & 1);
         let l = &mut self.lines[idx];
         let (bytes, carry) = l.bytes[d].overflowing_add(p.wire);
@@ -627,10 +616,35 @@ impl FlowTable {
             return (cold, 0);
         }
         let st = &mut self.seqs[idx];
+        let pe = &mut self.peers[idx];
         if self.prefix.on {
+            let before = st.prefix_bits & PREFIX_MORE;
             self.prefix.record(st, d, &p.seg, f, t);
+            if before == 0 && st.prefix_bits & PREFIX_MORE != 0 {
+                pe.start_live();
+            }
         }
-        let events = health::step(st, d, &p.seg, f, t) & event::COUNTED;
+        let ev = health::step(st, d, &p.seg, f, t);
+        let pev = peer::step(pe, st, d, &p.seg, f, ev);
+        let rtt = &mut self.rtts[idx];
+        // Only a segment to remember starts a flow's RTT state (or, in a later shard, any:
+        // an acknowledgement there may answer what came before).
+        if rtt.is_some()
+            || self.prefix.on
+            || p.seg.len > 0
+            || f & (tcp_flags::SYN | tcp_flags::FIN) != 0
+        {
+            let on = self.prefix.on;
+            rtt.get_or_insert_with(|| {
+                Box::new(if on {
+                    FlowRtt::holding()
+                } else {
+                    FlowRtt::default()
+                })
+            })
+            .step(d, &p.seg, f, t);
+        }
+        let events = u16::from(ev & event::COUNTED) | u16::from(pev) << 8;
         (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
 
@@ -680,10 +694,9 @@ impl FlowTable {
             s.first = s.first.min(p.ts.raw());
         }
         if cold & Cold::HEALTH != 0 {
-            self.health
-                .entry(p.idx)
-                .or_default()
-                .count(d, p.events, p.seg_len);
+            let h = self.health.entry(p.idx).or_default();
+            h.count(d, p.events as u8, p.seg_len);
+            h.count_peer(d, (p.events >> 8) as u8);
         }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
@@ -768,6 +781,8 @@ impl FlowTable {
                     // Empty without sequence analysis.
                     if let Some(st) = self.seqs.get(idx).filter(|_| SEQ) {
                         prefetch((st as *const SeqState).cast());
+                        prefetch((&self.peers[idx] as *const PeerState).cast());
+                        prefetch((&self.rtts[idx] as *const Option<Box<FlowRtt>>).cast());
                     }
                     break;
                 }
@@ -775,9 +790,23 @@ impl FlowTable {
             }
         }
         // Packets with work left for their flow's `FlowStats`: (flow, packet, `Cold` mask).
-        let mut colds = [(0u32, 0u8, 0u8, 0u8); MAX];
+        let mut colds = [(0u32, 0u8, 0u8, 0u16); MAX];
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
+            if SEQ {
+                // A flow's RTT state is behind a pointer, its vectors behind another: load
+                // them some packets ahead, in two steps (the pointers' own lines first).
+                if let Some(Some(r)) = candidate.get(i + RTT_AHEAD).and_then(|&c| self.rtts.get(c))
+                {
+                    prefetch((&**r as *const FlowRtt).cast());
+                }
+                if let Some(Some(r)) = candidate
+                    .get(i + RTT_AHEAD / 2)
+                    .and_then(|&c| self.rtts.get(c))
+                {
+                    r.prefetch();
+                }
+            }
             let idx = match self.lines.get(c) {
                 Some(l) if l.key == p.key => c,
                 // New flows, tag collisions, and flows an earlier packet of this batch made.

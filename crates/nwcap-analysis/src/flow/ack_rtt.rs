@@ -1,0 +1,624 @@
+//! Data→ACK round-trip times per flow and direction, as tshark's `tcp.analysis.ack_rtt`
+//! (`packet-tcp.c`, the end of `tcp_analyze_sequence_number`): [`FlowRtt`] keeps each
+//! direction's unacknowledged segments and a [`Summary`] of the samples; [`FlowRtt::step`]
+//! takes one segment; [`FlowRtt::join`] joins a later shard's flow to the same flow before it.
+//!
+//! tshark remembers every segment that carries data (or SYN/FIN), with its time and the
+//! sequence number after it, retransmissions included, newest first. A segment, whatever its
+//! flags, acknowledging exactly one of the peer's remembered ends gets as its RTT the time
+//! since the oldest segment with that end (so a retransmitted segment's RTT counts from its
+//! first transmission); every remembered segment of the peer that ends at or before the
+//! acknowledgement is then forgotten. An RTT of exactly 0 is not shown. nwcap does the same,
+//! with two bounds so that memory stays bounded per flow (the README says what they change):
+//! at most [`UNACKED_MAX`] unacknowledged segments per direction are remembered (tshark keeps
+//! up to 10 000; a segment sent while that many wait is not remembered, as there), and the
+//! samples are summarised, exactly up to [`EXACT_MAX`] per direction, then as a log-scale
+//! histogram ([`Summary`]).
+//!
+//! It never looks a flow up or reads packet bytes; it exists only with `--health`.
+
+use crate::decode::tcp::Segment;
+use crate::decode::tcp_flags::{FIN, SYN};
+
+/// Unacknowledged segments remembered per direction, 16 bytes each. The corpus gives
+/// tshark's RTTs from a bound of 20 up (not with 16); 64 leaves room for faster paths.
+pub const UNACKED_MAX: usize = 64;
+/// Samples per direction kept exactly; beyond, the median comes from the histogram.
+pub const EXACT_MAX: u32 = 16;
+/// The histogram's finest resolution: 2^4 = 16 buckets per doubling, each at most 1/16 of its
+/// lower bound wide, so that its middle is within 1/32 (3.2 %) of any value in it.
+const SUB_BITS: u8 = 4;
+/// Buckets a direction's histogram holds at most (8 bytes each): past it, adjacent buckets
+/// are merged in pairs (half the resolution, twice the error bound), down to one bucket per
+/// doubling. 32 keep the finest resolution over RTTs within a factor of 4, 1/16 within 16,
+/// 1/8 within 256.
+const BUCKETS_MAX: usize = 32;
+/// A later shard holds back at most this many acknowledgements per direction (see
+/// [`FlowRtt::join`]).
+const HELD_MAX: usize = 8;
+
+/// `a > b` in sequence space.
+#[inline]
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// One remembered segment: its direction, the sequence after it and its time (opaque).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unacked {
+    nextseq: u32,
+    dir: u8,
+    ts: i64,
+}
+
+/// The samples of one direction: their number and maximum exactly, and either the samples
+/// themselves (up to [`EXACT_MAX`]) or a log-scale histogram of them, for the median.
+///
+/// Why not every sample: a capture of tens of millions of packets has about as many; a
+/// direction keeps at most 128 bytes of samples, then at most [`BUCKETS_MAX`] buckets. The
+/// histogram's resolution depends only on the samples (the finest at which they fall in at
+/// most [`BUCKETS_MAX`] buckets), so summaries of a flow's parts merge into the summary of
+/// the whole, whatever the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Samples.
+    pub n: u32,
+    /// The largest (ns); `i64::MIN` with none.
+    pub max: i64,
+    /// The histogram's resolution: 2^`bits` buckets per doubling.
+    bits: u8,
+    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits), in order; beyond: (bucket
+    /// << 40 | count) by bucket, sparse.
+    vals: Vec<u64>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            n: 0,
+            max: i64::MIN,
+            bits: SUB_BITS,
+            vals: Vec::new(),
+        }
+    }
+}
+
+/// The bucket of `v` ns at resolution `k`: exact below 2^(k+1), then 2^k per doubling, each
+/// an aligned range of a power of two (so a bucket at `k` - 1 is two at `k`). A negative
+/// sample (time going backwards) counts as 0.
+fn bucket(v: i64, k: u8) -> u64 {
+    let v = v.max(0) as u64;
+    if v < 2 << k {
+        return v;
+    }
+    let e = 63 - u64::from(v.leading_zeros()) - u64::from(k);
+    (e << k) + (v >> e)
+}
+
+/// The lowest value in bucket `b` at resolution `k`, and the bucket's width.
+fn range(b: u64, k: u8) -> (u64, u64) {
+    if b < 2 << k {
+        return (b, 1);
+    }
+    let e = (b >> k) - 1;
+    let t = (b & ((1 << k) - 1)) + (1 << k);
+    (t << e, 1 << e)
+}
+
+/// The middle of bucket `b` at resolution `k`.
+fn middle(b: u64, k: u8) -> i64 {
+    let (lo, w) = range(b, k);
+    (lo + w / 2) as i64
+}
+
+const COUNT_BITS: u32 = 40;
+const COUNT: u64 = (1 << COUNT_BITS) - 1;
+
+impl Summary {
+    /// Adds a sample of `v` ns.
+    pub fn add(&mut self, v: i64) {
+        self.n += 1;
+        self.max = self.max.max(v);
+        if self.n <= EXACT_MAX {
+            if self.vals.capacity() == 0 {
+                self.vals.reserve_exact(4);
+            }
+            // Kept in order, so that a summary is the same whatever order its samples came
+            // in (shards add theirs at the merge).
+            let at = self.vals.partition_point(|&x| (x as i64) < v);
+            self.vals.insert(at, v as u64);
+            return;
+        }
+        if self.n == EXACT_MAX + 1 {
+            self.make_histogram();
+        }
+        self.count(v, 1);
+    }
+
+    /// Turns the exact samples into a histogram.
+    fn make_histogram(&mut self) {
+        let exact = std::mem::replace(&mut self.vals, Vec::with_capacity(BUCKETS_MAX));
+        self.bits = SUB_BITS;
+        for v in exact {
+            self.count(v as i64, 1);
+        }
+    }
+
+    /// Adds `k` samples of `v` ns (or of a bucket whose lowest value is `v`, at a resolution
+    /// at least this one's), halving the resolution first while their bucket would be one
+    /// too many: the resolution ends as the finest at which all samples fit.
+    fn count(&mut self, v: i64, k: u64) {
+        loop {
+            let b = bucket(v, self.bits);
+            match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
+                Ok(i) => self.vals[i] += k,
+                Err(i) if self.vals.len() < BUCKETS_MAX || self.bits == 0 => {
+                    self.vals.insert(i, b << COUNT_BITS | k);
+                }
+                Err(_) => {
+                    self.coarsen();
+                    continue;
+                }
+            }
+            return;
+        }
+    }
+
+    /// Halves the histogram's resolution: each bucket joins its pair (in place).
+    fn coarsen(&mut self) {
+        let k = self.bits - 1;
+        let mut w = 0;
+        for r in 0..self.vals.len() {
+            let e = self.vals[r];
+            let b = bucket(range(e >> COUNT_BITS, self.bits).0 as i64, k);
+            if w > 0 && self.vals[w - 1] >> COUNT_BITS == b {
+                self.vals[w - 1] += e & COUNT;
+            } else {
+                self.vals[w] = b << COUNT_BITS | (e & COUNT);
+                w += 1;
+            }
+        }
+        self.vals.truncate(w);
+        self.bits = k;
+    }
+
+    /// Adds the samples of `o`.
+    pub fn merge(&mut self, o: &Summary) {
+        let n = self.n + o.n;
+        self.max = self.max.max(o.max);
+        if n <= EXACT_MAX {
+            self.vals.extend_from_slice(&o.vals);
+            self.vals.sort_unstable_by_key(|&x| x as i64);
+            self.n = n;
+            return;
+        }
+        if self.n <= EXACT_MAX {
+            self.make_histogram();
+        }
+        self.n = n;
+        if o.n <= EXACT_MAX {
+            for &v in &o.vals {
+                self.count(v as i64, 1);
+            }
+            return;
+        }
+        while self.bits > o.bits {
+            self.coarsen();
+        }
+        for &e in &o.vals {
+            self.count(range(e >> COUNT_BITS, o.bits).0 as i64, e & COUNT);
+        }
+    }
+
+    /// Whether [`Summary::median`] is exact.
+    pub fn exact(&self) -> bool {
+        self.n <= EXACT_MAX
+    }
+
+    /// The lower median (the ⌈n/2⌉-th smallest sample, ns): exact up to [`EXACT_MAX`]
+    /// samples, else the middle of its histogram bucket (within 1/32 at the finest
+    /// resolution, twice that at each halving), never above the maximum.
+    pub fn median(&self) -> Option<i64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rank = u64::from((self.n - 1) / 2);
+        if self.exact() {
+            return self.vals.get(rank as usize).map(|&x| x as i64);
+        }
+        let mut seen = 0;
+        for &e in &self.vals {
+            seen += e & COUNT;
+            if seen > rank {
+                return Some(middle(e >> COUNT_BITS, self.bits).min(self.max));
+            }
+        }
+        Some(self.max)
+    }
+}
+
+/// An acknowledgement a later shard held back (see [`FlowRtt::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    ack: u32,
+    ts: i64,
+    /// The RTT the shard found alone (0 = none).
+    own: i64,
+    /// The most segments of the acknowledged direction remembered since the one held before.
+    most: u16,
+}
+
+/// A later shard's bookkeeping, per acknowledged (data) direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Holding {
+    held: [Vec<Held>; 2],
+    /// Holding stopped (an acknowledgement reached the first segment the shard saw, or
+    /// [`HELD_MAX`] were held).
+    stopped: [bool; 2],
+    /// An acknowledgement came after holding stopped.
+    more: [bool; 2],
+    /// The sequence of the direction's first remembered segment in the shard.
+    first: [Option<u32>; 2],
+    /// The most segments remembered since the last held acknowledgement.
+    most: [u16; 2],
+}
+
+/// The RTT state of one flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowRtt {
+    /// Unacknowledged segments of both directions, oldest first.
+    unacked: Vec<Unacked>,
+    /// The samples per data direction (the RTT of direction `d`'s segments, measured at the
+    /// other direction's acknowledgements).
+    pub stats: [Summary; 2],
+    /// A later shard's held-back acknowledgements (`None` elsewhere).
+    holding: Option<Box<Holding>>,
+}
+
+impl FlowRtt {
+    /// A flow of a later shard, which holds back its first acknowledgements.
+    pub fn holding() -> FlowRtt {
+        FlowRtt {
+            holding: Some(Box::default()),
+            ..FlowRtt::default()
+        }
+    }
+
+    fn waiting(&self, d: usize) -> usize {
+        self.unacked
+            .iter()
+            .filter(|u| usize::from(u.dir) == d)
+            .count()
+    }
+
+    /// Takes segment `s` with `flags`, sent at `ts` in direction `d`.
+    #[inline]
+    pub fn step(&mut self, d: usize, s: &Segment, flags: u8, ts: i64) {
+        let (f, r) = (d & 1, (d & 1) ^ 1);
+        let synfin = flags & (SYN | FIN) != 0;
+        if s.len > 0 || synfin {
+            // Both directions' together below the bound: this one's too, without counting.
+            let n = if self.unacked.len() < UNACKED_MAX && self.holding.is_none() {
+                0
+            } else {
+                self.waiting(f)
+            };
+            if n < UNACKED_MAX {
+                let nextseq = s.seq.wrapping_add(s.len).wrapping_add(u32::from(synfin));
+                if self.unacked.capacity() == 0 {
+                    self.unacked.reserve_exact(4);
+                }
+                self.unacked.push(Unacked {
+                    nextseq,
+                    dir: f as u8,
+                    ts,
+                });
+                if let Some(h) = &mut self.holding {
+                    h.first[f].get_or_insert(s.seq);
+                    h.most[f] = h.most[f].max(n as u16 + 1);
+                }
+            }
+        }
+        self.acknowledge(r, s.ack, ts);
+    }
+
+    /// Direction `o`'s segments acknowledged by `ack` at `ts`.
+    fn acknowledge(&mut self, o: usize, ack: u32, ts: i64) {
+        if self.unacked.is_empty() && self.holding.is_none() {
+            return;
+        }
+        // Of equal ends the oldest counts (an RTT of 0 from it is none); one pass finds it
+        // and forgets what is acknowledged.
+        let (mut rtt, mut found) = (0, false);
+        self.unacked.retain(|u| {
+            if usize::from(u.dir) != o {
+                return true;
+            }
+            if !found && u.nextseq == ack {
+                found = true;
+                rtt = ts.wrapping_sub(u.ts);
+            }
+            gt(u.nextseq, ack)
+        });
+        // An acknowledgement not beyond the last one held can neither answer nor forget a
+        // segment from before the shard (the last one forgot those up to it): its RTT is
+        // the true one, not held.
+        let advances = |h: &Holding| h.held[o].last().is_none_or(|l| gt(ack, l.ack));
+        if let Some(h) = self.holding.as_mut().filter(|h| advances(h)) {
+            if !h.stopped[o] {
+                h.held[o].push(Held {
+                    ack,
+                    ts,
+                    own: rtt,
+                    most: h.most[o],
+                });
+                let reached = h.first[o].is_some_and(|s| !gt(s, ack));
+                h.stopped[o] = reached || h.held[o].len() >= HELD_MAX;
+                h.most[o] = self
+                    .unacked
+                    .iter()
+                    .filter(|u| usize::from(u.dir) == o)
+                    .count() as u16;
+                return;
+            }
+            h.more[o] = true;
+        }
+        if rtt != 0 {
+            self.stats[o].add(rtt);
+        }
+    }
+
+    /// Starts loading the vectors [`FlowRtt::step`] will read.
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        crate::hint::prefetch(self.unacked.as_ptr().cast());
+        for s in &self.stats {
+            crate::hint::prefetch(s.vals.as_ptr().cast());
+        }
+    }
+
+    /// Forgets the unacknowledged segments, as for a new input (the samples stay).
+    pub fn forget(&mut self) {
+        self.unacked = Vec::new();
+    }
+
+    /// Counts the acknowledgements held back as if nothing came before the shard.
+    pub fn settle(&mut self) {
+        if let Some(h) = self.holding.take() {
+            for (o, held) in h.held.iter().enumerate() {
+                for e in held {
+                    if e.own != 0 {
+                        self.stats[o].add(e.own);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a later shard's flow (`after`) joins the same flow before it (`self`)
+    /// exactly (`scratch`: room to work in). The later shard started with nothing
+    /// remembered; it held back its first acknowledgements of each direction (each beyond
+    /// the one held before), up to one that reaches the first segment it remembered itself,
+    /// at most [`HELD_MAX`]. They are replayed here on the
+    /// earlier segments still waiting: an earlier segment acknowledged is older than any of
+    /// the shard's, so its RTT counts instead. Exact when the earlier segments are all
+    /// acknowledged within the held ones (or nothing was acknowledged after them), and the
+    /// bound on remembered segments was never reached by both together.
+    pub fn joinable(&self, after: &FlowRtt, scratch: &mut Vec<Unacked>) -> bool {
+        scratch.clear();
+        scratch.extend_from_slice(&self.unacked);
+        match &after.holding {
+            Some(h) => replay(scratch, h, None),
+            None => true,
+        }
+    }
+
+    /// Joins `self`, a flow before the shard of `after`, into `after` (which
+    /// [`FlowRtt::joinable`] found joinable): `after` then holds the flow's state.
+    pub fn join_into(&self, after: &mut FlowRtt) {
+        let mut earlier = self.unacked.clone();
+        match after.holding.take() {
+            Some(h) => {
+                replay(&mut earlier, &h, Some(&mut after.stats));
+            }
+            // Not held back (the first shard of an input, after `forget`): nothing earlier
+            // waits.
+            None if !after.unacked.is_empty() => earlier.clear(),
+            None => {}
+        }
+        for (a, s) in after.stats.iter_mut().zip(&self.stats) {
+            a.merge(s);
+        }
+        earlier.extend_from_slice(&after.unacked);
+        after.unacked = earlier;
+    }
+}
+
+/// Replays the acknowledgements a later shard held back (`h`) on `earlier`, the segments
+/// still waiting before it, adding the RTTs they give to `stats` when given (see
+/// [`FlowRtt::joinable`]); `false` when the join cannot be exact.
+fn replay(earlier: &mut Vec<Unacked>, h: &Holding, mut stats: Option<&mut [Summary; 2]>) -> bool {
+    let fits = |earlier: &[Unacked], o: usize, most: u16| {
+        earlier.iter().filter(|u| usize::from(u.dir) == o).count() + usize::from(most)
+            <= UNACKED_MAX
+    };
+    for (o, held) in h.held.iter().enumerate() {
+        for e in held {
+            if !fits(earlier, o, e.most) {
+                return false;
+            }
+            let first = earlier
+                .iter()
+                .find(|u| usize::from(u.dir) == o && u.nextseq == e.ack);
+            let rtt = match first {
+                Some(u) => e.ts.wrapping_sub(u.ts),
+                None => e.own,
+            };
+            if let (Some(s), true) = (stats.as_deref_mut(), rtt != 0) {
+                s[o].add(rtt);
+            }
+            earlier.retain(|u| usize::from(u.dir) != o || gt(u.nextseq, e.ack));
+        }
+        let left = earlier.iter().any(|u| usize::from(u.dir) == o);
+        if left && (h.more[o] || !fits(earlier, o, h.most[o])) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp_flags::ACK;
+
+    fn seg(seq: u32, ack: u32, len: u32) -> Segment {
+        Segment {
+            seq,
+            ack,
+            len,
+            captured: len,
+            win: 100,
+            ok: true,
+            df: false,
+            opts: Default::default(),
+        }
+    }
+
+    /// Hand-computed: a SYN answered after 10 ms (and the SYN-ACK by the first data, 10 ms
+    /// later), two segments acknowledged together after 5 and 4 ms (one sample: the later
+    /// segment's, 4 ms), a retransmission whose ACK counts from the first transmission
+    /// (300 ms), and a partial ACK (none).
+    #[test]
+    fn samples_as_tshark() {
+        let ms = 1_000_000;
+        let mut f = FlowRtt::default();
+        f.step(0, &seg(999, 0, 0), SYN, 0);
+        f.step(1, &seg(4999, 1000, 0), SYN | ACK, 10 * ms);
+        f.step(0, &seg(1000, 5000, 100), ACK, 20 * ms);
+        f.step(0, &seg(1100, 5000, 100), ACK, 21 * ms);
+        f.step(1, &seg(5000, 1200, 0), ACK, 25 * ms);
+        f.step(0, &seg(1200, 5000, 100), ACK, 30 * ms);
+        f.step(0, &seg(1200, 5000, 100), ACK, 300 * ms);
+        f.step(1, &seg(5000, 1250, 0), ACK, 320 * ms);
+        f.step(1, &seg(5000, 1300, 0), ACK, 330 * ms);
+        let s = &f.stats[0];
+        assert_eq!((s.n, s.max), (3, 300 * ms));
+        assert_eq!(s.median(), Some(10 * ms));
+        assert_eq!((f.stats[1].n, f.stats[1].max), (1, 10 * ms));
+        assert!(f.unacked.is_empty());
+    }
+
+    /// A flow cut anywhere: the later part held back its first acknowledgements; joined,
+    /// it is the flow read in one pass, or the join says it cannot be.
+    #[test]
+    fn a_cut_flow_joins_exactly_or_refuses() {
+        // Bursts of 1-12 segments each way, acknowledged late, partly or twice; some sent
+        // again.
+        let mut x = 0x9E37_79B9_u64;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut next = [1000u32, 9000u32];
+        let mut segs = Vec::new();
+        for _ in 0..400 {
+            let d = rnd(2) as usize;
+            for _ in 0..=rnd(12) {
+                let len = 1 + rnd(1400) as u32;
+                let seq = if rnd(10) == 0 {
+                    next[d].wrapping_sub(len)
+                } else {
+                    next[d]
+                };
+                next[d] = next[d].max(seq.wrapping_add(len));
+                segs.push((
+                    d,
+                    seg(seq, next[d ^ 1].wrapping_sub(rnd(3) as u32 * 100), len),
+                ));
+            }
+            let ack = next[d].wrapping_sub(rnd(2) as u32 * 50);
+            segs.push((d ^ 1, seg(next[d ^ 1], ack, 0)));
+        }
+        let times: Vec<i64> = (0..segs.len() as i64)
+            .map(|i| i * 997 + (i % 7) * 13)
+            .collect();
+        let mut one = FlowRtt::default();
+        for ((d, s), &t) in segs.iter().zip(&times) {
+            one.step(*d, s, ACK, t);
+        }
+        let (mut exact, mut refused) = (0, 0);
+        for cut in (1..segs.len()).step_by(7) {
+            let (mut a, mut b) = (FlowRtt::default(), FlowRtt::holding());
+            for (k, ((d, s), &t)) in segs.iter().zip(&times).enumerate() {
+                let f = if k < cut { &mut a } else { &mut b };
+                f.step(*d, s, ACK, t);
+            }
+            if a.joinable(&b, &mut Vec::new()) {
+                a.join_into(&mut b);
+                assert_eq!(b, one, "cut at {cut}");
+                exact += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            exact > 10 * refused && refused > 0,
+            "{exact} exact, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn the_histogram_median_is_within_1_in_32() {
+        let mut s = Summary::default();
+        let vals: Vec<i64> = (0..1001)
+            .map(|i| 1_000_000 + i * 7919 % 5_000_000)
+            .collect();
+        for &v in &vals {
+            s.add(v);
+        }
+        let mut sorted = vals.clone();
+        sorted.sort_unstable();
+        let exact = sorted[500];
+        let got = s.median().unwrap();
+        assert!((got - exact).abs() * 32 <= exact, "{got} vs {exact}");
+        assert_eq!(s.max, *sorted.last().unwrap());
+        // Merged in two parts, the same summary.
+        let (mut a, mut b) = (Summary::default(), Summary::default());
+        vals[..10].iter().for_each(|&v| a.add(v));
+        vals[10..].iter().for_each(|&v| b.add(v));
+        a.merge(&b);
+        assert_eq!(a, s);
+        for k in 0..=SUB_BITS {
+            for v in [0, 1, 31, 32, 33, 1000, 1 << 40, i64::MAX] {
+                let m = middle(bucket(v, k), k);
+                let bound = v as f64 / f64::from(2u32 << k);
+                assert!((m - v).abs() as f64 <= bound, "{v} at {k}: {m}");
+                if k > 0 {
+                    // Nested: the coarser bucket holds the finer one's lowest value.
+                    let lo = range(bucket(v, k), k).0 as i64;
+                    assert_eq!(bucket(lo, k - 1), bucket(v, k - 1), "{v} at {k}");
+                }
+            }
+        }
+        // Spread over a factor of 2^20: coarsened, merged in any split, the same.
+        let wide: Vec<i64> = (0..500)
+            .map(|i| (1_000 + i * 37 % 1_000) << (i % 21))
+            .collect();
+        let mut one = Summary::default();
+        wide.iter().for_each(|&v| one.add(v));
+        assert!(
+            one.vals.len() <= BUCKETS_MAX && one.bits < SUB_BITS,
+            "{one:?}"
+        );
+        for cut in [1, 17, 100, 499] {
+            let (mut a, mut b) = (Summary::default(), Summary::default());
+            wide[..cut].iter().for_each(|&v| a.add(v));
+            wide[cut..].iter().for_each(|&v| b.add(v));
+            b.merge(&a);
+            assert_eq!(b, one, "cut {cut}");
+        }
+    }
+}
