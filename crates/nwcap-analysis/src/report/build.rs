@@ -4,11 +4,14 @@
 //! the flows itself (that is `order`) and never writes a byte (that is the writers).
 
 use super::apps::{self, Names};
+use super::findings::{Finding, FlowTallies, IcmpErrors};
 use super::model::{
-    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, HealthRow, IcmpErrorRow, LinkTypeRow,
-    Local, ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, MAX_ICMP_ERRORS, SCHEMA,
+    Count, DirCount, Dropped, FileRow, FlowNames, FlowRow, Flows, HealthRow, IcmpErrorRow,
+    InterfaceDrops, LinkTypeRow, Local, ProtocolRow, Report, Summary, SynOptionsRow, Talker,
+    TcpRow, TimeBackwardsRow, MAX_ICMP_ERRORS, SCHEMA,
 };
 use super::order::size_order;
+use super::ports::{PortTally, TopPorts};
 use super::summaries;
 use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
@@ -17,7 +20,7 @@ use crate::decode::{linktype_name, proto_name, Addr};
 use crate::filter::Side;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::health::Health;
-use crate::flow::{FlowKey, FlowStats};
+use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 
 /// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
@@ -117,21 +120,9 @@ pub fn build<'a>(
         None => (None, None),
     };
 
-    // Two sweeps over every flow, side by side when there are threads.
-    let ports = || super::ports::top_ports(&sel.flows, &local, top);
-    let find = || super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
-    let (top_ports, findings) = if threads > 1 {
-        std::thread::scope(|s| {
-            let findings = s.spawn(find);
-            let top_ports = ports();
-            let findings = findings
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (top_ports, findings)
-        })
-    } else {
-        (ports(), find())
-    };
+    let icmp_errors = analyzer.icmp.by_flow();
+    let halves = threads > 1 && sel.flows.len() >= SPLIT_SWEEP_ABOVE;
+    let (top_ports, findings) = sweep(&sel.flows, &local, &icmp_errors, files, top, halves);
     Report {
         schema: SCHEMA,
         findings,
@@ -154,7 +145,7 @@ pub fn build<'a>(
             inspector: &analyzer.inspector,
             names,
             icmp: &analyzer.icmp,
-            icmp_errors: analyzer.icmp.by_flow(),
+            icmp_errors,
             health: analyzer.health(),
         },
         top_talkers,
@@ -163,6 +154,47 @@ pub fn build<'a>(
         dns,
     }
 }
+
+/// The top server ports and the findings, from one sweep over every flow's counters (each
+/// read once for both), in two halves on two threads with `halves`: before, each swept them
+/// all, side by side, and the report's build took half as long again.
+fn sweep(
+    flows: &FlowList<'_>,
+    local: &LocalSet<'_>,
+    errors: &IcmpErrors,
+    files: &[FileFacts],
+    top: usize,
+    halves: bool,
+) -> (TopPorts, Vec<Finding>) {
+    let part = |range: std::ops::Range<usize>| {
+        let (mut ports, mut found) = (PortTally::default(), FlowTallies::new(local, errors));
+        for i in range {
+            let (k, s) = (flows.key(i), flows.stats(i));
+            ports.see(&k, s, local);
+            found.see(&k, s, flows.health(i));
+        }
+        (ports, found)
+    };
+    let n = flows.len();
+    let (ports, found) = if halves {
+        std::thread::scope(|s| {
+            let later = s.spawn(|| part(n / 2..n));
+            let (mut ports, mut found) = part(0..n / 2);
+            let (p, f) = later
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            ports.merge(p);
+            found.merge(f);
+            (ports, found)
+        })
+    } else {
+        part(0..n)
+    };
+    (ports.finish(top), found.finish(flows, files))
+}
+
+/// Flows below which [`sweep`] stays on one thread: a thread costs tens of microseconds.
+const SPLIT_SWEEP_ABOVE: usize = 1 << 14;
 
 /// The `top` addresses that moved the most bytes (ties to the lower address), with what each
 /// sent and received, and the address present in the most packets ([`AddrSums::busiest`]'s
@@ -314,7 +346,35 @@ fn file_row(f: &FileFacts) -> FileRow {
         readable: f.readable,
         error: f.error.clone(),
         warnings: f.warnings.clone(),
+        dropped: dropped(f),
+        time_backwards: c.time_backwards().map(|b| TimeBackwardsRow {
+            packets: b.steps,
+            largest_s: Secs(b.largest_ns.into()),
+            first_packet: b.first_packet,
+            first_offset: b.first_offset,
+        }),
     }
+}
+
+/// The drop counts of the interfaces whose last statistics block gave one.
+pub(super) fn dropped(f: &FileFacts) -> Option<Dropped> {
+    let interfaces: Vec<InterfaceDrops> = f
+        .drops
+        .iter()
+        .filter(|(_, d)| d.ifdrop.is_some() || d.osdrop.is_some())
+        .map(|(&interface, d)| InterfaceDrops {
+            interface,
+            ifdrop: d.ifdrop,
+            osdrop: d.osdrop,
+        })
+        .collect();
+    (!interfaces.is_empty()).then(|| Dropped {
+        packets: interfaces
+            .iter()
+            .map(|i| i.ifdrop.unwrap_or(0).saturating_add(i.osdrop.unwrap_or(0)))
+            .fold(0, u64::saturating_add),
+        interfaces,
+    })
 }
 
 impl<'a> Flows<'a> {
@@ -595,6 +655,43 @@ mod tests {
             }
         }
         assert!(guessed > 10, "only {guessed} corpus files with IP traffic");
+    }
+
+    /// The one sweep, whole or in halves, gives the top ports and findings of a sweep for
+    /// each, on every corpus capture, with and without sequence analysis.
+    #[test]
+    fn one_sweep_equals_a_sweep_each() {
+        use crate::filter::FilterSet;
+        use crate::report::findings::find;
+        use crate::report::ports::top_ports;
+        use crate::report::testing::corpus_analyses;
+        let mut found = 0;
+        let analyses = corpus_analyses().into_iter().flat_map(|(path, plain, _)| {
+            // The same capture with sequence analysis.
+            let opened = crate::source::open(path.to_str().unwrap()).unwrap();
+            let reader = crate::capture::Reader::new(opened.bytes()).unwrap();
+            let mut health = crate::pass::Analyzer::new().with_health(true);
+            for r in reader.map_while(Result::ok) {
+                health.feed(&r);
+            }
+            health.flows.settle();
+            [(path.clone(), plain), (path, health)]
+        });
+        for (path, analyzer) in analyses {
+            let none = FilterSet::default();
+            let sel = analyzer.select(&none);
+            let local = sel.local_set(|| super::AddrSums::over(&sel.flows).busiest());
+            let errors = analyzer.icmp.by_flow();
+            let ports = top_ports(&sel.flows, &local, 10);
+            let findings = find(&sel.flows, &local, &analyzer.icmp, &[]);
+            found += findings.len();
+            for halves in [false, true] {
+                let (p, f) = super::sweep(&sel.flows, &local, &errors, &[], 10, halves);
+                assert_eq!(p, ports, "{path:?}");
+                assert_eq!(f, findings, "{path:?} halves {halves}");
+            }
+        }
+        assert!(found > 5, "only {found} findings in the corpus");
     }
 
     /// The talkers and the busiest address from one walk equal those of sorting every
