@@ -118,7 +118,7 @@ impl FileCounters {
         if let Some(t) = r.ts_ns {
             // Times mostly grow: one comparison, and the rest in the cold path.
             if t < self.prev_ts {
-                self.went_back(t, self.packets + ahead as u64, r.offset);
+                self.went_back(t, self.packets + ahead as u64);
             }
             self.prev_ts = t;
         }
@@ -129,18 +129,18 @@ impl FileCounters {
         }
     }
 
-    /// The record `packet` at file offset `offset` has the time `t`, earlier than the previous
-    /// record's: a step back, or this part's first time.
+    /// The record `packet` has the time `t`, earlier than the previous record's: a step back,
+    /// or this part's first time. Its file offset is not kept: the reader's offset, dead in
+    /// the pass but for this, cost 2 instructions a record to keep.
     #[cold]
     #[inline(never)]
-    fn went_back(&mut self, t: i64, packet: u64, offset: u64) {
+    fn went_back(&mut self, t: i64, packet: u64) {
         self.min_ts = self.min_ts.min(t);
         if self.prev_ts == i64::MAX {
-            self.back.first = Some((t, packet, offset));
+            self.back.first = Some((t, packet));
         } else {
             self.peak_ts = self.peak_ts.max(self.prev_ts);
-            self.back
-                .add(self.prev_ts.saturating_sub(t), packet, offset);
+            self.back.add(self.prev_ts.saturating_sub(t), packet);
         }
     }
 
@@ -175,8 +175,7 @@ impl FileCounters {
         (self.back.steps > 0).then_some(TimeBackwards {
             steps: self.back.steps,
             largest_ns: self.back.largest,
-            first_packet: self.back.first_step.0,
-            first_offset: self.back.first_step.1,
+            first_packet: self.back.first_step,
         })
     }
 
@@ -192,14 +191,14 @@ impl FileCounters {
     /// Adds the counters of a later part of the same input: its first timed record is
     /// compared with this part's last, as one pass would have.
     pub fn merge(&mut self, o: &FileCounters) {
-        if let Some((t, packet, offset)) = o.back.first {
+        if let Some((t, packet)) = o.back.first {
             if self.prev_ts == i64::MAX {
-                self.back.first = Some((t, packet + self.packets, offset));
+                self.back.first = Some((t, packet + self.packets));
             } else {
                 self.peak_ts = self.peak_ts.max(self.prev_ts);
                 if t < self.prev_ts {
                     let step = self.prev_ts.saturating_sub(t);
-                    self.back.add(step, packet + self.packets, offset);
+                    self.back.add(step, packet + self.packets);
                 }
             }
             self.back.merge_later(&o.back, self.packets);
@@ -225,27 +224,26 @@ pub struct TimeBackwards {
     pub steps: u64,
     /// The largest step back, in nanoseconds.
     pub largest_ns: i64,
-    /// The first of them: its packet number (from 1, in file order)...
+    /// The first of them: its packet number (from 1, in file order, as tshark's
+    /// `frame.number`).
     pub first_packet: u64,
-    /// ... and the file offset of its record header.
-    pub first_offset: u64,
 }
 
-/// The steps back of one part of an input, and its first timed record (time, packet number,
-/// offset), which a merge compares with the previous part's last.
+/// The steps back of one part of an input, and its first timed record (time, packet
+/// number), which a merge compares with the previous part's last.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Backwards {
     steps: u64,
     largest: i64,
-    /// Packet number and offset of the first step.
-    first_step: (u64, u64),
-    first: Option<(i64, u64, u64)>,
+    /// Packet number of the first step.
+    first_step: u64,
+    first: Option<(i64, u64)>,
 }
 
 impl Backwards {
-    fn add(&mut self, step: i64, packet: u64, offset: u64) {
+    fn add(&mut self, step: i64, packet: u64) {
         if self.steps == 0 {
-            self.first_step = (packet, offset);
+            self.first_step = packet;
         }
         self.steps += 1;
         self.largest = self.largest.max(step);
@@ -254,7 +252,7 @@ impl Backwards {
     /// Adds the steps of a later part whose packet numbers start after `before` packets.
     fn merge_later(&mut self, o: &Backwards, before: u64) {
         if o.steps > 0 && self.steps == 0 {
-            self.first_step = (o.first_step.0 + before, o.first_step.1);
+            self.first_step = o.first_step + before;
         }
         self.steps += o.steps;
         self.largest = self.largest.max(o.largest);
@@ -306,15 +304,7 @@ mod tests {
         assert_eq!((whole.bytes, whole.captured_bytes), (480, 360));
         // 50 -> 20 (packet 2), 90 -> 70 (packet 5), 70 -> 30 (packet 6): 30, 20 and 40 ns.
         let back = whole.time_backwards().unwrap();
-        assert_eq!(
-            (
-                back.steps,
-                back.largest_ns,
-                back.first_packet,
-                back.first_offset
-            ),
-            (3, 40, 2, 100)
-        );
+        assert_eq!((back.steps, back.largest_ns, back.first_packet), (3, 40, 2));
         for cut in 0..=records.len() {
             let mut merged = count(&records[..cut]);
             merged.merge(&count(&records[cut..]));

@@ -351,7 +351,6 @@ fn file_row(f: &FileFacts) -> FileRow {
             packets: b.steps,
             largest_s: Secs(b.largest_ns.into()),
             first_packet: b.first_packet,
-            first_offset: b.first_offset,
         }),
     }
 }

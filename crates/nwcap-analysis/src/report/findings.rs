@@ -449,13 +449,12 @@ fn capture_quality(files: &[FileFacts]) -> Vec<Finding> {
                 "info",
                 format!(
                     "{}: {} packets are timestamped earlier than the packet before them (by up \
-                     to {} s; the first is packet {}, at offset {}): durations and RTTs \
-                     across them may be wrong",
+                     to {} s; the first is packet {}): durations and RTTs across them may be \
+                     wrong",
                     f.path,
                     b.steps,
                     Secs(b.largest_ns.into()),
-                    b.first_packet,
-                    b.first_offset
+                    b.first_packet
                 ),
                 b.steps,
             ));

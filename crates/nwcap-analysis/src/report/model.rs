@@ -261,10 +261,8 @@ pub struct TimeBackwardsRow {
     pub packets: u64,
     /// The largest step back, in seconds.
     pub largest_s: Secs,
-    /// The first such packet's number (from 1, as tshark's `frame.number`)...
+    /// The first such packet's number (from 1, as tshark's `frame.number`).
     pub first_packet: u64,
-    /// ... and the file offset of its record (tshark's `frame.file_off`).
-    pub first_offset: u64,
 }
 
 /// A link type and how many packets had it.

@@ -276,8 +276,8 @@ pub(super) fn write(
         if let Some(b) = &f.time_backwards {
             writeln!(
                 out,
-                "  time back:     {} packets, by up to {} s, first packet {} (offset {})",
-                b.packets, b.largest_s, b.first_packet, b.first_offset
+                "  time back:     {} packets, by up to {} s, the first packet {}",
+                b.packets, b.largest_s, b.first_packet
             )?;
         }
         writeln!(out, "  readable:      {:?}", f.readable)?;
