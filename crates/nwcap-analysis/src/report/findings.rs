@@ -1,8 +1,10 @@
 //! Findings: what went wrong, read off the selected flows after the pass. Each kind names a
 //! problem (connection attempts without an answer, refusals, resets, retransmission storms,
-//! zero-window stalls, slow handshakes, path MTU trouble, capture quality), with a severity,
-//! one sentence, its counts and the endpoints most involved. It owns the kinds, their
-//! thresholds and their order; it never reads packets.
+//! zero-window stalls, slow handshakes, path MTU trouble, capture quality: snap lengths,
+//! drops, times going back), with a severity, one sentence, its counts and the endpoints
+//! most involved. It owns the kinds, their thresholds and their order, and tallies a flow at
+//! a time ([`FlowTallies`]); it never reads packets, and never sweeps the flows itself but
+//! for the slow handshakes' outliers (the report's build feeds it, beside the top ports).
 
 use std::collections::HashMap;
 
