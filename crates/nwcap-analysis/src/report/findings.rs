@@ -278,7 +278,8 @@ impl<'a> FlowTallies<'a> {
     }
 
     /// The findings, most severe first, once every flow of `flows` was seen; the files give
-    /// the capture's own.
+    /// the capture's own. Out of line, as `slow`: called once, and seen apart in profiles.
+    #[inline(never)]
     pub(super) fn finish(self, flows: &FlowList<'_>, files: &[FileFacts]) -> Vec<Finding> {
         let FlowTallies {
             no_answer,
@@ -364,6 +365,7 @@ fn remote_side(k: &FlowKey, local: &LocalSet<'_>, s: &FlowStats) -> usize {
 }
 
 /// Handshakes far slower than the capture's median.
+#[inline(never)]
 fn slow(mut rtts: Vec<i64>, flows: &FlowList<'_>) -> Option<Finding> {
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
