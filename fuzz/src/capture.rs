@@ -1,7 +1,8 @@
 //! Any bytes through reader → decoder → flow table must not panic, and reading them through
 //! small windows, each copied or walked in the file's map, must count exactly what one pass
-//! over the bytes in memory counts, and give the same flows with the same figures (compared
-//! through the JSON report, which shows every figure of every flow). Inputs this small are
+//! over the bytes in memory counts (times going back and interface statistics' drops
+//! included), and give the same flows with the same figures (compared through the JSON
+//! report, which shows every figure of every flow). Inputs this small are
 //! never split into shards (`capture::shard::MIN_SHARD`): `tests/it/parallel.rs` and
 //! `tests/it/window.rs` hold the split passes.
 
@@ -12,16 +13,18 @@ use nwcap_analysis::pass::{self, Analyzer, FileCounters};
 use nwcap_analysis::source::Windowed;
 
 pub fn run(data: &[u8]) {
-    let Ok(reader) = Reader::new(data) else {
+    let Ok(mut reader) = Reader::new(data) else {
         return;
     };
     // With sequence analysis, whose state the windows must carry across too.
     let mut a = Analyzer::new().with_health(true);
     let mut whole = FileCounters::default();
-    for r in reader.map_while(Result::ok) {
+    for r in reader.by_ref().map_while(Result::ok) {
         whole.add(&r);
         a.feed(&r);
     }
+    // The interface statistics' drops, read with the records.
+    let drops = reader.info().drops;
     let want = super::report::json(&a);
 
     // Tiny windows make records straddle them; windows that hold several small records are
@@ -41,9 +44,10 @@ pub fn run(data: &[u8]) {
             window,
         };
         let reader = Reader::new(data).expect("read before");
-        pass::run_parallel(reader, data, Some(w), 2, &mut c, &mut b);
+        let p = pass::run_parallel(reader, data, Some(w), 2, &mut c, &mut b);
         let how = format!("window {window}, mapped {mapped}");
         assert_eq!(c, whole, "{how}");
+        assert_eq!(p.info.drops, drops, "{how}");
         assert_eq!(super::report::json(&b), want, "{how}");
     }
 }

@@ -24,12 +24,19 @@ fn without_paths(mut r: Value) -> Value {
         paths.push(f["path"].as_str().expect("a path").to_string());
         f["path"] = Value::Null;
     }
-    for w in r["summary"]["warnings"].as_array_mut().expect("warnings") {
-        let mut text = w.as_str().expect("a warning").to_string();
+    let unnamed = |text: &str| {
+        let mut text = text.to_string();
         for p in &paths {
             text = text.replace(p.as_str(), "PATH");
         }
-        *w = Value::String(text);
+        Value::String(text)
+    };
+    for w in r["summary"]["warnings"].as_array_mut().expect("warnings") {
+        *w = unnamed(w.as_str().expect("a warning"));
+    }
+    // The capture findings name their file too.
+    for f in r["findings"].as_array_mut().expect("findings") {
+        f["summary"] = unnamed(f["summary"].as_str().expect("a summary"));
     }
     r
 }

@@ -435,6 +435,26 @@ impl Ng {
         self
     }
 
+    /// An Interface Statistics Block of interface `iface` (its number in the section) with
+    /// `isb_ifrecv` 1000 and the given `isb_ifdrop` and `isb_osdrop`, where given.
+    pub fn statistics(&mut self, iface: u32, ifdrop: Option<u64>, osdrop: Option<u64>) -> &mut Ng {
+        let be = self.be;
+        let mut body = Vec::new();
+        put32(&mut body, iface, be);
+        put32(&mut body, 0, be);
+        put32(&mut body, 1, be);
+        for (code, v) in [(4u16, Some(1000)), (5, ifdrop), (7, osdrop)] {
+            if let Some(v) = v {
+                put16(&mut body, code, be);
+                put16(&mut body, 8, be);
+                body.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() });
+            }
+        }
+        put32(&mut body, 0, be);
+        block(&mut self.f, 5, &body, be);
+        self
+    }
+
     /// A Simple Packet Block (of interface 0, without a timestamp).
     pub fn simple_packet(&mut self, r: &Rec) -> &mut Ng {
         let mut body = Vec::new();

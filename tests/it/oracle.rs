@@ -110,6 +110,7 @@ fn check(capture: &Path, oracle: &Value) -> Vec<String> {
         format: None,
         snaplen: 0,
         interfaces: 0,
+        drops: Default::default(),
         counters,
         readable,
         error: None,

@@ -226,3 +226,114 @@ fn production_sized_tables_merge_and_write_every_flow() {
         assert_eq!(sources.len(), FLOWS as usize, "{threads} thread(s)");
     }
 }
+
+/// `recs` written as pcap (microseconds) or as one pcapng section (nanoseconds) with
+/// statistics blocks for its interface after a third of the records (1 dropped) and at the end
+/// (9 dropped by the interface, 4 by the OS); with each record's file offset.
+fn written(recs: &[Rec], ng: bool) -> (Vec<u8>, Vec<usize>) {
+    if !ng {
+        let mut at = 24;
+        let offsets = recs
+            .iter()
+            .map(|r| {
+                let o = at;
+                at += 16 + r.data.len();
+                o
+            })
+            .collect();
+        return (pcap(recs, false, false, 65535), offsets);
+    }
+    let mut w = Ng::new();
+    w.section(false).interface(1, 9);
+    let mut offsets = Vec::new();
+    for (i, r) in recs.iter().enumerate() {
+        if i == recs.len() / 3 {
+            w.statistics(0, Some(1), None);
+        }
+        offsets.push(w.f.len());
+        w.packet(0, r, None);
+    }
+    w.statistics(0, Some(9), Some(4));
+    (w.f.clone(), offsets)
+}
+
+/// Where 2, 3 and 4 threads cut `bytes`: the indexes of the records the later shards start at.
+fn cuts(bytes: &[u8], offsets: &[usize]) -> Vec<usize> {
+    let reader = Reader::new(bytes).unwrap();
+    let mut at = Vec::new();
+    for parts in 2..=4 {
+        let shards = shard::split(
+            &reader,
+            bytes,
+            parts,
+            None,
+            nwcap_analysis::source::window::MAP_BELOW,
+        )
+        .expect("split");
+        assert_eq!(shards.len(), parts);
+        for s in &shards[1..] {
+            at.push(
+                offsets
+                    .binary_search(&s.position())
+                    .expect("a record's offset"),
+            );
+        }
+    }
+    at.sort_unstable();
+    at.dedup();
+    at
+}
+
+/// The first record of every shard of 2, 3 and 4 threads is timestamped earlier than the
+/// record before it (the k-th such cut by k + 1 ms), and a pcapng file has interface statistics
+/// in a shard's middle and at its end: every thread count reports the steps back and the drops
+/// of one pass, figures by hand (each record 1 ms after the one before, but at the cuts).
+#[test]
+fn time_going_back_and_drops_at_shard_cuts_report_like_one_pass() {
+    const T0: i64 = 1_700_000_000_000_000_000;
+    const MS: i64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = big_capture();
+    for (j, r) in recs.iter_mut().enumerate() {
+        r.ts_ns = T0 + j as i64 * MS;
+    }
+    for ng in [false, true] {
+        let (bytes, offsets) = written(&recs, ng);
+        let at = cuts(&bytes, &offsets);
+        assert!(at.windows(2).all(|w| w[1] > w[0] + 1), "{at:?}");
+        let mut back = recs.clone();
+        for (k, &j) in at.iter().enumerate() {
+            back[j].ts_ns = T0 + (j as i64 - 1) * MS - (k as i64 + 1) * MS;
+        }
+        let (bytes, offsets) = written(&back, ng);
+        // Times are no part of where a file is cut.
+        assert_eq!(cuts(&bytes, &offsets), at);
+        let path = dir
+            .path()
+            .join(if ng { "back.pcapng" } else { "back.pcap" });
+        std::fs::write(&path, &bytes).unwrap();
+        let p = path.to_str().unwrap();
+        let one = report(p, "1", false);
+        let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+        let file = &v["summary"]["files"][0];
+        assert_eq!(
+            file["time_backwards"],
+            serde_json::json!({
+                "packets": at.len(),
+                "largest_s": at.len() as f64 / 1000.0,
+                "first_packet": at[0] + 1,
+            }),
+            "ng {ng}"
+        );
+        let dropped = if ng {
+            serde_json::json!({"packets": 13, "interfaces": [
+                {"interface": 0, "ifdrop": 9, "osdrop": 4}]})
+        } else {
+            serde_json::Value::Null
+        };
+        assert_eq!(file["dropped"], dropped);
+        for threads in ["2", "3", "4"] {
+            assert_eq!(report(p, threads, false), one, "ng {ng}, {threads} threads");
+        }
+    }
+}

@@ -9,7 +9,7 @@ use crate::craft::{self, Rec};
 use crate::mutation::{self, magic, mutation};
 use crate::support::corpus_files;
 use nwcap_analysis::capture::write::CaptureWriter;
-use nwcap_analysis::capture::{Reader, Record};
+use nwcap_analysis::capture::{IsbDrops, Reader, Record};
 use nwcap_analysis::decode::{decode, Decoded, Fragment};
 use nwcap_analysis::filter::FilterSet;
 use nwcap_analysis::pass::Analyzer;
@@ -360,6 +360,27 @@ fn linktype() -> impl Strategy<Value = u16> {
     ]
 }
 
+/// What goes into a pcapng section for
+/// `interface_statistics_keep_the_last_block_of_each_interface`.
+#[derive(Debug, Clone)]
+enum IsbOp {
+    Packet,
+    /// A statistics block of an interface (perhaps one the section did not describe).
+    Stats(u32, Option<u64>, Option<u64>),
+    /// A statistics block whose body cannot hold its interface and timestamp.
+    Short(Vec<u8>),
+}
+
+fn isb_op() -> impl Strategy<Value = IsbOp> {
+    let count = || proptest::option::of(prop_oneof![Just(0u64), any::<u64>()]);
+    prop_oneof![
+        Just(IsbOp::Packet),
+        (0u32..5, count(), count()).prop_map(|(i, d, o)| IsbOp::Stats(i, d, o)),
+        // Padded to at most 8 bytes: short of the 12 of the header.
+        proptest::collection::vec(any::<u8>(), 0..9).prop_map(IsbOp::Short),
+    ]
+}
+
 proptest! {
     #![proptest_config(crate::support::proptest_config(512))]
 
@@ -442,6 +463,56 @@ proptest! {
         let mut damaged = p.bytes.clone();
         mutation::apply(&mut damaged, muts);
         prop_assert_eq!(check_decoded(1, &damaged), Ok(()));
+    }
+
+    /// pcapng files of one or two sections (either byte order) whose Interface Statistics
+    /// Blocks, among packets, give any drop counts, name interfaces their section does not
+    /// describe, or are too short for their header: the drops read are the last block's of
+    /// each interface the file described, numbered across sections, and nothing panics.
+    #[test]
+    fn interface_statistics_keep_the_last_block_of_each_interface(
+        sections in proptest::collection::vec(
+            (any::<bool>(), 1u32..4, proptest::collection::vec(isb_op(), 0..10)),
+            1..3,
+        ),
+    ) {
+        let rec = Rec::new(1_700_000_000_000_000_000, craft::udp("10.0.0.1", 1, "10.0.0.2", 53, 8));
+        let mut ng = craft::Ng::new();
+        let mut want = std::collections::BTreeMap::new();
+        let mut first = 0;
+        for (be, interfaces, ops) in &sections {
+            ng.section(*be);
+            for _ in 0..*interfaces {
+                ng.interface(1, 6);
+            }
+            for op in ops {
+                match op {
+                    IsbOp::Packet => {
+                        ng.packet(0, &rec, None);
+                    }
+                    IsbOp::Stats(i, ifdrop, osdrop) => {
+                        ng.statistics(*i, *ifdrop, *osdrop);
+                        if *i < *interfaces {
+                            want.insert(first + i, IsbDrops { ifdrop: *ifdrop, osdrop: *osdrop });
+                        }
+                    }
+                    IsbOp::Short(body) => {
+                        ng.block(5, body);
+                    }
+                }
+            }
+            first += interfaces;
+        }
+        let mut reader = Reader::new(&ng.f).unwrap();
+        let mut packets = 0;
+        for r in reader.by_ref() {
+            prop_assert!(r.is_ok(), "{:?}", r);
+            packets += 1;
+        }
+        let count = sections.iter().flat_map(|s| &s.2).filter(|o| matches!(o, IsbOp::Packet)).count();
+        prop_assert_eq!(packets, count);
+        prop_assert_eq!(reader.info().drops, want);
+        run_pipeline(&ng.f);
     }
 
     /// nwcap's writer, read back by pcap-parser: the same records, times, lengths and bytes.

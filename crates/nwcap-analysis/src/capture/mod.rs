@@ -21,6 +21,7 @@ pub mod pcapng;
 pub mod shard;
 pub mod write;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How far ahead of the record walk [`prefetch_ahead`] asks for bytes.
@@ -150,6 +151,20 @@ pub struct FileInfo {
     pub interfaces: u32,
     /// pcapng blocks skipped because nwcap does not know or need them.
     pub skipped_blocks: u64,
+    /// What pcapng Interface Statistics Blocks say each interface dropped: the last block of
+    /// each, by the interface's number in the file (from 0, across sections, as tshark and
+    /// capinfos number them). Empty for pcap, and for pcapng without such blocks.
+    pub drops: BTreeMap<u32, IsbDrops>,
+}
+
+/// The drop counts of an interface's Interface Statistics Block, each counted from the start
+/// of the capture; `None` where the block does not give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IsbDrops {
+    /// `isb_ifdrop`: dropped by the interface for lack of resources.
+    pub ifdrop: Option<u64>,
+    /// `isb_osdrop`: dropped by the operating system.
+    pub osdrop: Option<u64>,
 }
 
 /// Detects the format from the magic number, never from a file name.

@@ -99,6 +99,7 @@ impl<'a> PcapReader<'a> {
             snaplen: self.snaplen,
             interfaces: 1,
             skipped_blocks: 0,
+            drops: Default::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! One input read to its end: the format detected, the pass run on it, and what the report
 //! says of the file (format, header facts, how far it was read, the damage and remarks).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::{run_parallel, Analyzer, FileCounters};
 use crate::capture::linktype;
-use crate::capture::{Format, Reader};
+use crate::capture::{Format, IsbDrops, Reader};
 use crate::source::Input;
 
 /// How far an input could be read.
@@ -31,6 +33,9 @@ pub struct FileFacts {
     pub snaplen: u32,
     /// Interfaces described.
     pub interfaces: u32,
+    /// What pcapng interface statistics say each interface dropped (see
+    /// [`crate::capture::FileInfo::drops`]).
+    pub drops: BTreeMap<u32, IsbDrops>,
     /// Record counters.
     pub counters: FileCounters,
     /// How far it was read.
@@ -49,6 +54,7 @@ impl FileFacts {
             format: None,
             snaplen: 0,
             interfaces: 0,
+            drops: BTreeMap::new(),
             counters: FileCounters::default(),
             readable: Readable::Full,
             error: None,
@@ -104,7 +110,7 @@ pub fn read_input(
         &mut facts.counters,
         analyzer,
     );
-    let info = pass.info;
+    let mut info = pass.info;
     if let Some(e) = pass.error {
         facts.readable = if facts.counters.packets == 0 {
             Readable::None
@@ -115,6 +121,7 @@ pub fn read_input(
     }
     facts.snaplen = info.snaplen;
     facts.interfaces = info.interfaces;
+    facts.drops = std::mem::take(&mut info.drops);
     if info.skipped_blocks > 0 {
         facts.warnings.push(format!(
             "{} pcapng blocks of unknown or unused types skipped",

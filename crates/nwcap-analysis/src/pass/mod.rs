@@ -14,7 +14,7 @@ mod select;
 mod write;
 
 pub use analyzer::Analyzer;
-pub use counters::{Counter, FileCounters};
+pub use counters::{Counter, FileCounters, TimeBackwards};
 pub use file::{read_input, FileFacts, Readable};
 pub use parallel::{run_parallel, Pass, PassError};
 pub use run::{run, BATCH};

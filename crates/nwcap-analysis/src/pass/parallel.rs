@@ -164,6 +164,8 @@ pub fn run_parallel<'a>(
         info.interfaces = info.interfaces.max(i.interfaces);
         info.snaplen = info.snaplen.max(i.snaplen);
         info.skipped_blocks += i.skipped_blocks;
+        // In file order: a later shard's block for an interface replaces an earlier one's.
+        info.drops.extend(i.drops);
     }
     Pass {
         error,

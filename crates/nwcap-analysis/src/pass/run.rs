@@ -135,7 +135,7 @@ fn account_all<'a, const INSPECT: bool, const HEALTH: bool>(
                 break;
             };
             taken += 1;
-            counters.add_uncounted(r);
+            counters.add_uncounted(r, taken);
             let got = analyzer.key_into::<INSPECT, HEALTH>(fast, r, &mut pending[n]);
             if got & KEYED != 0 {
                 // The slot loads while the rest of the batch is decoded.

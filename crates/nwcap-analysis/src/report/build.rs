@@ -4,21 +4,25 @@
 //! the flows itself (that is `order`) and never writes a byte (that is the writers).
 
 use super::apps::{self, Names};
+use super::findings::{Finding, FlowTallies, IcmpErrors};
 use super::model::{
-    Count, DirCount, FileRow, FlowNames, FlowRow, Flows, HealthRow, IcmpErrorRow, LinkTypeRow,
-    Local, ProtocolRow, Report, Summary, SynOptionsRow, Talker, TcpRow, MAX_ICMP_ERRORS, SCHEMA,
+    Count, DirCount, Dropped, FileRow, FlowNames, FlowRow, Flows, HealthRow, IcmpErrorRow,
+    InterfaceDrops, LinkTypeRow, Local, ProtocolRow, Report, Summary, SynOptionsRow, Talker,
+    TcpRow, TimeBackwardsRow, MAX_ICMP_ERRORS, SCHEMA,
 };
 use super::order::size_order;
+use super::ports::{PortTally, TopPorts};
 use super::summaries;
 use super::text::{CommunityId, Flags, IpText, Proto};
 use super::time::{Secs, Timestamp};
+use super::timeline::Spans;
 use crate::decode::tcp::SynOptions;
 use crate::decode::{linktype_name, proto_name, Addr};
 use crate::filter::Side;
 use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::health::Health;
-use crate::flow::{FlowKey, FlowStats};
+use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 
 /// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
@@ -118,22 +122,10 @@ pub fn build<'a>(
         None => (None, None),
     };
 
-    // Sweeps over every flow, side by side when there are threads.
-    let ports = || super::ports::top_ports(&sel.flows, &local, top);
-    let find = || super::findings::find(&sel.flows, &local, &analyzer.icmp, files);
-    let over_time = || super::timeline::timeline(&sel.flows, &local);
-    let (top_ports, findings, timeline) = if threads > 1 {
-        std::thread::scope(|s| {
-            let findings = s.spawn(find);
-            let (top_ports, timeline) = (ports(), over_time());
-            let findings = findings
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (top_ports, findings, timeline)
-        })
-    } else {
-        (ports(), find(), over_time())
-    };
+    let icmp_errors = analyzer.icmp.by_flow();
+    let halves = threads > 1 && sel.flows.len() >= SPLIT_SWEEP_ABOVE;
+    let (top_ports, findings, spans) = sweep(&sel.flows, &local, &icmp_errors, files, top, halves);
+    let timeline = super::timeline::timeline(&sel.flows, &local, spans);
     for w in timeline
         .widened
         .iter()
@@ -165,7 +157,7 @@ pub fn build<'a>(
             inspector: &analyzer.inspector,
             names,
             icmp: &analyzer.icmp,
-            icmp_errors: analyzer.icmp.by_flow(),
+            icmp_errors,
             health: analyzer.health(),
         },
         top_talkers,
@@ -174,6 +166,50 @@ pub fn build<'a>(
         dns,
     }
 }
+
+/// The top server ports and the findings, from one sweep over every flow's counters (each
+/// read once for both), in two halves on two threads with `halves`: before, each swept them
+/// all, side by side, and the report's build took half as long again.
+fn sweep(
+    flows: &FlowList<'_>,
+    local: &LocalSet<'_>,
+    errors: &IcmpErrors,
+    files: &[FileFacts],
+    top: usize,
+    halves: bool,
+) -> (TopPorts, Vec<Finding>, Spans) {
+    let part = |range: std::ops::Range<usize>| {
+        let (mut ports, mut found) = (PortTally::default(), FlowTallies::new(local, errors));
+        let mut spans = Spans::default();
+        for i in range {
+            let (k, s) = (flows.key(i), flows.stats(i));
+            ports.see(&k, s, local);
+            found.see(&k, s, flows.health(i));
+            spans.see(s);
+        }
+        (ports, found, spans)
+    };
+    let n = flows.len();
+    let (ports, found, spans) = if halves {
+        std::thread::scope(|s| {
+            let later = s.spawn(|| part(n / 2..n));
+            let (mut ports, mut found, mut spans) = part(0..n / 2);
+            let (p, f, t) = later
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            ports.merge(p);
+            found.merge(f);
+            spans.merge(t);
+            (ports, found, spans)
+        })
+    } else {
+        part(0..n)
+    };
+    (ports.finish(top), found.finish(flows, files), spans)
+}
+
+/// Flows below which [`sweep`] stays on one thread: a thread costs tens of microseconds.
+const SPLIT_SWEEP_ABOVE: usize = 1 << 14;
 
 /// The `top` addresses that moved the most bytes (ties to the lower address), with what each
 /// sent and received, and the address present in the most packets ([`AddrSums::busiest`]'s
@@ -325,7 +361,34 @@ fn file_row(f: &FileFacts) -> FileRow {
         readable: f.readable,
         error: f.error.clone(),
         warnings: f.warnings.clone(),
+        dropped: dropped(f),
+        time_backwards: c.time_backwards().map(|b| TimeBackwardsRow {
+            packets: b.steps,
+            largest_s: Secs(b.largest_ns.into()),
+            first_packet: b.first_packet,
+        }),
     }
+}
+
+/// The drop counts of the interfaces whose last statistics block gave one.
+pub(super) fn dropped(f: &FileFacts) -> Option<Dropped> {
+    let interfaces: Vec<InterfaceDrops> = f
+        .drops
+        .iter()
+        .filter(|(_, d)| d.ifdrop.is_some() || d.osdrop.is_some())
+        .map(|(&interface, d)| InterfaceDrops {
+            interface,
+            ifdrop: d.ifdrop,
+            osdrop: d.osdrop,
+        })
+        .collect();
+    (!interfaces.is_empty()).then(|| Dropped {
+        packets: interfaces
+            .iter()
+            .map(|i| i.ifdrop.unwrap_or(0).saturating_add(i.osdrop.unwrap_or(0)))
+            .fold(0, u64::saturating_add),
+        interfaces,
+    })
 }
 
 impl<'a> Flows<'a> {
@@ -623,6 +686,43 @@ mod tests {
             }
         }
         assert!(guessed > 10, "only {guessed} corpus files with IP traffic");
+    }
+
+    /// The one sweep, whole or in halves, gives the top ports and findings of a sweep for
+    /// each, on every corpus capture, with and without sequence analysis.
+    #[test]
+    fn one_sweep_equals_a_sweep_each() {
+        use crate::filter::FilterSet;
+        use crate::report::findings::find;
+        use crate::report::ports::top_ports;
+        use crate::report::testing::corpus_analyses;
+        let mut found = 0;
+        let analyses = corpus_analyses().into_iter().flat_map(|(path, plain, _)| {
+            // The same capture with sequence analysis.
+            let opened = crate::source::open(path.to_str().unwrap()).unwrap();
+            let reader = crate::capture::Reader::new(opened.bytes()).unwrap();
+            let mut health = crate::pass::Analyzer::new().with_health(true);
+            for r in reader.map_while(Result::ok) {
+                health.feed(&r);
+            }
+            health.flows.settle();
+            [(path.clone(), plain), (path, health)]
+        });
+        for (path, analyzer) in analyses {
+            let none = FilterSet::default();
+            let sel = analyzer.select(&none);
+            let local = sel.local_set(|| super::AddrSums::over(&sel.flows).busiest());
+            let errors = analyzer.icmp.by_flow();
+            let ports = top_ports(&sel.flows, &local, 10);
+            let findings = find(&sel.flows, &local, &analyzer.icmp, &[]);
+            found += findings.len();
+            for halves in [false, true] {
+                let (p, f) = super::sweep(&sel.flows, &local, &errors, &[], 10, halves);
+                assert_eq!(p, ports, "{path:?}");
+                assert_eq!(f, findings, "{path:?} halves {halves}");
+            }
+        }
+        assert!(found > 5, "only {found} findings in the corpus");
     }
 
     /// The talkers and the busiest address from one walk equal those of sorting every

@@ -1,8 +1,10 @@
 //! Findings: what went wrong, read off the selected flows after the pass. Each kind names a
 //! problem (connection attempts without an answer, refusals, resets, retransmission storms,
-//! zero-window stalls, slow handshakes, path MTU trouble, capture quality), with a severity,
-//! one sentence, its counts and the endpoints most involved. It owns the kinds, their
-//! thresholds and their order; it never reads packets.
+//! zero-window stalls, slow handshakes, path MTU trouble, capture quality: snap lengths,
+//! drops, times going back), with a severity, one sentence, its counts and the endpoints
+//! most involved. It owns the kinds, their thresholds and their order, and tallies a flow at
+//! a time ([`FlowTallies`]); it never reads packets, and never sweeps the flows itself but
+//! for the slow handshakes' outliers (the report's build feeds it, beside the top ports).
 
 use std::collections::HashMap;
 
@@ -11,7 +13,10 @@ use serde::Serialize;
 use super::time::Secs;
 use crate::decode::{proto, Addr};
 use crate::filter::Side;
-use crate::flow::{FlowKey, FlowList, FlowStats, IcmpFacts};
+use crate::flow::health::Health;
+#[cfg(test)]
+use crate::flow::IcmpFacts;
+use crate::flow::{FlowKey, FlowList, FlowStats};
 use crate::pass::{FileFacts, LocalSet};
 
 /// A retransmission storm: at least this share of a direction's packets retransmitted...
@@ -68,6 +73,15 @@ impl Tally {
         *self.by.entry(endpoint).or_default() += n;
     }
 
+    /// Adds another tally's counts (of other flows).
+    fn merge(&mut self, o: Tally) {
+        self.count += o.count;
+        self.flows += o.flows;
+        for (e, n) in o.by {
+            *self.by.entry(e).or_default() += n;
+        }
+    }
+
     fn finding(self, kind: &'static str, severity: &'static str, summary: String) -> Finding {
         // Most counted first, then in address order; only those named are formatted (a
         // capture may hold many thousands of failed attempts).
@@ -118,146 +132,236 @@ fn icmp_kind(v6: bool, t: u8, c: u8) -> Option<&'static str> {
     }
 }
 
-/// The findings of the selected flows, most severe first.
-pub fn find(
+/// ICMP errors by the flow they quote: type, code, count.
+pub(super) type IcmpErrors = HashMap<FlowKey, Vec<(u8, u8, u64)>>;
+
+/// The findings of the selected flows, most severe first: [`FlowTallies`] over every flow,
+/// then [`FlowTallies::finish`] (the report's build sweeps the flows itself).
+#[cfg(test)]
+pub(super) fn find(
     flows: &FlowList<'_>,
     local: &LocalSet<'_>,
     icmp: &IcmpFacts,
     files: &[FileFacts],
 ) -> Vec<Finding> {
-    let (mut no_answer, mut refused, mut reset, mut retrans, mut zero, mut mtu) = (
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-    );
-    let mut reset_by = [0u64; 2];
-    // Of `mtu`'s count, Don't-Fragment segments over the peer's MSS (`--health`).
-    let mut df_over_mss = 0u64;
-    // Handshake RTTs, for their median (see `slow`).
-    let mut handshakes: Vec<i64> = Vec::new();
     let errors = icmp.by_flow();
+    let mut t = FlowTallies::new(local, &errors);
     for i in 0..flows.len() {
-        let k = flows.key(i);
-        if let Some(es) = (!errors.is_empty()).then(|| errors.get(&k)).flatten() {
-            for &(t, c, n) in es {
-                let remote = remote_side(&k, local, flows.stats(i));
-                match icmp_kind(k.lo.0.v6, t, c) {
-                    Some("refused") => refused.add(endpoint(&k, remote), n),
-                    Some(_) => mtu.add(endpoint(&k, remote), n),
-                    None => {}
-                }
-            }
+        t.see(&flows.key(i), flows.stats(i), flows.health(i));
+    }
+    t.finish(flows, files)
+}
+
+/// What the findings count, flow by flow: fed one flow at a time by whoever sweeps the flows
+/// (the report's build feeds the top ports from the same read), so that each flow's counters
+/// are read once. Each kind's test of a flow is a method of its own.
+pub(super) struct FlowTallies<'a> {
+    local: &'a LocalSet<'a>,
+    /// ICMP errors by the flow they quote ([`IcmpFacts::by_flow`]).
+    errors: &'a IcmpErrors,
+    no_answer: Tally,
+    refused: Tally,
+    reset: Tally,
+    /// Resets by the local side (or both), by the remote side.
+    reset_by: [u64; 2],
+    retrans: Tally,
+    zero: Tally,
+    mtu: Tally,
+    /// Of `mtu`'s count, Don't-Fragment segments over the peer's MSS (`--health`).
+    df_over_mss: u64,
+    /// Handshake RTTs, for their median (see `slow`).
+    handshakes: Vec<i64>,
+}
+
+impl<'a> FlowTallies<'a> {
+    pub(super) fn new(local: &'a LocalSet<'a>, errors: &'a IcmpErrors) -> Self {
+        FlowTallies {
+            local,
+            errors,
+            no_answer: Tally::default(),
+            refused: Tally::default(),
+            reset: Tally::default(),
+            reset_by: [0; 2],
+            retrans: Tally::default(),
+            zero: Tally::default(),
+            mtu: Tally::default(),
+            df_over_mss: 0,
+            handshakes: Vec::new(),
+        }
+    }
+
+    /// Counts one flow: its key, counters and sequence analysis (if any).
+    #[inline]
+    pub(super) fn see(&mut self, k: &FlowKey, s: &FlowStats, h: Option<&Health>) {
+        if !self.errors.is_empty() {
+            self.icmp_errors(k, s);
         }
         if k.proto != proto::TCP {
-            continue;
+            return;
         }
-        let s = flows.stats(i);
+        self.tcp_state(k, s);
+        if let (Some(syn), _, Some(ack)) = s.tcp.handshake() {
+            self.handshakes.push(ack.saturating_sub(syn));
+        }
+        if let Some(h) = h {
+            self.health(k, s, h);
+        }
+    }
+
+    /// `refused` and `path_mtu`: the ICMP errors that quote the flow.
+    fn icmp_errors(&mut self, k: &FlowKey, s: &FlowStats) {
+        let Some(es) = self.errors.get(k) else {
+            return;
+        };
+        for &(t, c, n) in es {
+            let remote = remote_side(k, self.local, s);
+            match icmp_kind(k.lo.0.v6, t, c) {
+                Some("refused") => self.refused.add(endpoint(k, remote), n),
+                Some(_) => self.mtu.add(endpoint(k, remote), n),
+                None => {}
+            }
+        }
+    }
+
+    /// `no_answer`, `refused` and `reset`: what the TCP connection state says.
+    fn tcp_state(&mut self, k: &FlowKey, s: &FlowStats) {
         let t = &s.tcp;
         let responder = t.syn_dir.map_or(1, |o| 1 - usize::from(o));
         match s.conn_state() {
             "S0" => {
                 let o = 1 - responder;
-                no_answer.add(endpoint(&k, responder), u64::from(t.syn[o].max(1)));
+                self.no_answer
+                    .add(endpoint(k, responder), u64::from(t.syn[o].max(1)));
             }
-            "REJ" => refused.add(endpoint(&k, responder), 1),
+            "REJ" => self.refused.add(endpoint(k, responder), 1),
             "RSTO" | "RSTR" => {
-                let remote = remote_side(&k, local, s);
+                let remote = remote_side(k, self.local, s);
                 let by = if t.rst[remote] > 0 && t.rst[1 - remote] == 0 {
                     1
                 } else {
                     0
                 };
-                reset_by[by] += 1;
-                reset.add(endpoint(&k, remote), 1);
+                self.reset_by[by] += 1;
+                self.reset.add(endpoint(k, remote), 1);
             }
             _ => {}
         }
-        if let (Some(syn), _, Some(ack)) = t.handshake() {
-            handshakes.push(ack.saturating_sub(syn));
-        }
-        if let Some(h) = flows.health(i) {
-            for d in 0..2 {
-                let share = f64::from(h.retrans[d]) / s.packets[d].max(1) as f64;
-                if h.retrans[d] >= RETRANS_MIN && share >= RETRANS_SHARE {
-                    retrans.add(
-                        endpoint(&k, remote_side(&k, local, s)),
-                        u64::from(h.retrans[d]),
-                    );
-                }
-            }
-            let z = h.zero_windows[0] + h.zero_windows[1];
-            if z > 0 {
-                zero.add(endpoint(&k, remote_side(&k, local, s)), u64::from(z));
-            }
-            let df = u64::from(h.df_over_mss[0]) + u64::from(h.df_over_mss[1]);
-            if df > 0 {
-                mtu.add(endpoint(&k, remote_side(&k, local, s)), df);
-                df_over_mss += df;
+    }
+
+    /// `retransmissions` and `zero_window`: what the sequence analysis counted.
+    fn health(&mut self, k: &FlowKey, s: &FlowStats, h: &Health) {
+        for d in 0..2 {
+            let share = f64::from(h.retrans[d]) / s.packets[d].max(1) as f64;
+            if h.retrans[d] >= RETRANS_MIN && share >= RETRANS_SHARE {
+                self.retrans.add(
+                    endpoint(k, remote_side(k, self.local, s)),
+                    u64::from(h.retrans[d]),
+                );
             }
         }
+        let z = h.zero_windows[0] + h.zero_windows[1];
+        if z > 0 {
+            self.zero
+                .add(endpoint(k, remote_side(k, self.local, s)), u64::from(z));
+        }
+        let df = u64::from(h.df_over_mss[0]) + u64::from(h.df_over_mss[1]);
+        if df > 0 {
+            self.mtu.add(endpoint(k, remote_side(k, self.local, s)), df);
+            self.df_over_mss += df;
+        }
     }
-    let mut out = Vec::new();
-    let n = |t: &Tally| t.count;
-    if n(&no_answer) > 0 {
-        let f = no_answer.flows;
-        let c = no_answer.count;
-        out.push(no_answer.finding(
-            "no_answer",
-            "high",
-            format!("{f} TCP connection attempts got no answer ({c} SYNs sent): blocked by a firewall or NSG, or nothing listening"),
-        ));
+
+    /// Adds the tallies of other flows (another part of the same sweep).
+    pub(super) fn merge(&mut self, o: FlowTallies<'_>) {
+        self.no_answer.merge(o.no_answer);
+        self.refused.merge(o.refused);
+        self.reset.merge(o.reset);
+        self.retrans.merge(o.retrans);
+        self.zero.merge(o.zero);
+        self.mtu.merge(o.mtu);
+        self.df_over_mss += o.df_over_mss;
+        for (a, b) in self.reset_by.iter_mut().zip(o.reset_by) {
+            *a += b;
+        }
+        self.handshakes.extend(o.handshakes);
     }
-    if n(&refused) > 0 {
-        let c = refused.count;
-        out.push(refused.finding(
-            "refused",
-            "high",
-            format!("{c} connections refused (RST in answer to a SYN, or ICMP port or host unreachable)"),
-        ));
+
+    /// The findings, most severe first, once every flow of `flows` was seen; the files give
+    /// the capture's own. Out of line, as `slow`: called once, and seen apart in profiles.
+    #[inline(never)]
+    pub(super) fn finish(self, flows: &FlowList<'_>, files: &[FileFacts]) -> Vec<Finding> {
+        let FlowTallies {
+            no_answer,
+            refused,
+            reset,
+            reset_by,
+            retrans,
+            zero,
+            mtu,
+            df_over_mss,
+            handshakes,
+            ..
+        } = self;
+        let mut out = Vec::new();
+        let n = |t: &Tally| t.count;
+        if n(&no_answer) > 0 {
+            let f = no_answer.flows;
+            let c = no_answer.count;
+            out.push(no_answer.finding(
+                "no_answer",
+                "high",
+                format!("{f} TCP connection attempts got no answer ({c} SYNs sent): blocked by a firewall or NSG, or nothing listening"),
+            ));
+        }
+        if n(&refused) > 0 {
+            let c = refused.count;
+            out.push(refused.finding(
+                "refused",
+                "high",
+                format!("{c} connections refused (RST in answer to a SYN, or ICMP port or host unreachable)"),
+            ));
+        }
+        if n(&reset) > 0 {
+            let [local_side, remote_side] = reset_by;
+            out.push(reset.finding(
+                "reset",
+                "medium",
+                format!("{} connections reset after they were established ({remote_side} by the remote side, {local_side} by the local side or both)", local_side + remote_side),
+            ));
+        }
+        if n(&retrans) > 0 {
+            let c = retrans.count;
+            let f = retrans.flows;
+            out.push(retrans.finding(
+                "retransmissions",
+                "medium",
+                format!("{c} retransmissions in {f} flow directions that retransmitted 5 % or more of their packets"),
+            ));
+        }
+        if n(&zero) > 0 {
+            let c = zero.count;
+            out.push(zero.finding(
+                "zero_window",
+                "medium",
+                format!("{c} zero-window advertisements: a receiver could not keep up"),
+            ));
+        }
+        if n(&mtu) > 0 {
+            let c = mtu.count - df_over_mss;
+            let summary = match (c, df_over_mss) {
+                (c, 0) => format!("{c} ICMP packet-too-big or fragmentation-needed messages: path MTU trouble"),
+                (0, d) => format!("{d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
+                (c, d) => format!("{c} ICMP packet-too-big or fragmentation-needed messages and {d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
+            };
+            out.push(mtu.finding("path_mtu", "medium", summary));
+        }
+        if let Some(f) = slow(handshakes, flows) {
+            out.push(f);
+        }
+        out.extend(capture_quality(files));
+        out.sort_by_key(|f| SEVERITIES.iter().position(|&s| s == f.severity));
+        out
     }
-    if n(&reset) > 0 {
-        let [local_side, remote_side] = reset_by;
-        out.push(reset.finding(
-            "reset",
-            "medium",
-            format!("{} connections reset after they were established ({remote_side} by the remote side, {local_side} by the local side or both)", local_side + remote_side),
-        ));
-    }
-    if n(&retrans) > 0 {
-        let c = retrans.count;
-        let f = retrans.flows;
-        out.push(retrans.finding(
-            "retransmissions",
-            "medium",
-            format!("{c} retransmissions in {f} flow directions that retransmitted 5 % or more of their packets"),
-        ));
-    }
-    if n(&zero) > 0 {
-        let c = zero.count;
-        out.push(zero.finding(
-            "zero_window",
-            "medium",
-            format!("{c} zero-window advertisements: a receiver could not keep up"),
-        ));
-    }
-    if n(&mtu) > 0 {
-        let c = mtu.count - df_over_mss;
-        let summary = match (c, df_over_mss) {
-            (c, 0) => format!("{c} ICMP packet-too-big or fragmentation-needed messages: path MTU trouble"),
-            (0, d) => format!("{d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
-            (c, d) => format!("{c} ICMP packet-too-big or fragmentation-needed messages and {d} Don't-Fragment segments larger than the MSS their receiver announced: path MTU trouble"),
-        };
-        out.push(mtu.finding("path_mtu", "medium", summary));
-    }
-    if let Some(f) = slow(handshakes, flows) {
-        out.push(f);
-    }
-    out.extend(capture_quality(files));
-    out.sort_by_key(|f| SEVERITIES.iter().position(|&s| s == f.severity));
-    out
 }
 
 /// The side of flow `k` that is remote (0 = `lo`), the responder's when neither is local.
@@ -270,6 +374,7 @@ fn remote_side(k: &FlowKey, local: &LocalSet<'_>, s: &FlowStats) -> usize {
 }
 
 /// Handshakes far slower than the capture's median.
+#[inline(never)]
 fn slow(mut rtts: Vec<i64>, flows: &FlowList<'_>) -> Option<Finding> {
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
@@ -309,21 +414,76 @@ fn slow(mut rtts: Vec<i64>, flows: &FlowList<'_>) -> Option<Finding> {
     })
 }
 
-/// What the capture itself hides: packets cut before their ports.
+/// What the capture itself hides: packets cut before their ports, packets it says it dropped
+/// (pcapng interface statistics), and times that go back.
 fn capture_quality(files: &[FileFacts]) -> Vec<Finding> {
-    files
-        .iter()
-        .filter(|f| f.counters.truncated_packets > 0 && f.snaplen > 0 && f.snaplen < 64)
-        .map(|f| Finding {
-            kind: "capture",
-            severity: "info",
-            summary: format!(
-                "{}: a snap length of {} bytes cut {} packets, which may hide ports and TCP flags",
-                f.path, f.snaplen, f.counters.truncated_packets
-            ),
-            count: f.counters.truncated_packets,
-            flows: 0,
-            endpoints: Vec::new(),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for f in files {
+        if f.counters.truncated_packets > 0 && f.snaplen > 0 && f.snaplen < 64 {
+            out.push(capture_finding(
+                "info",
+                format!(
+                    "{}: a snap length of {} bytes cut {} packets, which may hide ports and TCP flags",
+                    f.path, f.snaplen, f.counters.truncated_packets
+                ),
+                f.counters.truncated_packets,
+            ));
+        }
+        if let Some(d) = super::build::dropped(f).filter(|d| d.packets > 0) {
+            let per: Vec<String> = d
+                .interfaces
+                .iter()
+                .filter(|i| i.ifdrop.unwrap_or(0) > 0 || i.osdrop.unwrap_or(0) > 0)
+                .map(|i| {
+                    let mut by = Vec::new();
+                    if let Some(n) = i.ifdrop.filter(|&n| n > 0) {
+                        by.push(format!("{n} by the interface"));
+                    }
+                    if let Some(n) = i.osdrop.filter(|&n| n > 0) {
+                        by.push(format!("{n} by the operating system"));
+                    }
+                    format!("interface {}: {}", i.interface, by.join(" and "))
+                })
+                .collect();
+            out.push(capture_finding(
+                "low",
+                format!(
+                    "{}: the capture dropped {} packets ({}), as its interface statistics say: \
+                     the flows and findings miss them",
+                    f.path,
+                    d.packets,
+                    per.join("; ")
+                ),
+                d.packets,
+            ));
+        }
+        if let Some(b) = f.counters.time_backwards() {
+            out.push(capture_finding(
+                "info",
+                format!(
+                    "{}: {} packets are timestamped earlier than the packet before them (by up \
+                     to {} s; the first is packet {}): durations and RTTs across them may be \
+                     wrong",
+                    f.path,
+                    b.steps,
+                    Secs(b.largest_ns.into()),
+                    b.first_packet
+                ),
+                b.steps,
+            ));
+        }
+    }
+    out
+}
+
+/// A finding of kind `capture`.
+fn capture_finding(severity: &'static str, summary: String, count: u64) -> Finding {
+    Finding {
+        kind: "capture",
+        severity,
+        summary,
+        count,
+        flows: 0,
+        endpoints: Vec::new(),
+    }
 }

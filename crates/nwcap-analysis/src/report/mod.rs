@@ -30,9 +30,9 @@ mod writer;
 pub use crate::pass::{FileFacts, Readable};
 pub use build::build;
 pub use model::{
-    Count, DirCount, DnsName, DnsSummary, FileRow, FlowNames, FlowRow, Flows, HealthRow,
-    IcmpErrorRow, LinkTypeRow, Local, OutputFormat, ProtocolRow, Report, ServiceRow, Summary,
-    SynOptionsRow, Talker, TcpRow, Totals, SCHEMA,
+    Count, DirCount, DnsName, DnsSummary, Dropped, FileRow, FlowNames, FlowRow, Flows, HealthRow,
+    IcmpErrorRow, InterfaceDrops, LinkTypeRow, Local, OutputFormat, ProtocolRow, Report,
+    ServiceRow, Summary, SynOptionsRow, Talker, TcpRow, TimeBackwardsRow, Totals, SCHEMA,
 };
 pub use text::{CommunityId, Flags, IpText, Proto};
 pub use time::{duration_s, rfc3339, Secs, Timestamp};

@@ -228,6 +228,43 @@ pub struct FileRow {
     pub error: Option<String>,
     /// Remarks.
     pub warnings: Vec<String>,
+    /// What the capture says it dropped (pcapng interface statistics); `None` when it does
+    /// not say.
+    pub dropped: Option<Dropped>,
+    /// Packets timestamped earlier than the packet before them; `None` when none were.
+    pub time_backwards: Option<TimeBackwardsRow>,
+}
+
+/// The packets a capture says it dropped: the last Interface Statistics Block of each
+/// interface that gave a count.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Dropped {
+    /// Every interface's `ifdrop` and `osdrop` summed.
+    pub packets: u64,
+    /// Per interface, in order.
+    pub interfaces: Vec<InterfaceDrops>,
+}
+
+/// One interface's drop counts.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InterfaceDrops {
+    /// The interface's number in the file (from 0, across sections, as tshark's).
+    pub interface: u32,
+    /// `isb_ifdrop`: dropped by the interface for lack of resources.
+    pub ifdrop: Option<u64>,
+    /// `isb_osdrop`: dropped by the operating system.
+    pub osdrop: Option<u64>,
+}
+
+/// Packets whose time went back, in file order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimeBackwardsRow {
+    /// Packets timestamped earlier than the previous packet with a timestamp.
+    pub packets: u64,
+    /// The largest step back, in seconds.
+    pub largest_s: Secs,
+    /// The first such packet's number (from 1, as tshark's `frame.number`).
+    pub first_packet: u64,
 }
 
 /// A link type and how many packets had it.

@@ -267,6 +267,20 @@ pub(super) fn write(
             writeln!(out, "  first packet:  {a}")?;
             writeln!(out, "  last packet:   {b}")?;
         }
+        if let Some(d) = &f.dropped {
+            writeln!(
+                out,
+                "  dropped:       {} packets (as the interface statistics say)",
+                d.packets
+            )?;
+        }
+        if let Some(b) = &f.time_backwards {
+            writeln!(
+                out,
+                "  time back:     {} packets, by up to {} s, the first packet {}",
+                b.packets, b.largest_s, b.first_packet
+            )?;
+        }
         writeln!(out, "  readable:      {:?}", f.readable)?;
     }
     writeln!(out)?;

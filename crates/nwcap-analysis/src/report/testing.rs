@@ -40,6 +40,7 @@ pub(super) fn corpus_analyses() -> Vec<(std::path::PathBuf, Analyzer, FileFacts)
             format: None,
             snaplen: 0,
             interfaces: 0,
+            drops: Default::default(),
             counters,
             readable: Readable::Full,
             error: None,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::model::Count;
 use super::time::{Secs, Timestamp};
 use crate::flow::timeline::{Candidates, Class, Classes, CLASSES, MIN_WIDTH};
-use crate::flow::FlowList;
+use crate::flow::{FlowList, FlowStats};
 use crate::pass::LocalSet;
 
 /// Intervals the automatic width gives at most.
@@ -50,22 +50,51 @@ pub struct Timeline {
     pub direction: Option<&'static str>,
 }
 
-/// The traffic of `flows` over time, their local side decided by `local`.
-pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>) -> Timeline {
-    let pass = flows.timeline();
-    let grid = pass.grid;
-    // The span of the selected flows, and when each began.
-    let (mut first, mut last) = (i64::MAX, i64::MIN);
-    let mut began = Vec::with_capacity(flows.len());
-    for i in 0..flows.len() {
-        let s = flows.stats(i);
+/// What the timeline needs of each selected flow, gathered in the report's one sweep over
+/// them: their span, and when each began.
+#[derive(Debug, Default)]
+pub(super) struct Spans {
+    first: i64,
+    last: i64,
+    began: Vec<i64>,
+}
+
+impl Spans {
+    /// Notes a flow's times.
+    #[inline]
+    pub(super) fn see(&mut self, s: &FlowStats) {
         if let (Some(f), Some(l)) = (s.first_ts(), s.last_ts()) {
-            first = first.min(f);
-            last = last.max(l);
-            began.push(f);
+            if self.began.is_empty() {
+                (self.first, self.last) = (f, l);
+            }
+            self.first = self.first.min(f);
+            self.last = self.last.max(l);
+            self.began.push(f);
         }
     }
-    if first > last {
+
+    /// Adds the flows of another part of the sweep.
+    pub(super) fn merge(&mut self, o: Spans) {
+        if o.began.is_empty() {
+            return;
+        }
+        if self.began.is_empty() {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.began.extend(o.began);
+    }
+}
+
+/// The traffic of `flows` over time, their local side decided by `local`; `spans` are their
+/// times ([`Spans`]).
+pub(super) fn timeline(flows: &FlowList<'_>, local: &LocalSet<'_>, spans: Spans) -> Timeline {
+    let pass = flows.timeline();
+    let grid = pass.grid;
+    let Spans { first, last, began } = spans;
+    if began.is_empty() {
         return Timeline {
             interval_s: Secs(i128::from(grid.width)),
             ..Timeline::default()

@@ -1,13 +1,15 @@
 //! pcapng files: several sections (each with its own byte order), several interfaces per
 //! section (each with its own link type, snap length and timestamp resolution), Enhanced,
-//! Simple and obsolete Packet Blocks. Other blocks are skipped and counted.
+//! Simple and obsolete Packet Blocks, and the drop counts of Interface Statistics Blocks.
+//! Other blocks are skipped and counted.
 //!
 //! This file owns the reader: its walk from block to block (each block's framing, its length
 //! checks and the damage they word, the general reading of every block's fields), the shaped
 //! walk of a section's Enhanced Packet Blocks, and its windows, through `capture::cursor`.
 //! Each block kind has a file of its own for its types, constants and the reading it does
 //! alone: `section` (byte order), `interface` (options, timestamp conversion, what the
-//! interfaces share) and `packet` (the Enhanced Packet Block's straight path). Nothing here
+//! interfaces share), `packet` (the Enhanced Packet Block's straight path) and `statistics`
+//! (an Interface Statistics Block's drop counts). Nothing here
 //! copies a packet or does I/O.
 //!
 //! A block can be up to `MAX_BLOCK` (128 MiB), so a window-fed reader may ask for a window
@@ -16,10 +18,12 @@
 mod interface;
 mod packet;
 mod section;
+mod statistics;
 
 use self::interface::{Interface, Uniform, IDB};
 use self::packet::{epb_lengths_sound, EPB, OBSOLETE_PB, SPB};
 use self::section::SHB;
+use self::statistics::ISB;
 use super::bytes::{u16_at, u32_at, u32s};
 use super::cursor::{windowed_reader, Cursor};
 use super::{CaptureError, FileInfo, Record};
@@ -138,6 +142,7 @@ impl<'a> PcapngReader<'a> {
         r.cur.shard(start, end);
         r.saw_layout_block = false;
         r.info.skipped_blocks = 0;
+        r.info.drops.clear();
         r
     }
 
@@ -443,10 +448,34 @@ impl<'a> PcapngReader<'a> {
                     offset: at as u64,
                 }))
             }
+            ISB => {
+                self.statistics(body, be);
+                Ok(None)
+            }
             _ => {
                 self.info.skipped_blocks += 1;
                 Ok(None)
             }
+        }
+    }
+
+    /// Keeps the drop counts of an Interface Statistics Block of this section's interfaces,
+    /// in place of any earlier block's for the same interface. A block too short for its
+    /// header, or of an interface the section did not describe, is skipped: statistics never
+    /// stop the reading of packets. Out of line: a few blocks a file, at most.
+    #[cold]
+    #[inline(never)]
+    fn statistics(&mut self, body: &[u8], be: bool) {
+        match statistics::parse_isb(body, be) {
+            Some((id, drops)) if (id as usize) < self.interfaces.len() => {
+                // The section's interfaces are the last ones the file described.
+                let first = self
+                    .info
+                    .interfaces
+                    .saturating_sub(self.interfaces.len() as u32);
+                self.info.drops.insert(first + id, drops);
+            }
+            _ => self.info.skipped_blocks += 1,
         }
     }
 }
