@@ -167,9 +167,10 @@ pub fn build<'a>(
     }
 }
 
-/// The top server ports and the findings, from one sweep over every flow's counters (each
-/// read once for both), in two halves on two threads with `halves`: before, each swept them
-/// all, side by side, and the report's build took half as long again.
+/// The top server ports, the findings and the timeline's flow times, from one sweep over
+/// every flow's counters (each read once for all), in two halves on two threads with
+/// `halves`: before, each swept them all, side by side, and the report's build took half as
+/// long again.
 fn sweep(
     flows: &FlowList<'_>,
     local: &LocalSet<'_>,
@@ -689,7 +690,8 @@ mod tests {
     }
 
     /// The one sweep, whole or in halves, gives the top ports and findings of a sweep for
-    /// each, on every corpus capture, with and without sequence analysis.
+    /// each, and the same timeline, on every corpus capture, with and without sequence
+    /// analysis.
     #[test]
     fn one_sweep_equals_a_sweep_each() {
         use crate::filter::FilterSet;
@@ -716,11 +718,14 @@ mod tests {
             let ports = top_ports(&sel.flows, &local, 10);
             let findings = find(&sel.flows, &local, &analyzer.icmp, &[]);
             found += findings.len();
+            let mut timelines = Vec::new();
             for halves in [false, true] {
-                let (p, f) = super::sweep(&sel.flows, &local, &errors, &[], 10, halves);
+                let (p, f, t) = super::sweep(&sel.flows, &local, &errors, &[], 10, halves);
                 assert_eq!(p, ports, "{path:?}");
                 assert_eq!(f, findings, "{path:?} halves {halves}");
+                timelines.push(crate::report::timeline::timeline(&sel.flows, &local, t));
             }
+            assert_eq!(timelines[0], timelines[1], "{path:?}");
         }
         assert!(found > 5, "only {found} findings in the corpus");
     }
