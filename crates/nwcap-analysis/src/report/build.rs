@@ -126,12 +126,7 @@ pub fn build<'a>(
     let halves = threads > 1 && sel.flows.len() >= SPLIT_SWEEP_ABOVE;
     let (top_ports, findings, spans) = sweep(&sel.flows, &local, &icmp_errors, files, top, halves);
     let timeline = super::timeline::timeline(&sel.flows, &local, spans);
-    for w in timeline
-        .widened
-        .iter()
-        .map(String::as_str)
-        .chain(timeline.direction)
-    {
+    if let Some(w) = &timeline.widened {
         warnings.push(format!("timeline: {w}"));
     }
     Report {

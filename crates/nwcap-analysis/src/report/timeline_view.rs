@@ -17,8 +17,9 @@ const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 /// Characters a sparkline takes at most without a terminal width.
 const SPARK_WIDTH: usize = 100;
 
-/// The table's section: a sparkline of bytes out, bytes in and new flows, with the peak of
-/// each. Nothing for a report without intervals.
+/// The table's section: a sparkline of bytes out, bytes in and new flows (bytes alone when
+/// out and in are left out), each with its busiest interval, within `width` characters.
+/// Nothing for a report without intervals.
 pub(super) fn sparklines(
     t: &Timeline,
     width: Option<usize>,
@@ -27,22 +28,29 @@ pub(super) fn sparklines(
     let (Some(first), Some(last)) = (t.intervals.first(), t.intervals.last()) else {
         return Ok(());
     };
-    // Label and peak text take about 40 characters.
-    let room = width.map_or(SPARK_WIDTH, |w| w.saturating_sub(42).clamp(8, SPARK_WIDTH));
+    // Label, gaps and the peak's text ("  peak 105.4 kB at 17:04:02.3") take about 50.
+    let room = width.map_or(SPARK_WIDTH, |w| w.saturating_sub(50).clamp(8, SPARK_WIDTH));
     let per = t.intervals.len().div_ceil(room);
     writeln!(out)?;
     let step = if per > 1 {
-        format!(", {} s per character", Secs(t.interval_s.0 * per as i128))
+        format!(", {} s a character", Secs(t.interval_s.0 * per as i128))
     } else {
         String::new()
     };
     writeln!(
         out,
-        "Traffic over time: {} to {}, {} s intervals{step}",
-        first.start,
-        Timestamp(last.start.0.saturating_add(t.interval_s.0 as i64)),
+        "Traffic over time, {} s intervals{step}:",
         t.interval_s
     )?;
+    writeln!(
+        out,
+        "  from {} to {}",
+        first.start,
+        Timestamp(last.start.0.saturating_add(t.interval_s.0 as i64))
+    )?;
+    if t.direction.is_some() {
+        writeln!(out, "  (out and in unknown: pass --local-ip)")?;
+    }
     type Line = (&'static str, fn(&Interval) -> u64, bool);
     let total: Line = ("bytes", |i| i.bytes, true);
     let sent: Line = ("out", |i| i.out.map_or(0, |c| c.bytes), true);
@@ -63,11 +71,18 @@ pub(super) fn sparklines(
         let amount = if bytes { human_bytes(v) } else { v.to_string() };
         writeln!(
             out,
-            "  {label:<9}  {line}  peak {amount} in {} s at {}",
-            t.interval_s, peak.start
+            "  {label:<9}  {line}  peak {amount} at {}",
+            clock(peak.start)
         )?;
     }
     Ok(())
+}
+
+/// The time of day of `t` (UTC), its fraction without trailing zeros: `17:04:02.3`.
+fn clock(t: Timestamp) -> String {
+    let text = t.to_string();
+    let time = text.get(11..text.len() - 1).unwrap_or(&text);
+    time.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A sparkline of `value` over `intervals`, `per` intervals a character (their sum), and the
@@ -229,6 +244,12 @@ mod tests {
             }),
             new_flows,
         }
+    }
+
+    #[test]
+    fn clocks_drop_trailing_zeros() {
+        assert_eq!(clock(Timestamp(1_389_719_042_300_000_000)), "17:04:02.3");
+        assert_eq!(clock(Timestamp(60_000_000_000)), "00:01:00");
     }
 
     #[test]
