@@ -164,7 +164,12 @@ impl Classes {
                     3
                 }
             }
-            Candidates::Seen(c) => c.iter().position(|x| x == a).map_or(3, |i| i as u8),
+            // As 128-bit words: the derived comparison calls `bcmp`, costlier than the rest.
+            Candidates::Seen(c) => {
+                let word = |x: &Addr| (u128::from_ne_bytes(x.bytes), x.v6);
+                let a = word(a);
+                c.iter().position(|x| word(x) == a).map_or(3, |i| i as u8)
+            }
         }
     }
 
