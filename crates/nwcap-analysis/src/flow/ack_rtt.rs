@@ -278,10 +278,23 @@ pub struct FlowRtt {
 impl FlowRtt {
     /// A flow of a later shard, which holds back its first acknowledgements.
     pub fn holding() -> FlowRtt {
-        FlowRtt {
-            holding: Some(Box::default()),
-            ..FlowRtt::default()
+        let mut f = FlowRtt::default();
+        f.hold();
+        f
+    }
+
+    /// Makes a flow of a later shard hold back its first acknowledgements, from its first
+    /// segment (a no-op after).
+    #[inline]
+    pub fn hold(&mut self) {
+        if self.holding.is_none() {
+            self.holding = Some(Box::default());
         }
+    }
+
+    /// Whether nothing was seen: no segment waits, no sample, nothing held back.
+    pub fn is_empty(&self) -> bool {
+        self.unacked.is_empty() && self.holding.is_none() && self.stats.iter().all(|s| s.n == 0)
     }
 
     fn waiting(&self, d: usize) -> usize {
