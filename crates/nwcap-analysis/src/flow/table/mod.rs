@@ -157,8 +157,9 @@ pub struct FlowTable {
     /// Each flow's window scales and MSSs (see `peer.rs`), beside `seqs` and as it: 12 bytes a
     /// flow, only with analysis.
     peers: Vec<PeerState>,
-    /// Each flow's RTT state (see `ack_rtt.rs`), beside `seqs` and as it: 112 bytes a flow
-    /// (its vectors empty until it sends a segment to remember), only with analysis. In
+    /// Each flow's RTT state (see `ack_rtt.rs`), beside `seqs` and as it: 128 bytes a flow
+    /// (two waiting segments and two samples a direction inline; vectors only beyond),
+    /// only with analysis. In
     /// place rather than boxed: the batch loads it with the flow's other lines, where a box
     /// was one more miss a segment.
     rtts: Vec<FlowRtt>,
