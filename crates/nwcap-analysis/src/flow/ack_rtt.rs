@@ -19,6 +19,12 @@
 
 use crate::decode::tcp::Segment;
 use crate::decode::tcp_flags::{FIN, SYN};
+use smallvec::SmallVec;
+
+/// The first few samples of a direction, inline (a flow with few needs no allocation).
+type Vals = SmallVec<[u32; 4]>;
+/// The first few waiting segments of a flow, inline.
+type Waiting = SmallVec<[Unacked; 2]>;
 
 /// Unacknowledged segments remembered per direction, 16 bytes each. The corpus gives
 /// tshark's RTTs from a bound of 20 up (not with 16); 64 leaves room for faster paths.
@@ -28,7 +34,7 @@ pub const EXACT_MAX: u32 = 16;
 /// The histogram's finest resolution: 2^4 = 16 buckets per doubling, each at most 1/16 of its
 /// lower bound wide, so that its middle is within 1/32 (3.2 %) of any value in it.
 const SUB_BITS: u8 = 4;
-/// Buckets a direction's histogram holds at most (8 bytes each): past it, adjacent buckets
+/// Buckets a direction's histogram holds at most (4 bytes each): past it, adjacent buckets
 /// are merged in pairs (half the resolution, twice the error bound), down to one bucket per
 /// doubling. 32 keep the finest resolution over RTTs within a factor of 4, 1/16 within 16,
 /// 1/8 within 256.
@@ -67,9 +73,9 @@ pub struct Summary {
     pub max: i64,
     /// The histogram's resolution: 2^`bits` buckets per doubling.
     bits: u8,
-    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits), in order; beyond: (bucket
-    /// << 40 | count) by bucket, sparse.
-    vals: Vec<u64>,
+    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits, low half first), in order;
+    /// beyond: (bucket << 22 | count) by bucket, sparse.
+    vals: Vals,
 }
 
 impl Default for Summary {
@@ -78,7 +84,7 @@ impl Default for Summary {
             n: 0,
             max: i64::MIN,
             bits: SUB_BITS,
-            vals: Vec::new(),
+            vals: Vals::new(),
         }
     }
 }
@@ -111,22 +117,46 @@ fn middle(b: u64, k: u8) -> i64 {
     (lo + w / 2) as i64
 }
 
-const COUNT_BITS: u32 = 40;
-const COUNT: u64 = (1 << COUNT_BITS) - 1;
+/// A histogram entry: (bucket << 22 | count), a bucket's index being below 2^10 (976 at
+/// the finest resolution). A bucket with more than [`COUNT`] samples takes several entries,
+/// all full but the last, so that the entries depend only on the samples.
+const COUNT_BITS: u32 = 22;
+const COUNT: u32 = (1 << COUNT_BITS) - 1;
+
+/// The entries of a bucket with `total` samples.
+fn entries(b: u32, total: u64) -> impl Iterator<Item = u32> {
+    let full = total / u64::from(COUNT);
+    let rest = (total % u64::from(COUNT)) as u32;
+    let full = std::iter::repeat_n(b << COUNT_BITS | COUNT, full as usize);
+    full.chain((rest > 0).then_some(b << COUNT_BITS | rest))
+}
 
 impl Summary {
+    /// The exact samples, in order (up to [`EXACT_MAX`] samples).
+    fn samples(&self) -> impl Iterator<Item = i64> + '_ {
+        self.vals
+            .chunks_exact(2)
+            .map(|p| (u64::from(p[0]) | u64::from(p[1]) << 32) as i64)
+    }
+
+    /// Sets the exact samples to `vals` (in order).
+    fn set_samples(&mut self, vals: &[i64]) {
+        self.vals.clear();
+        for &v in vals {
+            self.vals.extend([v as u32, (v as u64 >> 32) as u32]);
+        }
+    }
+
     /// Adds a sample of `v` ns.
     pub fn add(&mut self, v: i64) {
         self.n += 1;
         self.max = self.max.max(v);
         if self.n <= EXACT_MAX {
-            if self.vals.capacity() == 0 {
-                self.vals.reserve_exact(4);
-            }
             // Kept in order, so that a summary is the same whatever order its samples came
             // in (shards add theirs at the merge).
-            let at = self.vals.partition_point(|&x| (x as i64) < v);
-            self.vals.insert(at, v as u64);
+            let at = self.samples().take_while(|&x| x < v).count();
+            self.vals
+                .insert_many(2 * at, [v as u32, (v as u64 >> 32) as u32]);
             return;
         }
         if self.n == EXACT_MAX + 1 {
@@ -135,50 +165,66 @@ impl Summary {
         self.count(v, 1);
     }
 
-    /// Turns the exact samples into a histogram.
+    /// Turns the exact samples into a histogram, in their own vector: at most as many
+    /// buckets as samples, so it grows (to at most [`BUCKETS_MAX`]) only when they spread.
     fn make_histogram(&mut self) {
-        let exact = std::mem::replace(&mut self.vals, Vec::with_capacity(BUCKETS_MAX));
+        let mut exact = [0i64; EXACT_MAX as usize];
+        let mut m = 0;
+        for (e, v) in exact.iter_mut().zip(self.samples()) {
+            *e = v;
+            m += 1;
+        }
+        self.vals.clear();
         self.bits = SUB_BITS;
-        for v in exact {
-            self.count(v as i64, 1);
+        for &v in &exact[..m] {
+            self.count(v, 1);
         }
     }
 
     /// Adds `k` samples of `v` ns (or of a bucket whose lowest value is `v`, at a resolution
-    /// at least this one's), halving the resolution first while their bucket would be one
-    /// too many: the resolution ends as the finest at which all samples fit.
+    /// at least this one's), halving the resolution first while their bucket would need
+    /// entries beyond [`BUCKETS_MAX`]: the resolution ends as the finest at which all
+    /// samples fit.
     fn count(&mut self, v: i64, k: u64) {
         loop {
-            let b = bucket(v, self.bits);
-            match self.vals.binary_search_by_key(&b, |e| e >> COUNT_BITS) {
-                Ok(i) => self.vals[i] += k,
-                Err(i) if self.vals.len() < BUCKETS_MAX || self.bits == 0 => {
-                    self.vals.insert(i, b << COUNT_BITS | k);
-                }
-                Err(_) => {
-                    self.coarsen();
-                    continue;
-                }
+            let b = bucket(v, self.bits) as u32;
+            let lo = self.vals.partition_point(|&e| e >> COUNT_BITS < b);
+            let had = self.vals[lo..].partition_point(|&e| e >> COUNT_BITS == b);
+            if had == 1 && u64::from(self.vals[lo] & COUNT) + k <= u64::from(COUNT) {
+                self.vals[lo] += k as u32;
+                return;
             }
+            let total = self.vals[lo..lo + had]
+                .iter()
+                .map(|&e| u64::from(e & COUNT))
+                .sum::<u64>()
+                + k;
+            let need = total.div_ceil(u64::from(COUNT)) as usize;
+            if self.vals.len() - had + need > BUCKETS_MAX && need > had && self.bits > 0 {
+                self.coarsen();
+                continue;
+            }
+            self.vals.drain(lo..lo + had);
+            self.vals.insert_many(lo, entries(b, total));
             return;
         }
     }
 
-    /// Halves the histogram's resolution: each bucket joins its pair (in place).
+    /// Halves the histogram's resolution: each bucket joins its pair.
     fn coarsen(&mut self) {
         let k = self.bits - 1;
-        let mut w = 0;
-        for r in 0..self.vals.len() {
-            let e = self.vals[r];
-            let b = bucket(range(e >> COUNT_BITS, self.bits).0 as i64, k);
-            if w > 0 && self.vals[w - 1] >> COUNT_BITS == b {
-                self.vals[w - 1] += e & COUNT;
-            } else {
-                self.vals[w] = b << COUNT_BITS | (e & COUNT);
-                w += 1;
+        let mut merged: Vec<(u32, u64)> = Vec::with_capacity(self.vals.len());
+        for &e in &self.vals {
+            let b = bucket(range(u64::from(e >> COUNT_BITS), self.bits).0 as i64, k) as u32;
+            match merged.last_mut() {
+                Some((l, c)) if *l == b => *c += u64::from(e & COUNT),
+                _ => merged.push((b, u64::from(e & COUNT))),
             }
         }
-        self.vals.truncate(w);
+        self.vals.clear();
+        for (b, c) in merged {
+            self.vals.extend(entries(b, c));
+        }
         self.bits = k;
     }
 
@@ -187,8 +233,14 @@ impl Summary {
         let n = self.n + o.n;
         self.max = self.max.max(o.max);
         if n <= EXACT_MAX {
-            self.vals.extend_from_slice(&o.vals);
-            self.vals.sort_unstable_by_key(|&x| x as i64);
+            let mut all = [0i64; EXACT_MAX as usize];
+            let mut m = 0;
+            for (e, v) in all.iter_mut().zip(self.samples().chain(o.samples())) {
+                *e = v;
+                m += 1;
+            }
+            all[..m].sort_unstable();
+            self.set_samples(&all[..m]);
             self.n = n;
             return;
         }
@@ -197,8 +249,8 @@ impl Summary {
         }
         self.n = n;
         if o.n <= EXACT_MAX {
-            for &v in &o.vals {
-                self.count(v as i64, 1);
+            for v in o.samples() {
+                self.count(v, 1);
             }
             return;
         }
@@ -206,7 +258,8 @@ impl Summary {
             self.coarsen();
         }
         for &e in &o.vals {
-            self.count(range(e >> COUNT_BITS, o.bits).0 as i64, e & COUNT);
+            let lo = range(u64::from(e >> COUNT_BITS), o.bits).0 as i64;
+            self.count(lo, u64::from(e & COUNT));
         }
     }
 
@@ -224,13 +277,13 @@ impl Summary {
         }
         let rank = u64::from((self.n - 1) / 2);
         if self.exact() {
-            return self.vals.get(rank as usize).map(|&x| x as i64);
+            return self.samples().nth(rank as usize);
         }
         let mut seen = 0;
         for &e in &self.vals {
-            seen += e & COUNT;
+            seen += u64::from(e & COUNT);
             if seen > rank {
-                return Some(middle(e >> COUNT_BITS, self.bits).min(self.max));
+                return Some(middle(u64::from(e >> COUNT_BITS), self.bits).min(self.max));
             }
         }
         Some(self.max)
@@ -267,7 +320,7 @@ struct Holding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowRtt {
     /// Unacknowledged segments of both directions, oldest first.
-    unacked: Vec<Unacked>,
+    unacked: Waiting,
     /// The samples per data direction (the RTT of direction `d`'s segments, measured at the
     /// other direction's acknowledgements).
     pub stats: [Summary; 2],
@@ -278,10 +331,23 @@ pub struct FlowRtt {
 impl FlowRtt {
     /// A flow of a later shard, which holds back its first acknowledgements.
     pub fn holding() -> FlowRtt {
-        FlowRtt {
-            holding: Some(Box::default()),
-            ..FlowRtt::default()
+        let mut f = FlowRtt::default();
+        f.hold();
+        f
+    }
+
+    /// Makes a flow of a later shard hold back its first acknowledgements, from its first
+    /// segment (a no-op after).
+    #[inline]
+    pub fn hold(&mut self) {
+        if self.holding.is_none() {
+            self.holding = Some(Box::default());
         }
+    }
+
+    /// Whether nothing was seen: no segment waits, no sample, nothing held back.
+    pub fn is_empty(&self) -> bool {
+        self.unacked.is_empty() && self.holding.is_none() && self.stats.iter().all(|s| s.n == 0)
     }
 
     fn waiting(&self, d: usize) -> usize {
@@ -305,9 +371,6 @@ impl FlowRtt {
             };
             if n < UNACKED_MAX {
                 let nextseq = s.seq.wrapping_add(s.len).wrapping_add(u32::from(synfin));
-                if self.unacked.capacity() == 0 {
-                    self.unacked.reserve_exact(4);
-                }
                 self.unacked.push(Unacked {
                     nextseq,
                     dir: f as u8,
@@ -340,6 +403,10 @@ impl FlowRtt {
             }
             gt(u.nextseq, ack)
         });
+        // All acknowledged: a burst's room is given back (most flows end so).
+        if self.unacked.is_empty() && self.unacked.spilled() {
+            self.unacked = Waiting::new();
+        }
         // An acknowledgement not beyond the last one held can neither answer nor forget a
         // segment from before the shard (the last one forgot those up to it): its RTT is
         // the true one, not held.
@@ -379,7 +446,7 @@ impl FlowRtt {
 
     /// Forgets the unacknowledged segments, as for a new input (the samples stay).
     pub fn forget(&mut self) {
-        self.unacked = Vec::new();
+        self.unacked = Waiting::new();
     }
 
     /// Counts the acknowledgements held back as if nothing came before the shard.
@@ -416,7 +483,7 @@ impl FlowRtt {
     /// Joins `self`, a flow before the shard of `after`, into `after` (which
     /// [`FlowRtt::joinable`] found joinable): `after` then holds the flow's state.
     pub fn join_into(&self, after: &mut FlowRtt) {
-        let mut earlier = self.unacked.clone();
+        let mut earlier = self.unacked.to_vec();
         match after.holding.take() {
             Some(h) => {
                 replay(&mut earlier, &h, Some(&mut after.stats));
@@ -430,7 +497,7 @@ impl FlowRtt {
             a.merge(s);
         }
         earlier.extend_from_slice(&after.unacked);
-        after.unacked = earlier;
+        after.unacked = Waiting::from_vec(earlier);
     }
 }
 
@@ -567,6 +634,36 @@ mod tests {
         assert!(
             exact > 10 * refused && refused > 0,
             "{exact} exact, {refused} refused"
+        );
+    }
+
+    /// The state kept in place per flow: two waiting segments and two samples a direction
+    /// inline, in as much room as the vectors alone took plus 16 bytes.
+    #[test]
+    fn the_state_is_128_bytes() {
+        assert_eq!(std::mem::size_of::<FlowRtt>(), 128);
+    }
+
+    /// A bucket with more samples than an entry counts takes several, the same however the
+    /// samples came.
+    #[test]
+    fn a_bucket_past_an_entry_s_count_takes_several() {
+        let big = u64::from(COUNT) * 2 + 5;
+        let (mut a, mut b) = (Summary::default(), Summary::default());
+        for v in 0..20 {
+            a.add(1000 + v);
+            b.add(1000 + v);
+        }
+        a.count(1000, big);
+        for k in [u64::from(COUNT), 3, u64::from(COUNT), 2] {
+            b.count(1000, k);
+        }
+        assert_eq!(a, b);
+        assert_eq!(a.vals.iter().filter(|&&e| e & COUNT == COUNT).count(), 2);
+        a.n += big as u32;
+        assert_eq!(
+            a.median(),
+            Some(middle(bucket(1000, a.bits), a.bits).min(a.max))
         );
     }
 

@@ -4,7 +4,6 @@
 //! packet.
 
 use super::{FlowTable, Line, MAX_BATCH};
-use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::health::{self, Health, Prefix, SeqState};
 use crate::flow::peer::{self, PeerState};
 use crate::flow::stats::FlowStats;
@@ -43,7 +42,7 @@ impl FlowTable {
             // record of first segments is of no more use.
             *self = other;
             self.prefix = Prefix::default();
-            for r in self.rtts.iter_mut().flatten() {
+            for r in &mut self.rtts {
                 r.settle();
             }
             return true;
@@ -69,20 +68,16 @@ impl FlowTable {
         // The RTT states, joined into the later table's, which the flow keeps.
         for (i, j) in std::mem::take(&mut joined.rtts) {
             let (i, j) = (i as usize, j as usize);
-            if let Some(mut a) = other.rtts[j].take() {
-                self.rtts[i]
-                    .as_deref()
-                    .unwrap_or(&FlowRtt::default())
-                    .join_into(&mut a);
-                self.rtts[i] = Some(a);
-            }
+            let mut a = std::mem::take(&mut other.rtts[j]);
+            self.rtts[i].join_into(&mut a);
+            self.rtts[i] = a;
         }
         self.merge_found(&other, &found, joined, threads);
         self.timeline.merge(std::mem::take(&mut other.timeline));
         other.prefix = Prefix::default();
         // The new flows' held-back acknowledgements answer nothing from before.
         for (r, f) in other.rtts.iter_mut().zip(&found) {
-            if let (Some(r), None) = (r, f) {
+            if f.is_none() {
                 r.settle();
             }
         }
@@ -112,9 +107,9 @@ impl FlowTable {
             let (before, after) = (&self.seq_of(i as usize), &other.seq_of(j));
             let (before_p, after_p) = (&self.peer_of(i as usize), &other.peer_of(j));
             let later = other.health.get(&(j as u32)).copied();
-            let (before_r, after_r) = (self.rtts[i as usize].as_deref(), other.rtts[j].as_deref());
-            if let Some(a) = after_r {
-                if !before_r.is_none_or(|b| b.joinable(a, &mut scratch)) {
+            let (before_r, after_r) = (&self.rtts[i as usize], &other.rtts[j]);
+            if !after_r.is_empty() {
+                if !before_r.joinable(after_r, &mut scratch) {
                     return None;
                 }
                 joined.rtts.push((i, j as u32));
@@ -171,7 +166,11 @@ impl FlowTable {
                     let i = self.insert_at(pos, key, h, other.stats[j as usize], seq);
                     if self.sequences {
                         self.peers[i] = other.peer_of(j as usize);
-                        self.rtts[i] = other.rtts.get_mut(j as usize).and_then(Option::take);
+                        self.rtts[i] = other
+                            .rtts
+                            .get_mut(j as usize)
+                            .map(std::mem::take)
+                            .unwrap_or_default();
                     }
                     if let Some(hl) = other.health.get(&j) {
                         self.health.insert(i as u32, *hl);

@@ -96,9 +96,8 @@ impl Cold {
     const HEALTH: u8 = 32;
 }
 
-/// How many packets ahead a batch starts loading a flow's RTT state (and half as many, the
-/// vectors behind it).
-const RTT_AHEAD: usize = 16;
+/// How many packets ahead a batch starts loading the vectors behind a flow's RTT state.
+const RTT_AHEAD: usize = 8;
 
 /// Packets whose misses [`FlowTable::add_batch`] overlaps at a time (at most 256: the batch
 /// remembers packets by a byte).
@@ -165,10 +164,12 @@ pub struct FlowTable {
     /// Each flow's window scales and MSSs (see `peer.rs`), beside `seqs` and as it: 12 bytes a
     /// flow, only with analysis.
     peers: Vec<PeerState>,
-    /// Each flow's RTT state (see `ack_rtt.rs`), once it sent a segment to remember (or, in
-    /// a later shard, any): 8 bytes a flow, and the state of those that have one, only with
-    /// analysis.
-    rtts: Vec<Option<Box<FlowRtt>>>,
+    /// Each flow's RTT state (see `ack_rtt.rs`), beside `seqs` and as it: 128 bytes a flow
+    /// (two waiting segments and two samples a direction inline; vectors only beyond),
+    /// only with analysis. In
+    /// place rather than boxed: the batch loads it with the flow's other lines, where a box
+    /// was one more miss a segment.
+    rtts: Vec<FlowRtt>,
 }
 
 /// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
@@ -290,7 +291,7 @@ impl FlowTable {
         };
         self.rtts = Vec::new();
         if on {
-            self.rtts.resize_with(self.lines.len(), || None);
+            self.rtts.resize_with(self.lines.len(), FlowRtt::default);
         }
         if let Some(a) = &mut self.appendix {
             a.table.analyse_sequences(on);
@@ -327,7 +328,7 @@ impl FlowTable {
     pub fn forget_sequences(&mut self) {
         self.seqs.fill(SeqState::FRESH);
         self.peers.fill(PeerState::FRESH);
-        for r in self.rtts.iter_mut().flatten() {
+        for r in &mut self.rtts {
             r.forget();
         }
         if let Some(a) = &mut self.appendix {
@@ -344,7 +345,7 @@ impl FlowTable {
     /// The RTT state of flow `i` (in [`FlowTable::iter`]'s order), if any.
     pub fn rtt_at(&self, i: usize) -> Option<&FlowRtt> {
         let (t, j) = self.place(i);
-        t.rtts.get(j).and_then(|r| r.as_deref())
+        t.rtts.get(j)
     }
 
     /// Number of flows.
@@ -545,7 +546,7 @@ impl FlowTable {
         if self.sequences {
             self.seqs.push(seq);
             self.peers.push(PeerState::FRESH);
-            self.rtts.push(None);
+            self.rtts.push(FlowRtt::default());
         }
         idx
     }
@@ -627,23 +628,11 @@ impl FlowTable {
         let ev = health::step(st, d, &p.seg, f, t);
         let pev = peer::step(pe, st, d, &p.seg, f, ev);
         let rtt = &mut self.rtts[idx];
-        // Only a segment to remember starts a flow's RTT state (or, in a later shard, any:
-        // an acknowledgement there may answer what came before).
-        if rtt.is_some()
-            || self.prefix.on
-            || p.seg.len > 0
-            || f & (tcp_flags::SYN | tcp_flags::FIN) != 0
-        {
-            let on = self.prefix.on;
-            rtt.get_or_insert_with(|| {
-                Box::new(if on {
-                    FlowRtt::holding()
-                } else {
-                    FlowRtt::default()
-                })
-            })
-            .step(d, &p.seg, f, t);
+        if self.prefix.on {
+            // A later shard's flow holds back its first acknowledgements (see `ack_rtt.rs`).
+            rtt.hold();
         }
+        rtt.step(d, &p.seg, f, t);
         let events = u16::from(ev & event::COUNTED) | u16::from(pev) << 8;
         (cold | (u8::from(events != 0) * Cold::HEALTH), events)
     }
@@ -782,7 +771,9 @@ impl FlowTable {
                     if let Some(st) = self.seqs.get(idx).filter(|_| SEQ) {
                         prefetch((st as *const SeqState).cast());
                         prefetch((&self.peers[idx] as *const PeerState).cast());
-                        prefetch((&self.rtts[idx] as *const Option<Box<FlowRtt>>).cast());
+                        let r: *const FlowRtt = &self.rtts[idx];
+                        prefetch(r.cast());
+                        prefetch(r.cast::<u8>().wrapping_add(64));
                     }
                     break;
                 }
@@ -794,16 +785,9 @@ impl FlowTable {
         let mut n = 0;
         for (i, ((p, &h), &c)) in batch.iter().zip(hashes).zip(&candidate).enumerate() {
             if SEQ {
-                // A flow's RTT state is behind a pointer, its vectors behind another: load
-                // them some packets ahead, in two steps (the pointers' own lines first).
-                if let Some(Some(r)) = candidate.get(i + RTT_AHEAD).and_then(|&c| self.rtts.get(c))
-                {
-                    prefetch((&**r as *const FlowRtt).cast());
-                }
-                if let Some(Some(r)) = candidate
-                    .get(i + RTT_AHEAD / 2)
-                    .and_then(|&c| self.rtts.get(c))
-                {
+                // The vectors behind a flow's RTT state: loaded some packets ahead, once the
+                // state itself (prefetched with the flow's lines) is there.
+                if let Some(r) = candidate.get(i + RTT_AHEAD).and_then(|&c| self.rtts.get(c)) {
                     r.prefetch();
                 }
             }
