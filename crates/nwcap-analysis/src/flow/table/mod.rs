@@ -13,6 +13,7 @@
 mod grow;
 mod list;
 mod merge;
+mod over_time;
 #[cfg(test)]
 mod testing;
 
@@ -21,7 +22,7 @@ use super::health::{self, event, Health, Prefix, SeqState, PREFIX_MORE};
 use super::key::{FlowKey, PackedKey};
 use super::peer::{self, PeerState};
 use super::stats::FlowStats;
-use super::timeline::{Classes, Grid, Timeline};
+use super::timeline::Timeline;
 use super::Pending;
 use crate::decode::tcp_flags;
 use crate::hint::{prefetch, written_zeros};
@@ -236,39 +237,6 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sums traffic over time in intervals of `width` ns rather than in intervals that widen
-    /// with the capture, its flows classed by `classes`. Call before the first packet.
-    pub fn count_over_time(&mut self, width: Option<i64>, classes: Classes) {
-        let grid = width.map_or(Grid::auto(), Grid::fixed);
-        self.timeline = Timeline::on(grid);
-        self.timeline.classes = classes;
-    }
-
-    /// The timeline's grid width, if it was asked for.
-    pub fn fixed_width(&self) -> Option<i64> {
-        let g = &self.timeline.grid;
-        g.fixed.then_some(g.width)
-    }
-
-    /// Classes new flows by `classes` from now on (see [`super::timeline::Classes`]).
-    pub fn set_classes(&mut self, classes: Classes) {
-        self.timeline.classes = classes;
-    }
-
-    /// The timeline's classes (to class the flows of another table alike).
-    pub fn classes(&self) -> &Classes {
-        &self.timeline.classes
-    }
-
-    /// The traffic over time of a settled table.
-    ///
-    /// # Panics
-    /// As [`FlowTable::iter`].
-    pub fn timeline(&self) -> &Timeline {
-        self.check_settled();
-        &self.timeline
     }
 
     /// Whether TCP segments go through sequence analysis.
