@@ -22,7 +22,7 @@ use crate::decode::Addr;
 pub const MIN_WIDTH: i64 = 1_000;
 
 /// Intervals over the time seen below which the automatic grid stays; the report's automatic
-/// interval gives at most 200 (see [`Grid::advance`]).
+/// interval gives at most 200 (see [`Grid::wanted`]).
 const PASS_INTERVALS: i64 = 200;
 
 /// Intervals a grid of a width asked for keeps before it is widened tenfold (with a note in

@@ -1,6 +1,6 @@
 //! The report's traffic over time: packets and bytes of the selected flows per interval, in
 //! total and per direction (local → remote, remote → local), and the flows that began in each.
-//! It owns the choice of the interval and the sums; the pass's records and grid are
+//! It owns the choice of the interval and the sums; the pass's sums and grid are
 //! `flow::timeline`'s, and the writers render what this builds.
 
 use serde::Serialize;
@@ -197,7 +197,7 @@ fn resolve(classes: &Classes, local: &LocalSet<'_>) -> ([Option<usize>; CLASSES]
 }
 
 /// The interval width for timestamps from `first` to `last`, on the pass's grid of
-/// `grid_width` (`fixed` when asked for; widened `widened` times to bound its records), and
+/// `grid_width` (`fixed` when asked for; widened `widened` times past a million intervals), and
 /// why it is wider than asked or needed, if it is.
 ///
 /// Automatic: the smallest of 1, 2 and 5 times a power of ten (from 1 µs) that is a multiple
