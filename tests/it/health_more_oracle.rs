@@ -7,19 +7,9 @@
 //! within the histogram's bound for their spread (1/32 within a factor of 4, twice that for
 //! each doubling of the spread's octaves).
 
-use std::net::IpAddr;
-
 use serde_json::Value;
 
 use crate::support::nwcap;
-
-/// An endpoint in tshark's order: IPv4 before IPv6, then address bytes, then port.
-fn endpoint(ip: &str, port: u64) -> (u8, Vec<u8>, u64) {
-    match ip.parse::<IpAddr>().unwrap() {
-        IpAddr::V4(a) => (4, a.octets().to_vec(), port),
-        IpAddr::V6(a) => (6, a.octets().to_vec(), port),
-    }
-}
 
 /// tshark's seconds (9 decimals) in nanoseconds.
 fn ns(v: &Value) -> Option<i128> {
@@ -67,43 +57,7 @@ fn rtts_window_full_and_df_over_mss_equal_tsharks_on_every_corpus_capture() {
         ]);
         let report = r.json();
         for want in flows {
-            let lo = endpoint(
-                want["lo"][0].as_str().unwrap(),
-                want["lo"][1].as_u64().unwrap(),
-            );
-            let hi = endpoint(
-                want["hi"][0].as_str().unwrap(),
-                want["hi"][1].as_u64().unwrap(),
-            );
-            let got = report["flows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| {
-                    f["protocol"] == "TCP" && {
-                        let ends = [
-                            endpoint(
-                                f["local_ip"].as_str().unwrap(),
-                                f["local_port"].as_u64().unwrap_or(0),
-                            ),
-                            endpoint(
-                                f["remote_ip"].as_str().unwrap(),
-                                f["remote_port"].as_u64().unwrap_or(0),
-                            ),
-                        ];
-                        ends == [lo.clone(), hi.clone()] || ends == [hi.clone(), lo.clone()]
-                    }
-                })
-                .unwrap_or_else(|| panic!("{name}: no flow {want}"));
-            let local_is_lo = endpoint(
-                got["local_ip"].as_str().unwrap(),
-                got["local_port"].as_u64().unwrap(),
-            ) == lo;
-            let (from_lo, from_hi) = if local_is_lo {
-                (&got["tcp"]["health_out"], &got["tcp"]["health_in"])
-            } else {
-                (&got["tcp"]["health_in"], &got["tcp"]["health_out"])
-            };
+            let [from_lo, from_hi] = crate::health_oracle::directions(&report, want, name);
             flows_compared += 1;
             for (theirs, ours) in [(&want["from_lo"], from_lo), (&want["from_hi"], from_hi)] {
                 let at = format!("{name}: {} of {want}", ours);

@@ -28,6 +28,43 @@ fn endpoint(ip: &str, port: u64) -> (u8, Vec<u8>, u64) {
     }
 }
 
+/// The health objects of the TCP flow of `report` (nwcap's JSON) that oracle row `want` names
+/// by its `lo` and `hi` endpoints: what `lo` sent, then what `hi` sent.
+pub(crate) fn directions<'r>(report: &'r Value, want: &Value, name: &str) -> [&'r Value; 2] {
+    let end = |e: &Value| endpoint(e[0].as_str().unwrap(), e[1].as_u64().unwrap());
+    let (lo, hi) = (end(&want["lo"]), end(&want["hi"]));
+    let got = report["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["protocol"] == "TCP" && {
+                let ends = [
+                    endpoint(
+                        f["local_ip"].as_str().unwrap(),
+                        f["local_port"].as_u64().unwrap_or(0),
+                    ),
+                    endpoint(
+                        f["remote_ip"].as_str().unwrap(),
+                        f["remote_port"].as_u64().unwrap_or(0),
+                    ),
+                ];
+                ends == [lo.clone(), hi.clone()] || ends == [hi.clone(), lo.clone()]
+            }
+        })
+        .unwrap_or_else(|| panic!("{name}: no flow {want}"));
+    let local_is_lo = endpoint(
+        got["local_ip"].as_str().unwrap(),
+        got["local_port"].as_u64().unwrap(),
+    ) == lo;
+    let (out, inbound) = (&got["tcp"]["health_out"], &got["tcp"]["health_in"]);
+    if local_is_lo {
+        [out, inbound]
+    } else {
+        [inbound, out]
+    }
+}
+
 #[test]
 fn per_flow_counts_equal_tsharks_on_every_corpus_capture() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/oracle/tcp");
@@ -52,43 +89,7 @@ fn per_flow_counts_equal_tsharks_on_every_corpus_capture() {
         ]);
         let report = r.json();
         for want in flows {
-            let lo = endpoint(
-                want["lo"][0].as_str().unwrap(),
-                want["lo"][1].as_u64().unwrap(),
-            );
-            let hi = endpoint(
-                want["hi"][0].as_str().unwrap(),
-                want["hi"][1].as_u64().unwrap(),
-            );
-            let got = report["flows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| {
-                    f["protocol"] == "TCP" && {
-                        let ends = [
-                            endpoint(
-                                f["local_ip"].as_str().unwrap(),
-                                f["local_port"].as_u64().unwrap_or(0),
-                            ),
-                            endpoint(
-                                f["remote_ip"].as_str().unwrap(),
-                                f["remote_port"].as_u64().unwrap_or(0),
-                            ),
-                        ];
-                        ends == [lo.clone(), hi.clone()] || ends == [hi.clone(), lo.clone()]
-                    }
-                })
-                .unwrap_or_else(|| panic!("{name}: no flow {want}"));
-            let local_is_lo = endpoint(
-                got["local_ip"].as_str().unwrap(),
-                got["local_port"].as_u64().unwrap(),
-            ) == lo;
-            let (from_lo, from_hi) = if local_is_lo {
-                (&got["tcp"]["health_out"], &got["tcp"]["health_in"])
-            } else {
-                (&got["tcp"]["health_in"], &got["tcp"]["health_out"])
-            };
+            let [from_lo, from_hi] = directions(&report, want, name);
             for (theirs, ours) in [(&want["from_lo"], from_lo), (&want["from_hi"], from_hi)] {
                 for (n, c) in COUNTS.iter().enumerate() {
                     assert_eq!(ours[c], theirs[c], "{name}: {c} of {want}");
