@@ -111,7 +111,7 @@ pub fn run_parallel<'a>(
                     let mut a = a
                         .inspecting_payloads(inspect)
                         .with_health(health)
-                        .with_timeline(width, classes.clone());
+                        .with_timeline(width, classes);
                     // Sequence analysis starts afresh in each file (see
                     // `FlowTable::forget_sequences`): the first shard joins what came before
                     // without recording.

@@ -55,17 +55,6 @@ impl<'a> FlowList<'a> {
         self.table.health_at(self.index(i))
     }
 
-    /// The position in its table of the flow at `i` (what the timeline's records name).
-    #[inline]
-    pub fn position(&self, i: usize) -> usize {
-        self.index(i)
-    }
-
-    /// How many flows the table holds, selected or not.
-    pub fn table_len(&self) -> usize {
-        self.table.len()
-    }
-
     /// Every flow of the table, selected or not.
     pub fn all(&self) -> FlowList<'a> {
         FlowList {
