@@ -98,6 +98,12 @@ fn addr(x: u64, y: u64, v6: bool) -> Addr {
     Addr { v6, bytes }
 }
 
+/// An address as [`PackedKey::addr_words`] gives an endpoint's.
+pub fn addr_words(a: &Addr) -> [u64; 3] {
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+    [word(&a.bytes[..8]), word(&a.bytes[8..]), u64::from(a.v6)]
+}
+
 impl PackedKey {
     /// All zero: a placeholder for arrays that are filled before they are read.
     pub const ZERO: PackedKey = PackedKey([0; 5]);
@@ -125,6 +131,16 @@ impl PackedKey {
     #[inline]
     pub fn hi_addr(&self) -> Addr {
         addr(self.0[2], self.0[3], self.0[4] >> HI_V6 & 1 == 1)
+    }
+
+    /// The low and the high endpoint's address as words: its two words, then its family (1 =
+    /// IPv6), as [`addr_words`] gives them.
+    #[inline]
+    pub fn addr_words(&self) -> [[u64; 3]; 2] {
+        [
+            [self.0[0], self.0[1], self.0[4] >> LO_V6 & 1],
+            [self.0[2], self.0[3], self.0[4] >> HI_V6 & 1],
+        ]
     }
 
     /// The key of a fast-path packet and its direction (0 = `lo → hi`), ordered exactly as

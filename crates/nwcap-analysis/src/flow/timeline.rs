@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use super::key::addr_words;
 use super::{FlowKey, PackedKey};
 use crate::decode::Addr;
 
@@ -87,7 +88,14 @@ pub struct Classes {
     pub candidates: Candidates,
     /// The filters' test; `None` when nothing is filtered.
     passes: Option<Passes>,
+    /// The [`Candidates::Seen`] addresses as packed keys hold them ([`addr_words`]), and
+    /// [`NO_WORDS`] beyond them: a new flow's endpoints are matched without being unpacked,
+    /// as a new flow is every 50th packet of some captures.
+    words: [[u64; 3]; CANDIDATES],
 }
+
+/// [`Classes::words`] of no candidate: a family no key has.
+const NO_WORDS: [u64; 3] = [0, 0, 2];
 
 impl std::fmt::Debug for Classes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -103,6 +111,7 @@ impl Default for Classes {
         Classes {
             candidates: Candidates::Seen(Vec::new()),
             passes: None,
+            words: [NO_WORDS; CANDIDATES],
         }
     }
 }
@@ -134,6 +143,7 @@ impl Classes {
         Classes {
             candidates: is_local.map_or(Candidates::Seen(Vec::new()), Candidates::Local),
             passes,
+            words: [NO_WORDS; CANDIDATES],
         }
     }
 
@@ -143,6 +153,7 @@ impl Classes {
         if let Candidates::Seen(c) = &mut self.candidates {
             for a in [src, dst] {
                 if c.len() < CANDIDATES && !c.contains(a) {
+                    self.words[c.len()] = addr_words(a);
                     c.push(*a);
                 }
             }
@@ -164,27 +175,39 @@ impl Classes {
                     3
                 }
             }
-            // As 128-bit words: the derived comparison calls `bcmp`, costlier than the rest.
-            Candidates::Seen(c) => {
-                let word = |x: &Addr| (u128::from_ne_bytes(x.bytes), x.v6);
-                let a = word(a);
-                c.iter().position(|x| word(x) == a).map_or(3, |i| i as u8)
-            }
+            Candidates::Seen(_) => self.index_of_words(&addr_words(a)),
+        }
+    }
+
+    /// The index of the address whose [`addr_words`] are `w` among the candidates, 3 when it
+    /// is none (or the candidates are local addresses).
+    #[inline]
+    fn index_of_words(&self, w: &[u64; 3]) -> u8 {
+        let hit = |c: &[u64; 3]| (c[0] ^ w[0]) | (c[1] ^ w[1]) | (c[2] ^ w[2]) == 0;
+        match &self.words {
+            [a, ..] if hit(a) => 0,
+            [_, b, ..] if hit(b) => 1,
+            [_, _, c] if hit(c) => 2,
+            _ => 3,
         }
     }
 
     /// The class of a new flow `k` whose first packet went in direction `first` (which
-    /// orders its addresses as candidates). Without filters only the addresses are read from
-    /// the packed key: a new flow is every 50th packet of some captures.
+    /// orders its addresses as candidates). Without filters only the addresses' words are
+    /// read from the packed key.
     pub fn class(&mut self, k: &PackedKey, first: usize) -> u8 {
-        let (lo, hi) = (k.lo_addr(), k.hi_addr());
         if self.seeing() {
+            let (lo, hi) = (k.lo_addr(), k.hi_addr());
             let (src, dst) = if first == 0 { (&lo, &hi) } else { (&hi, &lo) };
             self.see(src, dst);
         }
+        let [lo, hi] = match &self.candidates {
+            Candidates::Seen(_) => k.addr_words().map(|w| self.index_of_words(&w)),
+            Candidates::Local(_) => [self.index(&k.lo_addr()), self.index(&k.hi_addr())],
+        };
         Class {
-            lo: self.index(&lo),
-            hi: self.index(&hi),
+            lo,
+            hi,
             passes: self.passes.as_ref().map_or([true; 3], |p| p(&k.unpack())),
         }
         .bits()

@@ -499,6 +499,7 @@ impl FlowTable {
     }
 
     /// Puts a new flow whose full counters are `s` into empty slot `pos`.
+    #[inline]
     fn insert_at(
         &mut self,
         pos: usize,
