@@ -393,6 +393,23 @@ impl FlowTable {
         }
     }
 
+    /// Frees the sequence analysis state only later segments would read (each flow's
+    /// [`SeqState`], [`PeerState`] and waiting segments, and a shard's record of first
+    /// segments) once the table is complete, keeping the counts and RTT summaries the report
+    /// reads: the report's own vectors then take those pages. Nothing may be added to or
+    /// merged into the table after (adding panics; a merge would join nothing before).
+    pub fn release_sequences(&mut self) {
+        self.seqs = Vec::new();
+        self.peers = Vec::new();
+        self.prefix = Prefix::default();
+        for r in &mut self.rtts {
+            r.forget();
+        }
+        if let Some(a) = &mut self.appendix {
+            a.table.release_sequences();
+        }
+    }
+
     /// A settled table of the given flows, in that order (keys must be distinct).
     #[cfg(test)]
     pub fn of_flows(flows: impl IntoIterator<Item = (FlowKey, FlowStats)>) -> Self {
