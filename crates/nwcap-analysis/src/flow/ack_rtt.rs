@@ -282,20 +282,16 @@ impl Summary {
             let b = bucket(v, self.bits) as u16;
             let k = k as u16;
             let lo = self.words.partition_point(|&w| w >> NARROW_BITS < b);
-            let room = self.words.len() < BUCKETS_MAX;
-            match self.words.get_mut(lo) {
-                Some(w) if *w >> NARROW_BITS == b => {
-                    if u32::from(*w & NARROW_COUNT as u16) + u32::from(k) <= NARROW_COUNT {
-                        *w += k;
-                        return;
-                    }
-                }
-                _ if room => {
-                    self.reserve(1);
-                    self.words.insert(lo, b << NARROW_BITS | k);
+            if self.words.get(lo).is_some_and(|&w| w >> NARROW_BITS == b) {
+                let w = &mut self.words[lo];
+                if u32::from(*w & NARROW_COUNT as u16) + u32::from(k) <= NARROW_COUNT {
+                    *w += k;
                     return;
                 }
-                _ => {}
+            } else if self.words.len() < BUCKETS_MAX {
+                self.reserve(1);
+                self.words.insert(lo, b << NARROW_BITS | k);
+                return;
             }
         }
         let mut e = self.entries();
@@ -758,7 +754,7 @@ mod tests {
         );
     }
 
-    /// The state kept in place per flow: two waiting segments and two samples a direction
+    /// The state kept in place per flow: two waiting segments and four samples a direction
     /// inline, in as much room as the vectors alone took plus 16 bytes.
     #[test]
     fn the_state_is_128_bytes() {

@@ -166,7 +166,7 @@ pub struct FlowTable {
     /// flow, only with analysis.
     peers: Vec<PeerState>,
     /// Each flow's RTT state (see `ack_rtt.rs`), beside `seqs` and as it: 128 bytes a flow
-    /// (two waiting segments and two samples a direction inline; vectors only beyond),
+    /// (two waiting segments and four samples a direction inline; vectors only beyond),
     /// only with analysis. In
     /// place rather than boxed: the batch loads it with the flow's other lines, where a box
     /// was one more miss a segment.
