@@ -193,6 +193,7 @@ pub fn run(args: &AnalyzeArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     lap("pass");
     analyzer.flows.release_index();
+    analyzer.flows.release_sequences();
     let selection = analyzer.select_known(&filters, &target);
     lap("selection");
     if let Some(path) = &args.write {

@@ -21,8 +21,9 @@ use crate::decode::tcp::Segment;
 use crate::decode::tcp_flags::{FIN, SYN};
 use smallvec::SmallVec;
 
-/// The first few samples of a direction, inline (a flow with few needs no allocation).
-type Vals = SmallVec<[u32; 4]>;
+/// A direction's samples or histogram entries, in 16-bit words (see [`Summary`]); the first
+/// few inline.
+type Words = SmallVec<[u16; 8]>;
 /// The first few waiting segments of a flow, inline.
 type Waiting = SmallVec<[Unacked; 2]>;
 
@@ -61,10 +62,16 @@ pub struct Unacked {
 /// themselves (up to [`EXACT_MAX`]) or a log-scale histogram of them, for the median.
 ///
 /// Why not every sample: a capture of tens of millions of packets has about as many; a
-/// direction keeps at most 128 bytes of samples, then at most [`BUCKETS_MAX`] buckets. The
-/// histogram's resolution depends only on the samples (the finest at which they fall in at
-/// most [`BUCKETS_MAX`] buckets), so summaries of a flow's parts merge into the summary of
-/// the whole, whatever the order.
+/// direction keeps at most 64 bytes of samples (128 if one is 4.3 s or more), then at most
+/// [`BUCKETS_MAX`] buckets. The histogram's resolution depends only on the samples (the
+/// finest at which they fall in at most [`BUCKETS_MAX`] buckets), so summaries of a flow's
+/// parts merge into the summary of the whole, whatever the order.
+///
+/// Stored in 16-bit words, narrow when the values allow, as most flows were spending more
+/// on these than on everything else they keep: a sample in [0, 2^32) ns takes two words
+/// (four for any other), a histogram entry whose count is at most [`NARROW_COUNT`] one
+/// (two for any other). Narrow exactly when every value fits, so that equal samples give
+/// equal summaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Samples.
@@ -73,9 +80,12 @@ pub struct Summary {
     pub max: i64,
     /// The histogram's resolution: 2^`bits` buckets per doubling.
     bits: u8,
-    /// Up to [`EXACT_MAX`] samples: the samples (as `i64` bits, low half first), in order;
-    /// beyond: (bucket << 22 | count) by bucket, sparse.
-    vals: Vals,
+    /// Whether `words` holds its values wide.
+    wide: bool,
+    /// Up to [`EXACT_MAX`] samples: the samples, in order (as `u32` or `i64` bits, low word
+    /// first); beyond: the entries (bucket << 22 | count) by bucket, sparse: narrow as
+    /// (bucket << [`NARROW_BITS`] | count), wide as `u32` (low word first).
+    words: Words,
 }
 
 impl Default for Summary {
@@ -84,7 +94,8 @@ impl Default for Summary {
             n: 0,
             max: i64::MIN,
             bits: SUB_BITS,
-            vals: Vals::new(),
+            wide: false,
+            words: Words::new(),
         }
     }
 }
@@ -122,6 +133,10 @@ fn middle(b: u64, k: u8) -> i64 {
 /// all full but the last, so that the entries depend only on the samples.
 const COUNT_BITS: u32 = 22;
 const COUNT: u32 = (1 << COUNT_BITS) - 1;
+/// A narrow entry's count bits: the bucket's 10 bits and these make one word.
+const NARROW_BITS: u32 = 6;
+/// The largest count a narrow entry holds.
+const NARROW_COUNT: u32 = (1 << NARROW_BITS) - 1;
 
 /// The entries of a bucket with `total` samples.
 fn entries(b: u32, total: u64) -> impl Iterator<Item = u32> {
@@ -131,19 +146,81 @@ fn entries(b: u32, total: u64) -> impl Iterator<Item = u32> {
     full.chain((rest > 0).then_some(b << COUNT_BITS | rest))
 }
 
+/// Histogram entries being worked on (see [`Summary::count`]).
+type Entries = SmallVec<[u32; BUCKETS_MAX]>;
+
+/// Words of a sample, or of a histogram entry, in the given width.
+fn words_of(v: u64, wide_words: usize) -> impl Iterator<Item = u16> {
+    (0..wide_words).map(move |k| (v >> (16 * k)) as u16)
+}
+
+/// The word capacity for `len` words: 4 more than a multiple of 8, so that an allocation's
+/// bytes plus the allocator's 8-byte header fill its 16-byte granules (glibc's).
+fn fitting(len: usize) -> usize {
+    len + (12 - len % 8) % 8
+}
+
 impl Summary {
-    /// The exact samples, in order (up to [`EXACT_MAX`] samples).
-    fn samples(&self) -> impl Iterator<Item = i64> + '_ {
-        self.vals
-            .chunks_exact(2)
-            .map(|p| (u64::from(p[0]) | u64::from(p[1]) << 32) as i64)
+    /// Words per exact sample.
+    fn per_sample(&self) -> usize {
+        if self.wide {
+            4
+        } else {
+            2
+        }
     }
 
-    /// Sets the exact samples to `vals` (in order).
+    /// Makes room for `extra` more words, in steps of 16 bytes rather than doubling.
+    fn reserve(&mut self, extra: usize) {
+        let need = self.words.len() + extra;
+        if need > self.words.capacity() {
+            self.words.reserve_exact(fitting(need) - self.words.len());
+        }
+    }
+
+    /// The exact samples, in order (up to [`EXACT_MAX`] samples).
+    fn samples(&self) -> impl Iterator<Item = i64> + '_ {
+        self.words
+            .chunks_exact(self.per_sample())
+            .map(|w| w.iter().rev().fold(0u64, |a, &x| a << 16 | u64::from(x)) as i64)
+    }
+
+    /// Sets the exact samples to `vals` (in order), narrow if they all fit.
     fn set_samples(&mut self, vals: &[i64]) {
-        self.vals.clear();
+        self.words.clear();
+        self.wide = vals.iter().any(|&v| !(0..1 << 32).contains(&v));
+        let per = self.per_sample();
+        self.reserve(vals.len() * per);
         for &v in vals {
-            self.vals.extend([v as u32, (v as u64 >> 32) as u32]);
+            self.words.extend(words_of(v as u64, per));
+        }
+    }
+
+    /// The histogram's entries, (bucket << 22 | count) by bucket.
+    fn entries(&self) -> Entries {
+        if self.wide {
+            let e = self.words.chunks_exact(2);
+            e.map(|w| u32::from(w[0]) | u32::from(w[1]) << 16).collect()
+        } else {
+            let e = self.words.iter().map(|&w| u32::from(w));
+            e.map(|w| (w >> NARROW_BITS) << COUNT_BITS | w & NARROW_COUNT)
+                .collect()
+        }
+    }
+
+    /// Sets the histogram's entries, narrow if their counts all fit.
+    fn set_entries(&mut self, e: &[u32]) {
+        self.words.clear();
+        self.wide = e.iter().any(|&e| e & COUNT > NARROW_COUNT);
+        if self.wide {
+            self.reserve(2 * e.len());
+            for &e in e {
+                self.words.extend(words_of(u64::from(e), 2));
+            }
+        } else {
+            self.reserve(e.len());
+            let narrow = |e: u32| ((e >> COUNT_BITS) << NARROW_BITS | e & NARROW_COUNT) as u16;
+            self.words.extend(e.iter().map(|&e| narrow(e)));
         }
     }
 
@@ -155,8 +232,20 @@ impl Summary {
             // Kept in order, so that a summary is the same whatever order its samples came
             // in (shards add theirs at the merge).
             let at = self.samples().take_while(|&x| x < v).count();
-            self.vals
-                .insert_many(2 * at, [v as u32, (v as u64 >> 32) as u32]);
+            if self.wide || (0..1 << 32).contains(&v) {
+                let per = self.per_sample();
+                self.reserve(per);
+                self.words.insert_many(per * at, words_of(v as u64, per));
+            } else {
+                let mut all = [0i64; EXACT_MAX as usize];
+                let m = self.n as usize;
+                for (e, x) in all.iter_mut().zip(self.samples()) {
+                    *e = x;
+                }
+                all.copy_within(at..m - 1, at + 1);
+                all[at] = v;
+                self.set_samples(&all[..m]);
+            }
             return;
         }
         if self.n == EXACT_MAX + 1 {
@@ -165,8 +254,8 @@ impl Summary {
         self.count(v, 1);
     }
 
-    /// Turns the exact samples into a histogram, in their own vector: at most as many
-    /// buckets as samples, so it grows (to at most [`BUCKETS_MAX`]) only when they spread.
+    /// Turns the exact samples into a histogram: at most as many buckets as samples, so it
+    /// grows (to at most [`BUCKETS_MAX`]) only when they spread.
     fn make_histogram(&mut self) {
         let mut exact = [0i64; EXACT_MAX as usize];
         let mut m = 0;
@@ -174,7 +263,9 @@ impl Summary {
             *e = v;
             m += 1;
         }
-        self.vals.clear();
+        // The samples' room, given back as the histogram needs less.
+        self.words = Words::new();
+        self.wide = false;
         self.bits = SUB_BITS;
         for &v in &exact[..m] {
             self.count(v, 1);
@@ -184,48 +275,28 @@ impl Summary {
     /// Adds `k` samples of `v` ns (or of a bucket whose lowest value is `v`, at a resolution
     /// at least this one's), halving the resolution first while their bucket would need
     /// entries beyond [`BUCKETS_MAX`]: the resolution ends as the finest at which all
-    /// samples fit.
+    /// samples fit. Most samples only add to a narrow entry, or insert one: done in place;
+    /// the rest on the entries unpacked.
     fn count(&mut self, v: i64, k: u64) {
-        loop {
-            let b = bucket(v, self.bits) as u32;
-            let lo = self.vals.partition_point(|&e| e >> COUNT_BITS < b);
-            let had = self.vals[lo..].partition_point(|&e| e >> COUNT_BITS == b);
-            if had == 1 && u64::from(self.vals[lo] & COUNT) + k <= u64::from(COUNT) {
-                self.vals[lo] += k as u32;
+        if !self.wide && k <= u64::from(NARROW_COUNT) {
+            let b = bucket(v, self.bits) as u16;
+            let k = k as u16;
+            let lo = self.words.partition_point(|&w| w >> NARROW_BITS < b);
+            if self.words.get(lo).is_some_and(|&w| w >> NARROW_BITS == b) {
+                let w = &mut self.words[lo];
+                if u32::from(*w & NARROW_COUNT as u16) + u32::from(k) <= NARROW_COUNT {
+                    *w += k;
+                    return;
+                }
+            } else if self.words.len() < BUCKETS_MAX {
+                self.reserve(1);
+                self.words.insert(lo, b << NARROW_BITS | k);
                 return;
             }
-            let total = self.vals[lo..lo + had]
-                .iter()
-                .map(|&e| u64::from(e & COUNT))
-                .sum::<u64>()
-                + k;
-            let need = total.div_ceil(u64::from(COUNT)) as usize;
-            if self.vals.len() - had + need > BUCKETS_MAX && need > had && self.bits > 0 {
-                self.coarsen();
-                continue;
-            }
-            self.vals.drain(lo..lo + had);
-            self.vals.insert_many(lo, entries(b, total));
-            return;
         }
-    }
-
-    /// Halves the histogram's resolution: each bucket joins its pair.
-    fn coarsen(&mut self) {
-        let k = self.bits - 1;
-        let mut merged: Vec<(u32, u64)> = Vec::with_capacity(self.vals.len());
-        for &e in &self.vals {
-            let b = bucket(range(u64::from(e >> COUNT_BITS), self.bits).0 as i64, k) as u32;
-            match merged.last_mut() {
-                Some((l, c)) if *l == b => *c += u64::from(e & COUNT),
-                _ => merged.push((b, u64::from(e & COUNT))),
-            }
-        }
-        self.vals.clear();
-        for (b, c) in merged {
-            self.vals.extend(entries(b, c));
-        }
-        self.bits = k;
+        let mut e = self.entries();
+        count_in(&mut e, &mut self.bits, v, k);
+        self.set_entries(&e);
     }
 
     /// Adds the samples of `o`.
@@ -254,13 +325,15 @@ impl Summary {
             }
             return;
         }
+        let mut e = self.entries();
         while self.bits > o.bits {
-            self.coarsen();
+            coarsen(&mut e, &mut self.bits);
         }
-        for &e in &o.vals {
-            let lo = range(u64::from(e >> COUNT_BITS), o.bits).0 as i64;
-            self.count(lo, u64::from(e & COUNT));
+        for oe in o.entries() {
+            let lo = range(u64::from(oe >> COUNT_BITS), o.bits).0 as i64;
+            count_in(&mut e, &mut self.bits, lo, u64::from(oe & COUNT));
         }
+        self.set_entries(&e);
     }
 
     /// Whether [`Summary::median`] is exact.
@@ -280,7 +353,7 @@ impl Summary {
             return self.samples().nth(rank as usize);
         }
         let mut seen = 0;
-        for &e in &self.vals {
+        for e in self.entries() {
             seen += u64::from(e & COUNT);
             if seen > rank {
                 return Some(middle(u64::from(e >> COUNT_BITS), self.bits).min(self.max));
@@ -288,6 +361,50 @@ impl Summary {
         }
         Some(self.max)
     }
+}
+
+/// [`Summary::count`] on unpacked entries `e` at resolution `bits`.
+fn count_in(e: &mut Entries, bits: &mut u8, v: i64, k: u64) {
+    loop {
+        let b = bucket(v, *bits) as u32;
+        let lo = e.partition_point(|&x| x >> COUNT_BITS < b);
+        let had = e[lo..].partition_point(|&x| x >> COUNT_BITS == b);
+        if had == 1 && u64::from(e[lo] & COUNT) + k <= u64::from(COUNT) {
+            e[lo] += k as u32;
+            return;
+        }
+        let total = e[lo..lo + had]
+            .iter()
+            .map(|&x| u64::from(x & COUNT))
+            .sum::<u64>()
+            + k;
+        let need = total.div_ceil(u64::from(COUNT)) as usize;
+        if e.len() - had + need > BUCKETS_MAX && need > had && *bits > 0 {
+            coarsen(e, bits);
+            continue;
+        }
+        e.drain(lo..lo + had);
+        e.insert_many(lo, entries(b, total));
+        return;
+    }
+}
+
+/// Halves the resolution of entries `e` at `bits`: each bucket joins its pair.
+fn coarsen(e: &mut Entries, bits: &mut u8) {
+    let k = *bits - 1;
+    let mut merged: Vec<(u32, u64)> = Vec::with_capacity(e.len());
+    for &x in e.iter() {
+        let b = bucket(range(u64::from(x >> COUNT_BITS), *bits).0 as i64, k) as u32;
+        match merged.last_mut() {
+            Some((l, c)) if *l == b => *c += u64::from(x & COUNT),
+            _ => merged.push((b, u64::from(x & COUNT))),
+        }
+    }
+    e.clear();
+    for (b, c) in merged {
+        e.extend(entries(b, c));
+    }
+    *bits = k;
 }
 
 /// An acknowledgement a later shard held back (see [`FlowRtt::join`]).
@@ -440,7 +557,7 @@ impl FlowRtt {
     pub fn prefetch(&self) {
         crate::hint::prefetch(self.unacked.as_ptr().cast());
         for s in &self.stats {
-            crate::hint::prefetch(s.vals.as_ptr().cast());
+            crate::hint::prefetch(s.words.as_ptr().cast());
         }
     }
 
@@ -637,7 +754,7 @@ mod tests {
         );
     }
 
-    /// The state kept in place per flow: two waiting segments and two samples a direction
+    /// The state kept in place per flow: two waiting segments and four samples a direction
     /// inline, in as much room as the vectors alone took plus 16 bytes.
     #[test]
     fn the_state_is_128_bytes() {
@@ -659,12 +776,51 @@ mod tests {
             b.count(1000, k);
         }
         assert_eq!(a, b);
-        assert_eq!(a.vals.iter().filter(|&&e| e & COUNT == COUNT).count(), 2);
+        assert_eq!(
+            a.entries().iter().filter(|&&e| e & COUNT == COUNT).count(),
+            2
+        );
         a.n += big as u32;
         assert_eq!(
             a.median(),
             Some(middle(bucket(1000, a.bits), a.bits).min(a.max))
         );
+    }
+
+    /// Samples of 4.3 s and more, negative ones, and buckets past a narrow entry's count
+    /// widen a summary: its medians stay exact up to [`EXACT_MAX`], and it is the same
+    /// however its samples came, narrow again where none needs width.
+    #[test]
+    fn wide_values_widen_and_summaries_stay_canonical() {
+        let big = 5_000_000_000i64;
+        let vals = [7, big, 3, -2, 1 << 32, 9, 1, 8, 2, 6, 5, 4, 11, 10, 12, 13];
+        let mut s = Summary::default();
+        for (i, &v) in vals.iter().enumerate() {
+            s.add(v);
+            let mut sorted = vals[..=i].to_vec();
+            sorted.sort_unstable();
+            assert_eq!(s.median(), Some(sorted[i / 2]), "after {}", i + 1);
+        }
+        assert!(s.wide);
+        let mut narrow = Summary::default();
+        vals.iter()
+            .filter(|&&v| (0..1 << 32).contains(&v))
+            .for_each(|&v| narrow.add(v));
+        assert!(!narrow.wide);
+        // 100 samples in a few buckets: counts past 63, then more buckets.
+        let many: Vec<i64> = (0..300)
+            .map(|i| 1_000_000 + (i % 3) * 1000 + i / 100 * 900_000)
+            .collect();
+        let mut one = Summary::default();
+        many.iter().for_each(|&v| one.add(v));
+        assert!(one.wide && one.entries().iter().all(|&e| e & COUNT <= 100));
+        for cut in [1, 16, 17, 150, 299] {
+            let (mut a, mut b) = (Summary::default(), Summary::default());
+            many[..cut].iter().for_each(|&v| a.add(v));
+            many[cut..].iter().for_each(|&v| b.add(v));
+            a.merge(&b);
+            assert_eq!(a, one, "cut {cut}");
+        }
     }
 
     #[test]
@@ -707,7 +863,7 @@ mod tests {
         let mut one = Summary::default();
         wide.iter().for_each(|&v| one.add(v));
         assert!(
-            one.vals.len() <= BUCKETS_MAX && one.bits < SUB_BITS,
+            one.entries().len() <= BUCKETS_MAX && one.bits < SUB_BITS,
             "{one:?}"
         );
         for cut in [1, 17, 100, 499] {

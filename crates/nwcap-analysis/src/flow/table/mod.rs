@@ -166,7 +166,7 @@ pub struct FlowTable {
     /// flow, only with analysis.
     peers: Vec<PeerState>,
     /// Each flow's RTT state (see `ack_rtt.rs`), beside `seqs` and as it: 128 bytes a flow
-    /// (two waiting segments and two samples a direction inline; vectors only beyond),
+    /// (two waiting segments and four samples a direction inline; vectors only beyond),
     /// only with analysis. In
     /// place rather than boxed: the batch loads it with the flow's other lines, where a box
     /// was one more miss a segment.
@@ -390,6 +390,23 @@ impl FlowTable {
         self.slots = Vec::new();
         if let Some(a) = &mut self.appendix {
             a.table.release_index();
+        }
+    }
+
+    /// Frees the sequence analysis state only later segments would read (each flow's
+    /// [`SeqState`], [`PeerState`] and waiting segments, and a shard's record of first
+    /// segments) once the table is complete, keeping the counts and RTT summaries the report
+    /// reads: the report's own vectors then take those pages. Nothing may be added to or
+    /// merged into the table after (adding panics; a merge would join nothing before).
+    pub fn release_sequences(&mut self) {
+        self.seqs = Vec::new();
+        self.peers = Vec::new();
+        self.prefix = Prefix::default();
+        for r in &mut self.rtts {
+            r.forget();
+        }
+        if let Some(a) = &mut self.appendix {
+            a.table.release_sequences();
         }
     }
 
