@@ -307,6 +307,18 @@ impl Grid {
         }
     }
 
+    /// Counts `t`, a time some packet of the capture has, as seen: a grid that widens then
+    /// starts as wide as the time from `t` calls for, rather than walking up from
+    /// [`MIN_WIDTH`] through every width in between.
+    pub fn seen(&mut self, t: i64) {
+        self.first = self.first.min(t);
+    }
+
+    /// The earliest time seen, if any.
+    pub fn first_seen(&self) -> Option<i64> {
+        (self.first != i64::MAX).then_some(self.first)
+    }
+
     /// The interval index of `t`.
     #[inline]
     pub fn index(&self, t: i64) -> i64 {

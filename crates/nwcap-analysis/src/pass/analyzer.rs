@@ -33,7 +33,7 @@ pub struct Analyzer {
     pub icmp: IcmpFacts,
 }
 
-/// Records [`Analyzer::seed_candidates`] reads at most.
+/// Records [`Analyzer::seed_timeline`] reads at most.
 const SEED_RECORDS: usize = 4096;
 
 /// [`Analyzer::key_into`]'s answer: the record was keyed into its slot.
@@ -97,22 +97,43 @@ impl Analyzer {
         (self.flows.fixed_width(), self.flows.classes().clone())
     }
 
-    /// Classes the flows of the first of `records` as one pass would, so that analyzers of
-    /// later shards, given these [`Analyzer::timeline_settings`], tell the same addresses
-    /// apart: their addresses become the timeline's candidates while there is room.
-    pub fn seed_candidates<'r>(&mut self, records: impl Iterator<Item = Record<'r>>) {
-        if !self.flows.classes().seeing() {
-            return;
-        }
+    /// Reads the first of `records` as one pass would, so that analyzers of later shards,
+    /// given these [`Analyzer::timeline_settings`] and [`Analyzer::timeline_since`], agree with
+    /// it: the first flows' addresses become the timeline's candidates while there is room,
+    /// and the first packet's time counts as seen.
+    pub fn seed_timeline<'r>(&mut self, records: impl Iterator<Item = Record<'r>>) {
+        let seeing = self.flows.classes().seeing();
         let (width, classes) = self.timeline_settings();
         let mut probe = Analyzer::new().with_timeline(width, classes);
         for r in records.take(SEED_RECORDS) {
             probe.feed(&r);
-            if !probe.flows.classes().seeing() {
+            if !probe.flows.classes().seeing() && probe.flows.grid().first_seen().is_some() {
                 break;
             }
         }
-        self.flows.set_classes(probe.flows.classes().clone());
+        if seeing {
+            self.flows.set_classes(probe.flows.classes().clone());
+        }
+        if let Some(t) = probe.flows.grid().first_seen() {
+            self.flows.grid_mut().seen(t);
+        }
+    }
+
+    /// The earliest packet time this analyzer's timeline has seen, for analyzers of later
+    /// shards ([`Analyzer::timeline_seen`]).
+    pub fn timeline_since(&self) -> Option<i64> {
+        self.flows.grid().first_seen()
+    }
+
+    /// Counts `t`, a time of an earlier packet, as seen by the timeline: an analyzer of a
+    /// later shard then starts with the intervals a pass would have widened to by then, as a
+    /// grid widens with the time seen (see `flow::timeline::Grid::seen`). What it reports is
+    /// the same either way.
+    pub fn timeline_seen(mut self, t: Option<i64>) -> Self {
+        if let Some(t) = t {
+            self.flows.grid_mut().seen(t);
+        }
+        self
     }
 
     /// Whether TCP sequence analysis runs.

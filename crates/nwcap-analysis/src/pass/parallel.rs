@@ -87,9 +87,10 @@ pub fn run_parallel<'a>(
     let (inspect, health) = (analyzer.inspecting(), analyzer.health());
     // Every shard classes flows by the addresses one pass would have seen first.
     if let Ok(head) = Reader::new(data) {
-        analyzer.seed_candidates(head.map_while(Result::ok));
+        analyzer.seed_timeline(head.map_while(Result::ok));
     }
     let (width, classes) = analyzer.timeline_settings();
+    let since = analyzer.timeline_since();
     // What came before this file, restored when a merge cannot be exact (only sequence
     // analysis refuses one).
     let before = health.then(|| analyzer.clone());
@@ -111,7 +112,8 @@ pub fn run_parallel<'a>(
                     let mut a = a
                         .inspecting_payloads(inspect)
                         .with_health(health)
-                        .with_timeline(width, classes);
+                        .with_timeline(width, classes)
+                        .timeline_seen(since);
                     // Sequence analysis starts afresh in each file (see
                     // `FlowTable::forget_sequences`): the first shard joins what came before
                     // without recording.

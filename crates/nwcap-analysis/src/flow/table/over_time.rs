@@ -25,6 +25,17 @@ impl FlowTable {
         self.timeline.classes = classes;
     }
 
+    /// The timeline's grid.
+    pub fn grid(&self) -> &Grid {
+        &self.timeline.grid
+    }
+
+    /// The timeline's grid, to seed another table's with the time seen (see
+    /// [`Grid::seen`]).
+    pub fn grid_mut(&mut self) -> &mut Grid {
+        &mut self.timeline.grid
+    }
+
     /// The timeline's classes (to class the flows of another table alike).
     pub fn classes(&self) -> &Classes {
         &self.timeline.classes
