@@ -270,7 +270,9 @@ impl Sum {
 }
 
 /// One interval's sums, by class and direction (`class << 1 | direction`), those not 0.
-pub type Sums = Vec<(u16, Sum)>;
+/// A few inline: an interval moves every few packets early in a capture, and a vector's
+/// allocation was most of a move's cost.
+pub type Sums = smallvec::SmallVec<[(u16, Sum); 4]>;
 
 /// The intervals of the pass: their width, and the one the latest packets fell into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
