@@ -526,6 +526,7 @@ impl FlowTable {
         seq: SeqState,
     ) -> usize {
         let idx = self.lines.len();
+        self.timeline.note(s.class);
         self.slots[pos] = slot(h, idx, self.mask() as u32);
         self.lines.push(Line::of(key, &s));
         self.stats.push(s);
