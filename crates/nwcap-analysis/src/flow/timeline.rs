@@ -195,6 +195,7 @@ impl Classes {
     /// The class of a new flow `k` whose first packet went in direction `first` (which
     /// orders its addresses as candidates). Without filters only the addresses' words are
     /// read from the packed key.
+    #[inline]
     pub fn class(&mut self, k: &PackedKey, first: usize) -> u8 {
         if self.seeing() {
             let (lo, hi) = (k.lo_addr(), k.hi_addr());

@@ -516,7 +516,7 @@ impl FlowTable {
     }
 
     /// Puts a new flow whose full counters are `s` into empty slot `pos`.
-    #[inline]
+    #[inline(always)]
     fn insert_at(
         &mut self,
         pos: usize,
