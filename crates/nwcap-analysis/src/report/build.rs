@@ -175,12 +175,13 @@ fn sweep(
     halves: bool,
 ) -> (TopPorts, Vec<Finding>, Spans) {
     let part = |range: std::ops::Range<usize>| {
-        let (mut ports, mut found) = (PortTally::default(), FlowTallies::new(local, errors));
-        let mut spans = Spans::default();
+        let mut ports = PortTally::default();
+        let mut found = FlowTallies::new(local, errors, range.len());
+        let mut spans = Spans::with_room(range.len());
         for i in range {
             let (k, s) = (flows.key(i), flows.stats(i));
             ports.see(&k, s, local);
-            found.see(&k, s, flows.health(i));
+            found.see(i, &k, s, flows.health(i));
             spans.see(s);
         }
         (ports, found, spans)

@@ -145,9 +145,9 @@ pub(super) fn find(
     files: &[FileFacts],
 ) -> Vec<Finding> {
     let errors = icmp.by_flow();
-    let mut t = FlowTallies::new(local, &errors);
+    let mut t = FlowTallies::new(local, &errors, flows.len());
     for i in 0..flows.len() {
-        t.see(&flows.key(i), flows.stats(i), flows.health(i));
+        t.see(i, &flows.key(i), flows.stats(i), flows.health(i));
     }
     t.finish(flows, files)
 }
@@ -169,12 +169,14 @@ pub(super) struct FlowTallies<'a> {
     mtu: Tally,
     /// Of `mtu`'s count, Don't-Fragment segments over the peer's MSS (`--health`).
     df_over_mss: u64,
-    /// Handshake RTTs, for their median (see `slow`).
-    handshakes: Vec<i64>,
+    /// Handshake RTTs with their flows' indexes, for the median and its outliers (see
+    /// `slow`).
+    handshakes: Vec<(i64, u32)>,
 }
 
 impl<'a> FlowTallies<'a> {
-    pub(super) fn new(local: &'a LocalSet<'a>, errors: &'a IcmpErrors) -> Self {
+    /// Tallies for up to `flows` flows (room reserved, not touched, for their handshakes).
+    pub(super) fn new(local: &'a LocalSet<'a>, errors: &'a IcmpErrors, flows: usize) -> Self {
         FlowTallies {
             local,
             errors,
@@ -186,13 +188,13 @@ impl<'a> FlowTallies<'a> {
             zero: Tally::default(),
             mtu: Tally::default(),
             df_over_mss: 0,
-            handshakes: Vec::new(),
+            handshakes: Vec::with_capacity(flows),
         }
     }
 
-    /// Counts one flow: its key, counters and sequence analysis (if any).
+    /// Counts flow `i`: its key, counters and sequence analysis (if any).
     #[inline]
-    pub(super) fn see(&mut self, k: &FlowKey, s: &FlowStats, h: Option<&Health>) {
+    pub(super) fn see(&mut self, i: usize, k: &FlowKey, s: &FlowStats, h: Option<&Health>) {
         if !self.errors.is_empty() {
             self.icmp_errors(k, s);
         }
@@ -201,7 +203,7 @@ impl<'a> FlowTallies<'a> {
         }
         self.tcp_state(k, s);
         if let (Some(syn), _, Some(ack)) = s.tcp.handshake() {
-            self.handshakes.push(ack.saturating_sub(syn));
+            self.handshakes.push((ack.saturating_sub(syn), i as u32));
         }
         if let Some(h) = h {
             self.health(k, s, h);
@@ -373,31 +375,32 @@ fn remote_side(k: &FlowKey, local: &LocalSet<'_>, s: &FlowStats) -> usize {
     }
 }
 
-/// Handshakes far slower than the capture's median.
+/// Handshakes far slower than the capture's median. `rtts` are the handshakes' RTTs with
+/// their flows' indexes: the outliers are looked up among them, not found again by a second
+/// read of every flow's counters, which cost as much as the sweep that gathered them.
 #[inline(never)]
-fn slow(mut rtts: Vec<i64>, flows: &FlowList<'_>) -> Option<Finding> {
+fn slow(mut rtts: Vec<(i64, u32)>, flows: &FlowList<'_>) -> Option<Finding> {
     if rtts.len() < SLOW_MIN_HANDSHAKES {
         return None;
     }
     let mid = rtts.len() / 2;
-    let median = i128::from(*rtts.select_nth_unstable(mid).1);
-    drop(rtts);
+    let median = i128::from(rtts.select_nth_unstable_by_key(mid, |r| r.0).1 .0);
     let bound = (median * SLOW_FACTOR).max(SLOW_MIN_NS);
+    // Above the median's place: every outlier is there. In flow order, as the tally lists.
+    let mut outliers: Vec<(u32, i64)> = rtts[mid..]
+        .iter()
+        .filter(|r| i128::from(r.0) > bound)
+        .map(|&(rtt, i)| (i, rtt))
+        .collect();
+    drop(rtts);
+    outliers.sort_unstable();
     let mut t = Tally::default();
     let mut worst = 0;
-    // The outliers are found again rather than remembered: a capture may hold hundreds of
-    // thousands of handshakes, and only their RTTs were needed for the median.
-    for i in 0..flows.len() {
-        let s = flows.stats(i);
-        let (Some(syn), _, Some(ack)) = s.tcp.handshake() else {
-            continue;
-        };
-        let rtt = i128::from(ack.saturating_sub(syn));
-        if rtt > bound {
-            let responder = s.tcp.syn_dir.map_or(1, |o| 1 - usize::from(o));
-            t.add(endpoint(&flows.key(i), responder), 1);
-            worst = worst.max(rtt);
-        }
+    for (i, rtt) in outliers {
+        let i = i as usize;
+        let responder = flows.stats(i).tcp.syn_dir.map_or(1, |o| 1 - usize::from(o));
+        t.add(endpoint(&flows.key(i), responder), 1);
+        worst = worst.max(i128::from(rtt));
     }
     (t.count > 0).then(|| {
         let c = t.count;

@@ -60,6 +60,15 @@ pub(super) struct Spans {
 }
 
 impl Spans {
+    /// Spans with room for `flows` flows' times, reserved, not touched: growing the vector
+    /// copied it into fresh pages again and again.
+    pub(super) fn with_room(flows: usize) -> Self {
+        Spans {
+            began: Vec::with_capacity(flows),
+            ..Spans::default()
+        }
+    }
+
     /// Notes a flow's times.
     #[inline]
     pub(super) fn see(&mut self, s: &FlowStats) {
