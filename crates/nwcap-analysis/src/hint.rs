@@ -14,6 +14,19 @@ pub fn prefetch(p: *const u8) {
     let _ = p;
 }
 
+/// [`prefetch`] of every cache line `v` spans: a value that is not line-aligned spans one
+/// line more than its size suggests, and stepping through it by lines from its start alone
+/// leaves out the last.
+#[inline(always)]
+pub fn prefetch_all<T>(v: &T) {
+    let p: *const u8 = (v as *const T).cast();
+    let size = std::mem::size_of::<T>();
+    for at in (0..size).step_by(64) {
+        prefetch(p.wrapping_add(at));
+    }
+    prefetch(p.wrapping_add(size.saturating_sub(1)));
+}
+
 /// Asks the kernel to back a large allocation with transparent huge pages (where the system
 /// leaves that to `madvise`, as Debian does). The flow table is touched at random: with 4 KiB
 /// pages nearly every lookup misses the TLB, and filling tens of megabytes costs a fault per

@@ -6,7 +6,7 @@ use crate::flow::health::Health;
 use crate::flow::key::FlowKey;
 use crate::flow::stats::FlowStats;
 use crate::flow::timeline::Timeline;
-use crate::hint::prefetch;
+use crate::hint::{prefetch, prefetch_all};
 
 /// Some or all of a settled table's flows, by position, in the table's order: the report reads
 /// them where they are rather than from a list of copies (56 bytes a flow, 10 MiB of fresh
@@ -107,10 +107,7 @@ impl<'a> FlowList<'a> {
         if i < self.len() {
             let at = self.index(i);
             prefetch((self.table.line(at) as *const Line).cast());
-            let stats: *const u8 = (self.table.stats_at(at) as *const FlowStats).cast();
-            for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
-                prefetch(stats.wrapping_add(line));
-            }
+            prefetch_all(self.table.stats_at(at));
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{FlowTable, Line, MAX_BATCH};
 use crate::flow::health::{self, Health, Prefix, SeqState};
 use crate::flow::peer::{self, PeerState};
 use crate::flow::stats::FlowStats;
-use crate::hint::prefetch;
+use crate::hint::{prefetch, prefetch_all};
 
 /// Flows of another table, read as the end of this one (see [`FlowTable::merge`]).
 #[derive(Debug, Clone)]
@@ -241,10 +241,7 @@ impl FlowTable {
             |lines: &mut [Line], stats: &mut [FlowStats], base: usize, pairs: &[(usize, usize)]| {
                 for (n, &(i, j)) in pairs.iter().enumerate() {
                     if let Some(&(ahead, j)) = pairs.get(n + MERGE_AHEAD) {
-                        let st: *const u8 = (&stats[ahead - base] as *const FlowStats).cast();
-                        for line in (0..std::mem::size_of::<FlowStats>()).step_by(64) {
-                            prefetch(st.wrapping_add(line));
-                        }
+                        prefetch_all(&stats[ahead - base]);
                         prefetch((&lines[ahead - base] as *const Line).cast());
                         prefetch((&other.stats[j] as *const FlowStats).cast());
                     }

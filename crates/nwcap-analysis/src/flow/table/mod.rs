@@ -25,7 +25,7 @@ use super::stats::FlowStats;
 use super::timeline::Timeline;
 use super::Pending;
 use crate::decode::tcp_flags;
-use crate::hint::{prefetch, written_zeros};
+use crate::hint::{prefetch, prefetch_all, written_zeros};
 
 use grow::{regrow, slots_for};
 pub use list::FlowList;
@@ -631,12 +631,7 @@ impl FlowTable {
         if cold & Cold::TCP != 0 {
             // Every line it spans: at 96 bytes it may span three, and a prefetch of its
             // first and last byte alone left the middle one to a stall in `add_rare`.
-            let tcp: *const u8 = (&s.tcp as *const super::TcpStats).cast();
-            let size = std::mem::size_of_val(&s.tcp);
-            for at in (0..size).step_by(64) {
-                prefetch(tcp.wrapping_add(at));
-            }
-            prefetch(tcp.wrapping_add(size - 1));
+            prefetch_all(&s.tcp);
         }
         // Cut: every packet of a capture whose snap length is below its frames. (Carries,
         // once in 65536 packets or 4 GiB, are not worth a hint.)
