@@ -75,8 +75,6 @@ pub struct TcpStats {
     pub syn_ts: Ts,
     /// Time of the first SYN-ACK, per direction.
     pub synack_ts: [Ts; 2],
-    /// Time of the first RST, per direction.
-    pub rst_ts: [Ts; 2],
     /// Options of the first SYN (or SYN-ACK) per direction whose options were read.
     pub syn_opts: [SynOptions; 2],
 }
@@ -186,7 +184,6 @@ impl FlowStats {
         }
         for i in 0..2 {
             t.synack_ts[i] = t.synack_ts[i].or(o.synack_ts[i]);
-            t.rst_ts[i] = t.rst_ts[i].or(o.rst_ts[i]);
             if !t.syn_opts[i].is_read() {
                 t.syn_opts[i] = o.syn_opts[i];
             }
@@ -235,9 +232,6 @@ impl TcpStats {
     #[cold]
     pub(super) fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts, opts: SynOptions) {
         let t = self;
-        if flags & tcp_flags::RST != 0 && t.rst_ts[dir].is_none() {
-            t.rst_ts[dir] = ts;
-        }
         if flags & tcp_flags::SYN != 0 && opts.is_read() && !t.syn_opts[dir].is_read() {
             t.syn_opts[dir] = opts;
         }

@@ -22,7 +22,7 @@ use crate::filter::Side;
 use crate::flow::ack_rtt::FlowRtt;
 use crate::flow::addr_sums::{self, AddrSums, Sums};
 use crate::flow::health::Health;
-use crate::flow::{FlowKey, FlowList, FlowStats};
+use crate::flow::{FlowKey, FlowList, FlowStats, Ts};
 use crate::pass::{Analyzer, FileCounters, FileFacts, LocalSet, Selection};
 
 /// Builds the report from the analyzer and its selection. `top` bounds the talkers list. With
@@ -428,7 +428,13 @@ impl<'a> Flows<'a> {
         let health = self
             .health
             .then(|| (self.flows.health(j), self.flows.rtt(j)));
-        flow_row(&k, s, health, local, initiator, view, cells)
+        // Kept aside by the table, and looked up only for the flows that have any.
+        let rsts = if s.tcp.rst != [0, 0] {
+            self.flows.first_rsts(j)
+        } else {
+            [Ts::NONE; 2]
+        };
+        flow_row(&k, s, health, (local, initiator), rsts, view, cells)
     }
 
     /// Starts loading what the row [`ROW_AHEAD`] rows after `i` will read: in size order,
@@ -477,8 +483,8 @@ fn flow_row(
     k: &FlowKey,
     s: &FlowStats,
     health: Option<FlowHealth<'_>>,
-    local: usize,
-    initiator: Option<usize>,
+    (local, initiator): (usize, Option<usize>),
+    rsts: [Ts; 2],
     view: Option<apps::AppView>,
     icmp: Icmp,
 ) -> FlowRow {
@@ -503,7 +509,8 @@ fn flow_row(
         first_ts: s.first_ts().map(Timestamp),
         last_ts: s.last_ts().map(Timestamp),
         duration_s: Secs::between(s.first_ts(), s.last_ts()),
-        tcp: (k.proto == crate::decode::proto::TCP).then(|| tcp_row(s, health, local, initiator)),
+        tcp: (k.proto == crate::decode::proto::TCP)
+            .then(|| tcp_row(s, health, local, initiator, rsts)),
         community_id: crate::flow::community_id::community_id(k).map(CommunityId),
         icmp_type: icmp.first.map(|f| f.0),
         icmp_code: icmp.first.map(|f| f.1),
@@ -561,6 +568,7 @@ fn tcp_row(
     health: Option<FlowHealth<'_>>,
     local: usize,
     initiator: Option<usize>,
+    rsts: [Ts; 2],
 ) -> TcpRow {
     let t = &s.tcp;
     let remote = 1 - local;
@@ -578,8 +586,8 @@ fn tcp_row(
         // Boxed: every row is moved a few times, and most reports have no health.
         health_out: health.map(|h| Box::new(health_row(h, local))),
         health_in: health.map(|h| Box::new(health_row(h, remote))),
-        first_rst_out_s: Secs::between(s.first_ts(), t.rst_ts[local].get()),
-        first_rst_in_s: Secs::between(s.first_ts(), t.rst_ts[remote].get()),
+        first_rst_out_s: Secs::between(s.first_ts(), rsts[local].get()),
+        first_rst_in_s: Secs::between(s.first_ts(), rsts[remote].get()),
         syn_options_out: health.map(|_| syn_options(t.syn_opts[local])),
         syn_options_in: health.map(|_| syn_options(t.syn_opts[remote])),
     }

@@ -6,6 +6,7 @@ use crate::flow::health::Health;
 use crate::flow::key::FlowKey;
 use crate::flow::stats::FlowStats;
 use crate::flow::timeline::Timeline;
+use crate::flow::Ts;
 use crate::hint::{prefetch, prefetch_all};
 
 /// Some or all of a settled table's flows, by position, in the table's order: the report reads
@@ -53,6 +54,11 @@ impl<'a> FlowList<'a> {
     #[inline]
     pub fn health(&self, i: usize) -> Option<&'a Health> {
         self.table.health_at(self.index(i))
+    }
+
+    /// The times of the first RST of the flow at `i`, per direction.
+    pub fn first_rsts(&self, i: usize) -> [Ts; 2] {
+        self.table.first_rsts_at(self.index(i))
     }
 
     /// Every flow of the table, selected or not.

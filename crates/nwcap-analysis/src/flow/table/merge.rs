@@ -73,6 +73,7 @@ impl FlowTable {
             self.rtts[i] = a;
         }
         self.merge_found(&other, &found, joined, threads);
+        self.merge_rsts(&other, &found);
         self.timeline.merge(std::mem::take(&mut other.timeline));
         other.prefix = Prefix::default();
         // The new flows' held-back acknowledgements answer nothing from before.
@@ -174,6 +175,9 @@ impl FlowTable {
                     }
                     if let Some(hl) = other.health.get(&j) {
                         self.health.insert(i as u32, *hl);
+                    }
+                    if let Some(r) = other.rsts.get(&j) {
+                        self.rsts.insert(i as u32, *r);
                     }
                 }
             }
@@ -392,7 +396,7 @@ mod tests {
         t.merge(b, 2);
         assert!(t.appendix.is_some(), "nothing was left in place");
         assert_eq!(contents(&t), reference(&ps[..20_000]));
-        for (k, s) in reference(&ps[..20_000]) {
+        for (k, s, _) in reference(&ps[..20_000]) {
             let got = t.get(&k.unpack()).map(|g| FlowStats { class: 0, ..*g });
             assert_eq!(got, Some(s));
         }

@@ -10,6 +10,7 @@
 //! a later shard's table, and `list.rs` holds [`FlowList`], the report's view of a settled
 //! table. The table never decides what a flow is (that is the key) nor what its figures mean.
 
+mod first_rsts;
 mod grow;
 mod list;
 mod merge;
@@ -153,6 +154,8 @@ pub struct FlowTable {
     appendix: Option<Box<Appendix>>,
     /// Sequence analysis counts of the flows that have any, by index.
     health: HealthMap,
+    /// The first RSTs of the flows that had any, by index.
+    rsts: first_rsts::FirstRsts,
     /// A shard's record of its flows' first segments, for an exact merge.
     prefix: Prefix,
     /// Whether TCP sequence analysis runs ([`FlowTable::analyse_sequences`]).
@@ -223,6 +226,7 @@ impl Default for FlowTable {
             late: Vec::new(),
             appendix: None,
             health: HealthMap::default(),
+            rsts: first_rsts::FirstRsts::default(),
             prefix: Prefix::default(),
             sequences: false,
             seqs: Vec::new(),
@@ -629,7 +633,7 @@ impl FlowTable {
     fn prefetch_cold(&self, idx: usize, cold: u8) {
         let s = &self.stats[idx];
         if cold & Cold::TCP != 0 {
-            // Every line it spans: at 96 bytes it may span three, and a prefetch of its
+            // Every line it spans: at 80 bytes it may span three, and a prefetch of its
             // first and last byte alone left the middle one to a stall in `add_rare`.
             prefetch_all(&s.tcp);
         }
@@ -687,6 +691,9 @@ impl FlowTable {
                 // A later packet of the batch may have come here for the same first ACK;
                 // `add_rare` ignores it.
                 self.lines[idx].ack_seen |= s.tcp.ack_seen;
+                if f & tcp_flags::RST != 0 {
+                    self.note_rst(p.idx, d, p.ts);
+                }
             }
         }
     }

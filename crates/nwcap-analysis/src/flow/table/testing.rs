@@ -60,22 +60,25 @@ pub(super) fn packets(n: usize, seed: u64) -> Vec<Pending> {
         .collect()
 }
 
-/// The plain accounting the split one must equal.
-pub(super) fn reference(ps: &[Pending]) -> Vec<(PackedKey, FlowStats)> {
-    let mut out: Vec<(PackedKey, FlowStats)> = Vec::new();
+/// The plain accounting the split one must equal: each flow's counters and first RSTs.
+pub(super) fn reference(ps: &[Pending]) -> Vec<(PackedKey, FlowStats, [Ts; 2])> {
+    let mut out: Vec<(PackedKey, FlowStats, [Ts; 2])> = Vec::new();
     for p in ps {
         let d = usize::from(p.dir);
-        let i = match out.iter().position(|(k, _)| *k == p.key) {
+        let i = match out.iter().position(|(k, ..)| *k == p.key) {
             Some(i) => i,
             None => {
-                out.push((p.key, FlowStats::new(d)));
+                out.push((p.key, FlowStats::new(d), [Ts::NONE; 2]));
                 out.len() - 1
             }
         };
-        let s = &mut out[i].1;
+        let (_, s, rsts) = &mut out[i];
         s.add(d, p.ts, p.wire, p.cap);
         if let Some(f) = p.tcp_flags {
             s.add_tcp(d, f, p.ts);
+            if f & crate::decode::tcp_flags::RST != 0 && rsts[d].is_none() {
+                rsts[d] = p.ts;
+            }
         }
     }
     out
@@ -83,9 +86,10 @@ pub(super) fn reference(ps: &[Pending]) -> Vec<(PackedKey, FlowStats)> {
 
 /// A flow's timeline class depends on its table's candidates (see `Classes`), so it is left
 /// out here: the timeline's tests check classes.
-pub(super) fn contents(t: &FlowTable) -> Vec<(PackedKey, FlowStats)> {
+pub(super) fn contents(t: &FlowTable) -> Vec<(PackedKey, FlowStats, [Ts; 2])> {
     t.iter()
-        .map(|(k, s)| (k.pack(), FlowStats { class: 0, ..*s }))
+        .enumerate()
+        .map(|(i, (k, s))| (k.pack(), FlowStats { class: 0, ..*s }, t.first_rsts_at(i)))
         .collect()
 }
 
