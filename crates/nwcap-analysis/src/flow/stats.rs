@@ -3,7 +3,6 @@
 //! what every packet touches elsewhere (see `table/`); here are the rarer updates. Stats
 //! never look a flow up, and never decide which side is local.
 
-use crate::decode::tcp::SynOptions;
 use crate::decode::tcp_flags;
 
 /// An optional timestamp in 8 bytes (`Option<i64>` takes 16; the table is memory-bound).
@@ -75,8 +74,6 @@ pub struct TcpStats {
     pub syn_ts: Ts,
     /// Time of the first SYN-ACK, per direction.
     pub synack_ts: [Ts; 2],
-    /// Options of the first SYN (or SYN-ACK) per direction whose options were read.
-    pub syn_opts: [SynOptions; 2],
 }
 
 impl TcpStats {
@@ -184,9 +181,6 @@ impl FlowStats {
         }
         for i in 0..2 {
             t.synack_ts[i] = t.synack_ts[i].or(o.synack_ts[i]);
-            if !t.syn_opts[i].is_read() {
-                t.syn_opts[i] = o.syn_opts[i];
-            }
             t.ack_ts[i] = t.ack_ts[i].or(o.ack_ts[i]);
             if !t.ack_ts[i].is_none() {
                 t.ack_seen |= 1 << i;
@@ -221,7 +215,7 @@ impl FlowStats {
         const RARE: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
         let first_ack = flags & tcp_flags::ACK != 0 && t.ack_seen & (1 << dir) == 0;
         if flags & RARE != 0 || first_ack {
-            t.add_rare(dir, flags, ts, SynOptions(0));
+            t.add_rare(dir, flags, ts);
         }
     }
 }
@@ -230,11 +224,8 @@ impl TcpStats {
     /// The part of a segment's accounting that only SYN, FIN and RST segments and each
     /// side's first ACK need.
     #[cold]
-    pub(super) fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts, opts: SynOptions) {
+    pub(super) fn add_rare(&mut self, dir: usize, flags: u8, ts: Ts) {
         let t = self;
-        if flags & tcp_flags::SYN != 0 && opts.is_read() && !t.syn_opts[dir].is_read() {
-            t.syn_opts[dir] = opts;
-        }
         let syn = flags & tcp_flags::SYN != 0;
         let ack = flags & tcp_flags::ACK != 0;
         t.syn[dir] += u32::from(syn);

@@ -425,9 +425,13 @@ impl<'a> Flows<'a> {
                 .collect();
         }
         // Built as the value returned: a row assembled and then changed was copied out whole.
-        let health = self
-            .health
-            .then(|| (self.flows.health(j), self.flows.rtt(j)));
+        let health = self.health.then(|| {
+            (
+                self.flows.health(j),
+                self.flows.rtt(j),
+                self.flows.syn_options(j),
+            )
+        });
         // Kept aside by the table, and looked up only for the flows that have any.
         let rsts = if s.tcp.rst != [0, 0] {
             self.flows.first_rsts(j)
@@ -476,7 +480,7 @@ struct Icmp {
 }
 
 /// A flow's sequence analysis: its counts and its RTT state, if any.
-type FlowHealth<'a> = (Option<&'a Health>, Option<&'a FlowRtt>);
+type FlowHealth<'a> = (Option<&'a Health>, Option<&'a FlowRtt>, [SynOptions; 2]);
 
 /// `health`: `None` without sequence analysis, else the flow's counts (if any).
 fn flow_row(
@@ -526,7 +530,7 @@ fn flow_row(
     }
 }
 
-fn health_row((h, rtt): FlowHealth<'_>, d: usize) -> HealthRow {
+fn health_row((h, rtt, _): FlowHealth<'_>, d: usize) -> HealthRow {
     let rtt = rtt.map(|r| &r.stats[d]).filter(|s| s.n > 0);
     let rtt_row = |mut row: HealthRow| {
         if let Some(s) = rtt {
@@ -588,8 +592,8 @@ fn tcp_row(
         health_in: health.map(|h| Box::new(health_row(h, remote))),
         first_rst_out_s: Secs::between(s.first_ts(), rsts[local].get()),
         first_rst_in_s: Secs::between(s.first_ts(), rsts[remote].get()),
-        syn_options_out: health.map(|_| syn_options(t.syn_opts[local])),
-        syn_options_in: health.map(|_| syn_options(t.syn_opts[remote])),
+        syn_options_out: health.map(|(.., o)| syn_options(o[local])),
+        syn_options_in: health.map(|(.., o)| syn_options(o[remote])),
     }
 }
 

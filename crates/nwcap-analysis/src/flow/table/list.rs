@@ -2,6 +2,7 @@
 //! It owns the choice of flows and their order; it never changes a flow.
 
 use super::{FlowTable, Line};
+use crate::decode::tcp::SynOptions;
 use crate::flow::health::Health;
 use crate::flow::key::FlowKey;
 use crate::flow::stats::FlowStats;
@@ -59,6 +60,12 @@ impl<'a> FlowList<'a> {
     /// The times of the first RST of the flow at `i`, per direction.
     pub fn first_rsts(&self, i: usize) -> [Ts; 2] {
         self.table.first_rsts_at(self.index(i))
+    }
+
+    /// The options of the first SYN of the flow at `i` per direction whose options were
+    /// read (with sequence analysis).
+    pub fn syn_options(&self, i: usize) -> [SynOptions; 2] {
+        self.table.syn_options_at(self.index(i))
     }
 
     /// Every flow of the table, selected or not.

@@ -74,6 +74,7 @@ impl FlowTable {
         }
         self.merge_found(&other, &found, joined, threads);
         self.merge_rsts(&other, &found);
+        self.merge_syns(&other, &found);
         self.timeline.merge(std::mem::take(&mut other.timeline));
         other.prefix = Prefix::default();
         // The new flows' held-back acknowledgements answer nothing from before.
@@ -172,6 +173,7 @@ impl FlowTable {
                             .get_mut(j as usize)
                             .map(std::mem::take)
                             .unwrap_or_default();
+                        self.syns[i] = other.syns.get(j as usize).copied().unwrap_or_default();
                     }
                     if let Some(hl) = other.health.get(&j) {
                         self.health.insert(i as u32, *hl);
@@ -508,6 +510,7 @@ mod tests {
                         },
                         t.health_at(i).copied(),
                         t.rtt_at(i).map(|r| r.stats.clone()),
+                        t.syn_options_at(i),
                     )
                 })
                 .collect::<Vec<_>>()
@@ -515,10 +518,10 @@ mod tests {
         let expect = all(&single);
         assert!(expect
             .iter()
-            .any(|(_, h, _)| h.is_some_and(|h| h.df_over_mss[0] > 0)));
+            .any(|(_, h, ..)| h.is_some_and(|h| h.df_over_mss[0] > 0)));
         assert!(expect
             .iter()
-            .all(|(_, h, r)| h.is_some_and(|h| h.retrans[0] > 0)
+            .all(|(_, h, r, _)| h.is_some_and(|h| h.retrans[0] > 0)
                 && r.as_ref().is_some_and(|r| r[0].n > 0 && r[1].n > 0)));
         let (mut exact, mut refused) = (0, 0);
         for cut in (1..20_000).step_by(97) {
@@ -541,5 +544,63 @@ mod tests {
             }
         }
         assert!(exact > 0 && refused > 0, "{exact} exact, {refused} refused");
+    }
+
+    /// SYN options (read with sequence analysis) of flows each part has alone: left in the
+    /// later table by a merge, then appended for real by the next, they read as in one pass.
+    #[test]
+    fn syn_options_of_appended_flows_are_kept() {
+        use crate::decode::tcp::{Segment, SynOptions};
+        use crate::decode::tcp_flags::{ACK, SYN};
+        let ps: Vec<Pending> = (0..600u32)
+            .map(|i| {
+                let (flow, synack) = (i / 2, i % 2 == 1);
+                let mss = 1000 + flow as u8 as u16;
+                Pending {
+                    key: FlowKey {
+                        proto: proto::TCP,
+                        ports_known: true,
+                        lo: (Addr::v4([10, 0, (flow >> 8) as u8, flow as u8]), 80),
+                        hi: (Addr::v4([10, 9, 9, 9]), 4000),
+                        icmp_id: None,
+                    }
+                    .pack(),
+                    dir: u8::from(synack),
+                    tcp_flags: Some(if synack { SYN | ACK } else { SYN }),
+                    ts: Ts::new(Some(i64::from(i))),
+                    wire: 60,
+                    cap: 60,
+                    seg: Segment {
+                        ok: true,
+                        opts: SynOptions::parse(&[2, 4, (mss >> 8) as u8, mss as u8]),
+                        ..Default::default()
+                    },
+                }
+            })
+            .collect();
+        let opts = |t: &FlowTable| {
+            (0..t.len())
+                .map(|i| t.syn_options_at(i))
+                .collect::<Vec<_>>()
+        };
+        let mut single = FlowTable::with_sequences();
+        single.add_batch(&ps);
+        single.settle();
+        let expect = opts(&single);
+        assert!(expect
+            .iter()
+            .all(|o| o[0].mss().is_some() && o[1].mss().is_some()));
+        let mut parts = ps.chunks(200).map(|c| {
+            let mut t = FlowTable::with_sequences();
+            t.record_prefixes();
+            t.add_batch(c);
+            t.settle();
+            t
+        });
+        let mut t = parts.next().unwrap();
+        t.merge(parts.next().unwrap(), 2);
+        assert!(t.appendix.is_some(), "nothing was left in place");
+        t.merge(parts.next().unwrap(), 2);
+        assert_eq!(opts(&t), expect);
     }
 }

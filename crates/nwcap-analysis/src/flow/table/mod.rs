@@ -10,11 +10,12 @@
 //! a later shard's table, and `list.rs` holds [`FlowList`], the report's view of a settled
 //! table. The table never decides what a flow is (that is the key) nor what its figures mean.
 
-mod first_rsts;
+mod aside;
 mod grow;
 mod list;
 mod merge;
 mod over_time;
+mod sequences;
 #[cfg(test)]
 mod testing;
 
@@ -25,6 +26,7 @@ use super::peer::{self, PeerState};
 use super::stats::FlowStats;
 use super::timeline::Timeline;
 use super::Pending;
+use crate::decode::tcp::SynOptions;
 use crate::decode::tcp_flags;
 use crate::hint::{prefetch, prefetch_all, written_zeros};
 
@@ -155,7 +157,7 @@ pub struct FlowTable {
     /// Sequence analysis counts of the flows that have any, by index.
     health: HealthMap,
     /// The first RSTs of the flows that had any, by index.
-    rsts: first_rsts::FirstRsts,
+    rsts: aside::FirstRsts,
     /// A shard's record of its flows' first segments, for an exact merge.
     prefix: Prefix,
     /// Whether TCP sequence analysis runs ([`FlowTable::analyse_sequences`]).
@@ -174,6 +176,10 @@ pub struct FlowTable {
     /// place rather than boxed: the batch loads it with the flow's other lines, where a box
     /// was one more miss a segment.
     rtts: Vec<FlowRtt>,
+    /// Each flow's first SYN options per direction (see `aside.rs`), beside `seqs` and as
+    /// it: 8 bytes a flow, only with analysis, and kept by `release_sequences` for the
+    /// report.
+    syns: Vec<[SynOptions; 2]>,
 }
 
 /// [`FlowTable::health`]: few flows have anything to count, so they are kept aside.
@@ -226,7 +232,8 @@ impl Default for FlowTable {
             late: Vec::new(),
             appendix: None,
             health: HealthMap::default(),
-            rsts: first_rsts::FirstRsts::default(),
+            rsts: aside::FirstRsts::default(),
+            syns: Vec::new(),
             prefix: Prefix::default(),
             sequences: false,
             seqs: Vec::new(),
@@ -241,83 +248,6 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Whether TCP segments go through sequence analysis.
-    pub fn analysing_sequences(&self) -> bool {
-        self.sequences
-    }
-
-    /// With `on`, every TCP segment goes through sequence analysis ([`health::step`]).
-    pub fn analyse_sequences(&mut self, on: bool) {
-        self.sequences = on;
-        self.seqs = if on {
-            vec![SeqState::FRESH; self.lines.len()]
-        } else {
-            Vec::new()
-        };
-        self.peers = if on {
-            vec![PeerState::FRESH; self.lines.len()]
-        } else {
-            Vec::new()
-        };
-        self.rtts = Vec::new();
-        if on {
-            self.rtts.resize_with(self.lines.len(), FlowRtt::default);
-        }
-        if let Some(a) = &mut self.appendix {
-            a.table.analyse_sequences(on);
-        }
-    }
-
-    /// A table that analyses sequences (see [`FlowTable::analyse_sequences`]).
-    #[cfg(test)]
-    pub fn with_sequences() -> Self {
-        let mut t = Self::new();
-        t.analyse_sequences(true);
-        t
-    }
-
-    /// The sequence analysis state of this table's own flow `i` (fresh without analysis).
-    pub(super) fn seq_of(&self, i: usize) -> SeqState {
-        self.seqs.get(i).copied().unwrap_or(SeqState::FRESH)
-    }
-
-    /// The peer state of this table's own flow `i` (fresh without analysis).
-    pub(super) fn peer_of(&self, i: usize) -> PeerState {
-        self.peers.get(i).copied().unwrap_or(PeerState::FRESH)
-    }
-
-    /// Records each flow's first segments, so that this table, read from a shard of a file,
-    /// can be merged into the table of what came before exactly (see [`FlowTable::merge`]).
-    pub fn record_prefixes(&mut self) {
-        self.prefix.on = true;
-    }
-
-    /// Starts every flow's sequence analysis afresh, as for a new input: each input is
-    /// analysed from nothing, whether read after others, beside them (`--by-file`) or as one
-    /// of a capture's blobs read at once, so that all three agree.
-    pub fn forget_sequences(&mut self) {
-        self.seqs.fill(SeqState::FRESH);
-        self.peers.fill(PeerState::FRESH);
-        for r in &mut self.rtts {
-            r.forget();
-        }
-        if let Some(a) = &mut self.appendix {
-            a.table.forget_sequences();
-        }
-    }
-
-    /// The sequence analysis counts of flow `i` (in [`FlowTable::iter`]'s order), if any.
-    pub fn health_at(&self, i: usize) -> Option<&Health> {
-        let (t, j) = self.place(i);
-        t.health.get(&(j as u32))
-    }
-
-    /// The RTT state of flow `i` (in [`FlowTable::iter`]'s order), if any.
-    pub fn rtt_at(&self, i: usize) -> Option<&FlowRtt> {
-        let (t, j) = self.place(i);
-        t.rtts.get(j)
     }
 
     /// Number of flows.
@@ -394,23 +324,6 @@ impl FlowTable {
         self.slots = Vec::new();
         if let Some(a) = &mut self.appendix {
             a.table.release_index();
-        }
-    }
-
-    /// Frees the sequence analysis state only later segments would read (each flow's
-    /// [`SeqState`], [`PeerState`] and waiting segments, and a shard's record of first
-    /// segments) once the table is complete, keeping the counts and RTT summaries the report
-    /// reads: the report's own vectors then take those pages. Nothing may be added to or
-    /// merged into the table after (adding panics; a merge would join nothing before).
-    pub fn release_sequences(&mut self) {
-        self.seqs = Vec::new();
-        self.peers = Vec::new();
-        self.prefix = Prefix::default();
-        for r in &mut self.rtts {
-            r.forget();
-        }
-        if let Some(a) = &mut self.appendix {
-            a.table.release_sequences();
         }
     }
 
@@ -501,6 +414,7 @@ impl FlowTable {
             self.seqs = regrow(std::mem::take(&mut self.seqs), flows);
             self.peers = regrow(std::mem::take(&mut self.peers), flows);
             self.rtts.reserve(flows.saturating_sub(self.rtts.len()));
+            self.syns = regrow(std::mem::take(&mut self.syns), flows);
         }
         // Every flow's new slot is a miss: a batch's are loaded before any is written, as in
         // `add_batch`, rather than waiting on each miss in turn.
@@ -538,6 +452,7 @@ impl FlowTable {
             self.seqs.push(seq);
             self.peers.push(PeerState::FRESH);
             self.rtts.push(FlowRtt::default());
+            self.syns.push([SynOptions::default(); 2]);
         }
         idx
     }
@@ -633,7 +548,7 @@ impl FlowTable {
     fn prefetch_cold(&self, idx: usize, cold: u8) {
         let s = &self.stats[idx];
         if cold & Cold::TCP != 0 {
-            // Every line it spans: at 80 bytes it may span three, and a prefetch of its
+            // Every line it spans: at 72 bytes it may span three, and a prefetch of its
             // first and last byte alone left the middle one to a stall in `add_rare`.
             prefetch_all(&s.tcp);
         }
@@ -680,19 +595,18 @@ impl FlowTable {
         }
         if cold & Cold::TCP != 0 {
             if let Some(f) = p.tcp_flags {
-                // SYN options are read with sequence analysis only (the fast path reads
-                // none without it; the general decoder's are passed over, as in `account`).
-                let opts = if self.sequences {
-                    p.opts
-                } else {
-                    crate::decode::tcp::SynOptions::default()
-                };
-                s.tcp.add_rare(d, f, p.ts, opts);
+                s.tcp.add_rare(d, f, p.ts);
                 // A later packet of the batch may have come here for the same first ACK;
                 // `add_rare` ignores it.
                 self.lines[idx].ack_seen |= s.tcp.ack_seen;
                 if f & tcp_flags::RST != 0 {
                     self.note_rst(p.idx, d, p.ts);
+                }
+                // SYN options are read with sequence analysis only (the fast path reads
+                // none without it; the general decoder's are passed over, as in `account`),
+                // and only then kept (`syns`).
+                if f & tcp_flags::SYN != 0 && p.opts.is_read() {
+                    self.note_syn(idx, d, p.opts);
                 }
             }
         }
