@@ -479,7 +479,7 @@ struct Icmp {
     errors: Vec<IcmpErrorRow>,
 }
 
-/// A flow's sequence analysis: its counts and its RTT state, if any.
+/// A flow's sequence analysis: its counts and its RTT state, if any, and its SYN options.
 type FlowHealth<'a> = (Option<&'a Health>, Option<&'a FlowRtt>, [SynOptions; 2]);
 
 /// `health`: `None` without sequence analysis, else the flow's counts (if any).

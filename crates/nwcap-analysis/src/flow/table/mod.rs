@@ -7,8 +7,10 @@
 //! are folded together by [`FlowTable::settle`] before anything is read.
 //!
 //! Here are the table, its lines and lookups, and the accounting of packets; `merge.rs` adds
-//! a later shard's table, and `list.rs` holds [`FlowList`], the report's view of a settled
-//! table. The table never decides what a flow is (that is the key) nor what its figures mean.
+//! a later shard's table, `list.rs` holds [`FlowList`], the report's view of a settled table,
+//! `aside.rs` what few flows have (first RSTs) or only `--health` reads (SYN options), and
+//! `sequences.rs` the sequence analysis arrays' life. The table never decides what a flow is
+//! (that is the key) nor what its figures mean.
 
 mod aside;
 mod grow;
